@@ -1,0 +1,1 @@
+"""Lectern: a learning management system core."""

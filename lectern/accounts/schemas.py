@@ -1,0 +1,48 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import EmailStr, Field
+
+from lectern.schemas import Input, Output
+
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
+
+
+class RegisterIn(Input):
+    institution: Annotated[str, Field(min_length=1, max_length=200)]
+    email: EmailStr
+    password: Password
+    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LoginIn(Input):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class InstitutionOut(Output):
+    id: int
+    name: str
+    slug: str
+
+
+class UserOut(Output):
+    id: int
+    email: str
+    full_name: str
+    role: str
+    is_platform_admin: bool
+    institution_id: int
+    created_at: datetime
+
+
+class MeOut(UserOut):
+    institution: InstitutionOut
+
+
+class LoginOut(UserOut):
+    csrf_token: str
+
+
+class TokenOut(Output):
+    token: str

@@ -1,0 +1,163 @@
+"""Commands on people: registration, logins, tokens, deletion."""
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.security import new_token, token_digest
+from lectern.db import insert_for
+from lectern.enrollments.service import enroll_in_default_courses
+from lectern.errors import Conflict, Forbidden, Invalid, NotFound
+from lectern.events.service import record_event
+from lectern.institutions.service import get_or_create_institution, institution_by_slug
+from lectern.models import ApiToken, AuthSession, Institution, StudentProfile, User
+from lectern.models.base import utcnow
+from lectern.models.enums import Audience, Role
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+async def _insert_user(
+    session: AsyncSession,
+    *,
+    institution: Institution,
+    email: str,
+    password_hash: str,
+    full_name: str,
+    role: Role,
+    is_platform_admin: bool = False,
+) -> User | None:
+    """Insert a user and, for a student, their profile; None if the e-mail is taken."""
+    insert = insert_for(session)
+    user_id = await session.scalar(
+        insert(User)
+        .values(
+            institution_id=institution.id,
+            email=email.strip(),
+            email_key=email_key(email),
+            password_hash=password_hash,
+            full_name=full_name.strip(),
+            role=role,
+            is_platform_admin=is_platform_admin,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["email_key"])
+        .returning(User.id)
+    )
+    if user_id is None:
+        return None
+    if role == Role.STUDENT:
+        session.add(StudentProfile(user_id=user_id))
+        await session.flush()
+    return await session.get_one(User, user_id)
+
+
+async def register_student(
+    session: AsyncSession, *, institution_slug: str, email: str, password_hash: str, full_name: str
+) -> User:
+    """A new student and their profile, enrolled at once in the institution's default courses."""
+    institution = await institution_by_slug(session, institution_slug)
+    if institution is None:
+        raise Invalid(f"There is no institution '{institution_slug}'.", slug="unknown-institution")
+    user = await _insert_user(
+        session,
+        institution=institution,
+        email=email,
+        password_hash=password_hash,
+        full_name=full_name,
+        role=Role.STUDENT,
+    )
+    if user is None:
+        raise Conflict("An account with this e-mail already exists.", slug="email-taken")
+    await record_event(
+        session,
+        "user.registered",
+        institution_id=institution.id,
+        user_id=user.id,
+        audience=Audience.BOTH,
+        payload={"user_id": user.id, "full_name": user.full_name, "email": user.email},
+    )
+    await enroll_in_default_courses(session, user)
+    return user
+
+
+async def create_staff(
+    session: AsyncSession,
+    *,
+    institution_name: str,
+    email: str,
+    password_hash: str,
+    full_name: str,
+    role: Role = Role.ADMIN,
+    is_platform_admin: bool = False,
+) -> tuple[User, bool]:
+    """An admin or instructor, creating the institution if needed; returns (user, created)."""
+    institution = await get_or_create_institution(session, institution_name)
+    user = await _insert_user(
+        session,
+        institution=institution,
+        email=email,
+        password_hash=password_hash,
+        full_name=full_name,
+        role=role,
+        is_platform_admin=is_platform_admin,
+    )
+    if user is not None:
+        return user, True
+    existing = (await session.scalars(select(User).where(User.email_key == email_key(email)))).one()
+    if existing.institution_id != institution.id or existing.role != role:
+        raise Conflict("That e-mail belongs to another account.", slug="email-taken")
+    return existing, False
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email_key == email_key(email)))
+
+
+async def start_session(session: AsyncSession, user: User, *, days: int) -> tuple[str, str]:
+    """A new browser session; returns the cookie value and its CSRF token."""
+    token, csrf = new_token(), new_token()
+    now = utcnow()
+    session.add(
+        AuthSession(
+            token_hash=token_digest(token),
+            csrf_token=csrf,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    return token, csrf
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_digest(token)))
+
+
+async def issue_api_token(session: AsyncSession, user: User) -> str:
+    token = new_token()
+    session.add(ApiToken(token_hash=token_digest(token), user_id=user.id))
+    return token
+
+
+async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None:
+    """Delete a person and, through cascading keys, everything that is only theirs."""
+    user = await session.get(User, user_id)
+    if user is None or (
+        user.institution_id != actor.institution_id and not actor.is_platform_admin
+    ):
+        raise NotFound("No such user.")
+    if not actor.is_admin and actor.id != user_id:
+        raise Forbidden("Only an admin can delete another account.")
+    await session.execute(delete(User).where(User.id == user_id))
+    await record_event(
+        session,
+        "user.deleted",
+        institution_id=user.institution_id,
+        audience=Audience.ADMINS,
+        payload={"user_id": user_id},
+    )

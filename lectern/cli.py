@@ -1,0 +1,116 @@
+"""The `lectern` command."""
+
+import asyncio
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from lectern import migrate
+from lectern.accounts.security import hash_password
+from lectern.accounts.service import create_staff
+from lectern.config import get_settings
+from lectern.db import Database
+from lectern.demo import is_empty, load_demo
+
+app = typer.Typer(help="Lectern, a learning management system core.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply the database migrations."""
+    migrate.upgrade(get_settings().database_url)
+    console.print("[green]Database is at the latest migration.[/green]")
+
+
+async def _load_demo_if_empty() -> bool:
+    database = Database(get_settings())
+    try:
+        async with database.session() as session:
+            if not await is_empty(session):
+                return False
+        logins = await database.run(load_demo)
+    finally:
+        await database.dispose()
+    table = Table(title="Demo logins (first start)")
+    for column in ("role", "e-mail", "password"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.role, login.email, login.password)
+    console.print(table)
+    return True
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data into an empty database."""
+    migrate.upgrade(get_settings().database_url)
+    if not asyncio.run(_load_demo_if_empty()):
+        console.print("The database already has users; demo data not loaded.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Processes to run; use PostgreSQL for more than one."),
+    reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+) -> None:
+    """Migrate, load the demo data on first start, and serve the web app and the API."""
+    settings = get_settings()
+    if workers > 1 and not settings.is_postgres:
+        raise typer.BadParameter("Several workers need PostgreSQL (LECTERN_DATABASE_URL).")
+    migrate.upgrade(settings.database_url)
+    if settings.demo_on_first_start:
+        asyncio.run(_load_demo_if_empty())
+    console.print(f"Lectern on http://{host}:{port}  (API docs at /docs)")
+    uvicorn.run(
+        "lectern.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command("create-admin")
+def create_admin(
+    institution: str = typer.Option(..., help="Institution name; created if missing."),
+    email: str = typer.Option(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    full_name: str = typer.Option("Administrator", "--name"),
+) -> None:
+    """Create an admin of an institution (matching its name case- and space-insensitively)."""
+    if len(password) < 8:
+        raise typer.BadParameter("The password needs at least 8 characters.")
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    password_hash = hash_password(password)
+
+    async def run() -> bool:
+        database = Database(settings)
+        try:
+            _, created = await database.run(
+                lambda s: create_staff(
+                    s,
+                    institution_name=institution,
+                    email=email,
+                    password_hash=password_hash,
+                    full_name=full_name,
+                )
+            )
+            return created
+        finally:
+            await database.dispose()
+
+    created = asyncio.run(run())
+    console.print(f"Admin {email} {'created' if created else 'already exists'}.")
+
+
+def main() -> None:
+    app()

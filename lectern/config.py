@@ -1,0 +1,54 @@
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Lectern reads from the environment, prefixed `LECTERN_`."""
+
+    model_config = SettingsConfigDict(env_prefix="LECTERN_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite+aiosqlite:///{Path.cwd() / 'lectern.db'}"
+    database_pool_size: int = 20
+    database_echo: bool = False
+    # Public origin used for the CSRF Origin check and links in e-mails and certificates.
+    public_url: str = "http://127.0.0.1:8000"
+    session_days: int = 14
+    cookie_secure: bool = False
+    # Argon2id cost; the defaults follow RFC 9106's second recommended option.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    login_rate_limit: str = "10/minute"
+    login_rate_limit_per_ip: str = "100/minute"
+    rate_limit_storage: str = "memory://"
+    demo_on_first_start: bool = True
+    stream_ping_seconds: float = 15.0
+    stream_queue_size: int = 1000
+    audit_interval_seconds: float = 3600.0
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL with an asyncio driver, whatever form was configured."""
+        return to_async_url(self.database_url)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.async_database_url.startswith("postgresql")
+
+
+def to_async_url(url: str) -> str:
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql+psycopg://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

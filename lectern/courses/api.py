@@ -1,0 +1,139 @@
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import admin_actor, current_actor, staff_actor
+from lectern.courses import service
+from lectern.courses.rules import parse_status
+from lectern.courses.schemas import (
+    ChapterOut,
+    CourseCreate,
+    CourseOut,
+    CourseUpdate,
+    LessonOut,
+    QuestionOut,
+)
+from lectern.courses.service import CatalogEntry
+from lectern.db import Database, get_database, read_session
+from lectern.enrollments.schemas import EnrollmentOut
+from lectern.errors import Invalid
+from lectern.models import Course, Lesson
+from lectern.models.enums import LessonKind
+
+router = APIRouter(prefix="/api/v1", tags=["courses"])
+
+
+def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:
+    out = LessonOut(
+        id=lesson.id,
+        title=lesson.title,
+        kind=lesson.kind,
+        position=lesson.position,
+        required=lesson.required,
+        weight=lesson.weight,
+    )
+    if lesson.kind == LessonKind.VIDEO:
+        out.duration_s, out.video_url = lesson.duration_s, lesson.video_url
+    elif lesson.kind == LessonKind.QUIZ:
+        out.pass_mark = lesson.pass_mark
+        out.questions = [
+            QuestionOut(
+                prompt=q["prompt"],
+                choices=q["choices"],
+                answer=q["answer"] if with_answers else None,
+            )
+            for q in lesson.questions
+        ]
+    elif lesson.kind == LessonKind.READING:
+        out.body = lesson.body
+    return out
+
+
+def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> CourseOut:
+    course: Course = entry.course
+    chapters = (
+        [
+            ChapterOut(
+                id=chapter.id,
+                title=chapter.title,
+                position=chapter.position,
+                lessons=[
+                    lesson_out(lesson, with_answers=actor.is_staff) for lesson in chapter.lessons
+                ],
+            )
+            for chapter in course.chapters
+        ]
+        if with_outline
+        else []
+    )
+    enrollment = entry.enrollment
+    return CourseOut(
+        id=course.id,
+        title=course.title,
+        slug=course.slug,
+        description=course.description,
+        status=course.status,
+        access=course.access,
+        price_cents=course.price_cents,
+        currency=course.currency,
+        institution_id=course.institution_id,
+        qbank_required=course.qbank_required,
+        qbank_pass_mark=course.qbank_pass_mark,
+        created_at=course.created_at,
+        chapters=chapters,
+        enrollment_status=enrollment.status if enrollment else None,
+        request_status=entry.request_status,
+        enrollment=EnrollmentOut.model_validate(enrollment).model_dump(mode="json")
+        if enrollment
+        else None,
+    )
+
+
+@router.get("/courses", response_model=list[CourseOut])
+async def list_courses(
+    status_filter: str | None = Query(None, alias="status"),
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[CourseOut]:
+    try:
+        wanted = parse_status(status_filter) if status_filter else None
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
+    entries = await service.catalog(session, actor, status=wanted)
+    return [course_out(entry, with_outline=False, actor=actor) for entry in entries]
+
+
+@router.post("/courses", status_code=status.HTTP_201_CREATED, response_model=CourseOut)
+async def create_course(
+    body: CourseCreate, actor: Actor = Depends(staff_actor), db: Database = Depends(get_database)
+) -> CourseOut:
+    course = await db.run(lambda s: service.create_course(s, actor, body))
+    return course_out(CatalogEntry(course, None, None), with_outline=True, actor=actor)
+
+
+@router.get("/courses/{course_id}", response_model=CourseOut)
+async def get_course(
+    course_id: int,
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> CourseOut:
+    entry = await service.readable_course(session, actor, course_id)
+    return course_out(entry, with_outline=True, actor=actor)
+
+
+@router.patch("/courses/{course_id}", response_model=CourseOut)
+async def update_course(
+    course_id: int,
+    body: CourseUpdate,
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> CourseOut:
+    course = await db.run(lambda s: service.update_course(s, actor, course_id, body))
+    return course_out(CatalogEntry(course, None, None), with_outline=True, actor=actor)
+
+
+@router.delete("/courses/{course_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_course(
+    course_id: int, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: service.delete_course(s, actor, course_id))

@@ -1,0 +1,143 @@
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from lectern.courses.rules import parse_access, parse_status
+from lectern.models.enums import CourseAccess, CourseStatus, LessonKind
+from lectern.schemas import Input, Output
+
+Status = Annotated[CourseStatus, BeforeValidator(parse_status)]
+Access = Annotated[CourseAccess, BeforeValidator(parse_access)]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+
+
+class QuestionIn(Input):
+    prompt: Annotated[str, Field(min_length=1, max_length=4000)]
+    choices: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=1000)]],
+        Field(min_length=2, max_length=12),
+    ]
+    answer: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> Self:
+        if self.answer >= len(self.choices):
+            raise ValueError("answer must be the index of one of the choices")
+        return self
+
+
+class QbankQuestionIn(QuestionIn):
+    topic: Annotated[str, Field(max_length=200)] = ""
+
+
+class LessonIn(Input):
+    title: Title
+    kind: LessonKind
+    required: bool = True
+    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    duration_s: Annotated[float, Field(ge=0, le=86400)] = 0.0
+    video_url: Annotated[str, Field(max_length=2000)] = ""
+    body: Annotated[str, Field(max_length=200_000)] = ""
+    pass_mark: Annotated[float, Field(ge=0, le=1)] = 0.7
+    questions: Annotated[list[QuestionIn], Field(max_length=200)] = []
+
+    @model_validator(mode="after")
+    def _complete_for_its_kind(self) -> Self:
+        if self.kind == LessonKind.VIDEO and self.duration_s <= 0:
+            raise ValueError("a video lesson needs duration_s > 0")
+        if self.kind == LessonKind.QUIZ and not self.questions:
+            raise ValueError("a quiz lesson needs questions")
+        return self
+
+
+class ChapterIn(Input):
+    title: Title
+    lessons: Annotated[list[LessonIn], Field(max_length=500)] = []
+
+
+class CourseCreate(Input):
+    title: Title
+    status: Status = CourseStatus.DRAFT
+    access: Access = CourseAccess.APPROVAL
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    price_cents: Annotated[int, Field(ge=0, le=100_000_000)] = 0
+    currency: Currency = "usd"
+    qbank_required: bool = False
+    qbank_pass_mark: Annotated[float, Field(ge=0, le=1)] = 0.7
+    chapters: Annotated[list[ChapterIn], Field(max_length=200)] = []
+    qbank: Annotated[list[QbankQuestionIn], Field(max_length=5000)] = []
+
+    @field_validator("currency")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _priced_when_paid(self) -> Self:
+        if self.access == CourseAccess.PAID and self.price_cents <= 0:
+            raise ValueError("a paid course needs price_cents > 0")
+        return self
+
+
+class CourseUpdate(Input):
+    title: Title | None = None
+    status: Status | None = None
+    access: Access | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+    price_cents: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
+    currency: Currency | None = None
+    qbank_required: bool | None = None
+    qbank_pass_mark: Annotated[float, Field(ge=0, le=1)] | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+
+class QuestionOut(Output):
+    prompt: str
+    choices: list[str]
+    answer: int | None = None
+
+
+class LessonOut(Output):
+    id: int
+    title: str
+    kind: str
+    position: int
+    required: bool
+    weight: float
+    duration_s: float | None = None
+    video_url: str | None = None
+    body: str | None = None
+    pass_mark: float | None = None
+    questions: list[QuestionOut] | None = None
+
+
+class ChapterOut(Output):
+    id: int
+    title: str
+    position: int
+    lessons: list[LessonOut]
+
+
+class CourseOut(Output):
+    id: int
+    title: str
+    slug: str
+    description: str
+    status: str
+    access: str
+    price_cents: int
+    currency: str
+    institution_id: int
+    qbank_required: bool
+    qbank_pass_mark: float
+    created_at: datetime
+    chapters: list[ChapterOut] = []
+    enrollment_status: str | None = None
+    request_status: str | None = None
+    enrollment: dict[str, Any] | None = None

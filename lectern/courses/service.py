@@ -1,0 +1,248 @@
+"""Commands and queries on courses and their outline."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from lectern.accounts.actor import Actor
+from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
+from lectern.errors import Conflict, Forbidden, NotFound
+from lectern.events.service import record_event
+from lectern.institutions.rules import slugify
+from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
+from lectern.models.enums import Audience, CourseStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    course: Course
+    enrollment: Enrollment | None
+    request_status: str | None
+
+
+def require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise Forbidden("Only admins and instructors edit courses.")
+
+
+def course_payload(course: Course) -> dict[str, object]:
+    return {
+        "id": course.id,
+        "title": course.title,
+        "status": course.status,
+        "access": course.access,
+        "price_cents": course.price_cents,
+        "currency": course.currency,
+    }
+
+
+async def _free_slug(session: AsyncSession, institution_id: int, title: str) -> str:
+    base = slugify(title)
+    taken = set(
+        (
+            await session.scalars(
+                select(Course.slug).where(
+                    Course.institution_id == institution_id,
+                    (Course.slug == base) | Course.slug.like(f"{base}-%"),
+                )
+            )
+        ).all()
+    )
+    n, slug = 2, base
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def new_lesson(course_id: int, chapter: Chapter, position: int, data: LessonIn) -> Lesson:
+    return Lesson(
+        course_id=course_id,
+        chapter=chapter,
+        title=data.title,
+        kind=data.kind,
+        position=position,
+        required=data.required,
+        weight=data.weight,
+        duration_s=data.duration_s,
+        video_url=data.video_url,
+        body=data.body,
+        pass_mark=data.pass_mark,
+        questions=[q.model_dump() for q in data.questions],
+    )
+
+
+def new_chapter(course_id: int, position: int, data: ChapterIn) -> Chapter:
+    chapter = Chapter(course_id=course_id, title=data.title, position=position, lessons=[])
+    for index, lesson in enumerate(data.lessons):
+        chapter.lessons.append(new_lesson(course_id, chapter, index, lesson))
+    return chapter
+
+
+def new_qbank_question(course_id: int, data: QbankQuestionIn) -> QbankQuestion:
+    return QbankQuestion(
+        course_id=course_id,
+        prompt=data.prompt,
+        choices=list(data.choices),
+        answer=data.answer,
+        topic=data.topic,
+    )
+
+
+async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate) -> Course:
+    """A course in the actor's institution, with its chapters, lessons and question bank."""
+    require_staff(actor)
+    course = Course(
+        institution_id=actor.institution_id,
+        title=data.title,
+        slug=await _free_slug(session, actor.institution_id, data.title),
+        description=data.description,
+        status=data.status,
+        access=data.access,
+        price_cents=data.price_cents,
+        currency=data.currency,
+        qbank_required=data.qbank_required,
+        qbank_pass_mark=data.qbank_pass_mark,
+    )
+    session.add(course)
+    await session.flush()
+    session.add_all(new_chapter(course.id, i, chapter) for i, chapter in enumerate(data.chapters))
+    session.add_all(new_qbank_question(course.id, q) for q in data.qbank)
+    await session.flush()
+    await record_event(
+        session,
+        "course.created",
+        institution_id=course.institution_id,
+        audience=Audience.ADMINS,
+        payload=course_payload(course),
+    )
+    return await load_course(session, course.id)
+
+
+async def update_course(
+    session: AsyncSession, actor: Actor, course_id: int, data: CourseUpdate
+) -> Course:
+    require_staff(actor)
+    course = await course_in_institution(session, actor, course_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    old_status = course.status
+    for field, value in changes.items():
+        setattr(course, field, value)
+    if course.access == "paid" and course.price_cents <= 0:
+        raise Conflict("A paid course needs a price.", slug="price-required")
+    await session.flush()
+    event = "course.updated"
+    if course.status != old_status:
+        event = f"course.{course.status}"
+    await record_event(
+        session,
+        event,
+        institution_id=course.institution_id,
+        audience=Audience.BOTH if course.status == CourseStatus.PUBLISHED else Audience.ADMINS,
+        payload=course_payload(course),
+    )
+    return await load_course(session, course.id)
+
+
+async def delete_course(session: AsyncSession, actor: Actor, course_id: int) -> None:
+    """Delete a course nobody was ever enrolled in; one with enrollments can only be archived."""
+    if not actor.is_admin:
+        raise Forbidden("Only an admin deletes courses.")
+    course = await course_in_institution(session, actor, course_id)
+    has_learners = await session.scalar(
+        select(
+            exists().where(Enrollment.course_id == course.id)
+            | exists().where(AccessRequest.course_id == course.id)
+        )
+    )
+    if has_learners:
+        raise Conflict(
+            "This course has enrollments or requests; archive it instead.", slug="course-in-use"
+        )
+    await session.delete(course)
+    await session.flush()
+    await record_event(
+        session,
+        "course.deleted",
+        institution_id=actor.institution_id,
+        audience=Audience.ADMINS,
+        payload={"id": course_id},
+    )
+
+
+async def course_in_institution(session: AsyncSession, actor: Actor, course_id: int) -> Course:
+    course = await session.get(Course, course_id)
+    if course is None or course.institution_id != actor.institution_id:
+        raise NotFound("No such course.")
+    return course
+
+
+async def load_course(session: AsyncSession, course_id: int) -> Course:
+    return (
+        await session.scalars(
+            select(Course)
+            .where(Course.id == course_id)
+            .options(selectinload(Course.chapters).selectinload(Chapter.lessons))
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+async def readable_course(session: AsyncSession, actor: Actor, course_id: int) -> CatalogEntry:
+    """A course with its outline, if the actor may read it: staff see their institution's,
+    learners the published ones and those they are enrolled in."""
+    course = await session.get(Course, course_id)
+    if course is None or course.institution_id != actor.institution_id:
+        raise NotFound("No such course.")
+    entry = (await _with_caller_state(session, actor, [course]))[0]
+    visible = (
+        actor.is_staff
+        or course.status == CourseStatus.PUBLISHED
+        or (entry.enrollment is not None and entry.enrollment.status != "cancelled")
+    )
+    if not visible:
+        raise NotFound("No such course.")
+    await load_course(session, course.id)
+    return entry
+
+
+async def catalog(
+    session: AsyncSession, actor: Actor, *, status: CourseStatus | None = None
+) -> list[CatalogEntry]:
+    """Courses the caller may see, each with the caller's enrollment and latest request."""
+    query = select(Course).where(Course.institution_id == actor.institution_id)
+    if actor.is_staff:
+        if status is not None:
+            query = query.where(Course.status == status)
+    else:
+        query = query.where(Course.status == CourseStatus.PUBLISHED)
+    courses = (await session.scalars(query.order_by(Course.title, Course.id))).all()
+    return await _with_caller_state(session, actor, courses)
+
+
+async def _with_caller_state(
+    session: AsyncSession, actor: Actor, courses: Sequence[Course]
+) -> list[CatalogEntry]:
+    ids = [course.id for course in courses]
+    enrollments = {
+        e.course_id: e
+        for e in await session.scalars(
+            select(Enrollment).where(Enrollment.user_id == actor.id, Enrollment.course_id.in_(ids))
+        )
+    }
+    latest = (
+        select(func.max(AccessRequest.id))
+        .where(AccessRequest.user_id == actor.id, AccessRequest.course_id.in_(ids))
+        .group_by(AccessRequest.course_id)
+    )
+    requests = {
+        course_id: status
+        for course_id, status in await session.execute(
+            select(AccessRequest.course_id, AccessRequest.status).where(
+                AccessRequest.id.in_(latest)
+            )
+        )
+    }
+    return [CatalogEntry(c, enrollments.get(c.id), requests.get(c.id)) for c in courses]

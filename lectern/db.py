@@ -1,0 +1,133 @@
+"""The engine, sessions, and the edge where a command's transaction commits."""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from lectern.config import Settings, to_async_url
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+NOTIFY_CHANNEL = "lectern_events"
+MAX_ATTEMPTS = 8
+
+
+def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+    url = to_async_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    )
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+
+
+class Database:
+    """One per process: the engine, a session factory, and what runs after each commit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        # SQLite allows one writer; queueing writers here avoids lock-upgrade failures.
+        self._write_lock = asyncio.Lock() if not self.is_postgres else None
+        self._commit_listeners: list[Callable[[int], None]] = []
+
+    def on_events_committed(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(max_event_id)` after a transaction that appended events commits."""
+        self._commit_listeners.append(listener)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; whatever it did is rolled back on exit."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def run(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a command in one transaction, commit it, and retry it on a serialization failure."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return await self._run_once(command)
+            except DBAPIError as exc:
+                if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                    raise
+                log.info("retrying command after %s (attempt %d)", exc.orig, attempt)
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    async def _run_once(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self.sessionmaker() as session:
+            result = await command(session)
+            last_event_id: int | None = session.info.get("last_event_id")
+            if last_event_id is not None and self.is_postgres:
+                # Delivered by PostgreSQL only if and when the transaction commits.
+                await session.execute(
+                    text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": str(last_event_id)},
+                )
+            await session.commit()
+        if last_event_id is not None:
+            for listener in self._commit_listeners:
+                listener(last_event_id)
+        return result
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT on both PostgreSQL and SQLite."""
+    name = session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A dependency for handlers that only read."""
+    async with get_database(request).session() as session:
+        yield session

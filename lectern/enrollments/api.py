@@ -1,0 +1,131 @@
+from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import admin_actor, current_actor
+from lectern.db import Database, get_database, read_session
+from lectern.enrollments import queries, service
+from lectern.enrollments.schemas import (
+    AccessRequestOut,
+    AdminEnrollIn,
+    EnrollmentOut,
+    MyEnrollmentOut,
+    QueuedRequestOut,
+    ReviewIn,
+)
+from lectern.enrollments.service import EnrollResult, RequestResult
+from lectern.models.enums import RequestStatus
+
+router = APIRouter(prefix="/api/v1", tags=["enrollments"])
+
+
+def _enrollment(result: EnrollResult, response: Response) -> EnrollmentOut:
+    response.status_code = status.HTTP_201_CREATED if result.changed else status.HTTP_200_OK
+    return EnrollmentOut.model_validate(result.enrollment)
+
+
+def _request(result: RequestResult, response: Response | None = None) -> AccessRequestOut:
+    if response is not None:
+        response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+    out = AccessRequestOut.model_validate(result.request)
+    if result.enrollment is not None:
+        out.enrollment = EnrollmentOut.model_validate(result.enrollment)
+    return out
+
+
+@router.post("/courses/{course_id}/enroll", response_model=EnrollmentOut, status_code=201)
+async def self_enroll(
+    course_id: int,
+    response: Response,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_database),
+) -> EnrollmentOut:
+    return _enrollment(await db.run(lambda s: service.self_enroll(s, actor, course_id)), response)
+
+
+@router.post(
+    "/courses/{course_id}/access-requests", response_model=AccessRequestOut, status_code=201
+)
+async def request_access(
+    course_id: int,
+    response: Response,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_database),
+) -> AccessRequestOut:
+    return _request(await db.run(lambda s: service.request_access(s, actor, course_id)), response)
+
+
+@router.delete("/access-requests/{request_id}", response_model=AccessRequestOut)
+async def cancel_request(
+    request_id: int, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
+) -> AccessRequestOut:
+    return _request(await db.run(lambda s: service.cancel_request(s, actor, request_id)))
+
+
+@router.get("/me/enrollments", response_model=list[MyEnrollmentOut])
+async def my_enrollments(
+    actor: Actor = Depends(current_actor), session: AsyncSession = Depends(read_session)
+) -> list[MyEnrollmentOut]:
+    return await queries.my_enrollments(session, actor.id)
+
+
+@router.get("/me/access-requests", response_model=list[QueuedRequestOut])
+async def my_requests(
+    actor: Actor = Depends(current_actor), session: AsyncSession = Depends(read_session)
+) -> list[QueuedRequestOut]:
+    return await queries.my_requests(session, actor.id)
+
+
+@router.get("/admin/access-requests", response_model=list[QueuedRequestOut])
+async def request_queue(
+    status_filter: RequestStatus | None = Query(None, alias="status"),
+    course_id: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    actor: Actor = Depends(admin_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[QueuedRequestOut]:
+    return await queries.request_queue(
+        session, actor, status=status_filter, course_id=course_id, limit=limit, offset=offset
+    )
+
+
+@router.post("/admin/access-requests/{request_id}/approve", response_model=AccessRequestOut)
+async def approve(
+    request_id: int,
+    body: ReviewIn | None = None,
+    actor: Actor = Depends(admin_actor),
+    db: Database = Depends(get_database),
+) -> AccessRequestOut:
+    note = body.note if body else ""
+    return _request(await db.run(lambda s: service.approve_request(s, actor, request_id, note)))
+
+
+@router.post("/admin/access-requests/{request_id}/reject", response_model=AccessRequestOut)
+async def reject(
+    request_id: int,
+    body: ReviewIn | None = None,
+    actor: Actor = Depends(admin_actor),
+    db: Database = Depends(get_database),
+) -> AccessRequestOut:
+    note = body.note if body else ""
+    return _request(await db.run(lambda s: service.reject_request(s, actor, request_id, note)))
+
+
+@router.post("/admin/enrollments", response_model=EnrollmentOut, status_code=201)
+async def admin_enroll(
+    body: AdminEnrollIn,
+    response: Response,
+    actor: Actor = Depends(admin_actor),
+    db: Database = Depends(get_database),
+) -> EnrollmentOut:
+    result = await db.run(lambda s: service.admin_enroll(s, actor, body.user_id, body.course_id))
+    return _enrollment(result, response)
+
+
+@router.delete("/admin/enrollments/{enrollment_id}", response_model=EnrollmentOut)
+async def admin_unenroll(
+    enrollment_id: int, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
+) -> EnrollmentOut:
+    enrollment = await db.run(lambda s: service.admin_unenroll(s, actor, enrollment_id))
+    return EnrollmentOut.model_validate(enrollment)

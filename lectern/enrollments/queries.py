@@ -1,0 +1,73 @@
+"""Read models of enrollments and requests, for learners and for the admin queue."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut
+from lectern.models import AccessRequest, Course, Enrollment, User
+from lectern.models.enums import RequestStatus
+
+
+async def my_enrollments(session: AsyncSession, user_id: int) -> list[MyEnrollmentOut]:
+    rows = await session.execute(
+        select(Enrollment, Course.title, Course.slug, Course.status)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.user_id == user_id)
+        .order_by(Enrollment.id)
+    )
+    return [
+        MyEnrollmentOut.model_validate(
+            {
+                **enrollment.__dict__,
+                "course_title": title,
+                "course_slug": slug,
+                "course_status": course_status,
+            }
+        )
+        for enrollment, title, slug, course_status in rows
+    ]
+
+
+async def my_requests(session: AsyncSession, user_id: int) -> list[QueuedRequestOut]:
+    return await _requests(session, select_requests().where(AccessRequest.user_id == user_id))
+
+
+async def request_queue(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    status: RequestStatus | None,
+    course_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[QueuedRequestOut]:
+    query = select_requests().where(Course.institution_id == actor.institution_id)
+    if status is not None:
+        query = query.where(AccessRequest.status == status)
+    if course_id is not None:
+        query = query.where(AccessRequest.course_id == course_id)
+    return await _requests(session, query.limit(limit).offset(offset))
+
+
+def select_requests():  # type: ignore[no-untyped-def]
+    return (
+        select(AccessRequest, Course.title, User.full_name, User.email)
+        .join(Course, Course.id == AccessRequest.course_id)
+        .join(User, User.id == AccessRequest.user_id)
+        .order_by(AccessRequest.id.desc())
+    )
+
+
+async def _requests(session: AsyncSession, query) -> list[QueuedRequestOut]:  # type: ignore[no-untyped-def]
+    return [
+        QueuedRequestOut.model_validate(
+            {
+                **request.__dict__,
+                "course_title": title,
+                "learner_name": name,
+                "learner_email": email,
+            }
+        )
+        for request, title, name, email in await session.execute(query)
+    ]

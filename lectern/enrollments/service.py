@@ -1,0 +1,532 @@
+"""Commands that put learners into courses, and take them out.
+
+Every command on a (learner, course) pair holds that pair's lock for its transaction, so the
+rules that span tables (no pending request beside an enrollment; every approval has an
+enrollment) hold under any concurrency. The unique indexes are the last line, never the check.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.db import insert_for
+from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once, self_enroll_allowed
+from lectern.errors import Conflict, Forbidden, NotFound
+from lectern.events.service import record_event
+from lectern.models import AccessRequest, Course, Enrollment, User
+from lectern.models.base import utcnow
+from lectern.models.enums import (
+    Audience,
+    CourseAccess,
+    CourseStatus,
+    EnrollmentSource,
+    EnrollmentStatus,
+    RequestStatus,
+    Role,
+)
+from lectern.notifications.service import notify, notify_admins
+
+
+class Change(StrEnum):
+    CREATED = "created"
+    REACTIVATED = "reactivated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollResult:
+    enrollment: Enrollment
+    change: Change
+
+    @property
+    def changed(self) -> bool:
+        return self.change != Change.UNCHANGED
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResult:
+    request: AccessRequest
+    created: bool
+    enrollment: Enrollment | None = None
+
+
+def enrollment_payload(enrollment: Enrollment) -> dict[str, Any]:
+    return {
+        "id": enrollment.id,
+        "user_id": enrollment.user_id,
+        "course_id": enrollment.course_id,
+        "status": enrollment.status,
+        "source": enrollment.source,
+        "progress": enrollment.progress,
+        "completed_at": enrollment.completed_at.isoformat() if enrollment.completed_at else None,
+    }
+
+
+def request_payload(request: AccessRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "user_id": request.user_id,
+        "course_id": request.course_id,
+        "status": request.status,
+        "note": request.note,
+        "created_at": request.created_at.isoformat(),
+        "reviewed_at": request.reviewed_at.isoformat() if request.reviewed_at else None,
+    }
+
+
+async def lock_pair(session: AsyncSession, user_id: int, course_id: int) -> None:
+    """Serialize the commands on one learner and course until the transaction ends."""
+    held: set[tuple[int, int]] = session.info.setdefault("pair_locks", set())
+    if (user_id, course_id) in held:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:user_id, :course_id)"),
+            {"user_id": user_id, "course_id": course_id},
+        )
+    held.add((user_id, course_id))
+
+
+async def enroll(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    course: Course,
+    source: EnrollmentSource,
+    reviewer_id: int | None = None,
+) -> EnrollResult:
+    """Enroll a learner, or reactivate their cancelled enrollment; enrolled already is a no-op.
+
+    Any pending request of the pair is approved with it, so none is left beside the enrollment.
+    """
+    await lock_pair(session, user_id, course.id)
+    now = utcnow()
+    insert = insert_for(session)
+    statement = insert(Enrollment).values(
+        user_id=user_id,
+        course_id=course.id,
+        status=EnrollmentStatus.ACTIVE,
+        source=source,
+        progress=0.0,
+        created_at=now,
+        updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id", "course_id"],
+        set_={
+            "status": EnrollmentStatus.ACTIVE,
+            "source": statement.excluded.source,
+            "completed_at": None,
+            "updated_at": now,
+        },
+        where=Enrollment.status == EnrollmentStatus.CANCELLED,
+    ).returning(Enrollment.id, Enrollment.created_at)
+    row = (await session.execute(statement)).first()
+    enrollment = (
+        await session.scalars(
+            select(Enrollment)
+            .where(Enrollment.user_id == user_id, Enrollment.course_id == course.id)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    if row is None:
+        return EnrollResult(enrollment, Change.UNCHANGED)
+    change = Change.CREATED if row.created_at == now else Change.REACTIVATED
+    await _close_pending_request(
+        session, user_id, course.id, RequestStatus.APPROVED, reviewer_id, "Enrolled."
+    )
+    await record_event(
+        session,
+        f"enrollment.{change.value}",
+        institution_id=course.institution_id,
+        user_id=user_id,
+        audience=Audience.BOTH,
+        payload={**enrollment_payload(enrollment), "course_title": course.title},
+    )
+    return EnrollResult(enrollment, change)
+
+
+async def _close_pending_request(
+    session: AsyncSession,
+    user_id: int,
+    course_id: int,
+    status: RequestStatus,
+    reviewer_id: int | None,
+    note: str,
+) -> None:
+    closed = (
+        await session.scalars(
+            update(AccessRequest)
+            .where(
+                AccessRequest.user_id == user_id,
+                AccessRequest.course_id == course_id,
+                AccessRequest.status == RequestStatus.PENDING,
+            )
+            .values(status=status, reviewer_id=reviewer_id, reviewed_at=utcnow(), note=note)
+            .returning(AccessRequest)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    for request in closed:
+        await record_event(
+            session,
+            f"request.{status.value}",
+            institution_id=(await session.get_one(Course, course_id)).institution_id,
+            user_id=user_id,
+            audience=Audience.BOTH,
+            payload=request_payload(request),
+        )
+
+
+async def enroll_in_default_courses(session: AsyncSession, user: User) -> list[EnrollResult]:
+    courses = (
+        await session.scalars(
+            select(Course).where(
+                Course.institution_id == user.institution_id,
+                Course.access == CourseAccess.DEFAULT,
+                Course.status == CourseStatus.PUBLISHED,
+            )
+        )
+    ).all()
+    return [
+        await enroll(session, user_id=user.id, course=course, source=EnrollmentSource.DEFAULT)
+        for course in courses
+    ]
+
+
+async def visible_course(session: AsyncSession, actor: Actor, course_id: int) -> Course:
+    """A course the learner may join: published, in their institution."""
+    course = await session.get(Course, course_id)
+    if course is None or course.institution_id != actor.institution_id:
+        raise NotFound("No such course.")
+    if course.status == CourseStatus.DRAFT and not actor.is_staff:
+        raise NotFound("No such course.")
+    if course.status == CourseStatus.ARCHIVED:
+        raise Conflict("This course is archived.", slug="course-archived")
+    if course.status == CourseStatus.DRAFT:
+        raise Conflict("This course is not published.", slug="course-not-published")
+    return course
+
+
+def _require_student(actor: Actor) -> None:
+    if not actor.is_student:
+        raise Forbidden("Only students enroll in courses.")
+
+
+async def _current_enrollment(
+    session: AsyncSession, user_id: int, course_id: int
+) -> Enrollment | None:
+    return await session.scalar(
+        select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+    )
+
+
+async def self_enroll(session: AsyncSession, actor: Actor, course_id: int) -> EnrollResult:
+    """A student joins an open or default course."""
+    _require_student(actor)
+    course = await visible_course(session, actor, course_id)
+    if not self_enroll_allowed(course.access):
+        if course.access == CourseAccess.PAID:
+            raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
+        raise Conflict("This course needs an approved request.", slug="approval-required")
+    return await enroll(session, user_id=actor.id, course=course, source=EnrollmentSource.SELF)
+
+
+async def request_access(session: AsyncSession, actor: Actor, course_id: int) -> RequestResult:
+    """Ask for a course; the pending request already there is returned, not doubled."""
+    _require_student(actor)
+    course = await visible_course(session, actor, course_id)
+    await lock_pair(session, actor.id, course.id)
+    current = await _current_enrollment(session, actor.id, course.id)
+    if current is not None and is_enrolled(current.status):
+        raise Conflict("You are already enrolled in this course.", slug="already-enrolled")
+    if course.access == CourseAccess.PAID:
+        raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
+    now = utcnow()
+    if request_enrolls_at_once(course.access):
+        request = AccessRequest(
+            user_id=actor.id,
+            course_id=course.id,
+            status=RequestStatus.APPROVED,
+            note="Open course: enrolled at once.",
+            created_at=now,
+            reviewed_at=now,
+        )
+        session.add(request)
+        await session.flush()
+        result = await enroll(
+            session, user_id=actor.id, course=course, source=EnrollmentSource.SELF
+        )
+        return RequestResult(request, True, result.enrollment)
+    insert = insert_for(session)
+    request_id = await session.scalar(
+        insert(AccessRequest)
+        .values(
+            user_id=actor.id,
+            course_id=course.id,
+            status=RequestStatus.PENDING,
+            note="",
+            created_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["user_id", "course_id"],
+            index_where=AccessRequest.status == RequestStatus.PENDING,
+        )
+        .returning(AccessRequest.id)
+    )
+    if request_id is None:
+        pending = (
+            await session.scalars(
+                select(AccessRequest).where(
+                    AccessRequest.user_id == actor.id,
+                    AccessRequest.course_id == course.id,
+                    AccessRequest.status == RequestStatus.PENDING,
+                )
+            )
+        ).one()
+        return RequestResult(pending, False)
+    request = await session.get_one(AccessRequest, request_id)
+    await record_event(
+        session,
+        "request.created",
+        institution_id=course.institution_id,
+        user_id=actor.id,
+        audience=Audience.BOTH,
+        payload={
+            **request_payload(request),
+            "course_title": course.title,
+            "learner_name": actor.full_name,
+        },
+    )
+    await notify_admins(
+        session,
+        institution_id=course.institution_id,
+        kind="request.created",
+        title=f"{actor.full_name} asks to join {course.title}",
+        link="/admin/requests",
+    )
+    return RequestResult(request, True)
+
+
+async def _request_in_scope(
+    session: AsyncSession, actor: Actor, request_id: int
+) -> tuple[AccessRequest, Course]:
+    row = (
+        await session.execute(
+            select(AccessRequest, Course)
+            .join(Course, Course.id == AccessRequest.course_id)
+            .where(AccessRequest.id == request_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such access request.")
+    request, course = row
+    if actor.is_admin:
+        if course.institution_id != actor.institution_id:
+            raise NotFound("No such access request.")
+    elif request.user_id != actor.id:
+        raise NotFound("No such access request.")
+    return request, course
+
+
+async def _review(
+    session: AsyncSession, actor: Actor, request_id: int
+) -> tuple[AccessRequest, Course]:
+    if not actor.is_admin:
+        raise Forbidden("Only an admin reviews access requests.")
+    request, course = await _request_in_scope(session, actor, request_id)
+    await lock_pair(session, request.user_id, course.id)
+    await session.refresh(request)
+    return request, course
+
+
+async def approve_request(
+    session: AsyncSession, actor: Actor, request_id: int, note: str = ""
+) -> RequestResult:
+    """Approve a pending request and enroll its learner; approving it again changes nothing."""
+    request, course = await _review(session, actor, request_id)
+    if request.status == RequestStatus.APPROVED:
+        return RequestResult(
+            request, False, await _current_enrollment(session, request.user_id, course.id)
+        )
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(f"This request is {request.status}.", slug="request-closed")
+    request.status = RequestStatus.APPROVED
+    request.reviewer_id = actor.id
+    request.reviewed_at = utcnow()
+    request.note = note
+    await session.flush()
+    result = await enroll(
+        session,
+        user_id=request.user_id,
+        course=course,
+        source=EnrollmentSource.REQUEST,
+        reviewer_id=actor.id,
+    )
+    await record_event(
+        session,
+        "request.approved",
+        institution_id=course.institution_id,
+        user_id=request.user_id,
+        audience=Audience.BOTH,
+        payload={**request_payload(request), "course_title": course.title},
+    )
+    await notify(
+        session,
+        user_id=request.user_id,
+        institution_id=course.institution_id,
+        kind="request.approved",
+        title=f"You are enrolled in {course.title}",
+        body=note,
+        link=f"/courses/{course.id}",
+    )
+    return RequestResult(request, True, result.enrollment)
+
+
+async def reject_request(
+    session: AsyncSession, actor: Actor, request_id: int, note: str = ""
+) -> RequestResult:
+    """Reject a pending request with a note; rejecting it again changes nothing."""
+    request, course = await _review(session, actor, request_id)
+    if request.status == RequestStatus.REJECTED:
+        return RequestResult(request, False)
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(f"This request is {request.status}.", slug="request-closed")
+    request.status = RequestStatus.REJECTED
+    request.reviewer_id = actor.id
+    request.reviewed_at = utcnow()
+    request.note = note
+    await session.flush()
+    await record_event(
+        session,
+        "request.rejected",
+        institution_id=course.institution_id,
+        user_id=request.user_id,
+        audience=Audience.BOTH,
+        payload={**request_payload(request), "course_title": course.title},
+    )
+    await notify(
+        session,
+        user_id=request.user_id,
+        institution_id=course.institution_id,
+        kind="request.rejected",
+        title=f"Your request for {course.title} was declined",
+        body=note,
+        link="/catalog",
+    )
+    return RequestResult(request, True)
+
+
+async def cancel_request(session: AsyncSession, actor: Actor, request_id: int) -> RequestResult:
+    """The student withdraws their pending request; withdrawing it again changes nothing."""
+    request, course = await _request_in_scope(session, actor, request_id)
+    if request.user_id != actor.id:
+        raise NotFound("No such access request.")
+    await lock_pair(session, request.user_id, course.id)
+    await session.refresh(request)
+    if request.status == RequestStatus.CANCELLED:
+        return RequestResult(request, False)
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(f"This request is {request.status}.", slug="request-closed")
+    request.status = RequestStatus.CANCELLED
+    request.reviewed_at = utcnow()
+    await session.flush()
+    await record_event(
+        session,
+        "request.cancelled",
+        institution_id=course.institution_id,
+        user_id=request.user_id,
+        audience=Audience.BOTH,
+        payload=request_payload(request),
+    )
+    return RequestResult(request, True)
+
+
+async def _student_in_institution(session: AsyncSession, actor: Actor, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None or user.institution_id != actor.institution_id or user.role != Role.STUDENT:
+        raise NotFound("No such student.")
+    return user
+
+
+async def _course_in_institution(session: AsyncSession, actor: Actor, course_id: int) -> Course:
+    course = await session.get(Course, course_id)
+    if course is None or course.institution_id != actor.institution_id:
+        raise NotFound("No such course.")
+    return course
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only an admin can do this.")
+
+
+async def admin_enroll(
+    session: AsyncSession, actor: Actor, user_id: int, course_id: int
+) -> EnrollResult:
+    """An admin enrolls a student directly, whatever the course's access mode."""
+    _require_admin(actor)
+    user = await _student_in_institution(session, actor, user_id)
+    course = await _course_in_institution(session, actor, course_id)
+    if course.status == CourseStatus.ARCHIVED:
+        raise Conflict("This course is archived.", slug="course-archived")
+    result = await enroll(
+        session, user_id=user.id, course=course, source=EnrollmentSource.ADMIN, reviewer_id=actor.id
+    )
+    if result.changed:
+        await notify(
+            session,
+            user_id=user.id,
+            institution_id=course.institution_id,
+            kind="enrollment.created",
+            title=f"You were enrolled in {course.title}",
+            link=f"/courses/{course.id}",
+        )
+    return result
+
+
+async def admin_unenroll(session: AsyncSession, actor: Actor, enrollment_id: int) -> Enrollment:
+    """Cancel an enrollment, keeping its facts for a later re-enrollment; again is a no-op."""
+    _require_admin(actor)
+    enrollment = await session.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        raise NotFound("No such enrollment.")
+    course = await _course_in_institution(session, actor, enrollment.course_id)
+    await lock_pair(session, enrollment.user_id, course.id)
+    await session.refresh(enrollment)
+    if enrollment.status == EnrollmentStatus.CANCELLED:
+        return enrollment
+    return await cancel_enrollment(session, enrollment, course, reason="Unenrolled by an admin.")
+
+
+async def cancel_enrollment(
+    session: AsyncSession, enrollment: Enrollment, course: Course, *, reason: str
+) -> Enrollment:
+    """Set an enrollment cancelled and tell the learner; the caller holds the pair's lock."""
+    enrollment.status = EnrollmentStatus.CANCELLED
+    await session.flush()
+    await _close_pending_request(
+        session, enrollment.user_id, course.id, RequestStatus.CANCELLED, None, reason
+    )
+    await record_event(
+        session,
+        "enrollment.cancelled",
+        institution_id=course.institution_id,
+        user_id=enrollment.user_id,
+        audience=Audience.BOTH,
+        payload={**enrollment_payload(enrollment), "course_title": course.title},
+    )
+    await notify(
+        session,
+        user_id=enrollment.user_id,
+        institution_id=course.institution_id,
+        kind="enrollment.cancelled",
+        title=f"Your enrollment in {course.title} was cancelled",
+        body=reason,
+        link="/catalog",
+    )
+    return enrollment

@@ -1,0 +1,39 @@
+"""Appending to the event log, inside the command's transaction."""
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.models import Event
+from lectern.models.base import utcnow
+from lectern.models.enums import Audience
+
+
+async def record_event(
+    session: AsyncSession,
+    type: str,
+    *,
+    institution_id: int,
+    audience: Audience,
+    user_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Append one event; it becomes visible, and is announced, when the transaction commits."""
+    event_id: int = (
+        await session.execute(
+            insert(Event)
+            .values(
+                type=type,
+                institution_id=institution_id,
+                user_id=user_id,
+                audience=audience,
+                payload=payload or {},
+                created_at=utcnow(),
+            )
+            .returning(Event.id)
+        )
+    ).scalar_one()
+    previous = session.info.get("last_event_id") or 0
+    session.info["last_event_id"] = max(previous, event_id)
+    return event_id

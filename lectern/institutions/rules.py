@@ -1,0 +1,13 @@
+import re
+import unicodedata
+
+
+def normalize_name(name: str) -> str:
+    """The key two institution names share when they mean the same institution."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or "item"

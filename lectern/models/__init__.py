@@ -1,0 +1,36 @@
+"""All tables, imported together so that metadata and Alembic see every one."""
+
+from lectern.models.accounts import ApiToken, AuthSession, StudentProfile, User
+from lectern.models.base import Base
+from lectern.models.certificates import Certificate
+from lectern.models.courses import Chapter, Course, Lesson
+from lectern.models.enrollments import AccessRequest, Enrollment
+from lectern.models.events import Event, Notification
+from lectern.models.institutions import Institution
+from lectern.models.learning import LessonProgress, QuizAttempt
+from lectern.models.payments import Payment, WebhookEvent
+from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
+
+__all__ = [
+    "AccessRequest",
+    "ApiToken",
+    "AuthSession",
+    "Base",
+    "Certificate",
+    "Chapter",
+    "Course",
+    "Enrollment",
+    "Event",
+    "Institution",
+    "Lesson",
+    "LessonProgress",
+    "Notification",
+    "Payment",
+    "QbankQuestion",
+    "QbankTest",
+    "QbankTestQuestion",
+    "QuizAttempt",
+    "StudentProfile",
+    "User",
+    "WebhookEvent",
+]

@@ -1,0 +1,43 @@
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import current_actor
+from lectern.db import Database, get_database, read_session
+from lectern.notifications import service
+from lectern.schemas import Output
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+
+class NotificationOut(Output):
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+@router.get("/me/notifications", response_model=list[NotificationOut])
+async def my_notifications(
+    unread: bool = False,
+    limit: int = Query(50, ge=1, le=500),
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[NotificationOut]:
+    rows = await service.list_notifications(session, actor.id, unread_only=unread, limit=limit)
+    return [NotificationOut.model_validate(n) for n in rows]
+
+
+@router.post("/me/notifications/{notification_id}/read", response_model=NotificationOut)
+async def mark_read(
+    notification_id: int,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_database),
+) -> NotificationOut:
+    notification = await db.run(lambda s: service.mark_read(s, actor.id, notification_id))
+    return NotificationOut.model_validate(notification)

@@ -1,0 +1,105 @@
+"""In-app notifications: written with the command that causes them."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.errors import NotFound
+from lectern.events.service import record_event
+from lectern.models import Notification, User
+from lectern.models.base import utcnow
+from lectern.models.enums import Audience, Role
+
+
+async def notify(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    institution_id: int,
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str = "",
+) -> Notification:
+    """Write a notification and the event that shows it live to its reader."""
+    notification = Notification(user_id=user_id, kind=kind, title=title, body=body, link=link)
+    session.add(notification)
+    await session.flush()
+    await record_event(
+        session,
+        "notification.created",
+        institution_id=institution_id,
+        user_id=user_id,
+        audience=Audience.LEARNER,
+        payload=notification_payload(notification),
+    )
+    return notification
+
+
+async def notify_admins(
+    session: AsyncSession,
+    *,
+    institution_id: int,
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str = "",
+) -> None:
+    admin_ids = (
+        await session.scalars(
+            select(User.id).where(User.institution_id == institution_id, User.role == Role.ADMIN)
+        )
+    ).all()
+    for admin_id in admin_ids:
+        await notify(
+            session,
+            user_id=admin_id,
+            institution_id=institution_id,
+            kind=kind,
+            title=title,
+            body=body,
+            link=link,
+        )
+
+
+def notification_payload(notification: Notification) -> dict[str, object]:
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "link": notification.link,
+        "created_at": notification.created_at.isoformat(),
+        "read_at": notification.read_at.isoformat() if notification.read_at else None,
+    }
+
+
+async def list_notifications(
+    session: AsyncSession, user_id: int, *, unread_only: bool = False, limit: int = 50
+) -> Sequence[Notification]:
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return (await session.scalars(query.order_by(Notification.id.desc()).limit(limit))).all()
+
+
+async def mark_read(session: AsyncSession, user_id: int, notification_id: int) -> Notification:
+    """Mark a notification read; marking it again changes nothing."""
+    await session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.user_id == user_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    notification = await session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user_id
+        )
+    )
+    if notification is None:
+        raise NotFound("No such notification.")
+    return notification

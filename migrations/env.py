@@ -1,0 +1,56 @@
+"""Alembic environment: one chain for SQLite and PostgreSQL, run through the async engine."""
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from lectern.config import get_settings
+from lectern.db import make_engine
+from lectern.models import Base
+from lectern.models.base import UTCDateTime
+
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    return context.config.attributes.get("database_url") or get_settings().database_url
+
+
+def _render_item(type_: str, obj: object, autogen_context: Any) -> str | bool:
+    """Migrations name plain SQLAlchemy types, never the project's own decorators."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_item=_render_item,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    engine = make_engine(_url())
+    async with engine.connect() as connection:
+        await connection.run_sync(_configure)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+    else:
+        asyncio.run(_run_online())
