@@ -31,6 +31,8 @@ class QbankTest(Base):
         ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(16), default=QbankTestStatus.PENDING)
+    # The topic the questions were drawn from; None when drawn from the whole bank.
+    topic: Mapped[str | None] = mapped_column(String(200), nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
