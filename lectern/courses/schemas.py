@@ -34,7 +34,8 @@ class QbankQuestionIn(QuestionIn):
 
 class LessonIn(Input):
     title: Title
-    kind: LessonKind
+    # Not strict: JSON carries the kind as a string, which strict mode refuses for an enum.
+    kind: Annotated[LessonKind, Field(strict=False)]
     required: bool = True
     weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
     duration_s: Annotated[float, Field(ge=0, le=86400)] = 0.0

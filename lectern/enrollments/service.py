@@ -274,7 +274,9 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
         )
         .on_conflict_do_nothing(
             index_elements=["user_id", "course_id"],
-            index_where=AccessRequest.status == RequestStatus.PENDING,
+            # A literal, not a parameter: PostgreSQL matches the partial index by its predicate,
+            # and a generic plan of a prepared statement cannot see a parameter's value.
+            index_where=text("status = 'pending'"),
         )
         .returning(AccessRequest.id)
     )

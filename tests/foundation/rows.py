@@ -1,0 +1,38 @@
+"""What the database holds, read straight from the tables, to compare with what the API says."""
+
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from lectern.db import Database
+from lectern.models import Base
+
+
+async def row_counts(db: Database) -> dict[str, int]:
+    """The number of rows in every table."""
+    async with db.session() as session:
+        return {
+            table.name: await session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }
+
+
+async def rows(db: Database, sql: str, **params: Any) -> list[dict[str, Any]]:
+    async with db.session() as session:
+        result = await session.execute(text(sql), params)
+        return [dict(row._mapping) for row in result]
+
+
+async def scalar(db: Database, sql: str, **params: Any) -> Any:
+    async with db.session() as session:
+        return await session.scalar(text(sql), params)
+
+
+async def event_types(db: Database, since_id: int = 0) -> list[str]:
+    return [
+        r["type"] for r in await rows(db, "SELECT type FROM events WHERE id > :i ORDER BY id", i=since_id)
+    ]
+
+
+async def last_event_id(db: Database) -> int:
+    return int(await scalar(db, "SELECT coalesce(max(id), 0) FROM events"))
