@@ -1,5 +1,6 @@
 """The application: routers, error handlers, and what lives as long as the process."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,12 +9,15 @@ from fastapi import FastAPI
 from lectern.accounts.api import router as accounts_router
 from lectern.accounts.ratelimit import LoginThrottle
 from lectern.analytics.api import router as analytics_router
+from lectern.audit.api import router as audit_router
+from lectern.audit.schedule import audit_forever
 from lectern.config import Settings, get_settings
 from lectern.courses.api import router as courses_router
 from lectern.db import Database
 from lectern.enrollments.api import router as enrollments_router
 from lectern.notifications.api import router as notifications_router
 from lectern.problems import install_problem_handlers
+from lectern.web.pages import install_web_apps
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,9 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.settings = settings
         app.state.login_throttle = LoginThrottle(settings)
+        audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
         try:
             yield
         finally:
+            audit.cancel()
             await database.dispose()
 
     app = FastAPI(
@@ -45,8 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enrollments_router,
         notifications_router,
         analytics_router,
+        audit_router,
     ):
         app.include_router(router)
+    install_web_apps(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -10,6 +10,8 @@ from rich.table import Table
 from lectern import migrate
 from lectern.accounts.security import hash_password
 from lectern.accounts.service import create_staff
+from lectern.audit import service as audit_service
+from lectern.audit.service import Report
 from lectern.config import get_settings
 from lectern.db import Database
 from lectern.demo import is_empty, load_demo
@@ -110,6 +112,48 @@ def create_admin(
 
     created = asyncio.run(run())
     console.print(f"Admin {email} {'created' if created else 'already exists'}.")
+
+
+def _print_report(report: Report, *, applied: bool) -> None:
+    table = Table(title=f"Consistency audit, {report.checked_at:%Y-%m-%d %H:%M:%S} UTC")
+    for column in ("invariant", "violations", "repaired" if applied else "repairable"):
+        table.add_column(column)
+    for finding in report.findings:
+        last = str(finding.repaired) if applied else ("yes" if finding.repairable else "no")
+        style = "red" if finding.count else "green"
+        table.add_row(finding.description, f"[{style}]{finding.count}[/{style}]", last)
+    console.print(table)
+
+
+async def _audit(apply: bool | None) -> Report:
+    database = Database(get_settings())
+    try:
+        if apply is None:
+            async with database.session() as session:
+                return await audit_service.run_audit(session)
+        return await database.run(lambda s: audit_service.repair(s, apply=apply))
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def audit() -> None:
+    """Check every consistency invariant; exits 1 when any is violated."""
+    report = asyncio.run(_audit(None))
+    _print_report(report, applied=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def repair(
+    apply: bool = typer.Option(False, "--apply", help="Write the repairs (default: dry run)."),
+) -> None:
+    """Repair what the audit finds by re-applying the commands; a dry run unless --apply."""
+    report = asyncio.run(_audit(apply))
+    _print_report(report, applied=apply)
+    if not apply and not report.ok:
+        console.print("Dry run: nothing written. Run with --apply to repair.")
 
 
 def main() -> None:

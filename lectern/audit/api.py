@@ -1,0 +1,63 @@
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import admin_actor
+from lectern.audit import service
+from lectern.audit.service import Report
+from lectern.db import Database, get_database, read_session
+from lectern.schemas import Input, Output
+
+router = APIRouter(prefix="/api/v1/admin/consistency", tags=["admin"])
+
+
+class FindingOut(Output):
+    name: str
+    description: str
+    count: int
+    rows: list[dict[str, Any]]
+    repairable: bool
+    repaired: int
+
+
+class ReportOut(Output):
+    ok: bool
+    checked_at: datetime
+    dry_run: bool = True
+    findings: list[FindingOut]
+
+
+class RepairIn(Input):
+    dry_run: bool = True
+
+
+def _out(report: Report, *, dry_run: bool = True) -> ReportOut:
+    return ReportOut(
+        ok=report.ok,
+        checked_at=report.checked_at,
+        dry_run=dry_run,
+        findings=[FindingOut.model_validate(f, from_attributes=True) for f in report.findings],
+    )
+
+
+@router.get("", response_model=ReportOut)
+async def consistency(
+    actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
+) -> ReportOut:
+    """The audit of the admin's institution: each invariant and the rows that violate it."""
+    return _out(await service.run_audit(session, actor.institution_id))
+
+
+@router.post("/repair", response_model=ReportOut)
+async def repair(
+    body: RepairIn | None = None,
+    actor: Actor = Depends(admin_actor),
+    db: Database = Depends(get_database),
+) -> ReportOut:
+    """Repair the admin's institution; a dry run (the default) only reports."""
+    dry_run = body.dry_run if body else True
+    report = await db.run(lambda s: service.repair(s, actor.institution_id, apply=not dry_run))
+    return _out(report, dry_run=dry_run)

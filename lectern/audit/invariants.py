@@ -1,0 +1,196 @@
+"""The consistency invariants: each one set-based query that returns the violating rows.
+
+The schema makes most drift impossible; these catch what comes from outside the commands
+(hand edits, restores, imports) and prove the rest.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.institutions.rules import normalize_name
+from lectern.models import (
+    AccessRequest,
+    Course,
+    Enrollment,
+    Institution,
+    Payment,
+    QbankQuestion,
+    QbankTest,
+    QbankTestQuestion,
+    StudentProfile,
+    User,
+)
+from lectern.models.enums import (
+    EnrollmentStatus,
+    PaymentStatus,
+    QbankTestStatus,
+    RequestStatus,
+    Role,
+)
+
+# Any select, whatever its columns.
+AnySelect = Select[*tuple[Any, ...]]
+ENROLLED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
+
+
+@dataclass(frozen=True)
+class Invariant:
+    name: str
+    description: str
+    query: Callable[[int | None], AnySelect]
+    finish: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    repairable: bool = True
+
+
+def _pair_enrolled(user_id: Any, course_id: Any) -> Any:
+    return exists().where(
+        Enrollment.user_id == user_id,
+        Enrollment.course_id == course_id,
+        Enrollment.status.in_(ENROLLED),
+    )
+
+
+def _in(institution_id: int | None, column: Any) -> Any:
+    return True if institution_id is None else column == institution_id
+
+
+def pending_requests_beside_enrollments(institution_id: int | None) -> AnySelect:
+    return (
+        select(AccessRequest.id, AccessRequest.user_id, AccessRequest.course_id)
+        .join(Course, Course.id == AccessRequest.course_id)
+        .where(
+            AccessRequest.status == RequestStatus.PENDING,
+            _pair_enrolled(AccessRequest.user_id, AccessRequest.course_id),
+            _in(institution_id, Course.institution_id),
+        )
+    )
+
+
+def approved_requests_without_enrollment(institution_id: int | None) -> AnySelect:
+    any_enrollment = exists().where(
+        Enrollment.user_id == AccessRequest.user_id, Enrollment.course_id == AccessRequest.course_id
+    )
+    return (
+        select(AccessRequest.id, AccessRequest.user_id, AccessRequest.course_id)
+        .join(Course, Course.id == AccessRequest.course_id)
+        .where(
+            AccessRequest.status == RequestStatus.APPROVED,
+            ~any_enrollment,
+            _in(institution_id, Course.institution_id),
+        )
+    )
+
+
+def paid_without_enrollment(institution_id: int | None) -> AnySelect:
+    return select(Payment.id, Payment.user_id, Payment.course_id).where(
+        Payment.status == PaymentStatus.COMPLETED,
+        Payment.user_id.is_not(None),
+        ~_pair_enrolled(Payment.user_id, Payment.course_id),
+        _in(institution_id, Payment.institution_id),
+    )
+
+
+def students_without_profile(institution_id: int | None) -> AnySelect:
+    return select(User.id, User.email).where(
+        User.role == Role.STUDENT,
+        ~exists().where(StudentProfile.user_id == User.id),
+        _in(institution_id, User.institution_id),
+    )
+
+
+def institutions_sharing_a_name(institution_id: int | None) -> AnySelect:
+    """Candidates only: `normalized_name_clashes` finishes the check in Python, because
+    Unicode case folding and whitespace collapsing have no portable SQL form."""
+    return select(Institution.id, Institution.name, Institution.name_key)
+
+
+def normalized_name_clashes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault(normalize_name(row["name"]), []).append(row)
+    return [
+        row
+        for key, group in by_key.items()
+        for row in group
+        if len(group) > 1 or row["name_key"] != key
+    ]
+
+
+def qbank_statistics_off(institution_id: int | None) -> AnySelect:
+    answered = and_(
+        QbankTestQuestion.question_id == QbankQuestion.id,
+        QbankTest.id == QbankTestQuestion.test_id,
+        QbankTest.status == QbankTestStatus.COMPLETED,
+    )
+    attempts = (
+        select(func.count()).select_from(QbankTestQuestion).join(QbankTest).where(answered)
+    ).scalar_subquery()
+    correct = (
+        select(func.count())
+        .select_from(QbankTestQuestion)
+        .join(QbankTest)
+        .where(answered, QbankTestQuestion.is_correct.is_(True))
+    ).scalar_subquery()
+    return (
+        select(QbankQuestion.id, QbankQuestion.attempts, QbankQuestion.correct)
+        .join(Course, Course.id == QbankQuestion.course_id)
+        .where(
+            (QbankQuestion.attempts != attempts) | (QbankQuestion.correct != correct),
+            _in(institution_id, Course.institution_id),
+        )
+    )
+
+
+INVARIANTS = [
+    Invariant(
+        "pending_requests_beside_enrollments",
+        "No pending request beside an active or completed enrollment of the same pair.",
+        pending_requests_beside_enrollments,
+    ),
+    Invariant(
+        "approved_requests_without_enrollment",
+        "Every approved request has an enrollment.",
+        approved_requests_without_enrollment,
+    ),
+    Invariant(
+        "paid_without_enrollment",
+        "Every completed, unrefunded payment has a non-cancelled enrollment.",
+        paid_without_enrollment,
+    ),
+    Invariant(
+        "students_without_profile",
+        "Every student user has a profile.",
+        students_without_profile,
+    ),
+    Invariant(
+        "institutions_sharing_a_name",
+        "No two institutions share a normalized name.",
+        institutions_sharing_a_name,
+        finish=normalized_name_clashes,
+        repairable=False,
+    ),
+    Invariant(
+        "qbank_statistics_off",
+        "Q-bank statistics equal the aggregates of the answers.",
+        qbank_statistics_off,
+    ),
+]
+
+
+async def violations(
+    session: AsyncSession, invariant: Invariant, institution_id: int | None, limit: int = 100
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many rows violate the invariant, and the first `limit` of them."""
+    query = invariant.query(institution_id)
+    if invariant.finish is not None:
+        found = invariant.finish([dict(row) for row in (await session.execute(query)).mappings()])
+        if institution_id is not None:
+            found = [row for row in found if row["id"] == institution_id]
+        return len(found), found[:limit]
+    count = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = (await session.execute(query.limit(limit))).mappings().all()
+    return count, [dict(row) for row in rows]

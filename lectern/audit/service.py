@@ -1,0 +1,154 @@
+"""Running the audit and repairing what it finds by re-applying the commands' own logic."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.audit.invariants import INVARIANTS, Invariant, violations
+from lectern.enrollments.service import enroll
+from lectern.events.service import record_event
+from lectern.models import (
+    AccessRequest,
+    Course,
+    QbankQuestion,
+    QbankTest,
+    QbankTestQuestion,
+    StudentProfile,
+    User,
+)
+from lectern.models.base import utcnow
+from lectern.models.enums import (
+    Audience,
+    EnrollmentSource,
+    QbankTestStatus,
+    RequestStatus,
+)
+
+
+@dataclass
+class Finding:
+    name: str
+    description: str
+    count: int
+    rows: list[dict[str, Any]]
+    repairable: bool
+    repaired: int = 0
+
+
+@dataclass
+class Report:
+    checked_at: datetime
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(finding.count == 0 for finding in self.findings)
+
+
+async def run_audit(session: AsyncSession, institution_id: int | None = None) -> Report:
+    """Every invariant's violations, for one institution or for all."""
+    report = Report(checked_at=utcnow())
+    for invariant in INVARIANTS:
+        count, rows = await violations(session, invariant, institution_id)
+        report.findings.append(
+            Finding(invariant.name, invariant.description, count, rows, invariant.repairable)
+        )
+    return report
+
+
+async def repair(
+    session: AsyncSession, institution_id: int | None = None, *, apply: bool = False
+) -> Report:
+    """Audit, and when `apply` is set repair each violation; running it again finds nothing."""
+    report = await run_audit(session, institution_id)
+    if not apply:
+        return report
+    for invariant, finding in zip(INVARIANTS, report.findings, strict=True):
+        if finding.count == 0 or not invariant.repairable:
+            continue
+        _, rows = await violations(session, invariant, institution_id, limit=1_000_000)
+        for row in rows:
+            await REPAIRS[invariant.name](session, row)
+            await _record_repair(session, invariant, row)
+            finding.repaired += 1
+    return report
+
+
+async def _record_repair(session: AsyncSession, invariant: Invariant, row: dict[str, Any]) -> None:
+    institution_id = await _institution_of(session, row)
+    await record_event(
+        session,
+        "audit.repaired",
+        institution_id=institution_id,
+        audience=Audience.ADMINS,
+        payload={"invariant": invariant.name, "row": {k: str(v) for k, v in row.items()}},
+    )
+
+
+async def _institution_of(session: AsyncSession, row: dict[str, Any]) -> int:
+    if "course_id" in row:
+        course = await session.get_one(Course, row["course_id"])
+        return course.institution_id
+    user = await session.get_one(User, row["id"])
+    return user.institution_id
+
+
+async def _close_pending(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(
+        update(AccessRequest)
+        .where(AccessRequest.id == row["id"], AccessRequest.status == RequestStatus.PENDING)
+        .values(
+            status=RequestStatus.APPROVED,
+            reviewed_at=utcnow(),
+            note="Closed by the consistency audit: already enrolled.",
+        )
+    )
+
+
+async def _enroll_request(session: AsyncSession, row: dict[str, Any]) -> None:
+    course = await session.get_one(Course, row["course_id"])
+    await enroll(session, user_id=row["user_id"], course=course, source=EnrollmentSource.REQUEST)
+
+
+async def _enroll_payment(session: AsyncSession, row: dict[str, Any]) -> None:
+    course = await session.get_one(Course, row["course_id"])
+    await enroll(session, user_id=row["user_id"], course=course, source=EnrollmentSource.PAYMENT)
+
+
+async def _add_profile(session: AsyncSession, row: dict[str, Any]) -> None:
+    session.add(StudentProfile(user_id=row["id"]))
+    await session.flush()
+
+
+async def _recount_qbank(session: AsyncSession, row: dict[str, Any]) -> None:
+    answered = and_(
+        QbankTestQuestion.question_id == row["id"],
+        QbankTest.id == QbankTestQuestion.test_id,
+        QbankTest.status == QbankTestStatus.COMPLETED,
+    )
+    attempts = await session.scalar(
+        select(func.count()).select_from(QbankTestQuestion).join(QbankTest).where(answered)
+    )
+    correct = await session.scalar(
+        select(func.count())
+        .select_from(QbankTestQuestion)
+        .join(QbankTest)
+        .where(answered, QbankTestQuestion.is_correct.is_(True))
+    )
+    await session.execute(
+        update(QbankQuestion)
+        .where(QbankQuestion.id == row["id"])
+        .values(attempts=attempts or 0, correct=correct or 0)
+    )
+
+
+REPAIRS = {
+    "pending_requests_beside_enrollments": _close_pending,
+    "approved_requests_without_enrollment": _enroll_request,
+    "paid_without_enrollment": _enroll_payment,
+    "students_without_profile": _add_profile,
+    "qbank_statistics_off": _recount_qbank,
+}
