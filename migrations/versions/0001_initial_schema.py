@@ -68,12 +68,23 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("payment_id", sa.Integer(), nullable=True),
+        sa.Column("payment_ref", sa.String(length=255), nullable=True),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_events")),
         sa.UniqueConstraint(
             "provider", "external_id", name=op.f("uq_webhook_events_provider_external_id")
         ),
     )
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_events_payment_id"), ["payment_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_webhook_events_payment_ref"), ["payment_ref"], unique=False
+        )
+
     op.create_table(
         "courses",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -306,7 +317,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("course_id", sa.Integer(), nullable=False),
         sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("checkout_id", sa.String(length=255), nullable=False),
+        sa.Column("checkout_id", sa.String(length=255), nullable=True),
+        sa.Column("checkout_url", sa.String(length=2000), nullable=False),
         sa.Column("payment_ref", sa.String(length=255), nullable=True),
         sa.Column("amount_cents", sa.Integer(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
@@ -314,6 +326,8 @@ def upgrade() -> None:
         sa.Column("flag_reason", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("refunded_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'completed', 'refunded', 'failed', 'flagged')",
             name=op.f("ck_payments_status"),
@@ -343,6 +357,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_payments_course_id", ["course_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_payments_payment_ref"), ["payment_ref"], unique=False)
         batch_op.create_index("ix_payments_user_id", ["user_id"], unique=False)
+        batch_op.create_index(
+            "uq_payments_one_pending",
+            ["user_id", "course_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
 
     op.create_table(
         "qbank_questions",
@@ -616,6 +637,11 @@ def downgrade() -> None:
 
     op.drop_table("qbank_questions")
     with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_payments_one_pending",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index("ix_payments_user_id")
         batch_op.drop_index(batch_op.f("ix_payments_payment_ref"))
         batch_op.drop_index("ix_payments_course_id")
@@ -659,6 +685,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_courses_institution_id"))
 
     op.drop_table("courses")
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_events_payment_ref"))
+        batch_op.drop_index(batch_op.f("ix_webhook_events_payment_id"))
+
     op.drop_table("webhook_events")
     op.drop_table("institutions")
     with op.batch_alter_table("events", schema=None) as batch_op:
