@@ -1,6 +1,8 @@
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +28,22 @@ class Settings(BaseSettings):
     stream_ping_seconds: float = 15.0
     stream_queue_size: int = 1000
     audit_interval_seconds: float = 3600.0
+    # `test` serves its own checkout page and signs its own webhooks; `stripe` is the real one.
+    payment_provider: Literal["test", "stripe"] = "test"
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    test_payment_webhook_secret: str = "whsec_lectern_test_provider"
+
+    @model_validator(mode="after")
+    def _stripe_needs_its_keys(self) -> "Settings":
+        if self.payment_provider == "stripe" and not (
+            self.stripe_secret_key and self.stripe_webhook_secret
+        ):
+            raise ValueError(
+                "LECTERN_PAYMENT_PROVIDER=stripe needs LECTERN_STRIPE_SECRET_KEY "
+                "and LECTERN_STRIPE_WEBHOOK_SECRET"
+            )
+        return self
 
     @property
     def async_database_url(self) -> str:
