@@ -1,16 +1,28 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import EmailStr, Field
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field
 
 from lectern.schemas import Input, Output
 
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
 
 
+def _email_address(value: str) -> str:
+    # test_environment: '.test' addresses (RFC 2606) are how demos and staging name people.
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid e-mail address: {exc}") from exc
+
+
+EmailAddress = Annotated[str, Field(max_length=320), AfterValidator(_email_address)]
+
+
 class RegisterIn(Input):
     institution: Annotated[str, Field(min_length=1, max_length=200)]
-    email: EmailStr
+    email: EmailAddress
     password: Password
     full_name: Annotated[str, Field(min_length=1, max_length=200)]
 

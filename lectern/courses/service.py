@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from lectern.accounts.actor import Actor
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
-from lectern.errors import Conflict, Forbidden, NotFound
+from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.institutions.rules import slugify
 from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
@@ -124,14 +124,21 @@ async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate)
 async def update_course(
     session: AsyncSession, actor: Actor, course_id: int, data: CourseUpdate
 ) -> Course:
+    """Change a course's fields; the same change again writes nothing."""
     require_staff(actor)
     course = await course_in_institution(session, actor, course_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = {
+        field: value
+        for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items()
+        if getattr(course, field) != value
+    }
+    if not changes:
+        return await load_course(session, course.id)
     old_status = course.status
     for field, value in changes.items():
         setattr(course, field, value)
     if course.access == "paid" and course.price_cents <= 0:
-        raise Conflict("A paid course needs a price.", slug="price-required")
+        raise Invalid("A paid course needs a price.", slug="price-required")
     await session.flush()
     event = "course.updated"
     if course.status != old_status:
