@@ -11,12 +11,15 @@ from lectern.accounts.ratelimit import LoginThrottle
 from lectern.analytics.api import router as analytics_router
 from lectern.audit.api import router as audit_router
 from lectern.audit.schedule import audit_forever
+from lectern.certificates.api import router as certificates_router
 from lectern.config import Settings, get_settings
 from lectern.courses.api import router as courses_router
 from lectern.db import Database
 from lectern.enrollments.api import router as enrollments_router
+from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
 from lectern.problems import install_problem_handlers
+from lectern.qbank.api import router as qbank_router
 from lectern.web.pages import install_web_apps
 
 
@@ -52,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_router,
         analytics_router,
         audit_router,
+        learning_router,
+        qbank_router,
+        certificates_router,
     ):
         app.include_router(router)
     install_web_apps(app)

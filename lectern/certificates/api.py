@@ -1,0 +1,67 @@
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import current_actor
+from lectern.certificates import service
+from lectern.certificates.pdf import certificate_pdf
+from lectern.certificates.schemas import CertificateOut
+from lectern.config import Settings
+from lectern.db import read_session
+from lectern.models import Certificate
+
+router = APIRouter(prefix="/api/v1", tags=["certificates"])
+
+
+def _verify_url(request: Request, code: str) -> str:
+    settings: Settings = request.app.state.settings
+    return f"{settings.public_url.rstrip('/')}/api/v1/certificates/{code}"
+
+
+def certificate_out(request: Request, certificate: Certificate) -> CertificateOut:
+    verify_url = _verify_url(request, certificate.code)
+    return CertificateOut(
+        code=certificate.code,
+        user_id=certificate.user_id,
+        course_id=certificate.course_id,
+        learner_name=certificate.learner_name,
+        course_title=certificate.course_title,
+        issued_at=certificate.issued_at,
+        verify_url=verify_url,
+        pdf_url=f"{verify_url}.pdf",
+    )
+
+
+@router.get("/me/certificates", response_model=list[CertificateOut])
+async def my_certificates(
+    request: Request,
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[CertificateOut]:
+    return [certificate_out(request, c) for c in await service.my_certificates(session, actor.id)]
+
+
+# Declared before the plain code route, which would otherwise take "CODE.pdf" as a code.
+@router.get(
+    "/certificates/{code}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def certificate_pdf_download(
+    code: str, request: Request, session: AsyncSession = Depends(read_session)
+) -> Response:
+    """The certificate as a PDF; public, like the verification: the code is the secret."""
+    certificate = await service.certificate_by_code(session, code)
+    return Response(
+        certificate_pdf(certificate, _verify_url(request, code)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="certificate-{code}.pdf"'},
+    )
+
+
+@router.get("/certificates/{code}", response_model=CertificateOut)
+async def verify_certificate(
+    code: str, request: Request, session: AsyncSession = Depends(read_session)
+) -> CertificateOut:
+    """Public verification: anyone with the code sees whom it was issued to, for what, when."""
+    return certificate_out(request, await service.certificate_by_code(session, code))

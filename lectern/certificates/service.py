@@ -1,0 +1,71 @@
+"""Certificates: issued once per enrollment, in the transaction that completes it."""
+
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.db import insert_for
+from lectern.errors import NotFound
+from lectern.models import Certificate, Course, Enrollment, User
+from lectern.models.base import utcnow
+
+# 20 random bytes: 160 bits, far beyond guessing, short enough to print on the certificate.
+CODE_BYTES = 20
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(CODE_BYTES)
+
+
+async def issue_certificate(
+    session: AsyncSession, enrollment: Enrollment, course: Course
+) -> Certificate | None:
+    """Issue the enrollment's certificate; None when it already has one (never a second)."""
+    learner_name = await session.scalar(select(User.full_name).where(User.id == enrollment.user_id))
+    insert = insert_for(session)
+    certificate_id = await session.scalar(
+        insert(Certificate)
+        .values(
+            enrollment_id=enrollment.id,
+            code=new_code(),
+            user_id=enrollment.user_id,
+            course_id=course.id,
+            learner_name=learner_name or "",
+            course_title=course.title,
+            issued_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["enrollment_id"])
+        .returning(Certificate.id)
+    )
+    if certificate_id is None:
+        return None
+    return await session.get_one(Certificate, certificate_id)
+
+
+def certificate_payload(certificate: Certificate) -> dict[str, object]:
+    return {
+        "code": certificate.code,
+        "user_id": certificate.user_id,
+        "course_id": certificate.course_id,
+        "learner_name": certificate.learner_name,
+        "course_title": certificate.course_title,
+        "issued_at": certificate.issued_at.isoformat(),
+    }
+
+
+async def my_certificates(session: AsyncSession, user_id: int) -> Sequence[Certificate]:
+    return (
+        await session.scalars(
+            select(Certificate).where(Certificate.user_id == user_id).order_by(Certificate.id)
+        )
+    ).all()
+
+
+async def certificate_by_code(session: AsyncSession, code: str) -> Certificate:
+    """The certificate a verification code names; anyone holding the code may verify it."""
+    certificate = await session.scalar(select(Certificate).where(Certificate.code == code))
+    if certificate is None:
+        raise NotFound("No certificate has this code.")
+    return certificate

@@ -1,0 +1,281 @@
+"""Learner commands: activity batches, quiz attempts, and the learner's view of their facts.
+
+An activity batch is applied set-based: the lessons and enrollments are read once, intervals
+are merged in Python by the pure rules, every lesson_progress row of the batch is written by
+one INSERT … ON CONFLICT DO UPDATE, and progress is recomputed once per affected enrollment.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.enrollments.rules import is_enrolled
+from lectern.errors import Forbidden, Invalid, NotFound
+from lectern.learning.facts import (
+    lesson_state,
+    load_lesson_facts,
+    write_lesson_facts,
+)
+from lectern.learning.progress import lock_enrollments, recompute_progress
+from lectern.learning.rules import (
+    covered_seconds,
+    interval_problem,
+    merge_intervals,
+    passes,
+    quiz_score,
+    video_complete,
+)
+from lectern.learning.schemas import (
+    EnrollmentProgress,
+    EventResult,
+    LearnerEvent,
+    LessonCompleted,
+    LessonState,
+    VideoWatched,
+)
+from lectern.models import Course, Enrollment, Lesson, LessonProgress, QuizAttempt
+from lectern.models.base import utcnow
+from lectern.models.enums import EnrollmentStatus, LessonKind
+
+EVENT_TYPES = ("video.watched", "lesson.completed")
+_event_adapter: TypeAdapter[VideoWatched | LessonCompleted] = TypeAdapter(LearnerEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityResult:
+    results: list[EventResult]
+    lessons: list[LessonState]
+    enrollments: list[EnrollmentProgress]
+
+
+def parse_event(raw: Any) -> VideoWatched | LessonCompleted | str:
+    """The event, or why it is not one."""
+    if not isinstance(raw, dict):
+        return "an event must be a JSON object"
+    kind = raw.get("type")
+    if kind not in EVENT_TYPES:
+        return f"unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}"
+    try:
+        return _event_adapter.validate_python(raw)
+    except ValidationError as exc:
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'event'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+
+
+def enrollment_progress(enrollment: Enrollment) -> EnrollmentProgress:
+    return EnrollmentProgress(
+        enrollment_id=enrollment.id,
+        course_id=enrollment.course_id,
+        status=enrollment.status,
+        progress=enrollment.progress,
+        completed_at=enrollment.completed_at,
+    )
+
+
+def _require_student(actor: Actor) -> None:
+    if not actor.is_student:
+        raise Forbidden("Only students record learning activity.")
+
+
+async def _lessons_of_institution(
+    session: AsyncSession, actor: Actor, lesson_ids: set[int]
+) -> dict[int, Lesson]:
+    if not lesson_ids:
+        return {}
+    rows = await session.scalars(
+        select(Lesson)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.id.in_(lesson_ids), Course.institution_id == actor.institution_id)
+    )
+    return {lesson.id: lesson for lesson in rows}
+
+
+async def _enrollments_locked(
+    session: AsyncSession, user_id: int, course_ids: set[int]
+) -> dict[int, Enrollment]:
+    """The learner's enrollments in these courses, by course, locked for this transaction."""
+    if not course_ids:
+        return {}
+    ids = (
+        await session.scalars(
+            select(Enrollment.id).where(
+                Enrollment.user_id == user_id, Enrollment.course_id.in_(course_ids)
+            )
+        )
+    ).all()
+    return {e.course_id: e for e in await lock_enrollments(session, ids)}
+
+
+def _event_problem(
+    event: VideoWatched | LessonCompleted,
+    lesson: Lesson | None,
+    enrollment: Enrollment | None,
+) -> str | None:
+    if lesson is None:
+        return f"no such lesson {event.lesson_id}"
+    if enrollment is None or not is_enrolled(enrollment.status):
+        return f"you are not enrolled in the course of lesson {lesson.id}"
+    if isinstance(event, VideoWatched):
+        if lesson.kind != LessonKind.VIDEO:
+            return f"lesson {lesson.id} is a {lesson.kind}, not a video"
+        return interval_problem(event.from_s, event.to_s, lesson.duration_s)
+    if lesson.kind != LessonKind.READING:
+        return f"lesson {lesson.id} is a {lesson.kind}; only readings are marked completed"
+    return None
+
+
+async def record_activity(
+    session: AsyncSession, actor: Actor, raw_events: Sequence[Any]
+) -> ActivityResult:
+    """Apply a batch of learner events: each is accepted or rejected with its reason; the
+    rejected ones change nothing, the accepted ones are applied together in this transaction.
+    """
+    _require_student(actor)
+    parsed = [parse_event(raw) for raw in raw_events]
+    valid = [e for e in parsed if not isinstance(e, str)]
+    lessons = await _lessons_of_institution(session, actor, {e.lesson_id for e in valid})
+    enrollments = await _enrollments_locked(
+        session, actor.id, {lesson.course_id for lesson in lessons.values()}
+    )
+    results: list[EventResult] = []
+    accepted: list[tuple[VideoWatched | LessonCompleted, Enrollment]] = []
+    for index, event in enumerate(parsed):
+        if isinstance(event, str):
+            results.append(EventResult(index=index, accepted=False, error=event))
+            continue
+        lesson = lessons.get(event.lesson_id)
+        enrollment = enrollments.get(lesson.course_id) if lesson else None
+        problem = _event_problem(event, lesson, enrollment)
+        if problem is not None or enrollment is None:
+            results.append(EventResult(index=index, accepted=False, error=problem))
+            continue
+        results.append(EventResult(index=index, accepted=True))
+        accepted.append((event, enrollment))
+    if not accepted:
+        return ActivityResult(results, [], [])
+
+    facts = await load_lesson_facts(session, {(en.id, ev.lesson_id) for ev, en in accepted})
+    new_intervals: dict[tuple[int, int], list[list[float]]] = defaultdict(list)
+    now = utcnow()
+    for event, enrollment in accepted:
+        key = (enrollment.id, event.lesson_id)
+        if isinstance(event, VideoWatched):
+            new_intervals[key].append([event.from_s, event.to_s])
+        elif facts[key].completed_at is None:
+            facts[key].completed_at = now
+            facts[key].changed = True
+    for key, intervals in new_intervals.items():
+        row = facts[key]
+        merged = [list(i) for i in merge_intervals([*row.watched, *intervals])]
+        if merged != row.watched:
+            row.watched, row.watched_s, row.changed = merged, covered_seconds(merged), True
+        if row.completed_at is None and video_complete(row.watched_s, lessons[key[1]].duration_s):
+            row.completed_at, row.changed = now, True
+    changed = [f for f in facts.values() if f.changed]
+    await write_lesson_facts(session, changed)
+
+    touched = {en.id: en for _, en in accepted}
+    details: dict[int, dict[str, object]] = defaultdict(lambda: {"lessons": []})
+    for row in changed:
+        lessons_detail = details[row.enrollment_id]["lessons"]
+        assert isinstance(lessons_detail, list)
+        lessons_detail.append(lesson_state(row).model_dump())
+    await recompute_progress(
+        session,
+        list(touched.values()),
+        announce={f.enrollment_id for f in changed},
+        details=dict(details),
+    )
+    return ActivityResult(
+        results,
+        [lesson_state(f) for f in facts.values()],
+        [enrollment_progress(e) for e in touched.values()],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QuizResult:
+    attempt: QuizAttempt
+    lesson_completed: bool
+    best_score: float
+    enrollment: Enrollment
+
+
+async def submit_quiz(
+    session: AsyncSession, actor: Actor, lesson_id: int, answers: Sequence[int]
+) -> QuizResult:
+    """Score an attempt on the server; passing completes the lesson; the best score is kept."""
+    _require_student(actor)
+    lesson = (await _lessons_of_institution(session, actor, {lesson_id})).get(lesson_id)
+    if lesson is None or lesson.kind != LessonKind.QUIZ:
+        raise NotFound("No such quiz.")
+    enrollment = (await _enrollments_locked(session, actor.id, {lesson.course_id})).get(
+        lesson.course_id
+    )
+    if enrollment is None or not is_enrolled(enrollment.status):
+        raise NotFound("No such quiz.", slug="not-enrolled")
+    questions = lesson.questions
+    if len(answers) != len(questions):
+        raise Invalid(f"This quiz has {len(questions)} questions; send one answer for each.")
+    for number, (question, answer) in enumerate(zip(questions, answers, strict=True), 1):
+        if not 0 <= answer < len(question["choices"]):
+            raise Invalid(f"Answer {number} is not one of its question's choices.")
+    score = quiz_score([q["answer"] for q in questions], answers)
+    passed = passes(score, lesson.pass_mark)
+    attempt = QuizAttempt(
+        enrollment_id=enrollment.id,
+        lesson_id=lesson.id,
+        answers=list(answers),
+        score=score,
+        passed=passed,
+        created_at=utcnow(),
+    )
+    session.add(attempt)
+    row = (await load_lesson_facts(session, {(enrollment.id, lesson.id)}))[
+        (enrollment.id, lesson.id)
+    ]
+    row.best_score = max(score, row.best_score or 0.0)
+    if passed and row.completed_at is None:
+        row.completed_at = utcnow()
+    await write_lesson_facts(session, [row])
+    await session.flush()
+    await recompute_progress(
+        session,
+        [enrollment],
+        announce={enrollment.id},
+        details={enrollment.id: {"lessons": [lesson_state(row).model_dump()]}},
+    )
+    return QuizResult(attempt, row.completed_at is not None, row.best_score, enrollment)
+
+
+async def course_progress_detail(
+    session: AsyncSession, actor: Actor, course_id: int
+) -> tuple[Enrollment, list[LessonProgress]]:
+    """The caller's enrollment in a course and their facts per lesson."""
+    enrollment = await session.scalar(
+        select(Enrollment)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(
+            Enrollment.user_id == actor.id,
+            Enrollment.course_id == course_id,
+            Course.institution_id == actor.institution_id,
+        )
+    )
+    if enrollment is None or enrollment.status == EnrollmentStatus.CANCELLED:
+        raise NotFound("You are not enrolled in this course.")
+    rows = (
+        await session.scalars(
+            select(LessonProgress)
+            .where(LessonProgress.enrollment_id == enrollment.id)
+            .order_by(LessonProgress.lesson_id)
+        )
+    ).all()
+    return enrollment, list(rows)
