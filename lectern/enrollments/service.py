@@ -17,6 +17,7 @@ from lectern.db import insert_for
 from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once, self_enroll_allowed
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
+from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import AccessRequest, Course, Enrollment, User
 from lectern.models.base import utcnow
 from lectern.models.enums import (
@@ -147,6 +148,9 @@ async def enroll(
         audience=Audience.BOTH,
         payload={**enrollment_payload(enrollment), "course_title": course.title},
     )
+    if change == Change.REACTIVATED:
+        # The facts were kept while cancelled: recompute from them, completing if they suffice.
+        await recompute_progress(session, await lock_enrollments(session, [enrollment.id]))
     return EnrollResult(enrollment, change)
 
 
