@@ -1,0 +1,212 @@
+// The admin app: dashboard, request queue, students, courses, per-course analytics.
+"use strict";
+
+(() => {
+  const { api, h, onEvent, refresher, progressBar, announce, report, when, money, replace } = Lectern;
+  const ADMIN_EVENTS = ["request.", "enrollment.", "progress.", "certificate.", "course.", "payment.", "user.", "qbank.", "student."];
+  const CHART_LAYOUT = {
+    margin: { t: 10, r: 10, b: 80, l: 40 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: "system-ui, sans-serif", size: 12 }, legend: { orientation: "h", y: 1.12 }, barmode: "stack",
+  };
+  const CHART_CONFIG = { displayModeBar: false, responsive: true };
+  const percent = (value) => Math.round(Number(value) || 0) + " %";
+
+  function chart(id, traces, layout) {
+    if (window.Plotly) Plotly.react(id, traces, { ...CHART_LAYOUT, ...(layout || {}) }, CHART_CONFIG);
+  }
+
+  function setFigure(id, text) {
+    const node = document.getElementById(id);
+    if (!node || node.textContent === text) return;
+    const first = node.textContent === "–";
+    node.textContent = text;
+    if (!first) {
+      node.classList.remove("changed");
+      void node.offsetWidth; // restart the highlight animation
+      node.classList.add("changed");
+    }
+  }
+
+  function badge(status) {
+    const tone = { active: "good", completed: "good", published: "good", pending: "warn", draft: "warn", rejected: "bad", cancelled: "bad", archived: "bad" }[status] || "";
+    return h("span", { class: "badge " + tone }, status);
+  }
+
+  async function act(button, method, path, body, message) {
+    if (button) button.disabled = true;
+    try {
+      const result = await api(method, path, body);
+      announce(message);
+      return result;
+    } catch (error) {
+      report(error);
+      if (button) button.disabled = false;
+      return null;
+    }
+  }
+
+  // -- dashboard ------------------------------------------------------------------------------
+  async function renderDashboard() {
+    const a = await api("GET", "/api/v1/admin/analytics");
+    setFigure("fig-students", String(a.students));
+    setFigure("fig-active", String(a.active_enrollments));
+    setFigure("fig-pending", String(a.pending_requests));
+    setFigure("fig-completions", String(a.completions));
+    setFigure("fig-progress", percent(a.average_progress));
+    const titles = a.courses.map((c) => c.title);
+    chart("chart-enrollments", [
+      { type: "bar", name: "Active", x: titles, y: a.courses.map((c) => c.active_enrollments), marker: { color: "#3c62d6" } },
+      { type: "bar", name: "Completed", x: titles, y: a.courses.map((c) => c.completed_enrollments), marker: { color: "#2f9e6b" } },
+      { type: "bar", name: "Pending requests", x: titles, y: a.courses.map((c) => c.pending_requests), marker: { color: "#e0a030" } },
+    ]);
+    chart("chart-progress", [
+      { type: "bar", name: "Average progress", x: titles, y: a.courses.map((c) => Math.round(c.average_progress)), marker: { color: "#2f4fb5" } },
+    ], { yaxis: { range: [0, 100], ticksuffix: " %" }, showlegend: false });
+    replace("course-figures", a.courses.map((c) =>
+      h("tr", { "data-course-id": c.course_id },
+        h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.course_id + "/analytics" }, c.title)),
+        h("td", {}, badge(c.status)), h("td", {}, c.access),
+        h("td", {}, String(c.active_enrollments)), h("td", {}, String(c.completed_enrollments)),
+        h("td", {}, String(c.pending_requests)), h("td", {}, percent(c.average_progress)))));
+  }
+
+  // -- request queue --------------------------------------------------------------------------
+  async function renderRequests() {
+    const status = document.getElementById("request-status").value;
+    const requests = await api("GET", "/api/v1/admin/access-requests?status=" + encodeURIComponent(status));
+    replace("request-rows", requests.length ? requests.map((r) => {
+      const noteId = "note-" + r.id;
+      const decision = r.status === "pending"
+        ? h("div", { class: "stack" },
+          h("label", { for: noteId, class: "visually-hidden" }, "Note to " + r.learner_name),
+          h("input", { id: noteId, placeholder: "Note (optional)", maxlength: "2000" }),
+          h("div", { class: "row" },
+            h("button", { type: "button", "data-action": "approve", onclick: (e) =>
+              act(e.target, "POST", "/api/v1/admin/access-requests/" + r.id + "/approve", { note: document.getElementById(noteId).value }, "Approved " + r.learner_name + ".").then(queue) }, "Approve"),
+            h("button", { type: "button", class: "danger", "data-action": "reject", onclick: (e) =>
+              act(e.target, "POST", "/api/v1/admin/access-requests/" + r.id + "/reject", { note: document.getElementById(noteId).value }, "Rejected " + r.learner_name + ".").then(queue) }, "Reject")))
+        : h("span", {}, r.note || "");
+      return h("tr", { "data-request-id": r.id },
+        h("th", { scope: "row" }, h("a", { href: "/admin/students/" + r.user_id }, r.learner_name), h("div", { class: "meta" }, r.learner_email)),
+        h("td", {}, r.course_title), h("td", {}, when(r.created_at)), h("td", {}, badge(r.status)), h("td", {}, decision));
+    }) : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No " + status + " requests.")));
+  }
+
+  // -- students -------------------------------------------------------------------------------
+  async function renderStudents() {
+    const students = await api("GET", "/api/v1/admin/students?limit=1000");
+    replace("student-rows", students.length ? students.map((s) =>
+      h("tr", { "data-user-id": s.id },
+        h("th", { scope: "row" }, h("a", { href: "/admin/students/" + s.id }, s.full_name)),
+        h("td", {}, s.email), h("td", {}, String(s.active_enrollments)), h("td", {}, String(s.completed_enrollments)),
+        h("td", {}, String(s.pending_requests)), h("td", {}, percent(s.average_progress)))) :
+      h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students yet.")));
+  }
+
+  async function renderStudent() {
+    const userId = Number(document.body.dataset.userId);
+    const [s, courses] = await Promise.all([
+      api("GET", "/api/v1/admin/students/" + userId),
+      api("GET", "/api/v1/courses"),
+    ]);
+    document.getElementById("student-name").textContent = s.full_name;
+    document.getElementById("student-email").textContent = s.email + " · joined " + when(s.created_at);
+    const enrolled = new Set(s.enrollments.filter((e) => e.status !== "cancelled").map((e) => e.course_id));
+    const select = document.getElementById("enroll-course");
+    const keep = select.value;
+    select.replaceChildren(...courses.filter((c) => !enrolled.has(c.id)).map((c) => h("option", { value: String(c.id) }, c.title + " (" + c.status + ")")));
+    if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+    replace("enrollment-rows", s.enrollments.length ? s.enrollments.map((e) =>
+      h("tr", { "data-course-id": e.course_id, "data-status": e.status },
+        h("th", { scope: "row" }, e.course_title), h("td", {}, badge(e.status)), h("td", {}, e.source),
+        h("td", { style: "min-width:160px" }, progressBar(e.progress, "Progress in " + e.course_title)),
+        h("td", {}, e.status === "cancelled" ? "" : h("button", { type: "button", class: "danger", "data-action": "unenroll",
+          onclick: (ev) => act(ev.target, "DELETE", "/api/v1/admin/enrollments/" + e.id, undefined, "Unenrolled from " + e.course_title + ".").then(student) }, "Unenroll")))) :
+      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No enrollments.")));
+    replace("student-requests", s.access_requests.length ? s.access_requests.map((r) =>
+      h("li", {}, r.course_title, " ", badge(r.status), r.note ? " — " + r.note : "", h("span", { class: "meta" }, " " + when(r.created_at)))) :
+      h("li", { class: "empty" }, "No requests."));
+  }
+
+  // -- courses --------------------------------------------------------------------------------
+  async function renderCourses() {
+    const [courses, figures] = await Promise.all([api("GET", "/api/v1/courses"), api("GET", "/api/v1/admin/analytics")]);
+    const byId = Object.fromEntries(figures.courses.map((c) => [c.course_id, c]));
+    replace("course-rows", courses.map((c) => {
+      const f = byId[c.id] || { active_enrollments: 0, completed_enrollments: 0 };
+      return h("tr", { "data-course-id": c.id },
+        h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.id }, c.title)),
+        h("td", {}, badge(c.status)), h("td", {}, c.access),
+        h("td", {}, c.access === "paid" ? money(c.price_cents, c.currency) : "—"),
+        h("td", {}, String(f.active_enrollments + f.completed_enrollments)),
+        h("td", { class: "row" }, h("a", { href: "/admin/courses/" + c.id }, "Edit"), h("a", { href: "/admin/courses/" + c.id + "/analytics" }, "Analytics")));
+    }));
+  }
+
+  function setUpNewCourse() {
+    const form = document.getElementById("new-course");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      try {
+        const course = await api("POST", "/api/v1/courses", {
+          title: data.get("title"), access: data.get("access"), status: "draft", price_cents: Number(data.get("price_cents") || 0),
+        });
+        location.assign("/admin/courses/" + course.id);
+      } catch (error) { document.getElementById("new-course-error").textContent = error.message; }
+    });
+  }
+
+  // -- per-course analytics -------------------------------------------------------------------
+  async function renderAnalytics() {
+    const courseId = Number(document.body.dataset.courseId);
+    const a = await api("GET", "/api/v1/admin/courses/" + courseId + "/analytics");
+    document.getElementById("analytics-title").textContent = "Analytics: " + a.title;
+    setFigure("ca-active", String(a.active_enrollments));
+    setFigure("ca-completed", String(a.completed_enrollments));
+    setFigure("ca-progress", percent(a.average_progress));
+    chart("chart-distribution", [{ type: "bar", name: "Learners", x: a.progress_distribution.map((b) => b.label), y: a.progress_distribution.map((b) => b.count), marker: { color: "#3c62d6" } }],
+      { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 } });
+    let total = 0;
+    const days = a.completions_over_time.map((d) => d.day);
+    const cumulative = a.completions_over_time.map((d) => (total += d.completions));
+    chart("chart-completions", [{ type: "scatter", mode: "lines+markers", name: "Completions", x: days, y: cumulative, line: { color: "#2f9e6b", shape: "hv" } }],
+      { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 }, xaxis: { type: "date" } });
+    replace("qbank-rows", a.qbank_questions.length ? a.qbank_questions.map((q) =>
+      h("tr", { "data-question-id": q.id },
+        h("th", { scope: "row" }, q.prompt), h("td", {}, q.topic || "—"), h("td", {}, String(q.attempts)), h("td", {}, String(q.correct)),
+        h("td", {}, q.share_correct === null ? "—" : percent(q.share_correct * 100)))) :
+      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "This course has no Q-bank questions.")));
+  }
+
+  const queue = refresher(renderRequests);
+  const student = refresher(renderStudent);
+  const pages = {
+    "admin-dashboard": refresher(renderDashboard),
+    "admin-requests": queue,
+    "admin-students": refresher(renderStudents),
+    "admin-student": student,
+    "admin-courses": refresher(renderCourses),
+    "admin-analytics": refresher(renderAnalytics),
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const page = document.body.dataset.page;
+    const render = pages[page];
+    if (!render) return;
+    if (page === "admin-requests") document.getElementById("request-status").addEventListener("change", () => queue());
+    if (page === "admin-courses") setUpNewCourse();
+    if (page === "admin-student") {
+      document.getElementById("enroll-form").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const courseId = Number(document.getElementById("enroll-course").value);
+        if (!courseId) return;
+        await act(event.submitter, "POST", "/api/v1/admin/enrollments", { user_id: Number(document.body.dataset.userId), course_id: courseId }, "Enrolled.");
+        if (event.submitter) event.submitter.disabled = false;
+        student();
+      });
+    }
+    onEvent(ADMIN_EVENTS, () => render());
+    render();
+  });
+})();

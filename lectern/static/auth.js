@@ -1,0 +1,39 @@
+// Log-in and sign-up forms: post JSON, then go to the caller's home.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const next = new URLSearchParams(location.search).get("next");
+  const home = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+
+  async function login(email, password) {
+    await Lectern.api("POST", "/api/v1/auth/login", { email, password });
+    location.assign(home);
+  }
+
+  const loginForm = document.getElementById("login-form");
+  if (loginForm) {
+    loginForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = new FormData(loginForm);
+      try {
+        await login(form.get("email"), form.get("password"));
+      } catch (error) {
+        document.getElementById("login-error").textContent = error.message;
+      }
+    });
+  }
+
+  const signupForm = document.getElementById("signup-form");
+  if (signupForm) {
+    signupForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = Object.fromEntries(new FormData(signupForm));
+      try {
+        await Lectern.api("POST", "/api/v1/auth/register", form);
+        await login(form.email, form.password);
+      } catch (error) {
+        document.getElementById("signup-error").textContent = error.message;
+      }
+    });
+  }
+});

@@ -1,0 +1,169 @@
+// Lectern's page runtime: JSON API calls with the CSRF header, the live event stream, and small
+// DOM builders. Every page renders from the API and re-renders in place when an event arrives.
+"use strict";
+
+const Lectern = (() => {
+  function cookie(name) {
+    const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+    return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+  }
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || "Request failed (" + status + ")");
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = cookie("lectern_csrf");
+    const response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 401 && !location.pathname.startsWith("/login")) {
+      location.assign("/login?next=" + encodeURIComponent(location.pathname));
+      throw new ApiError(401, null);
+    }
+    if (response.status === 204) return null;
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json() : await response.text();
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  // One EventSource per page; reconnects resume from the last id the page saw.
+  const listeners = [];
+  const seen = new Set();
+  let lastEventId = null;
+  let source = null;
+
+  function setLive(on) {
+    const dot = document.getElementById("live-dot");
+    if (!dot) return;
+    dot.classList.toggle("on", on);
+    dot.title = on ? "Live updates on" : "Reconnecting…";
+  }
+
+  function dispatch(message) {
+    let event;
+    try { event = JSON.parse(message.data); } catch { return; }
+    if (message.lastEventId) lastEventId = message.lastEventId;
+    if (event.id !== undefined) {
+      if (seen.has(event.id)) return;
+      seen.add(event.id);
+    }
+    for (const listener of listeners) listener(event);
+  }
+
+  function openStream() {
+    const query = lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "";
+    source = new EventSource("/api/v1/stream" + query);
+    source.onopen = () => setLive(true);
+    source.onmessage = dispatch;
+    source.onerror = () => {
+      setLive(false);
+      if (source.readyState === EventSource.CLOSED) setTimeout(openStream, 1500);
+    };
+  }
+
+  function onEvent(prefixes, handler) {
+    listeners.push((event) => {
+      if (prefixes.some((prefix) => (event.type || "").startsWith(prefix))) handler(event);
+    });
+    if (!source) openStream();
+  }
+
+  // Runs `render` now and again whenever asked, never twice at once; requests made while it
+  // runs collapse into one more run.
+  function refresher(render) {
+    let running = null;
+    let again = false;
+    const run = async () => {
+      if (running) { again = true; return running; }
+      running = (async () => {
+        do {
+          again = false;
+          try { await render(); } catch (error) { if (!(error instanceof ApiError && error.status === 401)) report(error); }
+        } while (again);
+        running = null;
+      })();
+      return running;
+    };
+    return run;
+  }
+
+  function h(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function progressBar(value, label) {
+    const pct = Math.max(0, Math.min(100, Math.round(Number(value) || 0)));
+    return h("div", { class: "stack" },
+      h("div", {
+        class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+        "aria-valuenow": String(pct), "aria-label": label || "Progress",
+      }, h("span", { style: "width:" + pct + "%" })),
+      h("div", { class: "progress-label" }, pct + "% complete"));
+  }
+
+  function announce(text) {
+    const region = document.getElementById("announcer");
+    if (region) region.textContent = text;
+    const toast = document.getElementById("toast");
+    if (toast) {
+      toast.textContent = text;
+      clearTimeout(announce.timer);
+      announce.timer = setTimeout(() => { toast.textContent = ""; }, 4000);
+    }
+  }
+
+  function report(error) {
+    announce(error.message || String(error));
+  }
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString() : "";
+  }
+
+  function money(cents, currency) {
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency: (currency || "usd").toUpperCase() }).format(cents / 100);
+    } catch { return (cents / 100).toFixed(2) + " " + currency; }
+  }
+
+  function replace(id, ...children) {
+    const node = document.getElementById(id);
+    if (node) node.replaceChildren(...children.flat());
+    return node;
+  }
+
+  function page() { return document.body.dataset; }
+
+  async function logout() {
+    try { await api("POST", "/api/v1/auth/logout"); } finally { location.assign("/login"); }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const button = document.getElementById("logout");
+    if (button) button.addEventListener("click", logout);
+  });
+
+  return { api, ApiError, onEvent, refresher, h, progressBar, announce, report, when, money, replace, page, cookie };
+})();

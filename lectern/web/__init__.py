@@ -1,0 +1,1 @@
+"""The student and admin web apps: server-rendered pages that talk to the JSON API."""

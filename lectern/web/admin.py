@@ -1,0 +1,73 @@
+"""The admin app's pages; each renders a shell that its script fills from the API."""
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from lectern.accounts.actor import Actor
+from lectern.web.rendering import admin_page, render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+SCRIPTS = ("admin.js",)
+CHART_SCRIPTS = ("/assets/plotly.min.js", "admin.js")
+
+
+@router.get("", response_class=HTMLResponse)
+async def dashboard(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request, "admin/dashboard.html", actor=actor, title="Admin dashboard",
+        section="dashboard", scripts=CHART_SCRIPTS,
+    )
+
+
+@router.get("/requests", response_class=HTMLResponse)
+async def requests(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request, "admin/requests.html", actor=actor, title="Access requests",
+        section="requests", scripts=SCRIPTS,
+    )
+
+
+@router.get("/students", response_class=HTMLResponse)
+async def students(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request, "admin/students.html", actor=actor, title="Students", section="students",
+        scripts=SCRIPTS,
+    )
+
+
+@router.get("/students/{user_id}", response_class=HTMLResponse)
+async def student(
+    request: Request, user_id: int, actor: Actor = Depends(admin_page)
+) -> HTMLResponse:
+    return render(
+        request, "admin/student.html", actor=actor, title="Student", section="students",
+        scripts=SCRIPTS, data={"user-id": user_id},
+    )
+
+
+@router.get("/courses", response_class=HTMLResponse)
+async def courses(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request, "admin/courses.html", actor=actor, title="Courses", section="courses",
+        scripts=SCRIPTS,
+    )
+
+
+@router.get("/courses/{course_id}", response_class=HTMLResponse)
+async def course_editor(
+    request: Request, course_id: int, actor: Actor = Depends(admin_page)
+) -> HTMLResponse:
+    return render(
+        request, "admin/course.html", actor=actor, title="Edit course", section="courses",
+        scripts=("editor.js",), data={"course-id": course_id},
+    )
+
+
+@router.get("/courses/{course_id}/analytics", response_class=HTMLResponse)
+async def course_analytics(
+    request: Request, course_id: int, actor: Actor = Depends(admin_page)
+) -> HTMLResponse:
+    return render(
+        request, "admin/analytics.html", actor=actor, title="Course analytics",
+        section="courses", scripts=CHART_SCRIPTS, data={"course-id": course_id},
+    )
