@@ -12,6 +12,7 @@ from lectern.accounts.security import dummy_hash, hash_password, verify_password
 from lectern.db import Database, get_database, read_session
 from lectern.errors import Unauthorized
 from lectern.models import Institution, User
+from lectern.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -100,6 +101,6 @@ async def me(
 
 @router.delete("/admin/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_user(
-    user_id: int, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
+    user_id: PathId, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
 ) -> None:
     await db.run(lambda s: service.delete_user(s, actor, user_id))

@@ -6,6 +6,7 @@ from lectern.accounts.deps import admin_actor
 from lectern.analytics import service
 from lectern.analytics.schemas import AnalyticsOut, StudentDetailOut, StudentSummaryOut
 from lectern.db import read_session
+from lectern.schemas import PathId
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -22,7 +23,9 @@ async def students(
 
 @router.get("/students/{user_id}", response_model=StudentDetailOut)
 async def student(
-    user_id: int, actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
+    user_id: PathId,
+    actor: Actor = Depends(admin_actor),
+    session: AsyncSession = Depends(read_session),
 ) -> StudentDetailOut:
     return await service.student_detail(session, actor, user_id)
 

@@ -19,6 +19,7 @@ from lectern.enrollments.schemas import EnrollmentOut
 from lectern.errors import Invalid
 from lectern.models import Course, Lesson
 from lectern.models.enums import LessonKind
+from lectern.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["courses"])
 
@@ -113,7 +114,7 @@ async def create_course(
 
 @router.get("/courses/{course_id}", response_model=CourseOut)
 async def get_course(
-    course_id: int,
+    course_id: PathId,
     actor: Actor = Depends(current_actor),
     session: AsyncSession = Depends(read_session),
 ) -> CourseOut:
@@ -123,7 +124,7 @@ async def get_course(
 
 @router.patch("/courses/{course_id}", response_model=CourseOut)
 async def update_course(
-    course_id: int,
+    course_id: PathId,
     body: CourseUpdate,
     actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
@@ -134,6 +135,6 @@ async def update_course(
 
 @router.delete("/courses/{course_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_course(
-    course_id: int, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
+    course_id: PathId, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
 ) -> None:
     await db.run(lambda s: service.delete_course(s, actor, course_id))

@@ -15,6 +15,7 @@ from lectern.enrollments.schemas import (
 )
 from lectern.enrollments.service import EnrollResult, RequestResult
 from lectern.models.enums import RequestStatus
+from lectern.schemas import PathId, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["enrollments"])
 
@@ -35,7 +36,7 @@ def _request(result: RequestResult, response: Response | None = None) -> AccessR
 
 @router.post("/courses/{course_id}/enroll", response_model=EnrollmentOut, status_code=201)
 async def self_enroll(
-    course_id: int,
+    course_id: PathId,
     response: Response,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
@@ -47,7 +48,7 @@ async def self_enroll(
     "/courses/{course_id}/access-requests", response_model=AccessRequestOut, status_code=201
 )
 async def request_access(
-    course_id: int,
+    course_id: PathId,
     response: Response,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
@@ -57,7 +58,7 @@ async def request_access(
 
 @router.delete("/access-requests/{request_id}", response_model=AccessRequestOut)
 async def cancel_request(
-    request_id: int, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
+    request_id: PathId, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
 ) -> AccessRequestOut:
     return _request(await db.run(lambda s: service.cancel_request(s, actor, request_id)))
 
@@ -79,7 +80,7 @@ async def my_requests(
 @router.get("/admin/access-requests", response_model=list[QueuedRequestOut])
 async def request_queue(
     status_filter: RequestStatus | None = Query(None, alias="status"),
-    course_id: int | None = None,
+    course_id: QueryId = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     actor: Actor = Depends(admin_actor),
@@ -92,7 +93,7 @@ async def request_queue(
 
 @router.post("/admin/access-requests/{request_id}/approve", response_model=AccessRequestOut)
 async def approve(
-    request_id: int,
+    request_id: PathId,
     body: ReviewIn | None = None,
     actor: Actor = Depends(admin_actor),
     db: Database = Depends(get_database),
@@ -103,7 +104,7 @@ async def approve(
 
 @router.post("/admin/access-requests/{request_id}/reject", response_model=AccessRequestOut)
 async def reject(
-    request_id: int,
+    request_id: PathId,
     body: ReviewIn | None = None,
     actor: Actor = Depends(admin_actor),
     db: Database = Depends(get_database),
@@ -125,7 +126,7 @@ async def admin_enroll(
 
 @router.delete("/admin/enrollments/{enrollment_id}", response_model=EnrollmentOut)
 async def admin_unenroll(
-    enrollment_id: int, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
+    enrollment_id: PathId, actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
 ) -> EnrollmentOut:
     enrollment = await db.run(lambda s: service.admin_unenroll(s, actor, enrollment_id))
     return EnrollmentOut.model_validate(enrollment)

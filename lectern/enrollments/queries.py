@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
 from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut
+from lectern.errors import NotFound
 from lectern.models import AccessRequest, Course, Enrollment, User
 from lectern.models.enums import RequestStatus
 
@@ -46,6 +47,9 @@ async def request_queue(
     if status is not None:
         query = query.where(AccessRequest.status == status)
     if course_id is not None:
+        course = await session.get(Course, course_id)
+        if course is None or course.institution_id != actor.institution_id:
+            raise NotFound("No such course.")
         query = query.where(AccessRequest.course_id == course_id)
     return await _requests(session, query.limit(limit).offset(offset))
 

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from lectern.schemas import Input, Output
+from lectern.schemas import Id, Input, Output
 
 
 class EnrollmentOut(Output):
@@ -46,5 +46,5 @@ class ReviewIn(Input):
 
 
 class AdminEnrollIn(Input):
-    user_id: int
-    course_id: int
+    user_id: Id
+    course_id: Id

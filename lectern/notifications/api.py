@@ -7,7 +7,7 @@ from lectern.accounts.actor import Actor
 from lectern.accounts.deps import current_actor
 from lectern.db import Database, get_database, read_session
 from lectern.notifications import service
-from lectern.schemas import Output
+from lectern.schemas import Output, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -35,7 +35,7 @@ async def my_notifications(
 
 @router.post("/me/notifications/{notification_id}/read", response_model=NotificationOut)
 async def mark_read(
-    notification_id: int,
+    notification_id: PathId,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
 ) -> NotificationOut:

@@ -4,10 +4,16 @@ import httpx
 import pytest
 
 from lectern.accounts import service as accounts_service
-
 from lectern.db import Database
 from tests.factories import PASSWORD, Person, World
-from tests.foundation.rows import event_types, last_event_id, row_counts, rows, scalar
+from tests.foundation.rows import (
+    event_types,
+    insert_learning_facts,
+    last_event_id,
+    row_counts,
+    rows,
+    scalar,
+)
 
 
 async def _register(
@@ -38,7 +44,10 @@ async def test_register_makes_user_profile_and_default_enrollments(
         admin.institution_id,
     )
     assert "password_hash" not in user
-    assert await scalar(db, "SELECT count(*) FROM student_profiles WHERE user_id = :u", u=user["id"]) == 1
+    assert (
+        await scalar(db, "SELECT count(*) FROM student_profiles WHERE user_id = :u", u=user["id"])
+        == 1
+    )
     enrollments = await rows(
         db, "SELECT course_id, status, source FROM enrollments WHERE user_id = :u", u=user["id"]
     )
@@ -104,12 +113,16 @@ async def test_wrong_password_unknown_email_and_bad_token_are_401(
             r = await client.post(path, json=body)
             assert r.status_code == 401
             assert r.headers["content-type"] == "application/problem+json"
-    assert (await client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})).status_code == 401
+    assert (
+        await client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
+    ).status_code == 401
     assert (await client.get("/api/v1/me")).status_code == 401
     assert await row_counts(db) == before
 
 
-async def test_cookie_login_me_and_logout(world: World, client: httpx.AsyncClient, db: Database) -> None:
+async def test_cookie_login_me_and_logout(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
     admin = await world.admin()
     student = await world.student(admin.institution_slug)
 
@@ -118,25 +131,17 @@ async def test_cookie_login_me_and_logout(world: World, client: httpx.AsyncClien
     assert r.status_code == 200, r.text
     assert r.json()["id"] == student.id
     csrf = r.json()["csrf_token"]
-    assert await scalar(db, "SELECT count(*) FROM auth_sessions WHERE user_id = :u", u=student.id) == 1
+    assert (
+        await scalar(db, "SELECT count(*) FROM auth_sessions WHERE user_id = :u", u=student.id) == 1
+    )
     assert (await client.get("/api/v1/me")).json()["id"] == student.id
 
     out = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
     assert out.status_code == 204
-    assert await scalar(db, "SELECT count(*) FROM auth_sessions WHERE user_id = :u", u=student.id) == 0
+    assert (
+        await scalar(db, "SELECT count(*) FROM auth_sessions WHERE user_id = :u", u=student.id) == 0
+    )
     assert (await client.get("/api/v1/me")).status_code == 401
-
-
-async def _insert_learning_facts(db: Database, enrollment_id: int, lesson_id: int) -> None:
-    async with db.engine.begin() as connection:
-        await connection.exec_driver_sql(
-            "INSERT INTO lesson_progress (enrollment_id, lesson_id, watched, watched_s, updated_at) "
-            f"VALUES ({enrollment_id}, {lesson_id}, '[]', 0, CURRENT_TIMESTAMP)"
-        )
-        await connection.exec_driver_sql(
-            "INSERT INTO quiz_attempts (enrollment_id, lesson_id, answers, score, passed, created_at) "
-            f"VALUES ({enrollment_id}, {lesson_id}, '[0]', 1.0, true, CURRENT_TIMESTAMP)"
-        )
 
 
 USER_TABLES = {
@@ -165,7 +170,9 @@ async def _owned_rows(db: Database, user_id: int) -> dict[str, int]:
     return counts
 
 
-async def _student_with_everything(world: World, client: httpx.AsyncClient, db: Database, admin: Person) -> Person:
+async def _student_with_everything(
+    world: World, client: httpx.AsyncClient, db: Database, admin: Person
+) -> Person:
     student = await world.student(admin.institution_slug)
     course = await world.course(
         admin,
@@ -182,7 +189,7 @@ async def _student_with_everything(world: World, client: httpx.AsyncClient, db: 
         )
     ).json()
     await client.post(f"/api/v1/courses/{other['id']}/access-requests", headers=student.headers)
-    await _insert_learning_facts(db, enrollment["id"], course["chapters"][0]["lessons"][0]["id"])
+    await insert_learning_facts(db, enrollment["id"], course["chapters"][0]["lessons"][0]["id"])
     return student
 
 
@@ -201,7 +208,9 @@ async def test_deleting_a_user_removes_everything_only_theirs(
     assert r.status_code == 204, r.text
     assert await _owned_rows(db, student.id) == dict.fromkeys(owned, 0)
     assert await _owned_rows(db, bystander.id) == bystander_rows
-    assert (await client.get(f"/api/v1/admin/students/{student.id}", headers=admin.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/admin/students/{student.id}", headers=admin.headers)
+    ).status_code == 404
     assert (await client.get("/api/v1/me", headers=student.headers)).status_code == 401
     again = await client.delete(f"/api/v1/admin/users/{student.id}", headers=admin.headers)
     assert again.status_code == 404
@@ -233,11 +242,15 @@ async def test_an_admin_can_delete_a_reviewer_and_their_reviews_stay(
     reviewer = await world.admin()
     student = await world.student(admin.institution_slug)
     course = await world.course(admin)
-    request = await client.post(f"/api/v1/courses/{course['id']}/access-requests", headers=student.headers)
+    request = await client.post(
+        f"/api/v1/courses/{course['id']}/access-requests", headers=student.headers
+    )
     await client.post(
         f"/api/v1/admin/access-requests/{request.json()['id']}/approve", headers=reviewer.headers
     )
     r = await client.delete(f"/api/v1/admin/users/{reviewer.id}", headers=admin.headers)
     assert r.status_code == 204
-    kept = await rows(db, "SELECT status, reviewer_id FROM access_requests WHERE id = :i", i=request.json()["id"])
+    kept = await rows(
+        db, "SELECT status, reviewer_id FROM access_requests WHERE id = :i", i=request.json()["id"]
+    )
     assert kept == [{"status": "approved", "reviewer_id": None}]

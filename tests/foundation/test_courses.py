@@ -29,7 +29,12 @@ OUTLINE = [
 
 @pytest.mark.parametrize(
     ("given", "stored"),
-    [("Published", "published"), (" ACTIVE ", "published"), ("draft", "draft"), ("Archived", "archived")],
+    [
+        ("Published", "published"),
+        (" ACTIVE ", "published"),
+        ("draft", "draft"),
+        ("Archived", "archived"),
+    ],
 )
 async def test_course_status_is_stored_canonical(
     world: World, client: httpx.AsyncClient, db: Database, given: str, stored: str
@@ -99,7 +104,9 @@ async def test_create_course_with_outline_and_read_it(
     )
     assert r.status_code == 201, r.text
     course = r.json()
-    assert {k: course[k] for k in ("title", "slug", "status", "access", "price_cents", "currency")} == {
+    assert {
+        k: course[k] for k in ("title", "slug", "status", "access", "price_cents", "currency")
+    } == {
         "title": "Anatomy",
         "slug": "anatomy",
         "status": "published",
@@ -109,7 +116,9 @@ async def test_create_course_with_outline_and_read_it(
     }
     assert course["institution_id"] == admin.institution_id
     assert [c["title"] for c in course["chapters"]] == ["Basics", "More"]
-    assert [(lesson["kind"], lesson["position"]) for lesson in course["chapters"][0]["lessons"]] == [
+    assert [
+        (lesson["kind"], lesson["position"]) for lesson in course["chapters"][0]["lessons"]
+    ] == [
         ("video", 0),
         ("quiz", 1),
     ]
@@ -151,16 +160,24 @@ async def test_update_changes_fields_and_repeating_it_writes_nothing(
     r = await client.patch(f"/api/v1/courses/{course['id']}", json=change, headers=admin.headers)
 
     assert r.status_code == 200, r.text
-    assert (r.json()["title"], r.json()["status"], r.json()["access"]) == ("Renamed", "published", "open")
+    assert (r.json()["title"], r.json()["status"], r.json()["access"]) == (
+        "Renamed",
+        "published",
+        "open",
+    )
     assert await event_types(db, start) == ["course.published"]
     before = await row_counts(db)
-    again = await client.patch(f"/api/v1/courses/{course['id']}", json=change, headers=admin.headers)
+    again = await client.patch(
+        f"/api/v1/courses/{course['id']}", json=change, headers=admin.headers
+    )
     assert again.status_code == 200
     assert again.json() == r.json()
     assert await row_counts(db) == before
 
 
-async def test_paid_course_needs_a_price(world: World, client: httpx.AsyncClient, db: Database) -> None:
+async def test_paid_course_needs_a_price(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
     admin = await world.admin()
     course = await world.course(admin)
     before = await row_counts(db)
@@ -188,7 +205,9 @@ async def test_catalog_carries_the_callers_enrollment_and_request_status(
     await world.course(admin, title="E draft", status="draft")
     await client.post(f"/api/v1/courses/{approval['id']}/access-requests", headers=student.headers)
     await client.post(f"/api/v1/courses/{open_course['id']}/enroll", headers=student.headers)
-    asked = await client.post(f"/api/v1/courses/{rejected['id']}/access-requests", headers=student.headers)
+    asked = await client.post(
+        f"/api/v1/courses/{rejected['id']}/access-requests", headers=student.headers
+    )
     await client.post(
         f"/api/v1/admin/access-requests/{asked.json()['id']}/reject", headers=admin.headers
     )
@@ -212,7 +231,9 @@ async def test_students_do_not_see_drafts(world: World, client: httpx.AsyncClien
     admin = await world.admin()
     student = await world.student(admin.institution_slug)
     draft = await world.course(admin, status="draft")
-    assert (await client.get(f"/api/v1/courses/{draft['id']}", headers=student.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/courses/{draft['id']}", headers=student.headers)
+    ).status_code == 404
     r = await client.post(f"/api/v1/courses/{draft['id']}/access-requests", headers=student.headers)
     assert r.status_code == 404
 
@@ -241,7 +262,9 @@ async def test_course_with_enrollments_cannot_be_deleted_only_archived(
     assert [(e["course_id"], e["status"], e["course_status"]) for e in mine] == [
         (course["id"], "active", "archived")
     ]
-    assert (await client.get(f"/api/v1/courses/{course['id']}", headers=student.headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/courses/{course['id']}", headers=student.headers)
+    ).status_code == 200
     newcomer = await world.student(admin.institution_slug)
     r = await client.post(f"/api/v1/courses/{course['id']}/enroll", headers=newcomer.headers)
     assert r.status_code == 409
@@ -257,4 +280,6 @@ async def test_course_without_learners_is_deleted_with_its_outline(
     assert r.status_code == 204
     for table in ("courses", "chapters", "lessons"):
         assert await rows(db, f"SELECT * FROM {table}") == []  # noqa: S608
-    assert (await client.delete(f"/api/v1/courses/{course['id']}", headers=admin.headers)).status_code == 404
+    assert (
+        await client.delete(f"/api/v1/courses/{course['id']}", headers=admin.headers)
+    ).status_code == 404

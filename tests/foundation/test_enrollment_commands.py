@@ -7,28 +7,42 @@ import pytest
 
 from lectern.db import Database
 from tests.factories import Person, World
-from tests.foundation.rows import event_types, last_event_id, row_counts, rows
+from tests.foundation.rows import (
+    event_types,
+    insert_learning_facts,
+    last_event_id,
+    row_counts,
+    rows,
+)
 
 
 async def _setup(world: World, access: str = "approval") -> tuple[Person, Person, dict[str, Any]]:
     admin = await world.admin()
     student = await world.student(admin.institution_slug)
-    course = await world.course(admin, access=access, **({"price_cents": 900} if access == "paid" else {}))
+    course = await world.course(
+        admin, access=access, **({"price_cents": 900} if access == "paid" else {})
+    )
     return admin, student, course
 
 
 async def _request(client: httpx.AsyncClient, student: Person, course_id: int) -> httpx.Response:
-    return await client.post(f"/api/v1/courses/{course_id}/access-requests", headers=student.headers)
+    return await client.post(
+        f"/api/v1/courses/{course_id}/access-requests", headers=student.headers
+    )
 
 
 async def _enrollments(db: Database, user_id: int) -> list[dict[str, Any]]:
     return await rows(
-        db, "SELECT course_id, status, source FROM enrollments WHERE user_id = :u ORDER BY id", u=user_id
+        db,
+        "SELECT course_id, status, source FROM enrollments WHERE user_id = :u ORDER BY id",
+        u=user_id,
     )
 
 
 async def _notifications(db: Database, user_id: int) -> list[str]:
-    found = await rows(db, "SELECT kind FROM notifications WHERE user_id = :u ORDER BY id", u=user_id)
+    found = await rows(
+        db, "SELECT kind FROM notifications WHERE user_id = :u ORDER BY id", u=user_id
+    )
     return [r["kind"] for r in found]
 
 
@@ -43,7 +57,11 @@ async def test_request_for_approval_course_is_pending_and_tells_the_admins(
 
     assert r.status_code == 201, r.text
     body = r.json()
-    assert (body["status"], body["user_id"], body["course_id"]) == ("pending", student.id, course["id"])
+    assert (body["status"], body["user_id"], body["course_id"]) == (
+        "pending",
+        student.id,
+        course["id"],
+    )
     assert {"id", "note", "created_at", "reviewed_at"} <= body.keys()
     assert await _enrollments(db, student.id) == []
     assert await event_types(db, start) == [
@@ -234,7 +252,9 @@ async def test_a_closed_request_cannot_be_reviewed_the_other_way(
         )
     assert r.status_code == 200
     before = await row_counts(db)
-    r = await client.post(f"/api/v1/admin/access-requests/{request_id}/{then}", headers=admin.headers)
+    r = await client.post(
+        f"/api/v1/admin/access-requests/{request_id}/{then}", headers=admin.headers
+    )
     assert r.status_code == 409
     assert r.json()["type"].endswith("request-closed")
     assert await row_counts(db) == before
@@ -260,7 +280,9 @@ async def test_self_enroll_in_open_or_default_course(
     assert await row_counts(db) == before
 
 
-@pytest.mark.parametrize(("access", "slug"), [("approval", "approval-required"), ("paid", "payment-required")])
+@pytest.mark.parametrize(
+    ("access", "slug"), [("approval", "approval-required"), ("paid", "payment-required")]
+)
 async def test_self_enroll_refused_where_approval_or_payment_is_needed(
     world: World, client: httpx.AsyncClient, db: Database, access: str, slug: str
 ) -> None:
@@ -287,7 +309,11 @@ async def test_admin_enroll_closes_the_pending_request_as_approved(
 
     assert r.status_code == 201, r.text
     assert r.json()["source"] == "admin"
-    request = (await rows(db, "SELECT status, reviewer_id FROM access_requests WHERE id = :i", i=request_id))[0]
+    request = (
+        await rows(
+            db, "SELECT status, reviewer_id FROM access_requests WHERE id = :i", i=request_id
+        )
+    )[0]
     assert request == {"status": "approved", "reviewer_id": admin.id}
     assert await event_types(db, start) == [
         "request.approved",
@@ -311,7 +337,9 @@ async def test_unenroll_keeps_the_row_and_admin_enroll_reactivates_it(
 ) -> None:
     admin, student, course = await _setup(world)
     pair = {"user_id": student.id, "course_id": course["id"]}
-    enrollment = (await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)).json()
+    enrollment = (
+        await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)
+    ).json()
     start = await last_event_id(db)
 
     r = await client.delete(f"/api/v1/admin/enrollments/{enrollment['id']}", headers=admin.headers)
@@ -324,7 +352,9 @@ async def test_unenroll_keeps_the_row_and_admin_enroll_reactivates_it(
     assert await event_types(db, start) == ["enrollment.cancelled", "notification.created"]
     assert (await _notifications(db, student.id))[-1] == "enrollment.cancelled"
     before = await row_counts(db)
-    again = await client.delete(f"/api/v1/admin/enrollments/{enrollment['id']}", headers=admin.headers)
+    again = await client.delete(
+        f"/api/v1/admin/enrollments/{enrollment['id']}", headers=admin.headers
+    )
     assert again.status_code == 200
     assert again.json()["status"] == "cancelled"
     assert await row_counts(db) == before
@@ -347,16 +377,16 @@ async def test_unenroll_keeps_learning_facts(
         chapters=[{"title": "One", "lessons": [{"title": "Read", "kind": "reading", "body": "x"}]}],
     )
     pair = {"user_id": student.id, "course_id": course["id"]}
-    enrollment = (await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)).json()
+    enrollment = (
+        await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)
+    ).json()
     lesson_id = course["chapters"][0]["lessons"][0]["id"]
-    async with db.engine.begin() as connection:
-        await connection.exec_driver_sql(
-            "INSERT INTO lesson_progress (enrollment_id, lesson_id, watched, watched_s, updated_at) "
-            f"VALUES ({enrollment['id']}, {lesson_id}, '[]', 0, CURRENT_TIMESTAMP)"
-        )
+    await insert_learning_facts(db, enrollment["id"], lesson_id)
     r = await client.delete(f"/api/v1/admin/enrollments/{enrollment['id']}", headers=admin.headers)
     assert r.status_code == 200
-    facts = await rows(db, "SELECT lesson_id FROM lesson_progress WHERE enrollment_id = :e", e=enrollment["id"])
+    facts = await rows(
+        db, "SELECT lesson_id FROM lesson_progress WHERE enrollment_id = :e", e=enrollment["id"]
+    )
     assert facts == [{"lesson_id": lesson_id}]
 
 
@@ -365,7 +395,9 @@ async def test_unenroll_cancels_a_pending_request_of_the_pair(
 ) -> None:
     admin, student, course = await _setup(world)
     pair = {"user_id": student.id, "course_id": course["id"]}
-    enrollment = (await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)).json()
+    enrollment = (
+        await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)
+    ).json()
     await client.delete(f"/api/v1/admin/enrollments/{enrollment['id']}", headers=admin.headers)
     request = await _request(client, student, course["id"])
     assert request.status_code == 201
@@ -388,7 +420,9 @@ async def test_my_enrollments_and_requests_show_only_the_callers_own(
     await client.post(f"/api/v1/courses/{open_course['id']}/enroll", headers=student.headers)
 
     mine = (await client.get("/api/v1/me/enrollments", headers=student.headers)).json()
-    assert [(e["course_id"], e["status"], e["progress"]) for e in mine] == [(open_course["id"], "active", 0)]
+    assert [(e["course_id"], e["status"], e["progress"]) for e in mine] == [
+        (open_course["id"], "active", 0)
+    ]
     requests = (await client.get("/api/v1/me/access-requests", headers=student.headers)).json()
     assert [(r["course_id"], r["user_id"], r["status"]) for r in requests] == [
         (course["id"], student.id, "pending")
