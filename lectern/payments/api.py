@@ -1,0 +1,144 @@
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import admin_actor, current_actor, student_actor
+from lectern.config import Settings
+from lectern.db import Database, get_database, read_session
+from lectern.errors import LecternError
+from lectern.models.enums import PaymentStatus
+from lectern.payments import service
+from lectern.payments.providers import CheckoutOrder, PaymentProvider, ProviderError, provider_for
+from lectern.payments.schemas import (
+    CheckoutOut,
+    PaymentDetailOut,
+    PaymentOut,
+    ProviderEventOut,
+    WebhookReceipt,
+    payment_out,
+)
+from lectern.payments.stripe_events import verify_event
+from lectern.payments.webhooks import receive_event
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+
+COURSE_PAGE = "/learn/courses/{course_id}"
+
+
+class ProviderUnavailable(LecternError):
+    status = 502
+    title = "Payment provider unavailable"
+    slug = "payment-provider-unavailable"
+
+
+def get_payment_provider(request: Request) -> PaymentProvider:
+    """The process's provider, built from the settings on first use."""
+    provider: PaymentProvider | None = getattr(request.app.state, "payment_provider", None)
+    if provider is None:
+        provider = provider_for(request.app.state.settings)
+        request.app.state.payment_provider = provider
+    return provider
+
+
+def course_page(course_id: int) -> str:
+    return COURSE_PAGE.format(course_id=course_id)
+
+
+@router.post("/courses/{course_id}/checkout", response_model=CheckoutOut, status_code=201)
+async def checkout(
+    course_id: int,
+    request: Request,
+    response: Response,
+    actor: Actor = Depends(student_actor),
+    db: Database = Depends(get_database),
+    provider: PaymentProvider = Depends(get_payment_provider),
+) -> CheckoutOut:
+    """Start paying for a course, or get back the checkout already started."""
+    start = await db.run(lambda s: service.start_checkout(s, actor, course_id, provider.name))
+    payment = start.payment
+    if not payment.checkout_url:
+        settings: Settings = request.app.state.settings
+        page = settings.public_url.rstrip("/") + course_page(start.course.id)
+        order = CheckoutOrder(
+            payment_id=payment.id,
+            course_title=start.course.title,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            customer_email=actor.email,
+            success_url=f"{page}?payment={payment.id}",
+            cancel_url=f"{page}?payment=cancelled",
+        )
+        try:
+            made = await provider.create_checkout(order)
+        except ProviderError as exc:
+            raise ProviderUnavailable(f"The checkout could not be created: {exc}") from exc
+        payment = await db.run(lambda s: service.attach_checkout(s, order.payment_id, made))
+    response.status_code = status.HTTP_201_CREATED if start.created else status.HTTP_200_OK
+    return CheckoutOut(
+        payment_id=payment.id, checkout_url=payment.checkout_url, status=payment.status
+    )
+
+
+@router.post("/payments/webhooks/stripe", response_model=WebhookReceipt)
+async def stripe_webhook(
+    request: Request,
+    db: Database = Depends(get_database),
+    provider: PaymentProvider = Depends(get_payment_provider),
+) -> WebhookReceipt:
+    """Stripe's events (and the test provider's, in the same format), verified on the raw body."""
+    event = verify_event(
+        await request.body(), request.headers.get("stripe-signature"), provider.webhook_secret
+    )
+    outcome = await db.run(lambda s: receive_event(s, provider.name, event))
+    return WebhookReceipt(received=True, outcome=outcome)
+
+
+@router.get("/admin/payments", response_model=list[PaymentOut])
+async def admin_payments(
+    course_id: int | None = None,
+    user_id: int | None = None,
+    status_filter: PaymentStatus | None = Query(None, alias="status"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    actor: Actor = Depends(admin_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[PaymentOut]:
+    rows = await service.institution_payments(
+        session,
+        actor,
+        course_id=course_id,
+        user_id=user_id,
+        status=status_filter,
+        limit=limit,
+        offset=offset,
+    )
+    return [payment_out(row) for row in rows]
+
+
+@router.get("/admin/payments/{payment_id}", response_model=PaymentDetailOut)
+async def admin_payment(
+    payment_id: int,
+    actor: Actor = Depends(admin_actor),
+    session: AsyncSession = Depends(read_session),
+) -> PaymentDetailOut:
+    row, events = await service.institution_payment(session, actor, payment_id)
+    return PaymentDetailOut(
+        **payment_out(row).model_dump(),
+        provider_events=[ProviderEventOut.model_validate(event) for event in events],
+    )
+
+
+@router.get("/me/payments", response_model=list[PaymentOut])
+async def my_payments(
+    actor: Actor = Depends(current_actor), session: AsyncSession = Depends(read_session)
+) -> list[PaymentOut]:
+    return [payment_out(row) for row in await service.learner_payments(session, actor)]
+
+
+@router.get("/me/payments/{payment_id}", response_model=PaymentOut)
+async def my_payment(
+    payment_id: int,
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> PaymentOut:
+    return payment_out(await service.learner_payment(session, actor, payment_id))

@@ -1,0 +1,241 @@
+"""Buying a course: the pending payment, its checkout, and what admins and learners see of it.
+
+A checkout is two short transactions around the provider call, so no database transaction
+waits on the network: the pending payment first (one per learner and course, by a partial
+unique index), then the provider's checkout attached to it. The provider call carries an
+idempotency key derived from the payment, so racing or retried requests share one checkout.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.db import insert_for
+from lectern.enrollments.rules import is_enrolled
+from lectern.enrollments.service import lock_pair, visible_course
+from lectern.errors import Conflict, Forbidden, NotFound
+from lectern.events.service import record_event
+from lectern.models import Course, Enrollment, Payment, User, WebhookEvent
+from lectern.models.base import utcnow
+from lectern.models.enums import Audience, CourseAccess, PaymentStatus, Role
+from lectern.payments.providers import Checkout
+from lectern.payments.rules import price_changed
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutStart:
+    payment: Payment
+    course: Course
+    created: bool
+
+
+def payment_payload(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "user_id": payment.user_id,
+        "course_id": payment.course_id,
+        "provider": payment.provider,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "status": payment.status,
+        "flag_reason": payment.flag_reason,
+    }
+
+
+def payment_audience(payment: Payment) -> Audience:
+    return Audience.BOTH if payment.user_id is not None else Audience.ADMINS
+
+
+async def start_checkout(
+    session: AsyncSession, actor: Actor, course_id: int, provider: str
+) -> CheckoutStart:
+    """Open a pending payment for a paid course; the pending one already there is returned."""
+    if not actor.is_student:
+        raise Forbidden("Only students buy courses.")
+    course = await visible_course(session, actor, course_id)
+    if course.access != CourseAccess.PAID:
+        raise Conflict("This course is not sold.", slug="not-for-sale")
+    if course.price_cents <= 0:
+        raise Conflict("This course has no price.", slug="not-for-sale")
+    await lock_pair(session, actor.id, course.id)
+    enrollment_status = await session.scalar(
+        select(Enrollment.status).where(
+            Enrollment.user_id == actor.id, Enrollment.course_id == course.id
+        )
+    )
+    if is_enrolled(enrollment_status):
+        raise Conflict("You are already enrolled in this course.", slug="already-enrolled")
+    pending = await _pending_payment(session, actor.id, course.id)
+    if pending is not None:
+        if pending.provider == provider and not price_changed(
+            payment_cents=pending.amount_cents,
+            payment_currency=pending.currency,
+            price_cents=course.price_cents,
+            price_currency=course.currency,
+        ):
+            return CheckoutStart(pending, course, created=False)
+        await _abandon(session, pending, course, "The price or the provider changed.")
+    now = utcnow()
+    insert = insert_for(session)
+    payment_id = await session.scalar(
+        insert(Payment)
+        .values(
+            institution_id=course.institution_id,
+            user_id=actor.id,
+            course_id=course.id,
+            provider=provider,
+            checkout_url="",
+            amount_cents=course.price_cents,
+            currency=course.currency,
+            status=PaymentStatus.PENDING,
+            flag_reason="",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["user_id", "course_id"],
+            index_where=Payment.status == PaymentStatus.PENDING,
+        )
+        .returning(Payment.id)
+    )
+    if payment_id is None:
+        # Only reachable without the pair lock (SQLite from several processes).
+        pending = await _pending_payment(session, actor.id, course.id)
+        if pending is None:
+            raise Conflict("Another checkout is being started; try again.", slug="checkout-busy")
+        return CheckoutStart(pending, course, created=False)
+    payment = await session.get_one(Payment, payment_id)
+    await record_event(
+        session,
+        "payment.created",
+        institution_id=course.institution_id,
+        user_id=actor.id,
+        audience=Audience.BOTH,
+        payload={**payment_payload(payment), "course_title": course.title},
+    )
+    return CheckoutStart(payment, course, created=True)
+
+
+async def attach_checkout(session: AsyncSession, payment_id: int, checkout: Checkout) -> Payment:
+    """Record the provider's checkout on its payment; the first one attached stays."""
+    await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.checkout_id.is_(None))
+        .values(checkout_id=checkout.id, checkout_url=checkout.url, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return (
+        await session.scalars(
+            select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+async def _pending_payment(session: AsyncSession, user_id: int, course_id: int) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(
+            Payment.user_id == user_id,
+            Payment.course_id == course_id,
+            Payment.status == PaymentStatus.PENDING,
+        )
+    )
+
+
+async def _abandon(session: AsyncSession, payment: Payment, course: Course, reason: str) -> None:
+    payment.status = PaymentStatus.FAILED
+    payment.flag_reason = reason
+    await session.flush()
+    await record_event(
+        session,
+        "payment.failed",
+        institution_id=course.institution_id,
+        user_id=payment.user_id,
+        audience=payment_audience(payment),
+        payload={**payment_payload(payment), "course_title": course.title},
+    )
+
+
+PaymentRow = Row[tuple[Payment, str, str | None, str | None, str | None]]
+
+
+def _payments_query() -> Any:
+    return (
+        select(
+            Payment,
+            Course.title,
+            User.full_name,
+            User.email,
+            Enrollment.status,
+        )
+        .join(Course, Course.id == Payment.course_id)
+        .outerjoin(User, User.id == Payment.user_id)
+        .outerjoin(
+            Enrollment,
+            (Enrollment.user_id == Payment.user_id) & (Enrollment.course_id == Payment.course_id),
+        )
+    )
+
+
+async def institution_payments(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    course_id: int | None = None,
+    user_id: int | None = None,
+    status: PaymentStatus | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[PaymentRow]:
+    """An admin's view of the institution's payments, by course and by learner."""
+    if course_id is not None:
+        course = await session.get(Course, course_id)
+        if course is None or course.institution_id != actor.institution_id:
+            raise NotFound("No such course.")
+    if user_id is not None:
+        user = await session.get(User, user_id)
+        if user is None or user.institution_id != actor.institution_id or user.role != Role.STUDENT:
+            raise NotFound("No such student.")
+    query = _payments_query().where(Payment.institution_id == actor.institution_id)
+    if course_id is not None:
+        query = query.where(Payment.course_id == course_id)
+    if user_id is not None:
+        query = query.where(Payment.user_id == user_id)
+    if status is not None:
+        query = query.where(Payment.status == status)
+    rows = await session.execute(query.order_by(Payment.id.desc()).limit(limit).offset(offset))
+    return rows.all()  # type: ignore[no-any-return]
+
+
+async def institution_payment(
+    session: AsyncSession, actor: Actor, payment_id: int
+) -> tuple[PaymentRow, Sequence[WebhookEvent]]:
+    """One payment of the institution, with every provider event that concerned it."""
+    row = (await session.execute(_payments_query().where(Payment.id == payment_id))).first()
+    if row is None or row[0].institution_id != actor.institution_id:
+        raise NotFound("No such payment.")
+    events = (
+        await session.scalars(
+            select(WebhookEvent)
+            .where(WebhookEvent.payment_id == payment_id)
+            .order_by(WebhookEvent.id)
+        )
+    ).all()
+    return row, events
+
+
+async def learner_payments(session: AsyncSession, actor: Actor) -> Sequence[PaymentRow]:
+    rows = await session.execute(
+        _payments_query().where(Payment.user_id == actor.id).order_by(Payment.id.desc())
+    )
+    return rows.all()  # type: ignore[no-any-return]
+
+
+async def learner_payment(session: AsyncSession, actor: Actor, payment_id: int) -> PaymentRow:
+    row = (await session.execute(_payments_query().where(Payment.id == payment_id))).first()
+    if row is None or row[0].user_id != actor.id:
+        raise NotFound("No such payment.")
+    return row  # type: ignore[no-any-return]
