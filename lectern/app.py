@@ -18,6 +18,8 @@ from lectern.db import Database
 from lectern.enrollments.api import router as enrollments_router
 from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
+from lectern.payments.api import router as payments_router
+from lectern.payments.pages import router as payment_pages_router
 from lectern.problems import install_problem_handlers
 from lectern.qbank.api import router as qbank_router
 from lectern.web.pages import install_web_apps
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         learning_router,
         qbank_router,
         certificates_router,
+        payments_router,
+        payment_pages_router,
     ):
         app.include_router(router)
     install_web_apps(app)
