@@ -54,14 +54,15 @@
     setFigure("fig-completions", String(a.completions));
     setFigure("fig-progress", percent(a.average_progress));
     const titles = a.courses.map((c) => c.title);
+    const bars = (name, values, color) => ({ type: "bar", orientation: "h", name, y: titles, x: values, marker: { color } });
+    const tall = { height: Math.max(260, 60 + 44 * titles.length), margin: { t: 10, r: 10, b: 40, l: 170 }, yaxis: { automargin: true, autorange: "reversed" } };
     chart("chart-enrollments", [
-      { type: "bar", name: "Active", x: titles, y: a.courses.map((c) => c.active_enrollments), marker: { color: "#3c62d6" } },
-      { type: "bar", name: "Completed", x: titles, y: a.courses.map((c) => c.completed_enrollments), marker: { color: "#2f9e6b" } },
-      { type: "bar", name: "Pending requests", x: titles, y: a.courses.map((c) => c.pending_requests), marker: { color: "#e0a030" } },
-    ]);
-    chart("chart-progress", [
-      { type: "bar", name: "Average progress", x: titles, y: a.courses.map((c) => Math.round(c.average_progress)), marker: { color: "#2f4fb5" } },
-    ], { yaxis: { range: [0, 100], ticksuffix: " %" }, showlegend: false });
+      bars("Active", a.courses.map((c) => c.active_enrollments), "#3c62d6"),
+      bars("Completed", a.courses.map((c) => c.completed_enrollments), "#2f9e6b"),
+      bars("Pending requests", a.courses.map((c) => c.pending_requests), "#e0a030"),
+    ], { ...tall, xaxis: { rangemode: "tozero", dtick: 1 } });
+    chart("chart-progress", [bars("Average progress", a.courses.map((c) => Math.round(c.average_progress)), "#2f4fb5")],
+      { ...tall, showlegend: false, xaxis: { range: [0, 100], ticksuffix: " %" } });
     replace("course-figures", a.courses.map((c) =>
       h("tr", { "data-course-id": c.course_id },
         h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.course_id + "/analytics" }, c.title)),

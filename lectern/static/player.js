@@ -14,13 +14,12 @@
 
   // -- live status: progress bar, outline marks, certificate link -------------------------------
   async function renderStatus() {
-    const [enrollments, marks, certificates] = await Promise.all([
-      api("GET", "/api/v1/me/enrollments"),
-      api("GET", "/api/v1/me/courses/" + courseId + "/lessons").catch(() => []),
-      api("GET", "/api/v1/me/certificates").catch(() => []),
+    const [detail, certificates] = await Promise.all([
+      api("GET", "/api/v1/me/courses/" + courseId + "/progress").catch(() => null),
+      api("GET", "/api/v1/me/certificates"),
     ]);
-    const enrollment = enrollments.find((e) => e.course_id === courseId);
-    const done = new Set(marks.filter((m) => m.completed).map((m) => m.lesson_id));
+    const enrollment = detail && detail.enrollment.status !== "cancelled" ? detail.enrollment : null;
+    const done = new Set(detail ? detail.lessons.filter((m) => m.completed).map((m) => m.lesson_id) : []);
     const certificate = certificates.find((c) => c.course_id === courseId);
     replace("course-progress",
       enrollment ? progressBar(enrollment.progress, "Course progress") : h("p", {}, "You are not enrolled in this course."),

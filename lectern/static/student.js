@@ -6,12 +6,12 @@
   const LEARNER_EVENTS = ["enrollment.", "request.", "progress.", "certificate.", "notification.", "payment.", "course."];
 
   function statusBadge(status) {
-    const tone = { active: "good", completed: "good", pending: "warn", rejected: "bad", cancelled: "bad" }[status] || "";
+    const tone = { active: "good", enrolled: "good", completed: "good", pending: "warn", rejected: "bad", cancelled: "bad" }[status] || "";
     return h("span", { class: "badge " + tone, "data-status": status }, status);
   }
 
   function certificateLinks(certificate) {
-    const pdf = certificate.pdf_url || "/api/v1/certificates/" + encodeURIComponent(certificate.code) + "/pdf";
+    const pdf = "/api/v1/certificates/" + encodeURIComponent(certificate.code) + ".pdf";
     return h("div", { class: "row" },
       h("a", { class: "button", href: pdf, download: "certificate-" + certificate.code + ".pdf", "data-test": "certificate-pdf" }, "Download PDF"),
       h("a", { class: "button secondary", href: "/verify/" + encodeURIComponent(certificate.code), "data-test": "certificate-verify" }, "Verification link"));

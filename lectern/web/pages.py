@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from lectern.web import admin, course_analytics, lesson_marks, student
+from lectern.web import admin, course_analytics, student
 from lectern.web.rendering import PageRedirect, home_of, page_actor, redirect, render
 
 STATIC_DIR = resources.files("lectern") / "static"
@@ -74,11 +74,5 @@ def install_web_apps(app: FastAPI) -> None:
     """Mount the pages, their static files, and the read endpoints the pages need."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(PageRedirect, _page_redirect)
-    for pages in (
-        router,
-        student.router,
-        admin.router,
-        course_analytics.router,
-        lesson_marks.router,
-    ):
+    for pages in (router, student.router, admin.router, course_analytics.router):
         app.include_router(pages)

@@ -1,0 +1,83 @@
+"""Two people in two browsers: a request, its approval, and every page following live."""
+
+import pytest
+from playwright.async_api import expect
+
+from tests.web.conftest import ADMIN_EMAIL, INSTITUTION_SLUG, Visitors, screenshot
+
+pytestmark = pytest.mark.browser
+LIVE = 2000  # ms: how soon another person's change must show, without reload
+
+
+async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_live(
+    visitors: Visitors,
+) -> None:
+    admin_queue = await visitors.logged_in(ADMIN_EMAIL)
+    await admin_queue.goto("/admin/requests")
+    admin_dashboard = await admin_queue.context.new_page()
+    admin_dashboard.on("pageerror", lambda error: visitors.errors.append(str(error)))
+    await admin_dashboard.goto("/admin")
+    active = admin_dashboard.locator("#fig-active")
+    pending = admin_dashboard.locator("#fig-pending")
+    await expect(active).not_to_have_text("–")
+    pending_before = int(await pending.inner_text())
+
+    student = await visitors.person()
+    await student.goto(f"/signup?institution={INSTITUTION_SLUG}")
+    await student.get_by_label("Full name").fill("Rosa Request")
+    await student.get_by_label("E-mail").fill("rosa@northwind.test")
+    await student.get_by_label("Password").fill("rosa-password-1")
+    await student.get_by_role("button", name="Create account").click()
+    await student.wait_for_url("**/learn")
+
+    await student.goto("/learn/catalog")
+    card = student.locator("article", has_text="Clinical Reasoning")
+    await card.get_by_role("button", name="Request access").click()
+    await expect(card.locator("[data-status=pending]")).to_be_visible()
+
+    request_row = admin_queue.locator("tr", has_text="Rosa Request")
+    await expect(request_row).to_be_visible(timeout=LIVE)
+    await expect(pending).to_have_text(str(pending_before + 1), timeout=LIVE)
+    # Read after the request arrived: registering also enrolled Rosa in the default course.
+    active_before = int(await active.inner_text())
+
+    dashboard = await student.context.new_page()
+    await dashboard.goto("/learn")
+    await expect(dashboard.locator("#requests")).to_contain_text("Clinical Reasoning")
+
+    await request_row.get_by_label("Note to Rosa Request").fill("Welcome!")
+    await request_row.get_by_role("button", name="Approve").click()
+    await expect(request_row).to_have_count(0, timeout=LIVE)
+
+    await expect(card.get_by_role("link", name="Open course")).to_be_visible(timeout=LIVE)
+    await expect(card.locator("[data-status=enrolled]")).to_be_visible(timeout=LIVE)
+    await expect(
+        dashboard.locator("#courses article", has_text="Clinical Reasoning")
+    ).to_be_visible(timeout=LIVE)
+    await expect(dashboard.locator("#requests")).not_to_contain_text(
+        "Clinical Reasoning", timeout=LIVE
+    )
+    await expect(active).to_have_text(str(active_before + 1), timeout=LIVE)
+    await expect(pending).to_have_text(str(pending_before), timeout=LIVE)
+    await screenshot(student, "student-catalog")
+    await screenshot(dashboard, "student-dashboard")
+    await screenshot(admin_dashboard, "admin-dashboard")
+
+
+async def test_rejection_shows_the_note_in_the_catalog_live(visitors: Visitors) -> None:
+    admin = await visitors.logged_in(ADMIN_EMAIL)
+    await admin.goto("/admin/requests")
+    student = await visitors.logged_in("student@northwind.test")
+    await student.goto("/learn/catalog")
+    card = student.locator("article", has_text="Clinical Reasoning")
+    await expect(card.locator("[data-status=pending]")).to_be_visible()
+
+    row = admin.locator("tr", has_text="Sam Student")
+    await row.get_by_label("Note to Sam Student").fill("Finish Study Skills first.")
+    await row.get_by_role("button", name="Reject").click()
+
+    await expect(card.locator("[data-test=rejected-note]")).to_contain_text(
+        "Finish Study Skills first.", timeout=LIVE
+    )
+    await expect(card.get_by_role("button", name="Request again")).to_be_visible()
+    await screenshot(admin, "admin-requests")
