@@ -79,5 +79,5 @@ async def classroom(world: World, client: httpx.AsyncClient, **course: Any) -> C
     created = await world.course(admin, **body)
     r = await client.post(f"/api/v1/courses/{created['id']}/enroll", headers=learner.headers)
     assert r.status_code == 201, r.text
-    lessons = {l["kind"]: l["id"] for l in created["chapters"][0]["lessons"]}
+    lessons = {x["kind"]: x["id"] for x in created["chapters"][0]["lessons"]}
     return Classroom(admin, learner, created, lessons["video"], lessons["reading"], lessons["quiz"])

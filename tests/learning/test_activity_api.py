@@ -12,14 +12,17 @@ async def test_a_video_watched_in_pieces_completes_only_at_ninety_percent(
     assert r.status_code == 200, r.text
     assert [x["accepted"] for x in r.json()["results"]] == [True, True]
     [state] = r.json()["lessons"]
-    assert state["watched_s"] == 50 and not state["completed"]
+    assert state["watched_s"] == 50
+    assert not state["completed"]
     r = await room.post(client, watched(room.video, 50, 89.5), watched(room.video, 10, 40))
     [state] = r.json()["lessons"]
-    assert state["watched_s"] == 89.5 and not state["completed"]
+    assert state["watched_s"] == 89.5
+    assert not state["completed"]
     assert (await room.enrollment(client))["progress"] == 0
     r = await room.post(client, watched(room.video, 89, 90))
     [state] = r.json()["lessons"]
-    assert state["watched_s"] == 90 and state["completed"]
+    assert state["watched_s"] == 90
+    assert state["completed"]
     assert (await room.enrollment(client))["progress"] == round(100 / 3, 2)
 
 
@@ -29,7 +32,8 @@ async def test_a_jump_to_the_end_does_not_complete_a_video(
     room = await classroom(world, client)
     r = await room.post(client, watched(room.video, 0, 5), watched(room.video, 95, 100))
     [state] = r.json()["lessons"]
-    assert state["watched_s"] == 10 and not state["completed"]
+    assert state["watched_s"] == 10
+    assert not state["completed"]
     r = await client.get(
         f"/api/v1/me/courses/{room.course['id']}/progress", headers=room.learner.headers
     )
@@ -62,6 +66,7 @@ async def test_progress_event_reaches_learner_and_admins(
             await session.scalars(select(Event).where(Event.type == "progress.updated"))
         ).all()
     assert len(events) == 1
-    assert events[0].audience == "both" and events[0].user_id == room.learner.id
+    assert events[0].audience == "both"
+    assert events[0].user_id == room.learner.id
     assert events[0].payload["progress"] == round(100 / 3, 2)
     assert {x["lesson_id"] for x in events[0].payload["lessons"]} == {room.reading, room.video}

@@ -57,13 +57,17 @@ async def test_bad_events_are_rejected_one_by_one_with_a_reason(
     assert [x["accepted"] for x in results] == [False] * len(bad) + [True]
     errors = [x["error"] for x in results[: len(bad)]]
     assert all(errors)
-    assert "not enrolled" in errors[0] and "not enrolled" in errors[1]
+    assert "not enrolled" in errors[0]
+    assert "not enrolled" in errors[1]
     assert "no such lesson" in errors[2]
-    assert "less than" in errors[3] and "less than" in errors[4]
+    assert "less than" in errors[3]
+    assert "less than" in errors[4]
     assert "negative" in errors[5]
     assert "beyond" in errors[6]
     assert "unknown event type" in errors[7]
-    assert "from_s" in errors[8] and "to_s" in errors[9] and "x" in errors[10]
+    assert "from_s" in errors[8]
+    assert "to_s" in errors[9]
+    assert "x" in errors[10]
     assert "not a video" in errors[14]
     # Only the one good event was applied.
     assert r.json()["lessons"] == [
@@ -77,7 +81,8 @@ async def test_a_batch_of_only_bad_events_changes_nothing(
 ) -> None:
     room = await classroom(world, client)
     r = await room.post(client, watched(room.video, 50, 40), read(room.video))
-    assert r.json()["accepted"] == 0 and r.json()["rejected"] == 2
+    assert r.json()["accepted"] == 0
+    assert r.json()["rejected"] == 2
     assert await _facts(world) == (0, 0)
     assert (await room.enrollment(client))["progress"] == 0
 
@@ -100,12 +105,14 @@ async def test_bad_requests_are_refused_whole(world: World, client: httpx.AsyncC
         b'"to_s": 1}]}',
         headers={**headers, "content-type": "application/json"},
     )
-    assert r.status_code == 200 and r.json()["results"][0]["accepted"] is False
+    assert r.status_code == 200
+    assert r.json()["results"][0]["accepted"] is False
     assert "finite" in r.json()["results"][0]["error"]
     r = await client.post(url, json={"events": [read(room.reading)]}, headers=room.admin.headers)
     assert r.status_code == 403
     r = await client.post(url, json={"events": [read(room.reading)]})
     assert r.status_code == 401
     r = await client.post(url, json={"events": [watched(room.video, 0, 1)] * 500}, headers=headers)
-    assert r.status_code == 200 and r.json()["accepted"] == 500
+    assert r.status_code == 200
+    assert r.json()["accepted"] == 500
     assert await _facts(world) == (1, 1)

@@ -42,5 +42,6 @@ async def test_twenty_simultaneous_final_posts_make_one_certificate_and_one_comp
         issued = await session.scalar(
             select(func.count()).select_from(Event).where(Event.type == "certificate.issued")
         )
-    assert enrollment.status == "completed" and enrollment.progress == 100
+    assert enrollment.status == "completed"
+    assert enrollment.progress == 100
     assert (certificates, completions, issued) == (1, 1, 1)

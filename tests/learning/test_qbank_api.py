@@ -14,7 +14,8 @@ async def test_a_qbank_test_updates_statistics(world: World, client: httpx.Async
     )
     assert r.status_code == 201, r.text
     test = r.json()
-    assert test["status"] == "pending" and len(test["questions"]) == 4
+    assert test["status"] == "pending"
+    assert len(test["questions"]) == 4
     assert all("answer" not in q and q["correct"] is None for q in test["questions"])
     by_prompt = {q["prompt"]: q for q in QBANK}
     first, second, third, _unanswered = test["questions"]
@@ -31,7 +32,8 @@ async def test_a_qbank_test_updates_statistics(world: World, client: httpx.Async
         assert all(q["correct"] is None for q in r.json()["questions"])
     r = await client.post(f"/api/v1/qbank-tests/{test['id']}/finish", headers=headers)
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "completed" and r.json()["score"] == 0.5
+    assert r.json()["status"] == "completed"
+    assert r.json()["score"] == 0.5
     assert [q["correct"] for q in r.json()["questions"]] == [True, True, False, False]
     # Finishing again changes nothing.
     r = await client.post(f"/api/v1/qbank-tests/{test['id']}/finish", headers=headers)
@@ -45,7 +47,8 @@ async def test_a_qbank_test_updates_statistics(world: World, client: httpx.Async
     assert (stats["questions"], stats["attempts"], stats["correct"]) == (10, 3, 2)
     assert stats["share_correct"] == 2 / 3
     by_id = {q["id"]: q for q in stats["by_question"]}
-    assert by_id[first["id"]]["attempts"] == 1 and by_id[first["id"]]["share_correct"] == 1
+    assert by_id[first["id"]]["attempts"] == 1
+    assert by_id[first["id"]]["share_correct"] == 1
     assert by_id[third["id"]]["correct"] == 0
     assert by_id[test["questions"][3]["id"]]["attempts"] == 0
     r = await client.get(
