@@ -14,6 +14,7 @@ from lectern.learning.schemas import (
     QuizAttemptOut,
 )
 from lectern.learning.service import enrollment_progress
+from lectern.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["learning"])
 
@@ -40,7 +41,7 @@ async def record_activity(
     status_code=status.HTTP_201_CREATED,
 )
 async def submit_quiz(
-    lesson_id: int,
+    lesson_id: PathId,
     body: QuizAttemptIn,
     actor: Actor = Depends(student_actor),
     db: Database = Depends(get_database),
@@ -60,7 +61,7 @@ async def submit_quiz(
 
 @router.get("/me/courses/{course_id}/progress", response_model=CourseProgressOut)
 async def my_course_progress(
-    course_id: int,
+    course_id: PathId,
     actor: Actor = Depends(current_actor),
     session: AsyncSession = Depends(read_session),
 ) -> CourseProgressOut:

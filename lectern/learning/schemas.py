@@ -3,7 +3,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from lectern.schemas import Input, Output
+from lectern.schemas import Id, Input, Output
 
 MAX_BATCH = 500
 Seconds = Annotated[float, Field(allow_inf_nan=False)]
@@ -11,14 +11,14 @@ Seconds = Annotated[float, Field(allow_inf_nan=False)]
 
 class VideoWatched(Input):
     type: Literal["video.watched"]
-    lesson_id: int
+    lesson_id: Id
     from_s: Seconds
     to_s: Seconds
 
 
 class LessonCompleted(Input):
     type: Literal["lesson.completed"]
-    lesson_id: int
+    lesson_id: Id
 
 
 LearnerEvent = Annotated[VideoWatched | LessonCompleted, Field(discriminator="type")]

@@ -15,6 +15,7 @@ from lectern.qbank.schemas import (
     TestStartIn,
 )
 from lectern.qbank.service import TestView
+from lectern.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["qbank"])
 
@@ -51,7 +52,7 @@ def test_out(view: TestView) -> TestOut:
     "/courses/{course_id}/qbank-tests", response_model=TestOut, status_code=status.HTTP_201_CREATED
 )
 async def start_test(
-    course_id: int,
+    course_id: PathId,
     body: TestStartIn,
     actor: Actor = Depends(student_actor),
     db: Database = Depends(get_database),
@@ -62,7 +63,7 @@ async def start_test(
 
 @router.get("/qbank-tests/{test_id}", response_model=TestOut)
 async def read_test(
-    test_id: int,
+    test_id: PathId,
     actor: Actor = Depends(current_actor),
     session: AsyncSession = Depends(read_session),
 ) -> TestOut:
@@ -71,7 +72,7 @@ async def read_test(
 
 @router.post("/qbank-tests/{test_id}/answers", response_model=TestOut)
 async def answer(
-    test_id: int,
+    test_id: PathId,
     body: AnswerIn,
     actor: Actor = Depends(student_actor),
     db: Database = Depends(get_database),
@@ -84,21 +85,21 @@ async def answer(
 
 @router.post("/qbank-tests/{test_id}/finish", response_model=TestOut)
 async def finish(
-    test_id: int, actor: Actor = Depends(student_actor), db: Database = Depends(get_database)
+    test_id: PathId, actor: Actor = Depends(student_actor), db: Database = Depends(get_database)
 ) -> TestOut:
     return test_out(await db.run(lambda s: service.finish_test(s, actor, test_id)))
 
 
 @router.post("/qbank-tests/{test_id}/abandon", response_model=TestOut)
 async def abandon(
-    test_id: int, actor: Actor = Depends(student_actor), db: Database = Depends(get_database)
+    test_id: PathId, actor: Actor = Depends(student_actor), db: Database = Depends(get_database)
 ) -> TestOut:
     return test_out(await db.run(lambda s: service.abandon_test(s, actor, test_id)))
 
 
 @router.get("/admin/courses/{course_id}/qbank-statistics", response_model=CourseStatisticsOut)
 async def statistics(
-    course_id: int,
+    course_id: PathId,
     actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> CourseStatisticsOut:

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from lectern.schemas import Input, Output
+from lectern.schemas import Id, Input, Output
 
 
 class TestStartIn(Input):
@@ -12,7 +12,7 @@ class TestStartIn(Input):
 
 
 class AnswerIn(Input):
-    question_id: int
+    question_id: Id
     choice: Annotated[int, Field(ge=0)]
 
 
