@@ -5,7 +5,13 @@ from starlette.concurrency import run_in_threadpool
 
 from lectern.accounts import service
 from lectern.accounts.actor import Actor
-from lectern.accounts.deps import CSRF_COOKIE, SESSION_COOKIE, admin_actor, current_actor
+from lectern.accounts.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    admin_actor,
+    current_actor,
+    optional_actor,
+)
 from lectern.accounts.ratelimit import LoginThrottle
 from lectern.accounts.schemas import LoginIn, LoginOut, MeOut, RegisterIn, TokenOut, UserOut
 from lectern.accounts.security import dummy_hash, hash_password, verify_password
@@ -66,7 +72,11 @@ async def login(
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(
-    request: Request, response: Response, db: Database = Depends(get_database)
+    request: Request,
+    response: Response,
+    # Checks the CSRF token of a live session, so no other site can log the user out.
+    _actor: Actor | None = Depends(optional_actor),
+    db: Database = Depends(get_database),
 ) -> None:
     if cookie := request.cookies.get(SESSION_COOKIE):
         await db.run(lambda s: service.end_session(s, cookie))

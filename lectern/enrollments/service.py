@@ -231,8 +231,8 @@ async def _current_enrollment(
 
 async def self_enroll(session: AsyncSession, actor: Actor, course_id: int) -> EnrollResult:
     """A student joins an open or default course."""
-    _require_student(actor)
     course = await visible_course(session, actor, course_id)
+    _require_student(actor)
     if not self_enroll_allowed(course.access):
         if course.access == CourseAccess.PAID:
             raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
@@ -242,8 +242,8 @@ async def self_enroll(session: AsyncSession, actor: Actor, course_id: int) -> En
 
 async def request_access(session: AsyncSession, actor: Actor, course_id: int) -> RequestResult:
     """Ask for a course; the pending request already there is returned, not doubled."""
-    _require_student(actor)
     course = await visible_course(session, actor, course_id)
+    _require_student(actor)
     await lock_pair(session, actor.id, course.id)
     current = await _current_enrollment(session, actor.id, course.id)
     if current is not None and is_enrolled(current.status):
