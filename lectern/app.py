@@ -16,6 +16,9 @@ from lectern.config import Settings, get_settings
 from lectern.courses.api import router as courses_router
 from lectern.db import Database
 from lectern.enrollments.api import router as enrollments_router
+from lectern.events.api import router as events_router
+from lectern.events.metrics import router as metrics_router
+from lectern.events.pump import EventPump
 from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
 from lectern.payments.api import router as payments_router
@@ -34,11 +37,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.settings = settings
         app.state.login_throttle = LoginThrottle(settings)
+        event_pump = EventPump(database, queue_size=settings.stream_queue_size)
+        await event_pump.start()
+        app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
         try:
             yield
         finally:
             audit.cancel()
+            await event_pump.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -60,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         learning_router,
         qbank_router,
         certificates_router,
+        events_router,
+        metrics_router,
         payments_router,
         payment_pages_router,
     ):

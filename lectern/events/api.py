@@ -1,0 +1,92 @@
+"""GET /api/v1/stream: the events the caller may see, live, resumable with Last-Event-ID.
+
+Messages use SSE's default event name (`message`), so a browser's `EventSource.onmessage`
+gets them all; the event's own `type` is in the JSON `data`, and the SSE `id` is the event id.
+"""
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from sse_starlette import EventSourceResponse
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import current_actor
+from lectern.db import Database
+from lectern.events import log, metrics
+from lectern.events.pump import EventPump
+from lectern.events.rules import Position, Viewer, resume_from, sse_message
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+SEND_TIMEOUT_SECONDS = 10.0
+REPLAY_PAGE = 500
+# A comment sent once subscribed: from here on nothing committed is missed.
+OPENED = b": open\n\n"
+
+
+async def _replay(
+    database: Database, viewer: Viewer, after: Position, upto: Position
+) -> AsyncIterator[bytes]:
+    while after < upto:
+        async with database.session() as session:
+            events = await log.read_for(session, viewer, after, upto, REPLAY_PAGE)
+        for event in events:
+            yield sse_message(event)
+        if len(events) < REPLAY_PAGE:
+            return
+        after = events[-1].position
+
+
+async def _messages(
+    database: Database, pump: EventPump, viewer: Viewer, last_event_id: int | None
+) -> AsyncIterator[bytes]:
+    # Subscribe before reading the table: live events queue up while the replay runs, and the
+    # subscriber's start position is exactly where the replay ends, so none is lost or doubled.
+    subscriber = pump.subscribe(viewer)
+    metrics.OPEN_STREAMS.inc()
+    try:
+        yield OPENED
+        floor = subscriber.start
+        if last_event_id is not None:
+            async with database.session() as session:
+                after = await log.position_of(session, last_event_id)
+            async for message in _replay(database, viewer, after, subscriber.start):
+                yield message
+                metrics.EVENTS_REPLAYED.inc()
+                metrics.EVENTS_DELIVERED.inc()
+            # A client that another process served further along than ours skips what it has.
+            floor = max(floor, after)
+        while (item := await subscriber.next()) is not None:
+            position, message = item
+            if position > floor:
+                yield message
+                metrics.EVENTS_DELIVERED.inc()
+    finally:
+        pump.unsubscribe(subscriber)
+        metrics.OPEN_STREAMS.dec()
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    last_event_id: int | None = Query(
+        None, ge=0, description="For clients that cannot send the Last-Event-ID header."
+    ),
+    last_event_id_header: int | None = Header(None, alias="Last-Event-ID", ge=0),
+    actor: Actor = Depends(current_actor),
+) -> EventSourceResponse:
+    """Server-Sent Events for what the caller may see: a learner their own events, staff their
+    institution's. Reconnect with Last-Event-ID to receive every missed event, then live ones."""
+    database: Database = request.app.state.database
+    pump: EventPump = request.app.state.event_pump
+    viewer = Viewer.of(actor.id, actor.institution_id, actor.role)
+    return EventSourceResponse(
+        _messages(database, pump, viewer, resume_from(last_event_id_header, last_event_id)),
+        ping=request.app.state.settings.stream_ping_seconds,
+        send_timeout=SEND_TIMEOUT_SECONDS,
+        sep="\n",
+    )

@@ -1,0 +1,91 @@
+"""A process's open streams, indexed so that an event reaches only the streams that may see it."""
+
+import asyncio
+from collections.abc import Iterable, Iterator
+
+from lectern.events import metrics
+from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Position, Viewer
+
+# An outgoing message: its place in the log and its encoded bytes, shared by every recipient.
+Message = tuple[Position, bytes]
+
+
+class Subscriber:
+    """One open stream. Its queue is bounded: when it is full the subscriber is dropped, its
+    queue emptied, and the client resumes from the table with Last-Event-ID."""
+
+    __slots__ = ("dropped", "queue", "start", "viewer")
+
+    def __init__(self, viewer: Viewer, start: Position, queue_size: int) -> None:
+        self.viewer = viewer
+        # Everything up to `start` had been fanned out before this subscriber joined.
+        self.start = start
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_size)
+        self.dropped = False
+
+    async def next(self) -> Message | None:
+        """The next message, or None once dropped."""
+        return await self.queue.get()
+
+    def drop(self) -> None:
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+class Subscribers:
+    """Streams by learner and by institution (staff), so fan-out costs the matching streams."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[int, set[Subscriber]] = {}
+        self._by_institution: dict[int, set[Subscriber]] = {}
+
+    def __len__(self) -> int:
+        return sum(map(len, self._by_user.values())) + sum(map(len, self._by_institution.values()))
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        for index in (self._by_user, self._by_institution):
+            for group in index.values():
+                yield from group
+
+    def _index(self, viewer: Viewer) -> tuple[dict[int, set[Subscriber]], int]:
+        if viewer.is_staff:
+            return self._by_institution, viewer.institution_id
+        return self._by_user, viewer.user_id
+
+    def add(self, subscriber: Subscriber) -> None:
+        index, key = self._index(subscriber.viewer)
+        index.setdefault(key, set()).add(subscriber)
+
+    def discard(self, subscriber: Subscriber) -> None:
+        index, key = self._index(subscriber.viewer)
+        group = index.get(key)
+        if group is not None:
+            group.discard(subscriber)
+            if not group:
+                del index[key]
+
+    def matching(self, event: LoggedEvent) -> Iterable[Subscriber]:
+        if event.audience in LEARNER_AUDIENCES and event.user_id is not None:
+            for subscriber in self._by_user.get(event.user_id, ()):
+                if subscriber.viewer.institution_id == event.institution_id:
+                    yield subscriber
+        if event.audience in STAFF_AUDIENCES:
+            yield from self._by_institution.get(event.institution_id, ())
+
+    def deliver(self, event: LoggedEvent, message: bytes) -> int:
+        """Queue `message` for every stream that may see `event`; drop those that are full."""
+        full: list[Subscriber] = []
+        queued = 0
+        for subscriber in self.matching(event):
+            try:
+                subscriber.queue.put_nowait((event.position, message))
+                queued += 1
+            except asyncio.QueueFull:
+                full.append(subscriber)
+        for subscriber in full:
+            self.discard(subscriber)
+            subscriber.drop()
+            metrics.SUBSCRIBERS_DROPPED.inc()
+        return queued

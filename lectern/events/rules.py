@@ -1,0 +1,80 @@
+"""Who may see which event, where a reader stands in the log, and how an event is sent."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lectern.models.enums import Audience, Role
+
+# A place in the log: (xact_id, id). Readers follow the log in this order; see lectern.events.pump.
+Position = tuple[int, int]
+ORIGIN: Position = (0, 0)
+
+LEARNER_AUDIENCES = frozenset({Audience.LEARNER.value, Audience.BOTH.value})
+STAFF_AUDIENCES = frozenset({Audience.ADMINS.value, Audience.BOTH.value})
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Whose stream this is: a learner sees their own events, staff their institution's."""
+
+    user_id: int
+    institution_id: int
+    is_staff: bool
+
+    @classmethod
+    def of(cls, user_id: int, institution_id: int, role: str) -> "Viewer":
+        return cls(user_id, institution_id, role in (Role.ADMIN, Role.INSTRUCTOR))
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event as read back from the log, with its place in it."""
+
+    id: int
+    xact_id: int
+    type: str
+    institution_id: int
+    user_id: int | None
+    audience: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def position(self) -> Position:
+        return (self.xact_id, self.id)
+
+
+def can_see(viewer: Viewer, event: LoggedEvent) -> bool:
+    if viewer.is_staff:
+        return event.institution_id == viewer.institution_id and event.audience in STAFF_AUDIENCES
+    return (
+        event.user_id == viewer.user_id
+        and event.institution_id == viewer.institution_id
+        and event.audience in LEARNER_AUDIENCES
+    )
+
+
+def resume_from(header_id: int | None, query_id: int | None) -> int | None:
+    """The event id a client last saw. A browser's automatic reconnect sends the header, which
+    is newer than the query string the page built, so the header wins."""
+    return header_id if header_id is not None else query_id
+
+
+def event_document(event: LoggedEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "institution_id": event.institution_id,
+        "user_id": event.user_id,
+        "payload": event.payload,
+        "created_at": event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def sse_message(event: LoggedEvent) -> bytes:
+    """One SSE message with the default event name (`message`): `id` is the event id and `data`
+    the event document; JSON never contains a raw newline, so one `data:` line suffices."""
+    data = json.dumps(event_document(event), separators=(",", ":"), default=str)
+    return f"id: {event.id}\ndata: {data}\n\n".encode()

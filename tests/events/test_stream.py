@@ -1,0 +1,229 @@
+"""GET /api/v1/stream against a real server, on every backend."""
+
+import asyncio
+import socket
+
+import httpx
+from prometheus_client import REGISTRY
+
+from lectern.events.rules import Viewer
+from tests.events.conftest import EventStream, StreamServer
+from tests.factories import Person, World
+
+
+def sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_a_stream_needs_a_logged_in_caller(stream_server: StreamServer) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{stream_server.url}/api/v1/stream")
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        response = await http.get(
+            f"{stream_server.url}/api/v1/stream", headers={"Authorization": "Bearer nope"}
+        )
+        assert response.status_code == 401
+
+
+async def test_a_malformed_last_event_id_gets_422(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    async with httpx.AsyncClient() as http:
+        for headers, query in (
+            ({"Last-Event-ID": "abc"}, ""),
+            ({"Last-Event-ID": "-1"}, ""),
+            ({"Last-Event-ID": "1.5"}, ""),
+            ({}, "?last_event_id=x"),
+            ({}, "?last_event_id=-4"),
+        ):
+            response = await http.get(
+                f"{stream_server.url}/api/v1/stream{query}", headers=admin.headers | headers
+            )
+            assert response.status_code == 422, (headers, query)
+            assert response.json()["status"] == 422
+
+
+async def test_events_arrive_live_as_sse_messages(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    async with EventStream(stream_server, student) as stream:
+        [event_id] = await stream_server.record(student, payload={"hello": "world"})
+        [message] = await stream.take(1)
+    assert message.id == event_id
+    assert message.event == "message"
+    assert message.data["id"] == event_id
+    assert message.data["type"] == "test.happened"
+    assert message.data["user_id"] == student.id
+    assert message.data["institution_id"] == student.institution_id
+    assert message.data["payload"] == {"n": 0, "hello": "world"}
+    assert message.data["created_at"].endswith("Z")
+
+
+async def test_a_client_that_reconnects_with_last_event_id_gets_exactly_what_it_missed(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    async with EventStream(stream_server, student) as stream:
+        first = [id for _ in range(5) for id in await stream_server.record(student)]
+        seen = [m.id for m in await stream.take(5)]
+    assert seen == first
+    missed = [id for _ in range(10) for id in await stream_server.record(student)]
+    async with EventStream(stream_server, student, last_event_id=seen[-1]) as stream:
+        replayed = [m.id for m in await stream.take(10)]
+        # Live events follow the replay, with nothing doubled at the switch.
+        live = await stream_server.record(student)
+        assert [m.id for m in await stream.take(1)] == live
+    assert replayed == missed
+
+
+async def test_the_query_parameter_resumes_like_the_header(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    [before] = await stream_server.record(admin)
+    missed = await stream_server.record(admin, 3)
+    query = f"?last_event_id={before}"
+    async with EventStream(stream_server, admin, query=query) as stream:
+        assert [m.id for m in await stream.take(3)] == missed
+
+
+async def test_resuming_from_the_newest_event_replays_nothing(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    [newest] = await stream_server.record(admin)
+    async with EventStream(stream_server, admin, last_event_id=newest) as stream:
+        live = await stream_server.record(admin)
+        assert [m.id for m in await stream.take(1)] == live
+
+
+async def test_a_student_never_receives_another_students_events_nor_admin_only_ones(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    alice = await world.student(admin.institution_slug)
+    bob = await world.student(admin.institution_slug)
+    async with EventStream(stream_server, alice) as stream:
+        await stream_server.record(bob, 3)
+        await stream_server.record(alice, audience="admins")
+        [own] = await stream_server.record(alice, audience="learner")
+        # Delivery is in log order, so anything Alice should not see would arrive before this.
+        assert [m.id for m in await stream.take(1)] == [own]
+    # Replayed from the table, the same rule holds.
+    async with EventStream(stream_server, alice, last_event_id=0) as stream:
+        [marker] = await stream_server.record(alice)
+        received = [await stream.next()]
+        while received[-1].id != marker:
+            received.append(await stream.next())
+    assert own in [m.id for m in received]
+    assert {m.data["user_id"] for m in received} == {alice.id}
+
+
+async def test_an_admin_never_receives_another_institutions_events(
+    stream_server: StreamServer, world: World
+) -> None:
+    ours = await world.admin("Northwind Academy")
+    theirs = await world.admin("Southwind College")
+    their_student = await world.student(theirs.institution_slug)
+    our_student = await world.student(ours.institution_slug)
+    async with EventStream(stream_server, ours) as stream:
+        await stream_server.record(their_student, 2)
+        await stream_server.record(theirs, audience="admins")
+        await stream_server.record(our_student, audience="learner")
+        expected = await stream_server.record(our_student, audience="both")
+        expected += await stream_server.record(ours, audience="admins")
+        received = await stream.take(2)
+    assert [m.id for m in received] == expected
+    assert {m.data["institution_id"] for m in received} == {ours.institution_id}
+
+
+async def wait_for(condition: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+
+def streams_of(server: StreamServer, person: Person) -> list[object]:
+    return [s for s in server.pump.subscribers if s.viewer.user_id == person.id]
+
+
+async def test_a_closed_stream_is_unsubscribed(stream_server: StreamServer, world: World) -> None:
+    admin = await world.admin()
+    open_before = sample("lectern_stream_open")
+    async with EventStream(stream_server, admin):
+        assert len(streams_of(stream_server, admin)) == 1
+        assert sample("lectern_stream_open") == open_before + 1
+    await wait_for(lambda: not streams_of(stream_server, admin))
+    await wait_for(lambda: sample("lectern_stream_open") == open_before)
+
+
+async def test_a_client_that_stops_reading_is_dropped_with_bounded_memory(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    sleeper = await world.student(admin.institution_slug)
+    queue_size = stream_server.pump.queue_size
+    stream_server.pump.queue_size = 50
+    dropped_before = sample("lectern_stream_subscribers_dropped_total")
+    # A raw socket with a tiny receive window that reads the headers and then nothing more.
+    sock = socket.create_connection(("127.0.0.1", stream_server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\n"
+        f"Authorization: Bearer {sleeper.token}\r\n\r\n".encode()
+    )
+    try:
+        await wait_for(lambda: len(streams_of(stream_server, sleeper)) == 1)
+        [subscriber] = streams_of(stream_server, sleeper)
+        async with EventStream(stream_server, admin) as reader:
+            sent: list[int] = []
+            padding = {"padding": "x" * 4000}
+            for _ in range(2000):
+                sent += await stream_server.record(sleeper, 4, payload=padding)
+                assert subscriber.queue.qsize() <= 50  # type: ignore[attr-defined]
+                received = [m.id for m in await reader.take(4)]
+                assert received == sent[-4:]
+                if subscriber.dropped:  # type: ignore[attr-defined]
+                    break
+        assert subscriber.dropped  # type: ignore[attr-defined]
+        # Nothing it missed is kept: only the end-of-stream marker, and it left the index.
+        assert subscriber.queue.qsize() <= 1  # type: ignore[attr-defined]
+        assert streams_of(stream_server, sleeper) == []
+        assert sample("lectern_stream_subscribers_dropped_total") == dropped_before + 1
+        # The reader that kept up was never dropped.
+        assert len(sent) > 50
+    finally:
+        sock.close()
+        stream_server.pump.queue_size = queue_size
+
+
+async def test_metrics_report_streams_deliveries_drops_and_lag(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        await stream_server.record(admin, 2)
+        await stream.take(2)
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"{stream_server.url}/metrics")
+    assert response.status_code == 200
+    text = response.text
+    for name in (
+        "lectern_stream_open ",
+        "lectern_stream_events_delivered_total ",
+        "lectern_stream_subscribers_dropped_total ",
+        "lectern_stream_pump_lag_seconds_bucket",
+        "lectern_stream_pump_lag_seconds_count ",
+    ):
+        assert name in text, name
+    assert sample("lectern_stream_events_delivered_total") >= 2
+    assert sample("lectern_stream_pump_lag_seconds_count") >= 2
+
+
+def test_viewer_of_a_student_is_scoped_to_themselves() -> None:
+    assert Viewer.of(1, 2, "student") == Viewer(1, 2, False)
