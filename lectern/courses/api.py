@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import admin_actor, current_actor, staff_actor
 from lectern.courses import service
+from lectern.courses.markdown import render_markdown
 from lectern.courses.rules import parse_status
 from lectern.courses.schemas import (
     ChapterOut,
@@ -46,7 +47,9 @@ def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:
             for q in lesson.questions
         ]
     elif lesson.kind == LessonKind.READING:
-        out.body = lesson.body
+        out.body, out.body_html = lesson.body, render_markdown(lesson.body)
+    elif lesson.kind == LessonKind.QBANK:
+        out.pass_mark = lesson.pass_mark
     return out
 
 

@@ -114,6 +114,7 @@ class LessonOut(Output):
     duration_s: float | None = None
     video_url: str | None = None
     body: str | None = None
+    body_html: str | None = None
     pass_mark: float | None = None
     questions: list[QuestionOut] | None = None
 

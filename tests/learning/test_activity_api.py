@@ -70,3 +70,19 @@ async def test_progress_event_reaches_learner_and_admins(
     assert events[0].user_id == room.learner.id
     assert events[0].payload["progress"] == round(100 / 3, 2)
     assert {x["lesson_id"] for x in events[0].payload["lessons"]} == {room.reading, room.video}
+
+
+async def test_a_reading_is_rendered_to_safe_html(world: World, client: httpx.AsyncClient) -> None:
+    body = "# Title\n\n*Read* me <script>alert(1)</script> [x](javascript:alert(1))"
+    room = await classroom(
+        world,
+        client,
+        chapters=[{"title": "C", "lessons": [{"title": "R", "kind": "reading", "body": body}]}],
+    )
+    r = await client.get(f"/api/v1/courses/{room.course['id']}", headers=room.learner.headers)
+    [lesson] = r.json()["chapters"][0]["lessons"]
+    assert lesson["body"] == body
+    assert "<h1>Title</h1>" in lesson["body_html"]
+    assert "<em>Read</em>" in lesson["body_html"]
+    assert "<script" not in lesson["body_html"]
+    assert 'href="javascript' not in lesson["body_html"]
