@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -98,7 +98,9 @@ async def start_checkout(
         )
         .on_conflict_do_nothing(
             index_elements=["user_id", "course_id"],
-            index_where=Payment.status == PaymentStatus.PENDING,
+            # A literal, not a bound parameter: PostgreSQL must match the partial index's
+            # predicate when it plans the statement, and a cached generic plan cannot.
+            index_where=text("status = 'pending'"),
         )
         .returning(Payment.id)
     )
