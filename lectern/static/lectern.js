@@ -106,7 +106,7 @@ const Lectern = (() => {
       else if (key === "text") node.textContent = value;
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -150,7 +150,7 @@ const Lectern = (() => {
 
   function replace(id, ...children) {
     const node = document.getElementById(id);
-    if (node) node.replaceChildren(...children.flat());
+    if (node) node.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
     return node;
   }
 

@@ -22,7 +22,7 @@
     const done = new Set(detail ? detail.lessons.filter((m) => m.completed).map((m) => m.lesson_id) : []);
     const certificate = certificates.find((c) => c.course_id === courseId);
     replace("course-progress",
-      enrollment ? progressBar(enrollment.progress, "Course progress") : h("p", {}, "You are not enrolled in this course."),
+      enrollment ? progressBar(enrollment.progress, "Course progress") : notEnrolled(),
       certificate ? h("div", { class: "notice", id: "certificate", style: "margin-top:.75rem" },
         h("p", { style: "margin-top:0" }, "Course complete — your certificate is ready."),
         LecternStudent.certificateLinks(certificate)) : null);
@@ -37,6 +37,13 @@
     }
   }
   const refreshStatus = refresher(renderStatus);
+
+  function notEnrolled() {
+    const payment = new URLSearchParams(location.search).get("payment");
+    if (payment === "cancelled") return h("p", { class: "error" }, "Payment cancelled: you are not enrolled.");
+    if (payment) return h("p", { class: "notice" }, "Payment received. Your enrollment appears here as soon as it is confirmed.");
+    return h("p", {}, "You are not enrolled in this course. ", h("a", { href: "/learn/catalog" }, "See the catalog"), ".");
+  }
 
   function renderOutline() {
     replace("outline", h("h2", { style: "margin-top:0; font-size:1rem" }, "Outline"),

@@ -1,0 +1,102 @@
+"""Every page of both apps: it renders from the API, every form control has a label, the page
+has its landmarks and a keyboard path, no console error, and a screenshot is kept."""
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.web.conftest import ADMIN_EMAIL, STUDENT_EMAIL, Visitors, screenshot
+
+pytestmark = pytest.mark.browser
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter((el) => el.type !== "hidden")
+  .filter((el) => !(el.labels && el.labels.length)
+    && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+  .map((el) => el.outerHTML)"""
+
+
+async def check_page(page: Page, name: str) -> None:
+    assert await page.evaluate(UNLABELLED_CONTROLS) == [], f"{name}: controls without a label"
+    await expect(page.locator("main")).to_have_count(1)
+    await expect(page.locator("header")).to_have_count(1)
+    await expect(page.locator("[aria-live]").first).to_be_attached()
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Skip to content", f"{name}: the first Tab lands on {focused!r}"
+    await screenshot(page, name)
+
+
+async def test_public_pages_are_labelled_and_render(visitors: Visitors) -> None:
+    page = await visitors.person()
+    await page.goto("/")
+    await expect(page).to_have_url(re.compile(r"/login$"))
+    await check_page(page, "login")
+    await page.goto("/signup")
+    await check_page(page, "signup")
+
+
+async def test_every_student_page_renders_labelled_without_errors(visitors: Visitors) -> None:
+    page = await visitors.logged_in(STUDENT_EMAIL)
+    await expect(page).to_have_url(re.compile(r"/learn$"))
+    await expect(page.locator("#courses article").first).to_be_visible()
+    await expect(page.locator("#notifications li").first).to_be_visible()
+    await check_page(page, "student-dashboard-tour")
+
+    await page.goto("/learn/catalog")
+    await expect(page.locator("#catalog article").first).to_be_visible()
+    await check_page(page, "student-catalog-tour")
+
+    await page.locator("#catalog article", has_text="Study Skills").get_by_role(
+        "link", name="Open course"
+    ).click()
+    await expect(page.locator("#outline a[data-lesson-id]").first).to_be_visible()
+    await expect(page.locator("#course-progress [role=progressbar]")).to_be_visible()
+    await check_page(page, "student-course")
+
+    for path, ready, name in (
+        ("/learn/progress", "#progress-rows tr[data-course-id]", "student-progress"),
+        ("/learn/certificates", "#certificates[aria-busy=false]", "student-certificates"),
+        ("/learn/notifications", "#notification-list li", "student-notifications"),
+    ):
+        await page.goto(path)
+        await expect(page.locator(ready).first).to_be_attached()
+        await check_page(page, name)
+
+    await page.goto("/admin")
+    await expect(page).to_have_url(re.compile(r"/learn$"))
+
+
+async def test_every_admin_page_renders_labelled_without_errors(visitors: Visitors) -> None:
+    page = await visitors.logged_in(ADMIN_EMAIL)
+    await expect(page).to_have_url(re.compile(r"/admin$"))
+    await expect(page.locator("#fig-students")).not_to_have_text("–")
+    await expect(page.locator("#chart-enrollments .main-svg").first).to_be_visible()
+    await check_page(page, "admin-dashboard-tour")
+
+    await page.goto("/admin/requests")
+    await expect(page.locator("#request-rows tr[data-request-id]").first).to_be_visible()
+    await check_page(page, "admin-requests-tour")
+
+    await page.goto("/admin/students")
+    await expect(page.locator("#student-rows tr[data-user-id]").first).to_be_visible()
+    await check_page(page, "admin-students")
+    await page.get_by_role("link", name="Sam Student").click()
+    await expect(page.locator("#enrollment-rows tr[data-course-id]").first).to_be_visible()
+    await check_page(page, "admin-student")
+
+    await page.goto("/admin/courses")
+    await expect(page.locator("#course-rows tr[data-course-id]").first).to_be_visible()
+    await check_page(page, "admin-courses")
+    row = page.locator("#course-rows tr", has_text="Study Skills")
+    await row.get_by_role("link", name="Edit").click()
+    await expect(page.locator("#editor-outline article").first).to_be_visible()
+    await check_page(page, "admin-course-editor")
+
+    await page.get_by_role("link", name="Analytics").click()
+    await expect(page.locator("#chart-distribution .main-svg").first).to_be_visible()
+    await check_page(page, "admin-course-analytics")
+
+    await page.goto("/learn")
+    await expect(page).to_have_url(re.compile(r"/admin$"))
