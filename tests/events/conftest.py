@@ -17,6 +17,7 @@ from lectern.config import Settings
 from lectern.db import Database
 from lectern.events.pump import EventPump
 from lectern.events.service import record_event
+from lectern.models.enums import Audience
 from tests.conftest import _free_port
 from tests.factories import Person
 
@@ -83,25 +84,39 @@ class StreamServer:
         payload: dict[str, Any] | None = None,
     ) -> list[int]:
         """Commit `count` events about `person` in one transaction, through the server."""
-
-        async def command(session: Any) -> list[int]:
-            return [
-                await record_event(
-                    session,
-                    "test.happened",
-                    institution_id=person.institution_id,
-                    user_id=person.id,
-                    audience=audience,  # type: ignore[arg-type]
-                    payload={"n": n, **(payload or {})},
-                )
-                for n in range(count)
-            ]
-
-        return await self.call(lambda: self.database.run(command))
+        return await self.call(
+            lambda: record_through(self.database, person, count, audience=audience, payload=payload)
+        )
 
     async def catch_up(self) -> None:
         """Fan out whatever was committed elsewhere (tests' own writes do not wake this pump)."""
         await self.call(self.pump.drain)
+
+
+async def record_through(
+    database: Database,
+    person: Person,
+    count: int = 1,
+    *,
+    audience: str = "both",
+    payload: dict[str, Any] | None = None,
+) -> list[int]:
+    """Commit `count` events about `person` in one transaction of `database`."""
+
+    async def command(session: Any) -> list[int]:
+        return [
+            await record_event(
+                session,
+                "test.happened",
+                institution_id=person.institution_id,
+                user_id=person.id,
+                audience=Audience(audience),
+                payload={"n": n, **(payload or {})},
+            )
+            for n in range(count)
+        ]
+
+    return await database.run(command)
 
 
 @pytest.fixture(scope="session")
@@ -122,14 +137,15 @@ class EventStream:
 
     def __init__(
         self,
-        server: StreamServer,
+        server: "StreamServer | str",
         person: Person,
         *,
         last_event_id: int | None = None,
         query: str = "",
     ) -> None:
-        self.server = server
-        self.url = f"{server.url}/api/v1/stream{query}"
+        self.server = server if isinstance(server, StreamServer) else None
+        base = server.url if isinstance(server, StreamServer) else server
+        self.url = f"{base}/api/v1/stream{query}"
         self.headers = dict(person.headers)
         if last_event_id is not None:
             self.headers["Last-Event-ID"] = str(last_event_id)
@@ -138,7 +154,8 @@ class EventStream:
         self.lines: AsyncIterator[str] | None = None
 
     async def __aenter__(self) -> "EventStream":
-        await self.server.catch_up()
+        if self.server is not None:
+            await self.server.catch_up()
         request = self.client.build_request("GET", self.url, headers=self.headers)
         self.response = await self.client.send(request, stream=True)
         assert self.response.status_code == 200, await self.response.aread()
@@ -155,10 +172,10 @@ class EventStream:
             await self.response.aclose()
         await self.client.aclose()
 
-    async def next(self, timeout: float = 10.0) -> Received:
+    async def next(self, within: float = 10.0) -> Received:
         assert self.lines is not None
         fields: dict[str, str] = {}
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             async for line in self.lines:
                 if line.startswith(":"):
                     continue
@@ -174,5 +191,5 @@ class EventStream:
                 fields[name] = value.removeprefix(" ")
         raise AssertionError("the stream ended")
 
-    async def take(self, count: int, timeout: float = 10.0) -> list[Received]:
-        return [await self.next(timeout) for _ in range(count)]
+    async def take(self, count: int, within: float = 10.0) -> list[Received]:
+        return [await self.next(within) for _ in range(count)]

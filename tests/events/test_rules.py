@@ -105,7 +105,8 @@ async def test_a_full_subscriber_is_dropped_and_its_queue_emptied() -> None:
     subscribers.add(slow)
     for n in range(1, 4):
         subscribers.deliver(event(n), b"x" * 1000)
-    assert slow.queue.qsize() == 3 and not slow.dropped
+    assert slow.queue.qsize() == 3
+    assert not slow.dropped
     assert subscribers.deliver(event(4), b"x" * 1000) == 0
     assert slow.dropped
     assert len(subscribers) == 0

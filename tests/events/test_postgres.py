@@ -1,0 +1,165 @@
+"""What only PostgreSQL allows: overlapping writers, several processes, a lost LISTEN connection."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.db import NOTIFY_CHANNEL, Database
+from lectern.events.service import record_event
+from lectern.models.enums import Audience
+from tests.conftest import _free_port
+from tests.events.conftest import EventStream, StreamServer, record_through
+from tests.factories import Person, World
+
+pytestmark = pytest.mark.postgres_only
+
+
+async def append(session: AsyncSession, person: Person) -> int:
+    return await record_event(
+        session, "test.overlap", institution_id=person.institution_id, audience=Audience.ADMINS
+    )
+
+
+async def commit_with_notify(session: AsyncSession, event_id: int) -> None:
+    await session.execute(
+        text("SELECT pg_notify(:channel, :id)"), {"channel": NOTIFY_CHANNEL, "id": str(event_id)}
+    )
+    await session.commit()
+
+
+async def test_a_lower_id_that_commits_last_is_delivered_once(
+    stream_server: StreamServer, world: World, db: Database
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        async with db.sessionmaker() as first, db.sessionmaker() as second:
+            low = await append(first, admin)
+            high = await append(second, admin)
+            assert low < high
+            await commit_with_notify(second, high)
+            # The pump reads while `low` is still open: it must hold `high` back, not skip `low`.
+            assert await stream_server.call(stream_server.pump.drain) is True
+            await commit_with_notify(first, low)
+        assert [m.id for m in await stream.take(2)] == [low, high]
+        [marker] = await stream_server.record(admin, audience="admins")
+        assert [m.id for m in await stream.take(1)] == [marker]
+
+
+async def test_resuming_between_out_of_order_ids_misses_nothing(
+    stream_server: StreamServer, world: World, db: Database
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        async with db.sessionmaker() as first, db.sessionmaker() as second:
+            # `first` takes its transaction id before `second`, but its event id after.
+            await first.execute(text("SELECT pg_current_xact_id()"))
+            low = await append(second, admin)
+            high = await append(first, admin)
+            await commit_with_notify(second, low)
+            await commit_with_notify(first, high)
+        # Transactions are delivered in the order they began writing: `high` first.
+        assert [m.id for m in await stream.take(2)] == [high, low]
+    # A client that saw only `high` resumes from it and still gets `low`, once.
+    async with EventStream(stream_server, admin, last_event_id=high) as stream:
+        [marker] = await stream_server.record(admin, audience="admins")
+        assert [m.id for m in await stream.take(2)] == [low, marker]
+
+
+async def test_a_rolled_back_event_leaves_a_gap_that_does_not_stall_the_stream(
+    stream_server: StreamServer, world: World, db: Database
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        async with db.sessionmaker() as abandoned:
+            lost = await append(abandoned, admin)
+            await abandoned.rollback()
+        kept = await record_through(db, admin, audience="admins")
+        assert kept[0] > lost
+        assert [m.id for m in await stream.take(1)] == kept
+
+
+@pytest.fixture
+def two_processes(database_url: str) -> Iterator[list[str]]:
+    """Two `uvicorn` processes of the app on one database."""
+    env = os.environ | {"LECTERN_DATABASE_URL": database_url, "LECTERN_DEMO_ON_FIRST_START": "0"}
+    processes, urls = [], []
+    for _ in range(2):
+        port = _free_port()
+        command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        processes.append(subprocess.Popen(command, env=env))  # noqa: S603
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url in urls:
+            _wait_until_serving(url)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+
+
+def _wait_until_serving(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not start")
+
+
+async def test_a_write_through_one_process_reaches_a_stream_on_another_within_a_second(
+    two_processes: list[str], world: World
+) -> None:
+    writer, reader = two_processes
+    admin = await world.admin()
+    async with EventStream(reader, admin) as stream, httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{writer}/api/v1/courses",
+            json={"title": "Across processes", "status": "draft", "access": "open"},
+            headers=admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        course_id = response.json()["id"]
+        async with asyncio.timeout(1.0):
+            message = await stream.next()
+            while message.data["type"] != "course.created":
+                message = await stream.next()
+    assert message.data["payload"]["id"] == course_id
+
+
+async def test_events_still_arrive_after_the_listening_connection_is_killed(
+    stream_server: StreamServer, world: World, db: Database
+) -> None:
+    listener = stream_server.pump.listener
+    assert listener is not None
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        killed = listener.backend_pid
+        assert killed is not None
+        async with db.session() as session:
+            terminated = await session.scalar(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": killed}
+            )
+        assert terminated
+        # Committed by another process (the test's own Database) while no one may be listening.
+        meanwhile = await record_through(db, admin, audience="admins")
+        for _ in range(1000):
+            if listener.backend_pid not in (None, killed):
+                break
+            await asyncio.sleep(0.01)
+        assert listener.backend_pid not in (None, killed)
+        after = await record_through(db, admin, audience="admins")
+        assert [m.id for m in await stream.take(2)] == meanwhile + after
