@@ -6,7 +6,7 @@
   const ADMIN_EVENTS = ["request.", "enrollment.", "progress.", "certificate.", "course.", "payment.", "user.", "qbank.", "student."];
   const CHART_LAYOUT = {
     margin: { t: 10, r: 10, b: 80, l: 40 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: "system-ui, sans-serif", size: 12 }, legend: { orientation: "h", y: 1.12 }, barmode: "stack",
+    font: { family: "system-ui, sans-serif", size: 12 }, legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" }, barmode: "stack",
   };
   const CHART_CONFIG = { displayModeBar: false, responsive: true };
   const percent = (value) => Math.round(Number(value) || 0) + " %";
@@ -55,7 +55,7 @@
     setFigure("fig-progress", percent(a.average_progress));
     const titles = a.courses.map((c) => c.title);
     const bars = (name, values, color) => ({ type: "bar", orientation: "h", name, y: titles, x: values, marker: { color } });
-    const tall = { height: Math.max(260, 60 + 44 * titles.length), margin: { t: 10, r: 10, b: 40, l: 170 }, yaxis: { automargin: true, autorange: "reversed" } };
+    const tall = { height: Math.max(260, 60 + 44 * titles.length), margin: { t: 40, r: 10, b: 40, l: 170 }, yaxis: { automargin: true, autorange: "reversed" } };
     chart("chart-enrollments", [
       bars("Active", a.courses.map((c) => c.active_enrollments), "#3c62d6"),
       bars("Completed", a.courses.map((c) => c.completed_enrollments), "#2f9e6b"),

@@ -62,7 +62,7 @@
   function show(lessonId, push) {
     const lesson = lessons().find((l) => l.id === lessonId) || lessons()[0];
     if (!lesson) {
-      replace("lesson", h("p", { class: "empty" }, "This course has no lessons yet."));
+      replace("lesson", h("h2", { id: "lesson-title" }, "No lessons yet"), h("p", { class: "empty" }, "This course has no lessons yet."));
       return;
     }
     currentLessonId = lesson.id;
@@ -73,7 +73,6 @@
     }
     const view = { video: videoLesson, quiz: quizLesson, reading: readingLesson, qbank: qbankLesson }[lesson.kind];
     replace("lesson", h("h2", { id: "lesson-title" }, lesson.title), view(lesson));
-    refreshStatus();
   }
 
   // -- video: report the ranges actually played, never a seek -----------------------------------
@@ -255,6 +254,7 @@
     renderOutline();
     const wanted = Number(new URLSearchParams(location.search).get("lesson"));
     show(wanted, false);
+    refreshStatus();
     window.addEventListener("popstate", () => show(Number(new URLSearchParams(location.search).get("lesson")), false));
     onEvent(["progress.", "certificate.", "enrollment.", "lesson.", "quiz.", "qbank."], () => refreshStatus());
   });

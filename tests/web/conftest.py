@@ -48,8 +48,9 @@ def _free_port() -> int:
 class DemoServer:
     """Lectern under uvicorn in a thread, on a database holding the demo data."""
 
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, settings: Settings, port: int, database_path: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.database_path = database_path
         config = uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
         )
@@ -72,7 +73,8 @@ class DemoServer:
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[DemoServer]:
     """A fresh demo installation per test, so that tests never see each other's clicks."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
+    path = tmp_path / "web.db"
+    url = f"sqlite+aiosqlite:///{path}"
     await asyncio.to_thread(upgrade, url)
     port = _free_port()
     settings = make_settings(url).model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
@@ -81,7 +83,7 @@ async def site(tmp_path: Path) -> AsyncIterator[DemoServer]:
         await database.run(load_demo)
     finally:
         await database.dispose()
-    server = DemoServer(settings, port)
+    server = DemoServer(settings, port, path)
     await asyncio.to_thread(server.__enter__)
     try:
         yield server

@@ -18,6 +18,7 @@ UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, tex
 
 
 async def check_page(page: Page, name: str) -> None:
+    await screenshot(page, name)
     assert await page.evaluate(UNLABELLED_CONTROLS) == [], f"{name}: controls without a label"
     await expect(page.locator("main")).to_have_count(1)
     await expect(page.locator("header")).to_have_count(1)
@@ -25,7 +26,6 @@ async def check_page(page: Page, name: str) -> None:
     await page.keyboard.press("Tab")
     focused = await page.evaluate("document.activeElement.textContent")
     assert focused.strip() == "Skip to content", f"{name}: the first Tab lands on {focused!r}"
-    await screenshot(page, name)
 
 
 async def test_public_pages_are_labelled_and_render(visitors: Visitors) -> None:

@@ -1,0 +1,38 @@
+"""Buying a paid course through the test provider's checkout page: the learner comes back
+enrolled, and their other open pages and the admin's figures follow live."""
+
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from tests.web.conftest import ADMIN_EMAIL, STUDENT_EMAIL, Visitors, screenshot
+
+pytestmark = pytest.mark.browser
+LIVE = 2000
+
+
+async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> None:
+    admin = await visitors.logged_in(ADMIN_EMAIL)
+    active = admin.locator("#fig-active")
+    await expect(active).not_to_have_text("–")
+    active_before = int(await active.inner_text())
+
+    learner = await visitors.logged_in(STUDENT_EMAIL)
+    other_tab = await learner.context.new_page()
+    await other_tab.goto("/learn/catalog")
+    paid_card = other_tab.locator("article", has_text="Board Review Intensive")
+    await expect(paid_card.get_by_role("button", name=re.compile(r"^Buy for"))).to_be_visible()
+
+    await learner.goto("/learn/catalog")
+    card = learner.locator("article", has_text="Board Review Intensive")
+    await card.get_by_role("button", name=re.compile(r"^Buy for")).click()
+    await learner.wait_for_url(re.compile(r"/pay/test/"))
+    await screenshot(learner, "test-checkout")
+    await learner.get_by_role("button", name=re.compile(r"^Pay")).click()
+
+    await learner.wait_for_url(re.compile(r"/learn/courses/\d+\?payment=\d+"))
+    await expect(learner.locator("#course-state [data-status=active]")).to_be_visible(timeout=LIVE)
+    await expect(paid_card.locator("[data-status=enrolled]")).to_be_visible(timeout=LIVE)
+    await expect(active).to_have_text(str(active_before + 1), timeout=LIVE)
+    await screenshot(learner, "student-course-paid")
