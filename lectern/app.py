@@ -14,6 +14,7 @@ from lectern.audit.schedule import audit_forever
 from lectern.certificates.api import router as certificates_router
 from lectern.config import Settings, get_settings
 from lectern.courses.api import router as courses_router
+from lectern.courses.content_api import router as content_router
 from lectern.db import Database
 from lectern.enrollments.api import router as enrollments_router
 from lectern.events.api import router as events_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_router,
         analytics_router,
         audit_router,
+        content_router,
         learning_router,
         qbank_router,
         certificates_router,

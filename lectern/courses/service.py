@@ -12,6 +12,7 @@ from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, Lesso
 from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.institutions.rules import slugify
+from lectern.learning.progress import recompute_course
 from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
 from lectern.models.enums import Audience, CourseStatus
 
@@ -150,6 +151,8 @@ async def update_course(
         audience=Audience.BOTH if course.status == CourseStatus.PUBLISHED else Audience.ADMINS,
         payload=course_payload(course),
     )
+    if changes.keys() & {"qbank_required", "qbank_pass_mark"}:
+        await recompute_course(session, course.id)
     return await load_course(session, course.id)
 
 

@@ -1,0 +1,216 @@
+"""Editing a course's content: chapters, lessons and its question bank.
+
+Content changes that alter what a course requires (adding or removing a required lesson,
+changing `required` or `weight`) recompute the progress of the course's active enrollments in
+the same transaction; an active enrollment whose kept facts now satisfy the course completes.
+A completed enrollment stays completed and its certificate stays valid: a certificate states
+what the learner completed when it was issued, and later edits do not take it back.
+Cancelled enrollments are recomputed when they are reactivated.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.courses.content_schemas import ChapterUpdate, LessonUpdate
+from lectern.courses.schemas import ChapterIn, LessonIn, QbankQuestionIn
+from lectern.courses.service import (
+    course_in_institution,
+    new_chapter,
+    new_lesson,
+    new_qbank_question,
+    require_staff,
+)
+from lectern.errors import Invalid, NotFound
+from lectern.events.service import record_event
+from lectern.learning.progress import recompute_course
+from lectern.models import Chapter, Course, Lesson, QbankQuestion
+from lectern.models.enums import Audience, CourseStatus, LessonKind
+
+# Fields whose change alters what the course requires, and so every learner's progress.
+REQUIREMENT_FIELDS = {"required", "weight"}
+
+
+async def _content_changed(
+    session: AsyncSession, course: Course, change: str, payload: dict[str, object]
+) -> None:
+    await record_event(
+        session,
+        f"content.{change}",
+        institution_id=course.institution_id,
+        audience=Audience.BOTH if course.status == CourseStatus.PUBLISHED else Audience.ADMINS,
+        payload={"course_id": course.id, **payload},
+    )
+
+
+async def _chapter(session: AsyncSession, actor: Actor, chapter_id: int) -> tuple[Chapter, Course]:
+    require_staff(actor)
+    row = (
+        await session.execute(
+            select(Chapter, Course)
+            .join(Course, Course.id == Chapter.course_id)
+            .where(Chapter.id == chapter_id, Course.institution_id == actor.institution_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such chapter.")
+    return row[0], row[1]
+
+
+async def _lesson(session: AsyncSession, actor: Actor, lesson_id: int) -> tuple[Lesson, Course]:
+    require_staff(actor)
+    row = (
+        await session.execute(
+            select(Lesson, Course)
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Lesson.id == lesson_id, Course.institution_id == actor.institution_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such lesson.")
+    return row[0], row[1]
+
+
+async def _next_position(session: AsyncSession, column: object, where: object) -> int:
+    highest = await session.scalar(select(func.max(column)).where(where))  # type: ignore[arg-type]
+    return 0 if highest is None else int(highest) + 1
+
+
+async def add_chapter(
+    session: AsyncSession, actor: Actor, course_id: int, data: ChapterIn
+) -> Chapter:
+    """Append a chapter, with its lessons, to a course."""
+    require_staff(actor)
+    course = await course_in_institution(session, actor, course_id)
+    position = await _next_position(session, Chapter.position, Chapter.course_id == course.id)
+    chapter = new_chapter(course.id, position, data)
+    session.add(chapter)
+    await session.flush()
+    await _content_changed(session, course, "chapter_added", {"chapter_id": chapter.id})
+    if any(lesson.required for lesson in data.lessons):
+        await recompute_course(session, course.id)
+    return chapter
+
+
+async def update_chapter(
+    session: AsyncSession, actor: Actor, chapter_id: int, data: ChapterUpdate
+) -> Chapter:
+    chapter, course = await _chapter(session, actor, chapter_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if any(getattr(chapter, k) != v for k, v in changes.items()):
+        for field, value in changes.items():
+            setattr(chapter, field, value)
+        await session.flush()
+        await _content_changed(session, course, "chapter_updated", {"chapter_id": chapter.id})
+    return chapter
+
+
+async def delete_chapter(session: AsyncSession, actor: Actor, chapter_id: int) -> None:
+    """Remove a chapter and its lessons (with the learners' facts about them)."""
+    chapter, course = await _chapter(session, actor, chapter_id)
+    await session.delete(chapter)
+    await session.flush()
+    await _content_changed(session, course, "chapter_removed", {"chapter_id": chapter_id})
+    await recompute_course(session, course.id)
+
+
+async def add_lesson(
+    session: AsyncSession, actor: Actor, chapter_id: int, data: LessonIn
+) -> Lesson:
+    """Append a lesson to a chapter; a required one lowers the progress of active learners."""
+    chapter, course = await _chapter(session, actor, chapter_id)
+    position = await _next_position(session, Lesson.position, Lesson.chapter_id == chapter.id)
+    lesson = new_lesson(course.id, chapter, position, data)
+    session.add(lesson)
+    await session.flush()
+    await _content_changed(session, course, "lesson_added", {"lesson_id": lesson.id})
+    if lesson.required:
+        await recompute_course(session, course.id)
+    return lesson
+
+
+def _check_complete_for_kind(lesson: Lesson) -> None:
+    if lesson.kind == LessonKind.VIDEO and lesson.duration_s <= 0:
+        raise Invalid("A video lesson needs duration_s > 0.")
+    if lesson.kind == LessonKind.QUIZ and not lesson.questions:
+        raise Invalid("A quiz lesson needs questions.")
+
+
+async def update_lesson(
+    session: AsyncSession, actor: Actor, lesson_id: int, data: LessonUpdate
+) -> Lesson:
+    """Change a lesson; changing `required` or `weight` recomputes the course's progress.
+    Facts already recorded stay: a lesson completed before a change stays completed."""
+    lesson, course = await _lesson(session, actor, lesson_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changed = {k for k, v in changes.items() if getattr(lesson, k) != v}
+    if not changed:
+        return lesson
+    for field in changed:
+        setattr(lesson, field, changes[field])
+    _check_complete_for_kind(lesson)
+    await session.flush()
+    await _content_changed(
+        session, course, "lesson_updated", {"lesson_id": lesson.id, "fields": sorted(changed)}
+    )
+    if changed & REQUIREMENT_FIELDS:
+        await recompute_course(session, course.id)
+    return lesson
+
+
+async def delete_lesson(session: AsyncSession, actor: Actor, lesson_id: int) -> None:
+    """Remove a lesson (and the facts about it); progress is recomputed without it."""
+    lesson, course = await _lesson(session, actor, lesson_id)
+    was_required = lesson.required
+    await session.delete(lesson)
+    await session.flush()
+    await _content_changed(session, course, "lesson_removed", {"lesson_id": lesson_id})
+    if was_required:
+        await recompute_course(session, course.id)
+
+
+async def question_bank(
+    session: AsyncSession, actor: Actor, course_id: int
+) -> Sequence[QbankQuestion]:
+    require_staff(actor)
+    course = await course_in_institution(session, actor, course_id)
+    return (
+        await session.scalars(
+            select(QbankQuestion)
+            .where(QbankQuestion.course_id == course.id)
+            .order_by(QbankQuestion.id)
+        )
+    ).all()
+
+
+async def add_qbank_questions(
+    session: AsyncSession, actor: Actor, course_id: int, questions: Sequence[QbankQuestionIn]
+) -> list[QbankQuestion]:
+    """Add questions to a course's bank; tests drawn later may include them."""
+    require_staff(actor)
+    course = await course_in_institution(session, actor, course_id)
+    added = [new_qbank_question(course.id, q) for q in questions]
+    session.add_all(added)
+    await session.flush()
+    await _content_changed(session, course, "qbank_added", {"questions": len(added)})
+    return added
+
+
+async def delete_qbank_question(session: AsyncSession, actor: Actor, question_id: int) -> None:
+    """Remove a question from the bank, and from the tests it was drawn into."""
+    require_staff(actor)
+    row = (
+        await session.execute(
+            select(QbankQuestion, Course)
+            .join(Course, Course.id == QbankQuestion.course_id)
+            .where(QbankQuestion.id == question_id, Course.institution_id == actor.institution_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such question.")
+    question, course = row
+    await session.delete(question)
+    await session.flush()
+    await _content_changed(session, course, "qbank_removed", {"question_id": question_id})

@@ -1,0 +1,120 @@
+from fastapi import APIRouter, Depends, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import staff_actor
+from lectern.courses import content
+from lectern.courses.api import lesson_out
+from lectern.courses.content_schemas import (
+    ChapterUpdate,
+    LessonUpdate,
+    QbankQuestionOut,
+    QbankQuestionsIn,
+)
+from lectern.courses.schemas import ChapterIn, ChapterOut, LessonIn, LessonOut
+from lectern.db import Database, get_database, read_session
+from lectern.models import Chapter
+from lectern.schemas import PathId
+
+router = APIRouter(prefix="/api/v1", tags=["course content"])
+
+
+def chapter_out(chapter: Chapter) -> ChapterOut:
+    return ChapterOut(
+        id=chapter.id,
+        title=chapter.title,
+        position=chapter.position,
+        lessons=[lesson_out(lesson, with_answers=True) for lesson in chapter.lessons],
+    )
+
+
+@router.post(
+    "/courses/{course_id}/chapters", response_model=ChapterOut, status_code=status.HTTP_201_CREATED
+)
+async def add_chapter(
+    course_id: PathId,
+    body: ChapterIn,
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> ChapterOut:
+    return chapter_out(await db.run(lambda s: content.add_chapter(s, actor, course_id, body)))
+
+
+@router.patch("/chapters/{chapter_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def update_chapter(
+    chapter_id: PathId,
+    body: ChapterUpdate,
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> None:
+    await db.run(lambda s: content.update_chapter(s, actor, chapter_id, body))
+
+
+@router.delete("/chapters/{chapter_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_chapter(
+    chapter_id: PathId, actor: Actor = Depends(staff_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: content.delete_chapter(s, actor, chapter_id))
+
+
+@router.post(
+    "/chapters/{chapter_id}/lessons", response_model=LessonOut, status_code=status.HTTP_201_CREATED
+)
+async def add_lesson(
+    chapter_id: PathId,
+    body: LessonIn,
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> LessonOut:
+    lesson = await db.run(lambda s: content.add_lesson(s, actor, chapter_id, body))
+    return lesson_out(lesson, with_answers=True)
+
+
+@router.patch("/lessons/{lesson_id}", response_model=LessonOut)
+async def update_lesson(
+    lesson_id: PathId,
+    body: LessonUpdate,
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> LessonOut:
+    lesson = await db.run(lambda s: content.update_lesson(s, actor, lesson_id, body))
+    return lesson_out(lesson, with_answers=True)
+
+
+@router.delete("/lessons/{lesson_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_lesson(
+    lesson_id: PathId, actor: Actor = Depends(staff_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: content.delete_lesson(s, actor, lesson_id))
+
+
+@router.get("/courses/{course_id}/qbank", response_model=list[QbankQuestionOut])
+async def question_bank(
+    course_id: PathId,
+    actor: Actor = Depends(staff_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[QbankQuestionOut]:
+    questions = await content.question_bank(session, actor, course_id)
+    return [QbankQuestionOut.model_validate(q) for q in questions]
+
+
+@router.post(
+    "/courses/{course_id}/qbank",
+    response_model=list[QbankQuestionOut],
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_qbank_questions(
+    course_id: PathId,
+    body: QbankQuestionsIn,
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> list[QbankQuestionOut]:
+    added = await db.run(lambda s: content.add_qbank_questions(s, actor, course_id, body.questions))
+    return [QbankQuestionOut.model_validate(q) for q in added]
+
+
+@router.delete("/qbank-questions/{question_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_qbank_question(
+    question_id: PathId, actor: Actor = Depends(staff_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: content.delete_qbank_question(s, actor, question_id))
