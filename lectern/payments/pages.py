@@ -25,7 +25,9 @@ templates = Environment(
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
 
 
-def require_test_provider(provider: PaymentProvider = Depends(get_payment_provider)) -> TestProvider:
+def require_test_provider(
+    provider: PaymentProvider = Depends(get_payment_provider),
+) -> TestProvider:
     if not isinstance(provider, TestProvider):
         raise NotFound("Checkout pages are served only by the test payment provider.")
     return provider
@@ -42,7 +44,8 @@ async def _checkout(db: Database, checkout_id: str) -> tuple[Payment, Course]:
         ).first()
     if row is None:
         raise NotFound("No such checkout.")
-    return row.tuple()
+    payment, course = row
+    return payment, course
 
 
 def _amount(payment: Payment) -> str:

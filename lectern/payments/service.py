@@ -132,7 +132,9 @@ async def attach_checkout(session: AsyncSession, payment_id: int, checkout: Chec
     )
     return (
         await session.scalars(
-            select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
+            select(Payment)
+            .where(Payment.id == payment_id)
+            .execution_options(populate_existing=True)
         )
     ).one()
 
@@ -209,7 +211,7 @@ async def institution_payments(
     if status is not None:
         query = query.where(Payment.status == status)
     rows = await session.execute(query.order_by(Payment.id.desc()).limit(limit).offset(offset))
-    return rows.all()  # type: ignore[no-any-return]
+    return rows.all()
 
 
 async def institution_payment(
@@ -233,11 +235,11 @@ async def learner_payments(session: AsyncSession, actor: Actor) -> Sequence[Paym
     rows = await session.execute(
         _payments_query().where(Payment.user_id == actor.id).order_by(Payment.id.desc())
     )
-    return rows.all()  # type: ignore[no-any-return]
+    return rows.all()
 
 
 async def learner_payment(session: AsyncSession, actor: Actor, payment_id: int) -> PaymentRow:
     row = (await session.execute(_payments_query().where(Payment.id == payment_id))).first()
     if row is None or row[0].user_id != actor.id:
         raise NotFound("No such payment.")
-    return row  # type: ignore[no-any-return]
+    return row

@@ -60,11 +60,15 @@ def verify_event(raw_body: bytes, signature: str | None, secret: str) -> Provide
             slug="webhook-signature",
         ) from exc
     except (ValueError, AttributeError, TypeError) as exc:
-        raise BadRequest("The webhook body is not a Stripe event.", slug="webhook-malformed") from exc
+        raise BadRequest(
+            "The webhook body is not a Stripe event.", slug="webhook-malformed"
+        ) from exc
     body = event.to_dict()
     try:
         parsed = ProviderEvent(id=_text(body, "id"), type=_text(body, "type"), body=body)
-        if not isinstance(body.get("data"), dict) or not isinstance(parsed.body["data"].get("object"), dict):
+        if not isinstance(body.get("data"), dict) or not isinstance(
+            parsed.body["data"].get("object"), dict
+        ):
             raise ValueError("data.object must be an object")
         if parsed.type in COMPLETED_TYPES | FAILED_TYPES:
             session_facts(parsed)

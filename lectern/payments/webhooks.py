@@ -212,9 +212,7 @@ async def _transition(
 
 async def _complete(session: AsyncSession, payment: Payment, course: Course) -> bool:
     """The course is paid for: the learner is enrolled and told so."""
-    if not await _transition(
-        session, payment, course, PaymentAction.COMPLETE, "payment.completed"
-    ):
+    if not await _transition(session, payment, course, PaymentAction.COMPLETE, "payment.completed"):
         return False
     if payment.user_id is None:
         return True

@@ -21,18 +21,18 @@ class Shop:
     course: dict[str, Any]
 
 
-
 async def start_checkout(client: httpx.AsyncClient, shop: Shop) -> dict[str, Any]:
     """Checkout through the API; returns the payment as the admin API shows it."""
     r = await client.post(
         f"/api/v1/courses/{shop.course['id']}/checkout", headers=shop.student.headers
     )
     assert r.status_code in (200, 201), r.text
-    r = await client.get(f"/api/v1/admin/payments/{r.json()['payment_id']}", headers=shop.admin.headers)
+    r = await client.get(
+        f"/api/v1/admin/payments/{r.json()['payment_id']}", headers=shop.admin.headers
+    )
     assert r.status_code == 200, r.text
     payment: dict[str, Any] = r.json()
     return payment
-
 
 
 async def counts(db: Database) -> dict[str, int]:
@@ -52,7 +52,9 @@ async def payment_row(db: Database, payment_id: int) -> Payment:
 async def enrollment_of(db: Database, user_id: int, course_id: int) -> Enrollment | None:
     async with db.session() as session:
         enrollment: Enrollment | None = await session.scalar(
-            select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+            select(Enrollment).where(
+                Enrollment.user_id == user_id, Enrollment.course_id == course_id
+            )
         )
         return enrollment
 

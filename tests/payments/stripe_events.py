@@ -1,4 +1,4 @@
-"""Stripe events as Stripe sends them, signed with its scheme: t=...,v1=HMAC-SHA256(secret, t.body)."""
+"""Stripe events as Stripe sends them, signed t=...,v1=HMAC-SHA256(secret, "t.body")."""
 
 import hashlib
 import hmac

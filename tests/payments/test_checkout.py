@@ -39,7 +39,9 @@ async def test_a_changed_price_abandons_the_pending_checkout_for_a_new_one(
 ) -> None:
     first = await start_checkout(client, shop)
     r = await client.patch(
-        f"/api/v1/courses/{shop.course['id']}", json={"price_cents": 5900}, headers=shop.admin.headers
+        f"/api/v1/courses/{shop.course['id']}",
+        json={"price_cents": 5900},
+        headers=shop.admin.headers,
     )
     assert r.status_code == 200, r.text
     second = await start_checkout(client, shop)

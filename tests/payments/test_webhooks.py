@@ -141,7 +141,8 @@ async def test_refund_after_completion_cancels_the_enrollment(
     row = await payment_row(db, payment["id"])
     assert (row.status, row.refunded_at is not None) == ("refunded", True)
     enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
-    assert enrollment is not None and enrollment.status == "cancelled"
+    assert enrollment is not None
+    assert enrollment.status == "cancelled"
     assert "enrollment.cancelled" in await event_types(db, prefix="enrollment.")
     assert [n.kind for n in await notifications_of(db, shop.student.id)] == [
         "payment.completed",
@@ -166,7 +167,7 @@ async def test_refund_before_completion_ends_refunded_and_not_enrolled(
     assert await enrollment_of(db, shop.student.id, shop.course["id"]) is None
     assert "payment.completed" not in await event_types(db, prefix="payment.")
     r = await client.get(f"/api/v1/admin/payments/{payment['id']}", headers=shop.admin.headers)
-    assert [(e["type"], e["outcome"]) for e in r.json()["provider_events"]][0] == (
+    assert next((e["type"], e["outcome"]) for e in r.json()["provider_events"]) == (
         "charge.refunded",
         "refunded",
     )
@@ -211,7 +212,8 @@ async def test_a_partial_refund_keeps_the_enrollment(
     assert r.json()["outcome"] == "partially_refunded"
     assert (await payment_row(db, payment["id"])).status == "completed"
     enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
-    assert enrollment is not None and enrollment.status == "active"
+    assert enrollment is not None
+    assert enrollment.status == "active"
 
 
 async def test_an_expired_checkout_fails_and_the_next_checkout_is_a_new_payment(
@@ -232,9 +234,7 @@ async def test_an_unpaid_completion_waits_for_the_async_payment(
     r = await deliver(session_completed(payment, payment_status="unpaid"))
     assert r.json()["outcome"] == "awaiting_payment"
     assert await enrollment_of(db, shop.student.id, shop.course["id"]) is None
-    r = await deliver(
-        session_completed(payment, type="checkout.session.async_payment_succeeded")
-    )
+    r = await deliver(session_completed(payment, type="checkout.session.async_payment_succeeded"))
     assert r.json()["outcome"] == "completed"
     assert await enrollment_of(db, shop.student.id, shop.course["id"]) is not None
 
