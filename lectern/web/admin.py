@@ -14,23 +14,35 @@ CHART_SCRIPTS = ("/assets/plotly.min.js", "admin.js")
 @router.get("", response_class=HTMLResponse)
 async def dashboard(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
     return render(
-        request, "admin/dashboard.html", actor=actor, title="Admin dashboard",
-        section="dashboard", scripts=CHART_SCRIPTS,
+        request,
+        "admin/dashboard.html",
+        actor=actor,
+        title="Admin dashboard",
+        section="dashboard",
+        scripts=CHART_SCRIPTS,
     )
 
 
 @router.get("/requests", response_class=HTMLResponse)
 async def requests(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
     return render(
-        request, "admin/requests.html", actor=actor, title="Access requests",
-        section="requests", scripts=SCRIPTS,
+        request,
+        "admin/requests.html",
+        actor=actor,
+        title="Access requests",
+        section="requests",
+        scripts=SCRIPTS,
     )
 
 
 @router.get("/students", response_class=HTMLResponse)
 async def students(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
     return render(
-        request, "admin/students.html", actor=actor, title="Students", section="students",
+        request,
+        "admin/students.html",
+        actor=actor,
+        title="Students",
+        section="students",
         scripts=SCRIPTS,
     )
 
@@ -40,15 +52,24 @@ async def student(
     request: Request, user_id: int, actor: Actor = Depends(admin_page)
 ) -> HTMLResponse:
     return render(
-        request, "admin/student.html", actor=actor, title="Student", section="students",
-        scripts=SCRIPTS, data={"user-id": user_id},
+        request,
+        "admin/student.html",
+        actor=actor,
+        title="Student",
+        section="students",
+        scripts=SCRIPTS,
+        data={"user-id": user_id},
     )
 
 
 @router.get("/courses", response_class=HTMLResponse)
 async def courses(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
     return render(
-        request, "admin/courses.html", actor=actor, title="Courses", section="courses",
+        request,
+        "admin/courses.html",
+        actor=actor,
+        title="Courses",
+        section="courses",
         scripts=SCRIPTS,
     )
 
@@ -58,8 +79,13 @@ async def course_editor(
     request: Request, course_id: int, actor: Actor = Depends(admin_page)
 ) -> HTMLResponse:
     return render(
-        request, "admin/course.html", actor=actor, title="Edit course", section="courses",
-        scripts=("editor.js",), data={"course-id": course_id},
+        request,
+        "admin/course.html",
+        actor=actor,
+        title="Edit course",
+        section="courses",
+        scripts=("editor.js",),
+        data={"course-id": course_id},
     )
 
 
@@ -68,6 +94,11 @@ async def course_analytics(
     request: Request, course_id: int, actor: Actor = Depends(admin_page)
 ) -> HTMLResponse:
     return render(
-        request, "admin/analytics.html", actor=actor, title="Course analytics",
-        section="courses", scripts=CHART_SCRIPTS, data={"course-id": course_id},
+        request,
+        "admin/analytics.html",
+        actor=actor,
+        title="Course analytics",
+        section="courses",
+        scripts=CHART_SCRIPTS,
+        data={"course-id": course_id},
     )

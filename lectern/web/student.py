@@ -13,7 +13,11 @@ SCRIPTS = ("student.js",)
 @router.get("", response_class=HTMLResponse)
 async def dashboard(request: Request, actor: Actor = Depends(student_page)) -> HTMLResponse:
     return render(
-        request, "student/dashboard.html", actor=actor, title="Dashboard", section="dashboard",
+        request,
+        "student/dashboard.html",
+        actor=actor,
+        title="Dashboard",
+        section="dashboard",
         scripts=SCRIPTS,
     )
 
@@ -21,7 +25,11 @@ async def dashboard(request: Request, actor: Actor = Depends(student_page)) -> H
 @router.get("/catalog", response_class=HTMLResponse)
 async def catalog(request: Request, actor: Actor = Depends(student_page)) -> HTMLResponse:
     return render(
-        request, "student/catalog.html", actor=actor, title="Catalog", section="catalog",
+        request,
+        "student/catalog.html",
+        actor=actor,
+        title="Catalog",
+        section="catalog",
         scripts=SCRIPTS,
     )
 
@@ -31,15 +39,24 @@ async def course_player(
     request: Request, course_id: int, actor: Actor = Depends(student_page)
 ) -> HTMLResponse:
     return render(
-        request, "student/course.html", actor=actor, title="Course", section="dashboard",
-        scripts=("student.js", "player.js"), data={"course-id": course_id},
+        request,
+        "student/course.html",
+        actor=actor,
+        title="Course",
+        section="dashboard",
+        scripts=("student.js", "player.js"),
+        data={"course-id": course_id},
     )
 
 
 @router.get("/progress", response_class=HTMLResponse)
 async def progress(request: Request, actor: Actor = Depends(student_page)) -> HTMLResponse:
     return render(
-        request, "student/progress.html", actor=actor, title="Progress", section="progress",
+        request,
+        "student/progress.html",
+        actor=actor,
+        title="Progress",
+        section="progress",
         scripts=SCRIPTS,
     )
 
@@ -47,14 +64,22 @@ async def progress(request: Request, actor: Actor = Depends(student_page)) -> HT
 @router.get("/certificates", response_class=HTMLResponse)
 async def certificates(request: Request, actor: Actor = Depends(student_page)) -> HTMLResponse:
     return render(
-        request, "student/certificates.html", actor=actor, title="Certificates",
-        section="certificates", scripts=SCRIPTS,
+        request,
+        "student/certificates.html",
+        actor=actor,
+        title="Certificates",
+        section="certificates",
+        scripts=SCRIPTS,
     )
 
 
 @router.get("/notifications", response_class=HTMLResponse)
 async def notifications(request: Request, actor: Actor = Depends(student_page)) -> HTMLResponse:
     return render(
-        request, "student/notifications.html", actor=actor, title="Notifications",
-        section="notifications", scripts=SCRIPTS,
+        request,
+        "student/notifications.html",
+        actor=actor,
+        title="Notifications",
+        section="notifications",
+        scripts=SCRIPTS,
     )

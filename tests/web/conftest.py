@@ -91,10 +91,14 @@ async def site(tmp_path: Path) -> AsyncIterator[DemoServer]:
         await asyncio.to_thread(server.__exit__, None, None, None)
 
 
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+def _require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         raise pytest.UsageError(f"{CHROMIUM} is missing: run scripts/install-browser")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    _require_chromium()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -48,9 +48,11 @@ async def test_every_student_page_renders_labelled_without_errors(visitors: Visi
     await expect(page.locator("#catalog article").first).to_be_visible()
     await check_page(page, "student-catalog-tour")
 
-    await page.locator("#catalog article", has_text="Study Skills").get_by_role(
-        "link", name="Open course"
-    ).click()
+    await (
+        page.locator("#catalog article", has_text="Study Skills")
+        .get_by_role("link", name="Open course")
+        .click()
+    )
     await expect(page.locator("#outline a[data-lesson-id]").first).to_be_visible()
     await expect(page.locator("#course-progress [role=progressbar]")).to_be_visible()
     await check_page(page, "student-course")

@@ -1,0 +1,60 @@
+"""Page routing without a browser: who is sent where, and the served charting library."""
+
+import httpx
+
+from tests.factories import PASSWORD, Person, World
+
+
+async def _log_in(client: httpx.AsyncClient, person: Person) -> None:
+    r = await client.post("/api/v1/auth/login", json={"email": person.email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+
+
+async def test_root_sends_visitors_to_log_in(client: httpx.AsyncClient) -> None:
+    r = await client.get("/")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login"
+    r = await client.get("/learn/catalog")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=/learn/catalog"
+
+
+async def test_root_sends_each_role_to_its_home_and_keeps_it_out_of_the_other(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+
+    await _log_in(client, student)
+    assert (await client.get("/")).headers["location"] == "/learn"
+    assert (await client.get("/login")).headers["location"] == "/learn"
+    assert (await client.get("/admin/requests")).headers["location"] == "/learn"
+    page = await client.get("/learn")
+    assert page.status_code == 200
+    assert 'data-page="student-dashboard"' in page.text
+    assert student.full_name in page.text
+
+    await _log_in(client, admin)
+    assert (await client.get("/")).headers["location"] == "/admin"
+    assert (await client.get("/learn/progress")).headers["location"] == "/admin"
+    page = await client.get("/admin/courses/7/analytics")
+    assert page.status_code == 200
+    assert 'data-course-id="7"' in page.text
+
+
+async def test_a_stale_session_cookie_is_treated_as_logged_out(client: httpx.AsyncClient) -> None:
+    client.cookies.set("lectern_session", "not-a-session")
+    r = await client.get("/admin")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")
+
+
+async def test_the_charting_library_is_served_from_its_installed_package(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/assets/plotly.min.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert len(r.content) > 1_000_000
+    page = await client.get("/login")
+    assert "cdn" not in page.text.lower()
