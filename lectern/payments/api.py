@@ -19,6 +19,7 @@ from lectern.payments.schemas import (
 )
 from lectern.payments.stripe_events import verify_event
 from lectern.payments.webhooks import receive_event
+from lectern.schemas import PathId, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 
@@ -46,7 +47,7 @@ def course_page(course_id: int) -> str:
 
 @router.post("/courses/{course_id}/checkout", response_model=CheckoutOut, status_code=201)
 async def checkout(
-    course_id: int,
+    course_id: PathId,
     request: Request,
     response: Response,
     actor: Actor = Depends(student_actor),
@@ -95,8 +96,8 @@ async def stripe_webhook(
 
 @router.get("/admin/payments", response_model=list[PaymentOut])
 async def admin_payments(
-    course_id: int | None = None,
-    user_id: int | None = None,
+    course_id: QueryId = None,
+    user_id: QueryId = None,
     status_filter: PaymentStatus | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -117,7 +118,7 @@ async def admin_payments(
 
 @router.get("/admin/payments/{payment_id}", response_model=PaymentDetailOut)
 async def admin_payment(
-    payment_id: int,
+    payment_id: PathId,
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> PaymentDetailOut:
@@ -137,7 +138,7 @@ async def my_payments(
 
 @router.get("/me/payments/{payment_id}", response_model=PaymentOut)
 async def my_payment(
-    payment_id: int,
+    payment_id: PathId,
     actor: Actor = Depends(current_actor),
     session: AsyncSession = Depends(read_session),
 ) -> PaymentOut:
