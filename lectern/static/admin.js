@@ -82,9 +82,9 @@
           h("label", { for: noteId, class: "visually-hidden" }, "Note to " + r.learner_name),
           h("input", { id: noteId, placeholder: "Note (optional)", maxlength: "2000" }),
           h("div", { class: "row" },
-            h("button", { type: "button", "data-action": "approve", onclick: (e) =>
+            h("button", { type: "button", "data-action": "approve", "aria-label": "Approve " + r.learner_name + " for " + r.course_title, onclick: (e) =>
               act(e.target, "POST", "/api/v1/admin/access-requests/" + r.id + "/approve", { note: document.getElementById(noteId).value }, "Approved " + r.learner_name + ".").then(queue) }, "Approve"),
-            h("button", { type: "button", class: "danger", "data-action": "reject", onclick: (e) =>
+            h("button", { type: "button", class: "danger", "data-action": "reject", "aria-label": "Reject " + r.learner_name + " for " + r.course_title, onclick: (e) =>
               act(e.target, "POST", "/api/v1/admin/access-requests/" + r.id + "/reject", { note: document.getElementById(noteId).value }, "Rejected " + r.learner_name + ".").then(queue) }, "Reject")))
         : h("span", {}, r.note || "");
       return h("tr", { "data-request-id": r.id },
@@ -121,7 +121,7 @@
       h("tr", { "data-course-id": e.course_id, "data-status": e.status },
         h("th", { scope: "row" }, e.course_title), h("td", {}, badge(e.status)), h("td", {}, e.source),
         h("td", { style: "min-width:160px" }, progressBar(e.progress, "Progress in " + e.course_title)),
-        h("td", {}, e.status === "cancelled" ? "" : h("button", { type: "button", class: "danger", "data-action": "unenroll",
+        h("td", {}, e.status === "cancelled" ? "" : h("button", { type: "button", class: "danger", "data-action": "unenroll", "aria-label": "Unenroll from " + e.course_title,
           onclick: (ev) => act(ev.target, "DELETE", "/api/v1/admin/enrollments/" + e.id, undefined, "Unenrolled from " + e.course_title + ".").then(student) }, "Unenroll")))) :
       h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No enrollments.")));
     replace("student-requests", s.access_requests.length ? s.access_requests.map((r) =>

@@ -51,8 +51,8 @@ async def admin_enrolls(admin: Page, learner_name: str, course_id: int) -> None:
     await admin.goto("/admin/students")
     await admin.get_by_role("link", name=learner_name).click()
     await expect(admin.locator("#enroll-course option").first).to_be_attached()
-    await admin.get_by_label("Course").select_option(str(course_id))
-    await admin.get_by_role("button", name="Enroll").click()
+    await admin.get_by_label("Course", exact=True).select_option(str(course_id))
+    await admin.get_by_role("button", name="Enroll", exact=True).click()
     await expect(admin.locator(f"#enrollment-rows tr[data-course-id='{course_id}']")).to_be_visible(
         timeout=LIVE
     )

@@ -81,3 +81,33 @@ async def test_rejection_shows_the_note_in_the_catalog_live(visitors: Visitors) 
     )
     await expect(card.get_by_role("button", name="Request again")).to_be_visible()
     await screenshot(admin, "admin-requests")
+
+
+async def test_admin_enroll_and_unenroll_reach_the_students_pages_live(
+    visitors: Visitors,
+) -> None:
+    learner = await visitors.logged_in("leo@northwind.test")
+    await expect(learner.locator("#courses article").first).to_be_visible()
+    notifications = await learner.context.new_page()
+    await notifications.goto("/learn/notifications")
+    await expect(notifications.locator("#notification-list")).to_have_attribute(
+        "aria-busy", "false"
+    )
+
+    admin = await visitors.logged_in(ADMIN_EMAIL)
+    await admin.goto("/admin/students")
+    await admin.get_by_role("link", name="Leo Okafor").click()
+    await admin.get_by_label("Course", exact=True).select_option(label="Clinical Reasoning (published)")
+    await admin.get_by_role("button", name="Enroll", exact=True).click()
+
+    course = learner.locator("#courses article", has_text="Clinical Reasoning")
+    await expect(course).to_be_visible(timeout=LIVE)
+    await expect(notifications.locator("#notification-list")).to_contain_text(
+        "Clinical Reasoning", timeout=LIVE
+    )
+    await screenshot(notifications, "student-notifications-live")
+
+    row = admin.locator("#enrollment-rows tr", has_text="Clinical Reasoning")
+    await row.get_by_role("button", name="Unenroll from Clinical Reasoning").click()
+    await expect(course).to_have_count(0, timeout=LIVE)
+    await expect(row).to_have_attribute("data-status", "cancelled", timeout=LIVE)
