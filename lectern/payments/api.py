@@ -17,13 +17,12 @@ from lectern.payments.schemas import (
     WebhookReceipt,
     payment_out,
 )
+from lectern.payments.service import course_page
 from lectern.payments.stripe_events import verify_event
 from lectern.payments.webhooks import receive_event
 from lectern.schemas import PathId, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
-
-COURSE_PAGE = "/learn/courses/{course_id}"
 
 
 class ProviderUnavailable(LecternError):
@@ -39,10 +38,6 @@ def get_payment_provider(request: Request) -> PaymentProvider:
         provider = provider_for(request.app.state.settings)
         request.app.state.payment_provider = provider
     return provider
-
-
-def course_page(course_id: int) -> str:
-    return COURSE_PAGE.format(course_id=course_id)
 
 
 @router.post("/courses/{course_id}/checkout", response_model=CheckoutOut, status_code=201)

@@ -15,8 +15,9 @@ from lectern.db import Database, get_database
 from lectern.errors import NotFound
 from lectern.models import Course, Payment
 from lectern.models.enums import PaymentStatus
-from lectern.payments.api import ProviderUnavailable, course_page, get_payment_provider
+from lectern.payments.api import ProviderUnavailable, get_payment_provider
 from lectern.payments.providers import TEST_CHECKOUT_PATH, PaymentProvider, TestProvider
+from lectern.payments.service import course_page
 
 router = APIRouter(prefix=TEST_CHECKOUT_PATH.rstrip("/"), include_in_schema=False)
 templates = Environment(

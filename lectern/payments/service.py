@@ -33,6 +33,11 @@ class CheckoutStart:
     created: bool
 
 
+def course_page(course_id: int) -> str:
+    """Where the student app shows a course: the way back from a checkout."""
+    return f"/learn/courses/{course_id}"
+
+
 def payment_payload(payment: Payment) -> dict[str, Any]:
     return {
         "id": payment.id,

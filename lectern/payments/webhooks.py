@@ -21,7 +21,7 @@ from lectern.models.base import utcnow
 from lectern.models.enums import Audience, EnrollmentSource, PaymentStatus
 from lectern.notifications.service import notify, notify_admins
 from lectern.payments.rules import PaymentAction, amount_mismatch, next_status
-from lectern.payments.service import payment_audience, payment_payload
+from lectern.payments.service import course_page, payment_audience, payment_payload
 from lectern.payments.stripe_events import (
     COMPLETED_TYPES,
     FAILED_TYPES,
@@ -223,7 +223,7 @@ async def _complete(session: AsyncSession, payment: Payment, course: Course) -> 
         institution_id=course.institution_id,
         kind="payment.completed",
         title=f"Payment received: you are enrolled in {course.title}",
-        link=f"/courses/{course.id}",
+        link=course_page(course.id),
     )
     return True
 
@@ -241,7 +241,7 @@ async def _flag(session: AsyncSession, payment: Payment, course: Course, reason:
         kind="payment.flagged",
         title=f"A payment for {course.title} needs review",
         body=reason,
-        link=f"/admin/payments?course_id={course.id}",
+        link=f"/admin/courses/{course.id}",
     )
     return True
 
@@ -271,7 +271,7 @@ async def _refund_payment(session: AsyncSession, payment: Payment, course: Cours
             institution_id=course.institution_id,
             kind="payment.refunded",
             title=f"Your payment for {course.title} was refunded",
-            link=f"/courses/{course.id}",
+            link=course_page(course.id),
         )
     return True
 
