@@ -86,7 +86,7 @@
   }
 
   function videoLesson(lesson) {
-    const video = h("video", { controls: true, preload: "metadata", src: lesson.video_url, "aria-label": "Video: " + lesson.title, "data-lesson-id": lesson.id });
+    const video = h("video", { controls: true, preload: "metadata", src: lesson.video_url, "aria-label": "Video: " + lesson.title, "data-lesson-id": lesson.id, "data-duration": lesson.duration_s });
     const reported = [];
     let sending = Promise.resolve();
     let lastFlush = 0;

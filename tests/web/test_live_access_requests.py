@@ -97,7 +97,9 @@ async def test_admin_enroll_and_unenroll_reach_the_students_pages_live(
     admin = await visitors.logged_in(ADMIN_EMAIL)
     await admin.goto("/admin/students")
     await admin.get_by_role("link", name="Leo Okafor").click()
-    await admin.get_by_label("Course", exact=True).select_option(label="Clinical Reasoning (published)")
+    await admin.get_by_label("Course", exact=True).select_option(
+        label="Clinical Reasoning (published)"
+    )
     await admin.get_by_role("button", name="Enroll", exact=True).click()
 
     course = learner.locator("#courses article", has_text="Clinical Reasoning")
