@@ -64,7 +64,9 @@ async def write_lesson_facts(session: AsyncSession, facts: Sequence[LessonFacts]
         return
     now = utcnow()
     insert = insert_for(session)
-    statement = insert(LessonProgress).values(
+    table = LessonProgress.__table__
+    # The Core table, not the entity: the ORM's per-row bulk bookkeeping is not needed here.
+    statement = insert(table).values(
         [
             {
                 "enrollment_id": f.enrollment_id,
@@ -78,9 +80,7 @@ async def write_lesson_facts(session: AsyncSession, facts: Sequence[LessonFacts]
             for f in facts
         ]
     )
-    kept_completion = func.coalesce(
-        LessonProgress.__table__.c.completed_at, statement.excluded.completed_at
-    )
+    kept_completion = func.coalesce(table.c.completed_at, statement.excluded.completed_at)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["enrollment_id", "lesson_id"],

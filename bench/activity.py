@@ -1,0 +1,348 @@
+"""Learner activity ingest: events applied durably per second through HTTP, against raw upserts.
+
+Lectern side: one uvicorn process serves `POST /api/v1/activity`; this process posts realistic
+batches (mostly `video.watched` intervals over a learner's few videos, some readings marked
+completed) from several learners at once. Every accepted event is merged into lesson_progress,
+progress is recomputed and an event recorded, and each batch commits before it is answered.
+
+Baseline, in the same run and on the same table: one autocommitted single-row
+`INSERT … ON CONFLICT DO UPDATE` per event, sent straight to PostgreSQL over as many
+connections as there are HTTP clients. Target: ratio (Lectern / raw) >= 1.0.
+
+Both are measured with 10,000 and then 1,000,000 existing lesson_progress rows (bulk-loaded
+with generate_series) to show that the cost per event does not grow with the table.
+
+    .venv/bin/python bench/activity.py
+"""
+
+import asyncio
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+
+from lectern.accounts.security import token_digest
+from lectern.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+LEARNERS = 64
+VIDEOS = 20
+VIDEO_S = 3600.0
+BATCH = 250  # events per request
+VIDEOS_PER_BATCH = 4  # a learner's batch covers a few videos, as a player syncing would
+READING_SHARE = 0.05
+CLIENTS = 8
+MEASURE_S = 8.0
+BULK_LESSONS = 100
+SIZES = (10_000, 1_000_000)
+
+
+@dataclass
+class Hot:
+    tokens: list[str]
+    enrollment_ids: list[int]
+    videos: list[int]
+    readings: list[int]
+
+
+def seed(sync_url: str) -> Hot:
+    """One institution, a course of long videos and readings, learners enrolled with tokens."""
+    engine = create_engine(sync_url)
+    with engine.begin() as c:
+        institution = c.execute(
+            text(
+                "INSERT INTO institutions (name, name_key, slug, created_at) "
+                "VALUES ('Bench Academy', 'bench academy', 'bench', now()) RETURNING id"
+            )
+        ).scalar_one()
+        course = _course(c, institution, "Hot course", VIDEOS, kind="video")
+        readings = _lessons(c, course, 5, kind="reading", start=VIDEOS)
+        videos = (
+            c.execute(
+                text("SELECT id FROM lessons WHERE course_id = :c AND kind = 'video' ORDER BY id"),
+                {"c": course},
+            )
+            .scalars()
+            .all()
+        )
+        users = _users(c, institution, "hot", LEARNERS)
+        enrollments = _enroll(c, users, course)
+        tokens = [secrets.token_urlsafe(24) for _ in users]
+        c.execute(
+            text("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (:h, :u, now())"),
+            [{"h": token_digest(t), "u": u} for t, u in zip(tokens, users, strict=True)],
+        )
+    engine.dispose()
+    return Hot(tokens, enrollments, list(videos), readings)
+
+
+def _course(c: Connection, institution: int, title: str, lessons: int, kind: str) -> int:
+    course: int = c.execute(
+        text(
+            "INSERT INTO courses (institution_id, title, slug, description, status, access, "
+            "price_cents, currency, qbank_required, qbank_pass_mark, created_at, updated_at) "
+            "VALUES (:i, :t, :s, '', 'published', 'open', 0, 'usd', false, 0.7, now(), now()) "
+            "RETURNING id"
+        ),
+        {"i": institution, "t": title, "s": title.lower().replace(" ", "-")},
+    ).scalar_one()
+    _lessons(c, course, lessons, kind=kind)
+    return course
+
+
+def _lessons(c: Connection, course: int, count: int, *, kind: str, start: int = 0) -> list[int]:
+    chapter = c.execute(
+        text(
+            "INSERT INTO chapters (course_id, title, position) VALUES (:c, 'Part', :p) RETURNING id"
+        ),
+        {"c": course, "p": start},
+    ).scalar_one()
+    return list(
+        c.execute(
+            text(
+                "INSERT INTO lessons (chapter_id, course_id, title, kind, position, required, "
+                "weight, duration_s, video_url, body, pass_mark, questions) "
+                "SELECT :ch, :c, 'Lesson ' || g, :k, g, true, 1, :d, '', '', 0.7, '[]' "
+                "FROM generate_series(1, :n) g RETURNING id"
+            ),
+            {"ch": chapter, "c": course, "k": kind, "n": count, "d": VIDEO_S},
+        ).scalars()
+    )
+
+
+def _users(c: Connection, institution: int, prefix: str, count: int) -> list[int]:
+    ids = list(
+        c.execute(
+            text(
+                "INSERT INTO users (institution_id, email, email_key, password_hash, full_name, "
+                "role, is_platform_admin, created_at) "
+                "SELECT :i, :p || g || '@bench.test', :p || g || '@bench.test', '-', "
+                "'Learner ' || g, 'student', false, now() FROM generate_series(1, :n) g "
+                "RETURNING id"
+            ),
+            {"i": institution, "p": prefix, "n": count},
+        ).scalars()
+    )
+    c.execute(
+        text(
+            "INSERT INTO student_profiles (user_id, bio, created_at) "
+            "SELECT unnest(CAST(:ids AS int[])), '', now()"
+        ),
+        {"ids": ids},
+    )
+    return ids
+
+
+def _enroll(c: Connection, users: list[int], course: int) -> list[int]:
+    return list(
+        c.execute(
+            text(
+                "INSERT INTO enrollments (user_id, course_id, status, source, progress, "
+                "created_at, updated_at) SELECT unnest(CAST(:u AS int[])), :c, 'active', "
+                "'import', 0, now(), now() ORDER BY 1 RETURNING id"
+            ),
+            {"u": users, "c": course},
+        ).scalars()
+    )
+
+
+def grow_existing_rows(sync_url: str, target: int) -> int:
+    """Bulk-load other learners' lesson_progress rows until the table holds `target`."""
+    engine = create_engine(sync_url)
+    with engine.begin() as c:
+        have = c.execute(text("SELECT count(*) FROM lesson_progress")).scalar_one()
+        missing_enrollments = max(0, (target - have) // BULK_LESSONS)
+        if missing_enrollments:
+            institution = c.execute(text("SELECT min(id) FROM institutions")).scalar_one()
+            course = _course(c, institution, f"Bulk {uuid.uuid4().hex[:6]}", BULK_LESSONS, "video")
+            users = _users(c, institution, f"bulk{uuid.uuid4().hex[:6]}-", missing_enrollments)
+            _enroll(c, users, course)
+            c.execute(
+                text(
+                    "INSERT INTO lesson_progress (enrollment_id, lesson_id, watched, watched_s, "
+                    "best_score, completed_at, updated_at) "
+                    "SELECT e.id, l.id, '[[0.0, 600.0]]'::jsonb, 600, NULL, NULL, now() "
+                    "FROM enrollments e JOIN lessons l ON l.course_id = e.course_id "
+                    "WHERE e.course_id = :c"
+                ),
+                {"c": course},
+            )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE"))
+        rows: int = c.execute(text("SELECT count(*) FROM lesson_progress")).scalar_one()
+    engine.dispose()
+    return rows
+
+
+def batch_body(hot: Hot, rng: random.Random) -> bytes:
+    videos = rng.sample(hot.videos, VIDEOS_PER_BATCH)
+    events: list[dict[str, object]] = []
+    cursor = {v: rng.uniform(0, VIDEO_S - 600) for v in videos}
+    for _ in range(BATCH):
+        if rng.random() < READING_SHARE:
+            events.append({"type": "lesson.completed", "lesson_id": rng.choice(hot.readings)})
+            continue
+        video = rng.choice(videos)
+        start = cursor[video]
+        end = min(VIDEO_S, start + rng.uniform(5, 15))
+        cursor[video] = end if end < VIDEO_S else 0.0
+        events.append(
+            {
+                "type": "video.watched",
+                "lesson_id": video,
+                "from_s": round(start, 2),
+                "to_s": round(end, 2),
+            }
+        )
+    return json.dumps({"events": events}).encode()
+
+
+async def http_rate(port: int, hot: Hot) -> float:
+    """Accepted events per second through POST /api/v1/activity, CLIENTS at once."""
+    rng = random.Random(7)
+    bodies = [(i % LEARNERS, batch_body(hot, rng)) for i in range(400)]
+    accepted = 0
+    stop = time.perf_counter() + MEASURE_S
+
+    async def client(n: int, http: httpx.AsyncClient) -> None:
+        nonlocal accepted
+        i = n
+        while time.perf_counter() < stop:
+            learner, body = bodies[i % len(bodies)]
+            learner = (learner + n) % LEARNERS
+            i += CLIENTS
+            r = await http.post(
+                "/api/v1/activity",
+                content=body,
+                headers={
+                    "authorization": f"Bearer {hot.tokens[learner]}",
+                    "content-type": "application/json",
+                },
+            )
+            r.raise_for_status()
+            accepted += r.json()["accepted"]
+
+    limits = httpx.Limits(max_connections=CLIENTS)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
+    ) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n, http) for n in range(CLIENTS)))
+        return accepted / (time.perf_counter() - started)
+
+
+async def raw_rate(dsn: str, hot: Hot) -> float:
+    """Autocommitted single-row upserts per second, one per event, CLIENTS connections."""
+    statement = (
+        "INSERT INTO lesson_progress (enrollment_id, lesson_id, watched, watched_s, best_score, "
+        "completed_at, updated_at) VALUES ($1, $2, $3::jsonb, $4, NULL, NULL, now()) "
+        "ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET watched = excluded.watched, "
+        "watched_s = greatest(lesson_progress.watched_s, excluded.watched_s), "
+        "updated_at = excluded.updated_at"
+    )
+    done = 0
+    stop = time.perf_counter() + MEASURE_S
+
+    async def client(n: int) -> None:
+        nonlocal done
+        rng = random.Random(n)
+        connection = await asyncpg.connect(dsn)
+        try:
+            prepared = await connection.prepare(statement)
+            while time.perf_counter() < stop:
+                start = rng.uniform(0, VIDEO_S - 15)
+                await prepared.fetch(
+                    rng.choice(hot.enrollment_ids),
+                    rng.choice(hot.videos),
+                    json.dumps([[start, start + 10]]),
+                    10.0,
+                )
+                done += 1
+        finally:
+            await connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    return done / (time.perf_counter() - started)
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {"LECTERN_DATABASE_URL": url, "LECTERN_DEMO_ON_FIRST_START": "0"}
+    command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
+    command += ["--http", "httptools", "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("server did not start")
+
+
+async def main() -> None:
+    base = make_url(os.environ.get("LECTERN_BENCH_POSTGRES_URL", DEFAULT_URL))
+    name = f"lectern_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = base.set(database=name)
+    sync_url = db_url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    async_url = db_url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    dsn = db_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        await asyncio.to_thread(upgrade, async_url)
+        hot = seed(sync_url)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = start_server(async_url, port)
+        print(
+            f"batches of {BATCH} events over {VIDEOS_PER_BATCH} videos, {CLIENTS} clients at "
+            f"once, {MEASURE_S:g} s per measure"
+        )
+        results = []
+        for size in SIZES:
+            rows = grow_existing_rows(sync_url, size)
+            await http_rate(port, hot)  # warm up caches and the connection pool
+            lectern = await http_rate(port, hot)
+            raw = await raw_rate(dsn, hot)
+            results.append((rows, lectern, raw))
+            print(
+                f"{rows:>9,} rows: Lectern {lectern:>8,.0f} events/s "
+                f"({1e6 / lectern:6.1f} µs/event) | raw upserts {raw:>7,.0f}/s "
+                f"({1e6 / raw:6.1f} µs/event) | ratio {lectern / raw:5.2f}"
+            )
+        (small, small_rate, _), (large, large_rate, _) = results[0], results[-1]
+        print(
+            f"cost per event at {large:,} rows / at {small:,} rows: "
+            f"{small_rate / large_rate:.2f} (1.00 = flat)"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
