@@ -1,5 +1,7 @@
+import httpx
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import admin_actor, current_actor, student_actor
@@ -8,7 +10,14 @@ from lectern.db import Database, get_database, read_session
 from lectern.errors import LecternError
 from lectern.models.enums import PaymentStatus
 from lectern.payments import service
-from lectern.payments.providers import CheckoutOrder, PaymentProvider, ProviderError, provider_for
+from lectern.payments.providers import (
+    CheckoutOrder,
+    PaymentProvider,
+    ProviderError,
+    RefundOrder,
+    WebhookSink,
+    provider_for,
+)
 from lectern.payments.schemas import (
     CheckoutOut,
     PaymentDetailOut,
@@ -23,6 +32,7 @@ from lectern.payments.webhooks import receive_event
 from lectern.schemas import PathId, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
+WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
 
 
 class ProviderUnavailable(LecternError):
@@ -35,9 +45,26 @@ def get_payment_provider(request: Request) -> PaymentProvider:
     """The process's provider, built from the settings on first use."""
     provider: PaymentProvider | None = getattr(request.app.state, "payment_provider", None)
     if provider is None:
-        provider = provider_for(request.app.state.settings)
+        provider = provider_for(request.app.state.settings, deliver_to(request.app))
         request.app.state.payment_provider = provider
     return provider
+
+
+def deliver_to(app: ASGIApp) -> WebhookSink:
+    """Post signed webhooks to this app's own endpoint, in process: the test provider's way."""
+
+    async def deliver(body: bytes, signature: str) -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lectern") as client:
+            answer = await client.post(
+                WEBHOOK_PATH,
+                content=body,
+                headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+            )
+        if answer.status_code != 200:
+            raise ProviderError(f"The webhook was refused: {answer.text}")
+
+    return deliver
 
 
 @router.post("/courses/{course_id}/checkout", response_model=CheckoutOut, status_code=201)
@@ -75,7 +102,7 @@ async def checkout(
     )
 
 
-@router.post("/payments/webhooks/stripe", response_model=WebhookReceipt)
+@router.post(WEBHOOK_PATH.removeprefix("/api/v1"), response_model=WebhookReceipt)
 async def stripe_webhook(
     request: Request,
     db: Database = Depends(get_database),
@@ -122,6 +149,36 @@ async def admin_payment(
         **payment_out(row).model_dump(),
         provider_events=[ProviderEventOut.model_validate(event) for event in events],
     )
+
+
+@router.post("/admin/payments/{payment_id}/refund", response_model=PaymentOut, status_code=202)
+async def refund_payment(
+    payment_id: PathId,
+    actor: Actor = Depends(admin_actor),
+    db: Database = Depends(get_database),
+    provider: PaymentProvider = Depends(get_payment_provider),
+) -> PaymentOut:
+    """Give a payment's money back; the provider's refund webhook then cancels the enrollment.
+
+    Answers 202 with the payment as it stands: Stripe reports the refund a moment later.
+    """
+    async with db.session() as session:
+        payment = await service.refundable_payment(session, actor, payment_id)
+    if payment.status != PaymentStatus.REFUNDED:
+        assert payment.payment_ref is not None
+        order = RefundOrder(
+            payment_id=payment.id,
+            payment_ref=payment.payment_ref,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+        )
+        try:
+            await provider.refund(order)
+        except ProviderError as exc:
+            raise ProviderUnavailable(f"The refund could not be made: {exc}") from exc
+    async with db.session() as session:
+        row, _events = await service.institution_payment(session, actor, payment_id)
+    return payment_out(row)
 
 
 @router.get("/me/payments", response_model=list[PaymentOut])

@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +20,8 @@ from lectern.models import Payment
 from lectern.payments.stripe_events import PAYMENT_METADATA_KEY
 
 TEST_CHECKOUT_PATH = "/pay/test/"
+# Takes a signed webhook (raw body, Stripe-Signature header) to Lectern's endpoint.
+WebhookSink = Callable[[bytes, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,20 @@ class Checkout:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class RefundOrder:
+    """A full refund of the money a completed payment received."""
+
+    payment_id: int
+    payment_ref: str
+    amount_cents: int
+    currency: str
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"lectern-refund-{self.payment_id}"
+
+
 class ProviderError(Exception):
     """The provider could not be reached or refused the request."""
 
@@ -54,6 +71,9 @@ class PaymentProvider(Protocol):
     webhook_secret: str
 
     async def create_checkout(self, order: CheckoutOrder) -> Checkout: ...
+
+    async def refund(self, order: RefundOrder) -> None:
+        """Ask for the money back; the provider's `charge.refunded` webhook records it."""
 
 
 class StripeProvider:
@@ -109,6 +129,18 @@ class StripeProvider:
             raise ProviderError("Stripe returned a checkout session without a URL.")
         return Checkout(id=session.id, url=session.url)
 
+    async def refund(self, order: RefundOrder) -> None:
+        params: Any = {
+            "payment_intent": order.payment_ref,
+            "metadata": {PAYMENT_METADATA_KEY: str(order.payment_id)},
+        }
+        try:
+            await self.client.v1.refunds.create_async(
+                params, options={"idempotency_key": order.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise ProviderError(str(exc)) from exc
+
 
 class TestProvider:
     """A provider for demos and machines without Stripe: Lectern shows the checkout page.
@@ -120,8 +152,9 @@ class TestProvider:
     name = "test"
     __test__ = False  # not a pytest test class
 
-    def __init__(self, webhook_secret: str) -> None:
+    def __init__(self, webhook_secret: str, deliver: WebhookSink | None = None) -> None:
         self.webhook_secret = webhook_secret
+        self.deliver = deliver
 
     async def create_checkout(self, order: CheckoutOrder) -> Checkout:
         # Derived from the idempotency key, so repeating the call gives the same checkout.
@@ -148,21 +181,31 @@ class TestProvider:
             },
         )
 
-    def refunded_event(self, payment: Payment) -> dict[str, Any]:
-        """The `charge.refunded` event Stripe would send for a full refund of this payment."""
-        return _event(
-            "charge.refunded",
-            {
-                "id": f"ch_test_{payment.id}",
-                "object": "charge",
-                "amount": payment.amount_cents,
-                "amount_refunded": payment.amount_cents,
-                "currency": payment.currency,
-                "refunded": True,
-                "metadata": {PAYMENT_METADATA_KEY: str(payment.id)},
-                "payment_intent": payment.payment_ref or f"pi_test_{payment.id}",
-            },
+    async def pay(self, payment: Payment) -> None:
+        """What Stripe does when the learner pays: tell Lectern, by a signed webhook."""
+        await self.send(self.completed_event(payment))
+
+    async def refund(self, order: RefundOrder) -> None:
+        await self.send(
+            _event(
+                "charge.refunded",
+                {
+                    "id": f"ch_test_{order.payment_id}",
+                    "object": "charge",
+                    "amount": order.amount_cents,
+                    "amount_refunded": order.amount_cents,
+                    "currency": order.currency,
+                    "refunded": True,
+                    "metadata": {PAYMENT_METADATA_KEY: str(order.payment_id)},
+                    "payment_intent": order.payment_ref,
+                },
+            )
         )
+
+    async def send(self, event: dict[str, Any]) -> None:
+        if self.deliver is None:
+            raise ProviderError("The test provider has nowhere to send its webhooks.")
+        await self.deliver(*self.sign(event))
 
     def sign(self, event: dict[str, Any]) -> tuple[bytes, str]:
         """The raw body and its `Stripe-Signature` header, as Stripe would send them."""
@@ -182,7 +225,8 @@ def _event(type: str, obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def provider_for(settings: Settings) -> PaymentProvider:
+def provider_for(settings: Settings, deliver: WebhookSink | None = None) -> PaymentProvider:
+    """The configured provider; `deliver` is where the test provider sends its webhooks."""
     if settings.payment_provider == "stripe":
         return StripeProvider(settings.stripe_secret_key, settings.stripe_webhook_secret)
-    return TestProvider(settings.test_payment_webhook_secret)
+    return TestProvider(settings.test_payment_webhook_secret, deliver)

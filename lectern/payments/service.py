@@ -144,6 +144,24 @@ async def attach_checkout(session: AsyncSession, payment_id: int, checkout: Chec
     ).one()
 
 
+async def refundable_payment(session: AsyncSession, actor: Actor, payment_id: int) -> Payment:
+    """A payment of the admin's institution whose money can be given back."""
+    if not actor.is_admin:
+        raise Forbidden("Only an admin refunds payments.")
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.institution_id != actor.institution_id:
+        raise NotFound("No such payment.")
+    if payment.status not in (
+        PaymentStatus.COMPLETED,
+        PaymentStatus.FLAGGED,
+        PaymentStatus.REFUNDED,
+    ):
+        raise Conflict(f"This payment is {payment.status}; no money was received.", slug="not-paid")
+    if payment.payment_ref is None:
+        raise Conflict("The provider did not say which payment to refund.", slug="not-paid")
+    return payment
+
+
 async def _pending_payment(session: AsyncSession, user_id: int, course_id: int) -> Payment | None:
     return await session.scalar(
         select(Payment).where(

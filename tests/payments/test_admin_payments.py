@@ -3,7 +3,7 @@ import httpx
 from lectern.db import Database
 from tests.factories import World
 from tests.payments.conftest import Deliver
-from tests.payments.shop import PRICE, Shop, start_checkout
+from tests.payments.shop import PRICE, Shop, counts, start_checkout
 from tests.payments.stripe_events import session_completed
 
 
@@ -90,3 +90,26 @@ async def test_learners_see_only_their_own_payments(
     assert (await client.get("/api/v1/me/payments", headers=classmate.headers)).json() == []
     r = await client.get(f"/api/v1/me/payments/{payment['id']}", headers=classmate.headers)
     assert r.status_code == 404
+
+
+async def test_an_admin_refund_goes_through_the_provider_and_cancels_the_enrollment(
+    shop: Shop, world: World, client: httpx.AsyncClient, db: Database, deliver: Deliver
+) -> None:
+    payment = await start_checkout(client, shop)
+    url = f"/api/v1/admin/payments/{payment['id']}/refund"
+    r = await client.post(url, headers=shop.admin.headers)
+    assert r.status_code == 409, r.text
+    await deliver(session_completed(payment))
+    outsider = await world.admin("Contoso College")
+    before = await counts(db)
+    assert (await client.post(url, headers=outsider.headers)).status_code == 404
+    assert (await client.post(url, headers=shop.student.headers)).status_code == 403
+    assert await counts(db) == before
+
+    r = await client.post(url, headers=shop.admin.headers)
+    assert r.status_code == 202, r.text
+    assert (r.json()["status"], r.json()["enrollment_status"]) == ("refunded", "cancelled")
+    after = await counts(db)
+    r = await client.post(url, headers=shop.admin.headers)
+    assert r.json()["status"] == "refunded"
+    assert await counts(db) == after

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from lectern.db import Database
 from lectern.payments.providers import StripeProvider
 from tests.payments.shop import WEBHOOK, Shop, enrollment_of, payment_row
-from tests.payments.stripe_events import session_completed, signed
+from tests.payments.stripe_events import charge_refunded, session_completed, signed
 
 WEBHOOK_SECRET = "whsec_fake_stripe"
 # stripe-python's HTTPX client sends its form body as `data=`, which httpx deprecates.
@@ -33,6 +33,9 @@ class FakeStripe(BaseHTTPRequestHandler):
                 FakeStripe.fail_with,
                 {"error": {"type": "invalid_request_error", "message": "No such price"}},
             )
+            return
+        if self.path == "/v1/refunds":
+            self._answer(200, {"id": "re_1", "object": "refund", "status": "succeeded"})
             return
         payment_id = form["client_reference_id"][0]
         self._answer(
@@ -144,3 +147,32 @@ async def test_a_stripe_refusal_answers_502_and_leaves_the_payment_to_retry(
     assert {c["headers"]["Idempotency-Key"] for c in FakeStripe.requests} == {
         f"lectern-checkout-{r.json()['payment_id']}"
     }
+
+
+async def test_an_admin_refund_asks_stripe_once_and_waits_for_its_webhook(
+    shop: Shop, client: httpx.AsyncClient, db: Database, stripe_app: StripeProvider
+) -> None:
+    r = await client.post(
+        f"/api/v1/courses/{shop.course['id']}/checkout", headers=shop.student.headers
+    )
+    payment = await payment_row(db, r.json()["payment_id"])
+    as_api = {
+        "id": payment.id,
+        "checkout_id": payment.checkout_id,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+    }
+    await client.post(WEBHOOK, **signed(session_completed(as_api), WEBHOOK_SECRET))
+    url = f"/api/v1/admin/payments/{payment.id}/refund"
+    for _ in range(2):
+        r = await client.post(url, headers=shop.admin.headers)
+        assert r.status_code == 202, r.text
+        assert r.json()["status"] == "completed"
+    refunds = [c for c in FakeStripe.requests if c["path"] == "/v1/refunds"]
+    assert {c["headers"]["Idempotency-Key"] for c in refunds} == {f"lectern-refund-{payment.id}"}
+    assert refunds[0]["form"]["payment_intent"] == [f"pi_{payment.id}"]
+    r = await client.post(WEBHOOK, **signed(charge_refunded(as_api), WEBHOOK_SECRET))
+    assert r.json()["outcome"] == "refunded"
+    enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
+    assert enrollment is not None
+    assert enrollment.status == "cancelled"
