@@ -6,9 +6,12 @@ from typing import Any
 import stripe
 
 from lectern.errors import BadRequest
+from lectern.schemas import MAX_ID
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 PAYMENT_METADATA_KEY = "lectern_payment_id"
+# The columns ids are kept in; Stripe's own ids are far shorter.
+MAX_ID_LENGTH = 255
 
 COMPLETED_TYPES = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 FAILED_TYPES = {"checkout.session.expired", "checkout.session.async_payment_failed"}
@@ -110,14 +113,15 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
 def _payment_id(reference: object) -> int | None:
     """Lectern's payment id from a reference it set; anything else is someone else's."""
     if isinstance(reference, str) and reference.isascii() and reference.isdigit():
-        return int(reference)
+        number = int(reference)
+        return number if 1 <= number <= MAX_ID else None
     return None
 
 
 def _text(obj: dict[str, Any], key: str) -> str:
     value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{key} must be a non-empty string")
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise ValueError(f"{key} must be a string of 1 to {MAX_ID_LENGTH} characters")
     return value
 
 
@@ -127,8 +131,8 @@ def _optional_text(obj: dict[str, Any], key: str) -> str | None:
         return None
     if isinstance(value, dict):  # an expanded object
         return _text(value, "id")
-    if not isinstance(value, str):
-        raise ValueError(f"{key} must be a string")
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"{key} must be a string of at most {MAX_ID_LENGTH} characters")
     return value
 
 

@@ -66,3 +66,18 @@ def test_an_unsigned_body_is_a_bad_request() -> None:
     with pytest.raises(BadRequest) as caught:
         verify_event(body, "t=1,v1=00", SECRET)
     assert caught.value.slug == "webhook-signature"
+
+
+@pytest.mark.parametrize("reference", ["0", "2147483648", "99999999999999999999", "٣", "-1"])
+def test_references_that_cannot_be_a_payment_id_name_no_payment(reference: str) -> None:
+    body = session_completed(PAYMENT)
+    body["data"]["object"]["client_reference_id"] = reference
+    body["data"]["object"]["metadata"] = {}
+    assert session_facts(_verify(body)).payment_id is None
+
+
+def test_ids_longer_than_their_columns_are_bad_requests() -> None:
+    body = session_completed(PAYMENT)
+    body["id"] = "evt_" + "x" * 300
+    with pytest.raises(BadRequest):
+        _verify(body)
