@@ -257,11 +257,13 @@ async def _refund_payment(session: AsyncSession, payment: Payment, course: Cours
             Enrollment.user_id == payment.user_id, Enrollment.course_id == course.id
         )
     )
-    # An enrollment an admin or a request made stands on its own, not on this payment.
+    # An enrollment an admin or a request made stands on its own, and so does one that
+    # another completed payment of the learner bought.
     if (
         enrollment is not None
         and is_enrolled(enrollment.status)
         and enrollment.source == EnrollmentSource.PAYMENT
+        and not await _paid_otherwise(session, payment)
     ):
         await cancel_enrollment(session, enrollment, course, reason="Your payment was refunded.")
     else:
@@ -274,6 +276,20 @@ async def _refund_payment(session: AsyncSession, payment: Payment, course: Cours
             link=course_page(course.id),
         )
     return True
+
+
+async def _paid_otherwise(session: AsyncSession, payment: Payment) -> bool:
+    found = await session.scalar(
+        select(
+            exists().where(
+                Payment.user_id == payment.user_id,
+                Payment.course_id == payment.course_id,
+                Payment.status == PaymentStatus.COMPLETED,
+                Payment.id != payment.id,
+            )
+        )
+    )
+    return bool(found)
 
 
 async def _refund(

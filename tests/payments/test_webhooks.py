@@ -261,3 +261,45 @@ async def test_a_completion_for_another_checkout_of_the_payment_is_flagged(
     r = await deliver(session_completed({**payment, "checkout_id": "cs_not_ours"}))
     assert r.json()["outcome"] == "flagged"
     assert await enrollment_of(db, shop.student.id, shop.course["id"]) is None
+
+
+async def test_a_late_refund_of_an_old_payment_keeps_the_enrollment_a_new_one_bought(
+    shop: Shop, client: httpx.AsyncClient, db: Database, deliver: Deliver
+) -> None:
+    first = await start_checkout(client, shop)
+    await deliver(session_completed(first))
+    enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
+    assert enrollment is not None
+    r = await client.delete(
+        f"/api/v1/admin/enrollments/{enrollment.id}", headers=shop.admin.headers
+    )
+    assert r.status_code == 200, r.text
+    second = await start_checkout(client, shop)
+    await deliver(session_completed(second))
+    r = await deliver(charge_refunded(first))
+    assert r.json()["outcome"] == "refunded"
+    enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
+    assert enrollment is not None
+    assert enrollment.status == "active"
+    r = await deliver(charge_refunded(second))
+    enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
+    assert enrollment is not None
+    assert enrollment.status == "cancelled"
+
+
+async def test_a_refund_leaves_an_enrollment_an_admin_made(
+    shop: Shop, client: httpx.AsyncClient, db: Database, deliver: Deliver
+) -> None:
+    payment = await start_checkout(client, shop)
+    r = await client.post(
+        "/api/v1/admin/enrollments",
+        json={"user_id": shop.student.id, "course_id": shop.course["id"]},
+        headers=shop.admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    await deliver(session_completed(payment))
+    await deliver(charge_refunded(payment))
+    assert (await payment_row(db, payment["id"])).status == "refunded"
+    enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
+    assert enrollment is not None
+    assert (enrollment.status, enrollment.source) == ("active", "admin")
