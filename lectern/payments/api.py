@@ -1,3 +1,5 @@
+"""The payments API: checkout, the Stripe webhook, refunds, and who paid for what."""
+
 import httpx
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
