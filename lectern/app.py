@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from lectern.accounts.api import router as accounts_router
 from lectern.accounts.ratelimit import LoginThrottle
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_web_apps(app)
+    # Generated media (the demo video); the directory may appear only when the demo is loaded.
+    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

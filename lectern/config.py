@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     login_rate_limit_per_ip: str = "100/minute"
     rate_limit_storage: str = "memory://"
     demo_on_first_start: bool = True
+    # Files Lectern makes and serves at /media/, such as the demo course's video.
+    media_dir: Path = Path.cwd() / "media"
     stream_ping_seconds: float = 15.0
     stream_queue_size: int = 1000
     audit_interval_seconds: float = 3600.0

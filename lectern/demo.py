@@ -12,6 +12,8 @@ from lectern.courses.schemas import ChapterIn, CourseCreate, LessonIn
 from lectern.courses.service import create_course
 from lectern.enrollments.service import admin_enroll, approve_request, request_access, self_enroll
 from lectern.institutions.service import get_or_create_institution
+from lectern.learning.demo_course import create_demo_course
+from lectern.learning.service import record_activity
 from lectern.models import User
 from lectern.models.enums import CourseAccess, CourseStatus, LessonKind, Role
 
@@ -120,6 +122,7 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
         staff,
         CourseCreate(title="Pharmacology (in preparation)", status=CourseStatus.DRAFT),
     )
+    first_aid = await create_demo_course(session, staff)
     students = []
     for email, name in (
         ("student@northwind.test", "Sam Student"),
@@ -137,6 +140,9 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
         )
     sam, maya, leo = (Actor.of(s) for s in students)
     await self_enroll(session, sam, open_course.id)
+    await self_enroll(session, sam, first_aid.id)
+    reading = first_aid.chapters[0].lessons[1]
+    await record_activity(session, sam, [{"type": "lesson.completed", "lesson_id": reading.id}])
     pending = await request_access(session, maya, approval_course.id)
     await request_access(session, sam, approval_course.id)
     await approve_request(session, staff, pending.request.id, "Welcome aboard.")
