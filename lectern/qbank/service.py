@@ -175,16 +175,15 @@ async def finish_test(session: AsyncSession, actor: Actor, test_id: int) -> Test
             ).where(QbankTestQuestion.test_id == test.id)
         )
     ).one()
-    answered = select(QbankTestQuestion.question_id).where(
-        QbankTestQuestion.test_id == test.id, QbankTestQuestion.choice.is_not(None)
-    )
+    drawn = select(QbankTestQuestion.question_id).where(QbankTestQuestion.test_id == test.id)
     right = select(QbankTestQuestion.question_id).where(
         QbankTestQuestion.test_id == test.id, QbankTestQuestion.is_correct.is_(True)
     )
-    # One statement for every answered question of the test: statistics stay set-based.
+    # One statement for every question of the test: statistics stay set-based. A question left
+    # unanswered is an attempt answered wrongly, as in the score.
     await session.execute(
         update(QbankQuestion)
-        .where(QbankQuestion.id.in_(answered))
+        .where(QbankQuestion.id.in_(drawn))
         .values(
             attempts=QbankQuestion.attempts + 1,
             correct=QbankQuestion.correct + case((QbankQuestion.id.in_(right), 1), else_=0),

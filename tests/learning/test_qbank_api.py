@@ -44,13 +44,18 @@ async def test_a_qbank_test_updates_statistics(world: World, client: httpx.Async
     )
     assert r.status_code == 200, r.text
     stats = r.json()
-    assert (stats["questions"], stats["attempts"], stats["correct"]) == (10, 3, 2)
-    assert stats["share_correct"] == 2 / 3
+    assert (stats["questions"], stats["attempts"], stats["correct"]) == (10, 4, 2)
+    assert stats["share_correct"] == 0.5
     by_id = {q["id"]: q for q in stats["by_question"]}
     assert by_id[first["id"]]["attempts"] == 1
     assert by_id[first["id"]]["share_correct"] == 1
     assert by_id[third["id"]]["correct"] == 0
-    assert by_id[test["questions"][3]["id"]]["attempts"] == 0
+    assert by_id[test["questions"][3]["id"]]["attempts"] == 1
+    assert by_id[test["questions"][3]["id"]]["correct"] == 0
+    r = await client.get("/api/v1/admin/consistency", headers=room.admin.headers)
+    assert r.status_code == 200, r.text
+    # The maintained statistics agree with the audit's recount from the answers.
+    assert r.json()["ok"], r.json()["findings"]
     r = await client.get(
         f"/api/v1/admin/courses/{room.course['id']}/qbank-statistics", headers=headers
     )
