@@ -75,7 +75,17 @@
   async function renderRequests() {
     const status = document.getElementById("request-status").value;
     const requests = await api("GET", "/api/v1/admin/access-requests?status=" + encodeURIComponent(status));
-    replace("request-rows", requests.length ? requests.map((r) => {
+    replace("request-rows", requests.length ? requests.map((r) => requestRow(r)) :
+      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No " + status + " requests.")));
+  }
+
+  // A row is rebuilt only when its request changed, so a note being typed survives updates.
+  const requestRows = new Map();
+  function requestRow(r) {
+    const key = JSON.stringify(r);
+    const cached = requestRows.get(r.id);
+    if (cached && cached.key === key) return cached.node;
+    const node = (() => {
       const noteId = "note-" + r.id;
       const decision = r.status === "pending"
         ? h("div", { class: "stack" },
@@ -90,7 +100,9 @@
       return h("tr", { "data-request-id": r.id },
         h("th", { scope: "row" }, h("a", { href: "/admin/students/" + r.user_id }, r.learner_name), h("div", { class: "meta" }, r.learner_email)),
         h("td", {}, r.course_title), h("td", {}, when(r.created_at)), h("td", {}, badge(r.status)), h("td", {}, decision));
-    }) : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No " + status + " requests.")));
+    })();
+    requestRows.set(r.id, { key, node });
+    return node;
   }
 
   // -- students -------------------------------------------------------------------------------

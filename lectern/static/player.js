@@ -241,6 +241,14 @@
       })));
   }
 
+  // Content changed while the learner is here: redraw the outline, keep the open lesson.
+  const refreshOutline = refresher(async () => {
+    course = await api("GET", "/api/v1/courses/" + courseId);
+    renderOutline();
+    if (!lessons().some((l) => l.id === currentLessonId)) show(null, false);
+    await refreshStatus();
+  });
+
   // -- start ------------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", async () => {
     try {
@@ -257,5 +265,6 @@
     refreshStatus();
     window.addEventListener("popstate", () => show(Number(new URLSearchParams(location.search).get("lesson")), false));
     onEvent(["progress.", "certificate.", "enrollment.", "lesson.", "quiz.", "qbank."], () => refreshStatus());
+    onEvent(["content.", "course."], () => refreshOutline());
   });
 })();

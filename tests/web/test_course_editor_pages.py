@@ -1,0 +1,72 @@
+"""An admin builds a course in the editor: settings, a chapter, a reading and a quiz lesson,
+a Q-bank question, a lesson made optional; then publishes it and a student finds it."""
+
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from tests.web.conftest import ADMIN_EMAIL, STUDENT_EMAIL, Visitors, screenshot
+
+pytestmark = pytest.mark.browser
+LIVE = 2000
+
+
+async def test_admin_builds_and_publishes_a_course_in_the_editor(visitors: Visitors) -> None:
+    admin = await visitors.logged_in(ADMIN_EMAIL)
+    await admin.goto("/admin/courses")
+    await admin.get_by_label("Title").fill("Anatomy Basics")
+    await admin.get_by_label("Access").select_option("open")
+    await admin.get_by_role("button", name="Create draft").click()
+    await admin.wait_for_url(re.compile(r"/admin/courses/\d+$"))
+    await expect(admin.get_by_label("Title", exact=True)).to_have_value("Anatomy Basics")
+
+    await admin.get_by_label("New chapter").fill("Bones")
+    await admin.get_by_role("button", name="Add chapter").click()
+    chapter = admin.locator("#editor-outline article", has_text="Bones")
+    await expect(chapter).to_be_visible(timeout=LIVE)
+
+    await chapter.get_by_label("Lesson title").fill("The skeleton")
+    await chapter.get_by_label("Kind").select_option("reading")
+    await chapter.get_by_label("Text (Markdown)").fill("The adult skeleton has **206** bones.")
+    await chapter.get_by_role("button", name="Add lesson").click()
+    reading = chapter.locator("li[data-lesson-id]", has_text="The skeleton")
+    await expect(reading).to_be_visible(timeout=LIVE)
+
+    await chapter.get_by_label("Lesson title").fill("Bone quiz")
+    await chapter.get_by_label("Kind").select_option("quiz")
+    await chapter.get_by_label("First question").fill("Longest bone?")
+    await chapter.get_by_label("Choices, one per line").last.fill("Femur\nTibia\nHumerus")
+    await chapter.get_by_label("Number of the correct choice").last.fill("1")
+    await chapter.get_by_role("button", name="Add lesson").click()
+    quiz = chapter.locator("li[data-lesson-id]", has_text="Bone quiz")
+    await expect(quiz).to_be_visible(timeout=LIVE)
+
+    await quiz.locator("summary").click()
+    await quiz.get_by_label("New question").fill("Smallest bone?")
+    await quiz.get_by_label("Choices, one per line").fill("Stapes\nFemur")
+    await quiz.get_by_role("button", name="Add quiz question").click()
+    await expect(quiz.locator("summary")).to_have_text("2 quiz questions", timeout=LIVE)
+
+    await reading.get_by_label("Required").uncheck()
+    await reading.get_by_role("button", name="Save The skeleton").click()
+    await expect(reading.get_by_label("Required")).not_to_be_checked()
+
+    await admin.get_by_label("Question", exact=True).fill("How many ribs?")
+    await admin.locator("#qb-choices").fill("12 pairs\n10 pairs")
+    await admin.get_by_label("Topic").fill("thorax")
+    await admin.get_by_role("button", name="Add question").click()
+    await expect(admin.locator("#editor-qbank")).to_contain_text("How many ribs?", timeout=LIVE)
+
+    await admin.get_by_label("Status").select_option("published")
+    await admin.get_by_role("button", name="Save settings").click()
+    await expect(admin.locator("#settings-result")).to_have_text("Saved.")
+    await screenshot(admin, "admin-course-editor-built")
+
+    student = await visitors.logged_in(STUDENT_EMAIL)
+    await student.goto("/learn/catalog")
+    card = student.locator("article", has_text="Anatomy Basics")
+    await card.get_by_role("button", name="Enroll").click()
+    await card.get_by_role("link", name="Open course").click()
+    await expect(student.locator("#outline a[data-lesson-id]")).to_have_count(2)
+    await expect(student.locator("#lesson article")).to_contain_text("206")
