@@ -49,6 +49,7 @@ async def test_bad_events_are_rejected_one_by_one_with_a_reason(
         read(room.quiz),
         watched(room.reading, 0, 1),
         read(999_999),
+        read(2**40),
     ]
     r = await room.post(client, *bad, watched(room.video, 0, 10))
     assert r.status_code == 200, r.text
@@ -69,6 +70,7 @@ async def test_bad_events_are_rejected_one_by_one_with_a_reason(
     assert "to_s" in errors[9]
     assert "x" in errors[10]
     assert "not a video" in errors[14]
+    assert "lesson_id" in errors[16]
     # Only the one good event was applied.
     assert r.json()["lessons"] == [
         {"lesson_id": room.video, "watched_s": 10, "completed": False, "best_score": None}
