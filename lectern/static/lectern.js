@@ -46,6 +46,7 @@ const Lectern = (() => {
   function setLive(on) {
     const dot = document.getElementById("live-dot");
     if (!dot) return;
+    dot.classList.add("streaming");
     dot.classList.toggle("on", on);
     dot.title = on ? "Live updates on" : "Reconnecting…";
   }

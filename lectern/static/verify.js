@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const c = await response.json();
     replace("verification",
       h("p", { class: "badge good", "data-verified": "true" }, "Verified"),
-      h("dl", {},
+      h("dl", { class: "facts" },
         h("dt", {}, "Learner"), h("dd", {}, c.learner_name),
         h("dt", {}, "Course"), h("dd", {}, c.course_title),
         h("dt", {}, "Issued"), h("dd", {}, when(c.issued_at)),

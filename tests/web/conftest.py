@@ -121,6 +121,10 @@ class Visitors:
             base_url=self.base_url, viewport={"width": 1280, "height": 900}, accept_downloads=True
         )
         self.contexts.append(context)
+        return await self.tab(context)
+
+    async def tab(self, context: BrowserContext) -> Page:
+        """Another page of the same person (same cookies), watched like the first."""
         page = await context.new_page()
 
         def on_console(message: ConsoleMessage) -> None:

@@ -14,8 +14,7 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
 ) -> None:
     admin_queue = await visitors.logged_in(ADMIN_EMAIL)
     await admin_queue.goto("/admin/requests")
-    admin_dashboard = await admin_queue.context.new_page()
-    admin_dashboard.on("pageerror", lambda error: visitors.errors.append(str(error)))
+    admin_dashboard = await visitors.tab(admin_queue.context)
     await admin_dashboard.goto("/admin")
     active = admin_dashboard.locator("#fig-active")
     pending = admin_dashboard.locator("#fig-pending")
@@ -41,7 +40,7 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
     # Read after the request arrived: registering also enrolled Rosa in the default course.
     active_before = int(await active.inner_text())
 
-    dashboard = await student.context.new_page()
+    dashboard = await visitors.tab(student.context)
     await dashboard.goto("/learn")
     await expect(dashboard.locator("#requests")).to_contain_text("Clinical Reasoning")
 
@@ -88,7 +87,7 @@ async def test_admin_enroll_and_unenroll_reach_the_students_pages_live(
 ) -> None:
     learner = await visitors.logged_in("leo@northwind.test")
     await expect(learner.locator("#courses article").first).to_be_visible()
-    notifications = await learner.context.new_page()
+    notifications = await visitors.tab(learner.context)
     await notifications.goto("/learn/notifications")
     await expect(notifications.locator("#notification-list")).to_have_attribute(
         "aria-busy", "false"

@@ -19,7 +19,7 @@ async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> N
     active_before = int(await active.inner_text())
 
     learner = await visitors.logged_in(STUDENT_EMAIL)
-    other_tab = await learner.context.new_page()
+    other_tab = await visitors.tab(learner.context)
     await other_tab.goto("/learn/catalog")
     paid_card = other_tab.locator("article", has_text="Board Review Intensive")
     await expect(paid_card.get_by_role("button", name=re.compile(r"^Buy for"))).to_be_visible()
