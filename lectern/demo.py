@@ -13,9 +13,10 @@ from lectern.courses.service import create_course
 from lectern.enrollments.service import admin_enroll, approve_request, request_access, self_enroll
 from lectern.institutions.service import get_or_create_institution
 from lectern.learning.demo_course import create_demo_course
-from lectern.learning.service import record_activity
-from lectern.models import User
+from lectern.learning.service import record_activity, submit_quiz
+from lectern.models import Course, User
 from lectern.models.enums import CourseAccess, CourseStatus, LessonKind, Role
+from lectern.qbank.service import answer_question, finish_test, start_test
 
 DEMO_PASSWORD = "lectern-demo"  # noqa: S105 - printed on first start by design
 INSTITUTION = "Northwind Academy"
@@ -30,6 +31,37 @@ class DemoLogin:
 
 def _reading(title: str, body: str) -> LessonIn:
     return LessonIn(title=title, kind=LessonKind.READING, body=body)
+
+
+async def _learners_at_work(
+    session: AsyncSession, course: Course, finisher: Actor, practising: Actor
+) -> None:
+    """One learner finishes the course (certificate included) and another practises with its
+    Q-bank, so that progress, certificates and course analytics have something to show."""
+    lessons = [lesson for chapter in course.chapters for lesson in chapter.lessons]
+    for learner in (finisher, practising):
+        await self_enroll(session, learner, course.id)
+    watched = [
+        {"type": "video.watched", "lesson_id": lesson.id, "from_s": 0.0, "to_s": lesson.duration_s}
+        for lesson in lessons
+        if lesson.kind == LessonKind.VIDEO
+    ]
+    read = [
+        {"type": "lesson.completed", "lesson_id": lesson.id}
+        for lesson in lessons
+        if lesson.kind == LessonKind.READING
+    ]
+    await record_activity(session, finisher, [*watched, *read])
+    for quiz in (lesson for lesson in lessons if lesson.kind == LessonKind.QUIZ):
+        await submit_quiz(session, finisher, quiz.id, [q["answer"] for q in quiz.questions])
+    for learner, right in ((finisher, 5), (practising, 3)):
+        test = await start_test(session, learner, course.id, 5)
+        for position, drawn in enumerate(test.questions):
+            question = drawn.question
+            wrong = (question.answer + 1) % len(question.choices)
+            choice = question.answer if position < right else wrong
+            await answer_question(session, learner, test.test.id, question.id, choice)
+        await finish_test(session, learner, test.test.id)
 
 
 async def is_empty(session: AsyncSession) -> bool:
@@ -147,6 +179,7 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
     await request_access(session, sam, approval_course.id)
     await approve_request(session, staff, pending.request.id, "Welcome aboard.")
     await admin_enroll(session, staff, leo.id, open_course.id)
+    await _learners_at_work(session, first_aid, maya, leo)
     return [
         DemoLogin("admin", "admin@northwind.test", DEMO_PASSWORD),
         DemoLogin("instructor", "instructor@northwind.test", DEMO_PASSWORD),
