@@ -45,7 +45,9 @@ async def _content_changed(
     )
 
 
-async def _chapter(session: AsyncSession, actor: Actor, chapter_id: int) -> tuple[Chapter, Course]:
+async def chapter_in_institution(
+    session: AsyncSession, actor: Actor, chapter_id: int
+) -> tuple[Chapter, Course]:
     require_staff(actor)
     row = (
         await session.execute(
@@ -59,7 +61,9 @@ async def _chapter(session: AsyncSession, actor: Actor, chapter_id: int) -> tupl
     return row[0], row[1]
 
 
-async def _lesson(session: AsyncSession, actor: Actor, lesson_id: int) -> tuple[Lesson, Course]:
+async def lesson_in_institution(
+    session: AsyncSession, actor: Actor, lesson_id: int
+) -> tuple[Lesson, Course]:
     require_staff(actor)
     row = (
         await session.execute(
@@ -97,7 +101,7 @@ async def add_chapter(
 async def update_chapter(
     session: AsyncSession, actor: Actor, chapter_id: int, data: ChapterUpdate
 ) -> Chapter:
-    chapter, course = await _chapter(session, actor, chapter_id)
+    chapter, course = await chapter_in_institution(session, actor, chapter_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if any(getattr(chapter, k) != v for k, v in changes.items()):
         for field, value in changes.items():
@@ -109,7 +113,7 @@ async def update_chapter(
 
 async def delete_chapter(session: AsyncSession, actor: Actor, chapter_id: int) -> None:
     """Remove a chapter and its lessons (with the learners' facts about them)."""
-    chapter, course = await _chapter(session, actor, chapter_id)
+    chapter, course = await chapter_in_institution(session, actor, chapter_id)
     await session.delete(chapter)
     await session.flush()
     await _content_changed(session, course, "chapter_removed", {"chapter_id": chapter_id})
@@ -120,7 +124,7 @@ async def add_lesson(
     session: AsyncSession, actor: Actor, chapter_id: int, data: LessonIn
 ) -> Lesson:
     """Append a lesson to a chapter; a required one lowers the progress of active learners."""
-    chapter, course = await _chapter(session, actor, chapter_id)
+    chapter, course = await chapter_in_institution(session, actor, chapter_id)
     position = await _next_position(session, Lesson.position, Lesson.chapter_id == chapter.id)
     lesson = new_lesson(course.id, chapter, position, data)
     session.add(lesson)
@@ -143,7 +147,7 @@ async def update_lesson(
 ) -> Lesson:
     """Change a lesson; changing `required` or `weight` recomputes the course's progress.
     Facts already recorded stay: a lesson completed before a change stays completed."""
-    lesson, course = await _lesson(session, actor, lesson_id)
+    lesson, course = await lesson_in_institution(session, actor, lesson_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     changed = {k for k, v in changes.items() if getattr(lesson, k) != v}
     if not changed:
@@ -162,7 +166,7 @@ async def update_lesson(
 
 async def delete_lesson(session: AsyncSession, actor: Actor, lesson_id: int) -> None:
     """Remove a lesson (and the facts about it); progress is recomputed without it."""
-    lesson, course = await _lesson(session, actor, lesson_id)
+    lesson, course = await lesson_in_institution(session, actor, lesson_id)
     was_required = lesson.required
     await session.delete(lesson)
     await session.flush()

@@ -12,6 +12,7 @@ from lectern.courses.content_schemas import (
     QbankQuestionsIn,
 )
 from lectern.courses.schemas import ChapterIn, ChapterOut, LessonIn, LessonOut
+from lectern.courses.service import course_in_institution
 from lectern.db import Database, get_database, read_session
 from lectern.models import Chapter
 from lectern.schemas import PathId
@@ -28,12 +29,41 @@ def chapter_out(chapter: Chapter) -> ChapterOut:
     )
 
 
+# Scope dependencies run before the body is validated: another institution's ids answer 404
+# whatever the body says.
+async def course_in_scope(
+    course_id: PathId,
+    actor: Actor = Depends(staff_actor),
+    session: AsyncSession = Depends(read_session),
+) -> int:
+    await course_in_institution(session, actor, course_id)
+    return course_id
+
+
+async def lesson_in_scope(
+    lesson_id: PathId,
+    actor: Actor = Depends(staff_actor),
+    session: AsyncSession = Depends(read_session),
+) -> int:
+    await content.lesson_in_institution(session, actor, lesson_id)
+    return lesson_id
+
+
+async def chapter_in_scope(
+    chapter_id: PathId,
+    actor: Actor = Depends(staff_actor),
+    session: AsyncSession = Depends(read_session),
+) -> int:
+    await content.chapter_in_institution(session, actor, chapter_id)
+    return chapter_id
+
+
 @router.post(
     "/courses/{course_id}/chapters", response_model=ChapterOut, status_code=status.HTTP_201_CREATED
 )
 async def add_chapter(
-    course_id: PathId,
     body: ChapterIn,
+    course_id: int = Depends(course_in_scope),
     actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> ChapterOut:
@@ -42,8 +72,8 @@ async def add_chapter(
 
 @router.patch("/chapters/{chapter_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def update_chapter(
-    chapter_id: PathId,
     body: ChapterUpdate,
+    chapter_id: int = Depends(chapter_in_scope),
     actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> None:
@@ -61,8 +91,8 @@ async def delete_chapter(
     "/chapters/{chapter_id}/lessons", response_model=LessonOut, status_code=status.HTTP_201_CREATED
 )
 async def add_lesson(
-    chapter_id: PathId,
     body: LessonIn,
+    chapter_id: int = Depends(chapter_in_scope),
     actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> LessonOut:
@@ -72,8 +102,8 @@ async def add_lesson(
 
 @router.patch("/lessons/{lesson_id}", response_model=LessonOut)
 async def update_lesson(
-    lesson_id: PathId,
     body: LessonUpdate,
+    lesson_id: int = Depends(lesson_in_scope),
     actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> LessonOut:
@@ -104,8 +134,8 @@ async def question_bank(
     status_code=status.HTTP_201_CREATED,
 )
 async def add_qbank_questions(
-    course_id: PathId,
     body: QbankQuestionsIn,
+    course_id: int = Depends(course_in_scope),
     actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> list[QbankQuestionOut]:
