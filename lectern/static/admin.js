@@ -143,7 +143,11 @@
 
   // -- courses --------------------------------------------------------------------------------
   async function renderCourses() {
-    const [courses, figures] = await Promise.all([api("GET", "/api/v1/courses"), api("GET", "/api/v1/admin/analytics")]);
+    const isAdmin = document.body.dataset.role === "admin";
+    const [courses, figures] = await Promise.all([
+      api("GET", "/api/v1/courses"),
+      isAdmin ? api("GET", "/api/v1/admin/analytics") : { courses: [] },
+    ]);
     const byId = Object.fromEntries(figures.courses.map((c) => [c.course_id, c]));
     replace("course-rows", courses.map((c) => {
       const f = byId[c.id] || { active_enrollments: 0, completed_enrollments: 0 };
@@ -152,7 +156,7 @@
         h("td", {}, badge(c.status)), h("td", {}, c.access),
         h("td", {}, c.access === "paid" ? money(c.price_cents, c.currency) : "—"),
         h("td", {}, String(f.active_enrollments + f.completed_enrollments)),
-        h("td", { class: "row" }, h("a", { href: "/admin/courses/" + c.id }, "Edit"), h("a", { href: "/admin/courses/" + c.id + "/analytics" }, "Analytics")));
+        h("td", { class: "row" }, h("a", { href: "/admin/courses/" + c.id }, "Edit"), isAdmin ? h("a", { href: "/admin/courses/" + c.id + "/analytics" }, "Analytics") : null));
     }));
   }
 

@@ -3,7 +3,8 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   const next = new URLSearchParams(location.search).get("next");
-  const home = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  // Only a path on this site: "//host" and "/\host" would leave it.
+  const home = next && /^\/(?![\/\\])/.test(next) ? next : "/";
 
   async function login(email, password) {
     await Lectern.api("POST", "/api/v1/auth/login", { email, password });

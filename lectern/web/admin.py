@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lectern.accounts.actor import Actor
-from lectern.web.rendering import admin_page, render
+from lectern.web.rendering import admin_page, render, staff_page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 SCRIPTS = ("admin.js",)
@@ -63,7 +63,7 @@ async def student(
 
 
 @router.get("/courses", response_class=HTMLResponse)
-async def courses(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+async def courses(request: Request, actor: Actor = Depends(staff_page)) -> HTMLResponse:
     return render(
         request,
         "admin/courses.html",
@@ -76,7 +76,7 @@ async def courses(request: Request, actor: Actor = Depends(admin_page)) -> HTMLR
 
 @router.get("/courses/{course_id}", response_class=HTMLResponse)
 async def course_editor(
-    request: Request, course_id: int, actor: Actor = Depends(admin_page)
+    request: Request, course_id: int, actor: Actor = Depends(staff_page)
 ) -> HTMLResponse:
     return render(
         request,

@@ -26,6 +26,7 @@ ADMIN_NAV = [
     ("/admin/students", "Students", "students"),
     ("/admin/courses", "Courses", "courses"),
 ]
+INSTRUCTOR_NAV = [("/admin/courses", "Courses", "courses")]
 
 
 class PageRedirect(Exception):
@@ -38,7 +39,9 @@ class PageRedirect(Exception):
 def home_of(actor: Actor | None) -> str:
     if actor is None:
         return "/login"
-    return "/learn" if actor.is_student else "/admin"
+    if actor.is_student:
+        return "/learn"
+    return "/admin" if actor.is_admin else "/admin/courses"
 
 
 async def page_actor(request: Request) -> Actor | None:
@@ -66,6 +69,16 @@ async def admin_page(request: Request) -> Actor:
     return actor
 
 
+async def staff_page(request: Request) -> Actor:
+    """Admins and instructors: the course pages, which instructors may edit too."""
+    actor = await page_actor(request)
+    if actor is None:
+        raise PageRedirect(f"/login?next={request.url.path}")
+    if not actor.is_staff:
+        raise PageRedirect(home_of(actor))
+    return actor
+
+
 def redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
@@ -81,7 +94,15 @@ def render(
     data: dict[str, Any] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    nav = [] if actor is None else STUDENT_NAV if actor.is_student else ADMIN_NAV
+    nav = (
+        []
+        if actor is None
+        else STUDENT_NAV
+        if actor.is_student
+        else ADMIN_NAV
+        if actor.is_admin
+        else INSTRUCTOR_NAV
+    )
     return templates.TemplateResponse(
         request,
         template,
@@ -92,7 +113,7 @@ def render(
             "section": section,
             "nav": nav,
             "page_scripts": scripts,
-            "data": data or {},
+            "data": {"role": actor.role if actor else "", **(data or {})},
             **context,
         },
     )

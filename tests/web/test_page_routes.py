@@ -2,6 +2,7 @@
 
 import httpx
 
+from lectern.models.enums import Role
 from tests.factories import PASSWORD, Person, World
 
 
@@ -58,3 +59,24 @@ async def test_the_charting_library_is_served_from_its_installed_package(
     assert len(r.content) > 1_000_000
     page = await client.get("/login")
     assert "cdn" not in page.text.lower()
+
+
+async def test_instructors_get_the_course_pages_and_no_redirect_loop(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    instructor = await world.admin(role=Role.INSTRUCTOR)
+    course = await world.course(admin)
+
+    await _log_in(client, instructor)
+    assert (await client.get("/")).headers["location"] == "/admin/courses"
+    assert (await client.get("/admin")).headers["location"] == "/admin/courses"
+    assert (await client.get("/admin/requests")).headers["location"] == "/admin/courses"
+    assert (await client.get("/learn")).headers["location"] == "/admin/courses"
+    listing = await client.get("/admin/courses")
+    assert listing.status_code == 200
+    assert 'data-role="instructor"' in listing.text
+    assert 'href="/admin/requests"' not in listing.text
+    editor = await client.get(f"/admin/courses/{course['id']}")
+    assert editor.status_code == 200
+    assert "/analytics" not in editor.text
