@@ -10,6 +10,7 @@ import logging
 import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -34,8 +35,6 @@ FORMATS = {
 
 def make_demo_video(media_dir: Path) -> bool:
     """Write the demo video in both formats unless they exist; False if ffmpeg failed."""
-    import imageio_ffmpeg
-
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     for extension, codec in FORMATS.items():
         target = media_dir / f"{VIDEO_NAME}.{extension}"
