@@ -66,6 +66,13 @@ async def test_every_student_page_renders_labelled_without_errors(visitors: Visi
         await expect(page.locator(ready).first).to_be_attached()
         await check_page(page, name)
 
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto("/learn/catalog")
+    await expect(page.locator("#catalog article").first).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the catalog scrolls sideways on a phone ({width}px)"
+    await screenshot(page, "mobile-student-catalog")
+
     await page.goto("/admin")
     await expect(page).to_have_url(re.compile(r"/learn$"))
 
