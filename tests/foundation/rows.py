@@ -57,3 +57,14 @@ async def insert_learning_facts(db: Database, enrollment_id: int, lesson_id: int
             ),
             params,
         )
+
+
+async def empty_tables(db: Database) -> None:
+    """Delete every row, as between tests."""
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    async with db.engine.begin() as connection:
+        if db.is_postgres:
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608

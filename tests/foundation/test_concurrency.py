@@ -23,7 +23,9 @@ async def _all_at_once(
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as http:
         responses = await asyncio.gather(*(send(http, i) for i in range(AT_ONCE)))
     statuses = [r.status_code for r in responses]
-    assert all(status < 500 for status in statuses), [r.text for r in responses if r.status_code >= 500]
+    assert all(status < 500 for status in statuses), [
+        r.text for r in responses if r.status_code >= 500
+    ]
     return statuses
 
 
@@ -49,7 +51,9 @@ async def test_fifty_concurrent_approvals_make_one_enrollment(
     assert enrollments == [{"status": "active", "source": "request"}]
     assert await scalar(db, "SELECT count(*) FROM events WHERE type = 'enrollment.created'") == 1
     assert await scalar(db, "SELECT count(*) FROM events WHERE type = 'request.approved'") == 1
-    assert await scalar(db, "SELECT count(*) FROM notifications WHERE user_id = :u", u=student.id) == 1
+    assert (
+        await scalar(db, "SELECT count(*) FROM notifications WHERE user_id = :u", u=student.id) == 1
+    )
 
 
 async def test_fifty_concurrent_self_and_admin_enrolls_make_one_enrollment(
@@ -81,13 +85,17 @@ async def test_fifty_concurrent_access_requests_make_one_pending_request(
     course = await world.course(admin)
     path = f"/api/v1/courses/{course['id']}/access-requests"
 
-    statuses = await _all_at_once(live_server, lambda http, _: http.post(path, headers=student.headers))
+    statuses = await _all_at_once(
+        live_server, lambda http, _: http.post(path, headers=student.headers)
+    )
 
     assert set(statuses) <= {200, 201}, statuses
     assert statuses.count(201) == 1
     assert await rows(db, "SELECT status FROM access_requests") == [{"status": "pending"}]
     assert await scalar(db, "SELECT count(*) FROM events WHERE type = 'request.created'") == 1
-    assert await scalar(db, "SELECT count(*) FROM notifications WHERE user_id = :u", u=admin.id) == 1
+    assert (
+        await scalar(db, "SELECT count(*) FROM notifications WHERE user_id = :u", u=admin.id) == 1
+    )
 
 
 async def test_fifty_concurrent_mixed_reviews_leave_one_outcome(
@@ -106,7 +114,9 @@ async def test_fifty_concurrent_mixed_reviews_leave_one_outcome(
         if i % 3 == 0:
             return http.delete(f"/api/v1/access-requests/{request_id}", headers=student.headers)
         verb = "approve" if i % 3 == 1 else "reject"
-        return http.post(f"/api/v1/admin/access-requests/{request_id}/{verb}", headers=admin.headers)
+        return http.post(
+            f"/api/v1/admin/access-requests/{request_id}/{verb}", headers=admin.headers
+        )
 
     statuses = await _all_at_once(live_server, send)
 
