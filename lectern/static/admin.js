@@ -175,6 +175,15 @@
   }
 
   // -- per-course analytics -------------------------------------------------------------------
+  // At least a week around the completions, so that a single day does not fill the axis.
+  function dayRange(days) {
+    const DAY = 86400000;
+    const first = Date.parse(days[0]);
+    const last = Date.parse(days[days.length - 1]);
+    const start = Math.min(first, last - 6 * DAY) - DAY / 2;
+    return [new Date(start).toISOString().slice(0, 10), new Date(last + DAY / 2).toISOString()];
+  }
+
   async function renderAnalytics() {
     const courseId = Number(document.body.dataset.courseId);
     const a = await api("GET", "/api/v1/admin/courses/" + courseId + "/analytics");
@@ -187,8 +196,10 @@
     let total = 0;
     const days = a.completions_over_time.map((d) => d.day);
     const cumulative = a.completions_over_time.map((d) => (total += d.completions));
+    const nothing = { xaxis: { visible: false }, yaxis: { visible: false }, showlegend: false,
+      annotations: [{ text: "No completions yet", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { size: 14, color: "#5a6478" } }] };
     chart("chart-completions", [{ type: "scatter", mode: "lines+markers", name: "Completions", x: days, y: cumulative, line: { color: "#2f9e6b", shape: "hv" } }],
-      { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 }, xaxis: { type: "date" } });
+      days.length ? { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 }, xaxis: { type: "date", tickformat: "%b %d", range: dayRange(days) } } : nothing);
     replace("qbank-rows", a.qbank_questions.length ? a.qbank_questions.map((q) =>
       h("tr", { "data-question-id": q.id },
         h("th", { scope: "row" }, q.prompt), h("td", {}, q.topic || "—"), h("td", {}, String(q.attempts)), h("td", {}, String(q.correct)),

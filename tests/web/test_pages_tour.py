@@ -105,6 +105,13 @@ async def test_every_admin_page_renders_labelled_without_errors(visitors: Visito
 
     await page.get_by_role("link", name="Analytics").click()
     await expect(page.locator("#chart-distribution .main-svg").first).to_be_visible()
+    await check_page(page, "admin-course-analytics-empty")
+
+    await page.goto("/admin/courses")
+    row = page.locator("#course-rows tr", has_text="First Aid Basics")
+    await row.get_by_role("link", name="Analytics").click()
+    await expect(page.locator("#qbank-rows tr[data-question-id]").first).to_be_visible()
+    await expect(page.locator("#ca-completed")).to_have_text("1")
     await check_page(page, "admin-course-analytics")
 
     await page.goto("/learn")
