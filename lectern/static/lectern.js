@@ -56,10 +56,21 @@ const Lectern = (() => {
     try { event = JSON.parse(message.data); } catch { return; }
     if (message.lastEventId) lastEventId = message.lastEventId;
     if (event.id !== undefined) {
+      // Ids can arrive out of order (a late commit), so remember recent ones, not the highest.
       if (seen.has(event.id)) return;
       seen.add(event.id);
+      if (seen.size > 2000) seen.delete(seen.values().next().value);
     }
+    announceEvent(event);
     for (const listener of listeners) listener(event);
+  }
+
+  // What a screen-reader user hears about other people's changes; the page updates silently.
+  function announceEvent(event) {
+    const payload = event.payload || {};
+    if (event.type === "notification.created" && payload.title) announce("Notification: " + payload.title);
+    else if (event.type === "certificate.issued") announce("A certificate was issued.");
+    else if (event.type === "request.created" && document.body.dataset.role === "admin") announce("New access request.");
   }
 
   function openStream() {
@@ -69,7 +80,11 @@ const Lectern = (() => {
     source.onmessage = dispatch;
     source.onerror = () => {
       setLive(false);
-      if (source.readyState === EventSource.CLOSED) setTimeout(openStream, 1500);
+      // The browser retries by itself unless the server refused; then check the session
+      // first (a 401 sends the page to the log-in) and open a new stream.
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(() => api("GET", "/api/v1/me").then(openStream, () => setTimeout(openStream, 5000)), 1500);
+      }
     };
   }
 

@@ -72,7 +72,9 @@
       else link.removeAttribute("aria-current");
     }
     const view = { video: videoLesson, quiz: quizLesson, reading: readingLesson, qbank: qbankLesson }[lesson.kind];
-    replace("lesson", h("h2", { id: "lesson-title" }, lesson.title), view(lesson));
+    replace("lesson", h("h2", { id: "lesson-title", tabindex: "-1" }, lesson.title), view(lesson));
+    // Chosen from the outline: take keyboard and screen-reader users to the lesson.
+    if (push) document.getElementById("lesson-title").focus();
   }
 
   // -- video: report the ranges actually played, never a seek -----------------------------------
