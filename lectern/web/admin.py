@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lectern.accounts.actor import Actor
+from lectern.schemas import PathId
 from lectern.web.rendering import admin_page, render, staff_page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -49,7 +50,7 @@ async def students(request: Request, actor: Actor = Depends(admin_page)) -> HTML
 
 @router.get("/students/{user_id}", response_class=HTMLResponse)
 async def student(
-    request: Request, user_id: int, actor: Actor = Depends(admin_page)
+    request: Request, user_id: PathId, actor: Actor = Depends(admin_page)
 ) -> HTMLResponse:
     return render(
         request,
@@ -76,7 +77,7 @@ async def courses(request: Request, actor: Actor = Depends(staff_page)) -> HTMLR
 
 @router.get("/courses/{course_id}", response_class=HTMLResponse)
 async def course_editor(
-    request: Request, course_id: int, actor: Actor = Depends(staff_page)
+    request: Request, course_id: PathId, actor: Actor = Depends(staff_page)
 ) -> HTMLResponse:
     return render(
         request,
@@ -91,7 +92,7 @@ async def course_editor(
 
 @router.get("/courses/{course_id}/analytics", response_class=HTMLResponse)
 async def course_analytics(
-    request: Request, course_id: int, actor: Actor = Depends(admin_page)
+    request: Request, course_id: PathId, actor: Actor = Depends(admin_page)
 ) -> HTMLResponse:
     return render(
         request,

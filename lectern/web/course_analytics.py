@@ -12,7 +12,7 @@ from lectern.courses.service import course_in_institution
 from lectern.db import read_session
 from lectern.models import Enrollment, QbankQuestion
 from lectern.models.enums import EnrollmentStatus
-from lectern.schemas import Output
+from lectern.schemas import Output, PathId
 from lectern.web.rules import (
     BUCKET_LABELS,
     completions_by_day,
@@ -55,7 +55,7 @@ class CourseAnalyticsOut(Output):
 
 @router.get("/courses/{course_id}/analytics", response_model=CourseAnalyticsOut)
 async def course_analytics(
-    course_id: int,
+    course_id: PathId,
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> CourseAnalyticsOut:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lectern.accounts.actor import Actor
+from lectern.schemas import PathId
 from lectern.web.rendering import render, student_page
 
 router = APIRouter(prefix="/learn", include_in_schema=False)
@@ -36,7 +37,7 @@ async def catalog(request: Request, actor: Actor = Depends(student_page)) -> HTM
 
 @router.get("/courses/{course_id}", response_class=HTMLResponse)
 async def course_player(
-    request: Request, course_id: int, actor: Actor = Depends(student_page)
+    request: Request, course_id: PathId, actor: Actor = Depends(student_page)
 ) -> HTMLResponse:
     return render(
         request,

@@ -117,5 +117,6 @@ async def test_course_analytics_is_scoped_to_the_admins_institution(
     unknown = await client.get("/api/v1/admin/courses/999999/analytics", headers=admin.headers)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
-    bad = await client.get("/api/v1/admin/courses/abc/analytics", headers=admin.headers)
-    assert bad.status_code == 422
+    for bad_id in ("abc", "0", "-3", str(2**40)):
+        bad = await client.get(f"/api/v1/admin/courses/{bad_id}/analytics", headers=admin.headers)
+        assert bad.status_code == 422, bad_id
