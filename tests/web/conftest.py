@@ -161,3 +161,12 @@ async def visitors(site: DemoServer, browser: Browser) -> AsyncIterator[Visitors
     for context in people.contexts:
         await context.close()
     assert people.errors == [], "console errors:\n" + "\n".join(people.errors)
+
+
+async def mark_document(page: Page) -> None:
+    """Tag the loaded document, so that `still_same_document` can prove nothing reloaded it."""
+    await page.evaluate("window.__lecternUnreloaded = true")
+
+
+async def still_same_document(page: Page) -> bool:
+    return bool(await page.evaluate("window.__lecternUnreloaded === true"))

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.web.conftest import ADMIN_EMAIL, DemoServer, Visitors, screenshot
+from tests.web.conftest import (
+    ADMIN_EMAIL,
+    DemoServer,
+    Visitors,
+    mark_document,
+    screenshot,
+    still_same_document,
+)
 
 pytestmark = pytest.mark.browser
 LIVE = 2000
@@ -109,6 +116,7 @@ async def test_learner_completes_the_demo_course_and_gets_the_certificate(
     await learner.goto(f"/learn/courses/{course['id']}")
     await expect(learner.locator("#course-progress [role=progressbar]")).to_be_visible()
     assert await progress_of(learner) == 0
+    await mark_document(learner)
 
     for lesson in (lesson for lesson in lessons if lesson["kind"] == "video"):
         await watch_video(learner, lesson)
@@ -153,6 +161,7 @@ async def test_learner_completes_the_demo_course_and_gets_the_certificate(
     certificate = learner.locator("#certificate")
     await expect(certificate).to_be_visible(timeout=LIVE)
     assert await progress_of(learner) == 100
+    assert await still_same_document(learner), "the course page was reloaded"
     await screenshot(learner, "student-course-complete")
     async with learner.expect_download() as download_info:
         await certificate.get_by_role("link", name="Download PDF").click()

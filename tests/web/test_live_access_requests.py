@@ -3,7 +3,14 @@
 import pytest
 from playwright.async_api import expect
 
-from tests.web.conftest import ADMIN_EMAIL, INSTITUTION_SLUG, Visitors, screenshot
+from tests.web.conftest import (
+    ADMIN_EMAIL,
+    INSTITUTION_SLUG,
+    Visitors,
+    mark_document,
+    screenshot,
+    still_same_document,
+)
 
 pytestmark = pytest.mark.browser
 LIVE = 2000  # ms: how soon another person's change must show, without reload
@@ -44,6 +51,8 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
     await dashboard.goto("/learn")
     await expect(dashboard.locator("#requests")).to_contain_text("Clinical Reasoning")
 
+    for page in (admin_queue, admin_dashboard, student, dashboard):
+        await mark_document(page)
     await request_row.get_by_label("Note to Rosa Request").fill("Welcome!")
     await request_row.get_by_role("button", name="Approve").click()
     await expect(request_row).to_have_count(0, timeout=LIVE)
@@ -58,6 +67,8 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
     )
     await expect(active).to_have_text(str(active_before + 1), timeout=LIVE)
     await expect(pending).to_have_text(str(pending_before), timeout=LIVE)
+    for page in (admin_queue, admin_dashboard, student, dashboard):
+        assert await still_same_document(page), f"{page.url} was reloaded"
     await screenshot(student, "student-catalog")
     await screenshot(dashboard, "student-dashboard")
     await screenshot(admin_dashboard, "admin-dashboard")

@@ -6,7 +6,14 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.web.conftest import ADMIN_EMAIL, STUDENT_EMAIL, Visitors, screenshot
+from tests.web.conftest import (
+    ADMIN_EMAIL,
+    STUDENT_EMAIL,
+    Visitors,
+    mark_document,
+    screenshot,
+    still_same_document,
+)
 
 pytestmark = pytest.mark.browser
 LIVE = 2000
@@ -24,6 +31,8 @@ async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> N
     paid_card = other_tab.locator("article", has_text="Board Review Intensive")
     await expect(paid_card.get_by_role("button", name=re.compile(r"^Buy for"))).to_be_visible()
 
+    await mark_document(admin)
+    await mark_document(other_tab)
     await learner.goto("/learn/catalog")
     card = learner.locator("article", has_text="Board Review Intensive")
     await card.get_by_role("button", name=re.compile(r"^Buy for")).click()
@@ -35,4 +44,6 @@ async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> N
     await expect(learner.locator("#course-state [data-status=active]")).to_be_visible(timeout=LIVE)
     await expect(paid_card.locator("[data-status=enrolled]")).to_be_visible(timeout=LIVE)
     await expect(active).to_have_text(str(active_before + 1), timeout=LIVE)
+    assert await still_same_document(admin)
+    assert await still_same_document(other_tab)
     await screenshot(learner, "student-course-paid")
