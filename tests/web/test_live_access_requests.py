@@ -123,3 +123,27 @@ async def test_admin_enroll_and_unenroll_reach_the_students_pages_live(
     await row.get_by_role("button", name="Unenroll from Clinical Reasoning").click()
     await expect(course).to_have_count(0, timeout=LIVE)
     await expect(row).to_have_attribute("data-status", "cancelled", timeout=LIVE)
+
+
+async def test_a_cancelled_request_leaves_the_admin_queue_live(visitors: Visitors) -> None:
+    admin = await visitors.logged_in(ADMIN_EMAIL)
+    await admin.goto("/admin/requests")
+    row = admin.locator("tr", has_text="Sam Student")
+    await expect(row).to_be_visible()
+
+    student = await visitors.logged_in("student@northwind.test")
+    await student.goto("/learn/catalog")
+    card = student.locator("article", has_text="Clinical Reasoning")
+    await card.get_by_role("button", name="Cancel request").click()
+    await expect(card.get_by_role("button", name="Request access")).to_be_visible()
+    await expect(row).to_have_count(0, timeout=LIVE)
+
+
+async def test_marking_a_notification_read_clears_its_new_badge(visitors: Visitors) -> None:
+    maya = await visitors.logged_in("maya@northwind.test")
+    await maya.goto("/learn/notifications")
+    first = maya.locator("#notification-list li[data-notification-id]").first
+    await expect(first.locator(".badge", has_text="new")).to_be_visible()
+    await first.get_by_role("button", name="Mark as read").click()
+    await expect(first.get_by_role("button", name="Mark as read")).to_have_count(0)
+    await expect(first.locator(".badge", has_text="new")).to_have_count(0)
