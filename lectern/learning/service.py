@@ -184,16 +184,14 @@ async def record_activity(
     await write_lesson_facts(session, changed)
 
     touched = {en.id: en for _, en in accepted}
-    details: dict[int, dict[str, object]] = defaultdict(lambda: {"lessons": []})
+    lesson_updates: dict[int, list[dict[str, object]]] = defaultdict(list)
     for row in changed:
-        lessons_detail = details[row.enrollment_id]["lessons"]
-        assert isinstance(lessons_detail, list)
-        lessons_detail.append(lesson_state(row).model_dump())
+        lesson_updates[row.enrollment_id].append(lesson_state(row).model_dump())
     await recompute_progress(
         session,
         list(touched.values()),
-        announce={f.enrollment_id for f in changed},
-        details=dict(details),
+        announce=lesson_updates.keys(),
+        details={eid: {"lessons": rows} for eid, rows in lesson_updates.items()},
     )
     return ActivityResult(
         results,
