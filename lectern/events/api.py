@@ -14,7 +14,7 @@ from lectern.accounts.deps import current_actor
 from lectern.db import Database
 from lectern.events import log, metrics
 from lectern.events.pump import EventPump
-from lectern.events.rules import Position, Viewer, resume_from, sse_message
+from lectern.events.rules import Viewer, resume_from, sse_message
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -25,7 +25,7 @@ OPENED = b": open\n\n"
 
 
 async def _replay(
-    database: Database, viewer: Viewer, after: Position, upto: Position
+    database: Database, viewer: Viewer, after: int, upto: int
 ) -> AsyncIterator[bytes]:
     while after < upto:
         async with database.session() as session:
@@ -34,31 +34,28 @@ async def _replay(
             yield sse_message(event)
         if len(events) < REPLAY_PAGE:
             return
-        after = events[-1].position
+        after = events[-1].id
 
 
 async def _messages(
     database: Database, pump: EventPump, viewer: Viewer, last_event_id: int | None
 ) -> AsyncIterator[bytes]:
     # Subscribe before reading the table: live events queue up while the replay runs, and the
-    # subscriber's start position is exactly where the replay ends, so none is lost or doubled.
+    # subscriber's start is exactly where the replay ends, so none is lost or doubled.
     subscriber = pump.subscribe(viewer)
     metrics.OPEN_STREAMS.inc()
     try:
         yield OPENED
-        floor = subscriber.start
         if last_event_id is not None:
-            async with database.session() as session:
-                after = await log.position_of(session, last_event_id)
-            async for message in _replay(database, viewer, after, subscriber.start):
+            async for message in _replay(database, viewer, last_event_id, subscriber.start):
                 yield message
                 metrics.EVENTS_REPLAYED.inc()
                 metrics.EVENTS_DELIVERED.inc()
             # A client that another process served further along than ours skips what it has.
-            floor = max(floor, after)
+            subscriber.floor = max(subscriber.floor, last_event_id)
         while (item := await subscriber.next()) is not None:
-            position, message = item
-            if position > floor:
+            event_id, message = item
+            if event_id > subscriber.floor:
                 yield message
                 metrics.EVENTS_DELIVERED.inc()
     finally:

@@ -4,22 +4,24 @@ import asyncio
 from collections.abc import Iterable, Iterator
 
 from lectern.events import metrics
-from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Position, Viewer
+from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
 
-# An outgoing message: its place in the log and its encoded bytes, shared by every recipient.
-Message = tuple[Position, bytes]
+# An outgoing message: the event id and its encoded bytes, shared by every recipient.
+Message = tuple[int, bytes]
 
 
 class Subscriber:
     """One open stream. Its queue is bounded: when it is full the subscriber is dropped, its
     queue emptied, and the client resumes from the table with Last-Event-ID."""
 
-    __slots__ = ("dropped", "queue", "start", "viewer")
+    __slots__ = ("dropped", "floor", "queue", "start", "viewer")
 
-    def __init__(self, viewer: Viewer, start: Position, queue_size: int) -> None:
+    def __init__(self, viewer: Viewer, start: int, queue_size: int) -> None:
         self.viewer = viewer
-        # Everything up to `start` had been fanned out before this subscriber joined.
+        # Every event up to `start` had been fanned out before this subscriber joined.
         self.start = start
+        # Live events up to `floor` are skipped: the client already has them.
+        self.floor = start
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_size)
         self.dropped = False
 
@@ -80,7 +82,7 @@ class Subscribers:
         queued = 0
         for subscriber in self.matching(event):
             try:
-                subscriber.queue.put_nowait((event.position, message))
+                subscriber.queue.put_nowait((event.id, message))
                 queued += 1
             except asyncio.QueueFull:
                 full.append(subscriber)

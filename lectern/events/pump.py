@@ -1,23 +1,25 @@
 """One pump per process: it reads newly committed events and fans them out to local streams.
 
-Order without gaps. Event ids come from a sequence, so a transaction can take id 10, another
-id 11, and the second commit first. A reader that follows `id > cursor` would then advance
-past 10 and never see it; one that waits for gaps to fill cannot tell a slow transaction from
-a rolled-back one (which leaves a gap forever) except by a timeout, which is a guess.
+Order without gaps. Event ids come from a sequence, so transaction A can draw id 10, B id 11,
+and B commit first. A reader that follows `id > cursor` would pass 10 and never see it; one
+that waits for gaps to fill cannot tell a slow transaction from a rolled-back one (which leaves
+a gap forever) except by a timeout, which is a guess. Ordering by transaction id and reading
+below the snapshot's xmin is exact but lets any open write transaction anywhere in the cluster,
+events or not, freeze every live page until it ends.
 
-So each event row records the transaction that inserted it (`xact_id`, PostgreSQL's 64-bit
-`pg_current_xact_id()`), and readers follow the log in `(xact_id, id)` order, taking only rows
-whose transaction is below the snapshot's xmin (`pg_snapshot_xmin(pg_current_snapshot())`, in
-the same statement as the read). A transaction below xmin has ended, and any transaction that
-has not ended, or has yet to take an id, will carry an xact_id at or above xmin. Everything at
-or before the pump's cursor is therefore final: a late commit lands after the cursor, never
-behind it, and nothing is delivered twice. The price: a committed event waits while an older
-write transaction is still open, so the pump re-reads with a short backoff while rows are held.
-Transactions are delivered whole, in the order they took their transaction ids, which is
-commit order whenever transactions do not overlap.
+So a transaction that appends events announces itself first (lectern.events.inflight): a
+shared advisory lock, held until it ends, keyed by the sequence's last value, below every id it
+will draw. The pump reads the sequence's last value M, then the lowest held key K, and then,
+in a later statement, the events with cursor < id <= min(M, K). Any id x <= min(M, K) was
+drawn before M was read, by a transaction that took its lock before drawing x and keyed it
+below x; were that transaction still open when the locks were read, K would be below x. So it
+had ended, and the later statement sees its rows, or they never existed. Nothing at or below
+the cursor can still appear: a late commit is delivered (in id order, after the lower ids),
+nothing twice, and a rolled-back id is passed as soon as its transaction ends. Only
+transactions that write events can hold delivery back, and only while they are open; the pump
+re-reads with a short backoff meanwhile (a NOTIFY follows their commit anyway).
 
-On SQLite writers take turns (Database holds a write lock), so commit order is id order;
-xact_id is 0 there and the horizon is unbounded, which makes the same queries follow `id`.
+On SQLite writers take turns (Database holds a write lock), so whatever is visible is final.
 
 Wake-ups: `Database.on_events_committed` after a local commit; on PostgreSQL also the LISTEN
 connection (lectern.events.listener), which carries commits made by other processes; and a
@@ -32,10 +34,10 @@ import time
 from sqlalchemy.engine import make_url
 
 from lectern.db import NOTIFY_CHANNEL, Database
-from lectern.events import log, metrics
+from lectern.events import inflight, log, metrics
 from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.listener import NotifyListener
-from lectern.events.rules import ORIGIN, Position, Viewer, sse_message
+from lectern.events.rules import Viewer, sse_message
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ class EventPump:
         self.poll_seconds = poll_seconds
         self.subscribers = Subscribers()
         # Every event at or before the cursor has been fanned out.
-        self.cursor: Position = ORIGIN
+        self.cursor = 0
         self.listener: NotifyListener | None = None
         self._wake = asyncio.Event()
         # Two drains at once would read the same rows and deliver them twice.
@@ -61,7 +63,8 @@ class EventPump:
 
     async def start(self) -> None:
         async with self.database.session() as session:
-            self.cursor = await log.head(session)
+            upto, _ = await inflight.final_up_to(session)
+            self.cursor = await log.last_id(session, upto)
         self.database.on_events_committed(self.wake)
         self._tasks.append(asyncio.create_task(self._run(), name="event-pump"))
         if self.database.is_postgres:
@@ -115,16 +118,29 @@ class EventPump:
                 held_delay = HELD_RETRY_FIRST
 
     async def drain(self) -> bool:
-        """Fan out every settled event after the cursor; true if younger ones are held back."""
+        """Fan out every final event after the cursor; true if open writers hold some back."""
         async with self._draining:
             while True:
                 async with self.database.session() as session:
-                    events, held = await log.read_after(session, self.cursor, BATCH)
+                    upto, held = await inflight.final_up_to(session)
+                    if upto < self.cursor:
+                        self._restart_log()
+                    await session.commit()  # the next statement takes a fresh snapshot
+                    events = await log.read_between(session, self.cursor, upto, BATCH)
                 now = time.time()
                 for event in events:
                     self.subscribers.deliver(event, sse_message(event))
                     metrics.PUMP_LAG.observe(max(0.0, now - event.created_at.timestamp()))
                 if events:
-                    self.cursor = events[-1].position
-                if held or len(events) < BATCH:
+                    self.cursor = events[-1].id
+                if len(events) < BATCH:
                     return held
+
+    def _restart_log(self) -> None:
+        """The sequence went back (the log was emptied or restored): follow it from the start."""
+        logger.warning(
+            "event ids went back below %d; following the log from its start", self.cursor
+        )
+        self.cursor = 0
+        for subscriber in self.subscribers:
+            subscriber.floor = 0

@@ -7,10 +7,6 @@ from typing import Any
 
 from lectern.models.enums import Audience, Role
 
-# A place in the log: (xact_id, id). Readers follow the log in this order; see lectern.events.pump.
-Position = tuple[int, int]
-ORIGIN: Position = (0, 0)
-
 LEARNER_AUDIENCES = frozenset({Audience.LEARNER.value, Audience.BOTH.value})
 STAFF_AUDIENCES = frozenset({Audience.ADMINS.value, Audience.BOTH.value})
 
@@ -30,20 +26,15 @@ class Viewer:
 
 @dataclass(frozen=True, slots=True)
 class LoggedEvent:
-    """An event as read back from the log, with its place in it."""
+    """An event as read back from the log."""
 
     id: int
-    xact_id: int
     type: str
     institution_id: int
     user_id: int | None
     audience: str
     payload: dict[str, Any]
     created_at: datetime
-
-    @property
-    def position(self) -> Position:
-        return (self.xact_id, self.id)
 
 
 def can_see(viewer: Viewer, event: LoggedEvent) -> bool:

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.events.inflight import announce_writer
 from lectern.models import Event
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience
@@ -20,6 +21,7 @@ async def record_event(
     payload: dict[str, Any] | None = None,
 ) -> int:
     """Append one event; it becomes visible, and is announced, when the transaction commits."""
+    await announce_writer(session)
     event_id: int = (
         await session.execute(
             insert(Event)

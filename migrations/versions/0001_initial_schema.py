@@ -37,7 +37,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("xact_id", sa.BigInteger(), nullable=False),
         sa.CheckConstraint(
             "audience IN ('learner', 'admins', 'both')", name=op.f("ck_events_audience")
         ),
@@ -47,7 +46,6 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_institution_id_id", ["institution_id", "id"], unique=False)
         batch_op.create_index("ix_events_user_id_id", ["user_id", "id"], unique=False)
-        batch_op.create_index("ix_events_xact_id_id", ["xact_id", "id"], unique=False)
 
     op.create_table(
         "institutions",
@@ -695,7 +693,6 @@ def downgrade() -> None:
     op.drop_table("webhook_events")
     op.drop_table("institutions")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_xact_id_id")
         batch_op.drop_index("ix_events_user_id_id")
         batch_op.drop_index("ix_events_institution_id_id")
 

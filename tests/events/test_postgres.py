@@ -53,24 +53,36 @@ async def test_a_lower_id_that_commits_last_is_delivered_once(
         assert [m.id for m in await stream.take(1)] == [marker]
 
 
-async def test_resuming_between_out_of_order_ids_misses_nothing(
+async def test_an_open_transaction_that_writes_no_events_does_not_hold_delivery_back(
     stream_server: StreamServer, world: World, db: Database
 ) -> None:
     admin = await world.admin()
-    async with EventStream(stream_server, admin) as stream:
-        async with db.sessionmaker() as first, db.sessionmaker() as second:
-            # `first` takes its transaction id before `second`, but its event id after.
-            await first.execute(text("SELECT pg_current_xact_id()"))
-            low = await append(second, admin)
-            high = await append(first, admin)
-            await commit_with_notify(second, low)
-            await commit_with_notify(first, high)
-        # Transactions are delivered in the order they began writing: `high` first.
-        assert [m.id for m in await stream.take(2)] == [high, low]
-    # A client that saw only `high` resumes from it and still gets `low`, once.
-    async with EventStream(stream_server, admin, last_event_id=high) as stream:
-        [marker] = await stream_server.record(admin, audience="admins")
-        assert [m.id for m in await stream.take(2)] == [low, marker]
+    async with EventStream(stream_server, admin) as stream, db.sessionmaker() as bystander:
+        # An older write transaction, still open, that appends no event.
+        await bystander.execute(text("SELECT pg_current_xact_id()"))
+        await bystander.execute(
+            text(
+                "INSERT INTO institutions (name, name_key, slug, created_at)"
+                " VALUES ('Bystander', 'bystander', 'bystander', now())"
+            )
+        )
+        event_ids = await record_through(db, admin, audience="admins")
+        assert [m.id for m in await stream.take(1)] == event_ids
+        await bystander.rollback()
+
+
+async def test_resuming_while_a_lower_id_is_still_open_delivers_both_in_order(
+    stream_server: StreamServer, world: World, db: Database
+) -> None:
+    admin = await world.admin()
+    async with db.sessionmaker() as first, db.sessionmaker() as second:
+        low = await append(first, admin)
+        high = await append(second, admin)
+        await commit_with_notify(second, high)
+        # The client resumes just below `low`, whose transaction is still open.
+        async with EventStream(stream_server, admin, last_event_id=low - 1) as stream:
+            await commit_with_notify(first, low)
+            assert [m.id for m in await stream.take(2)] == [low, high]
 
 
 async def test_a_rolled_back_event_leaves_a_gap_that_does_not_stall_the_stream(

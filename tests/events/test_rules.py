@@ -20,7 +20,6 @@ def event(
 ) -> LoggedEvent:
     return LoggedEvent(
         id=id,
-        xact_id=0,
         type="enrollment.created",
         institution_id=institution_id,
         user_id=user_id,
@@ -86,8 +85,7 @@ def test_a_newline_in_a_payload_stays_inside_one_data_line() -> None:
 async def test_fan_out_reaches_only_the_matching_streams() -> None:
     subscribers = Subscribers()
     streams = {
-        viewer: Subscriber(viewer, (0, 0), 10)
-        for viewer in (LEARNER, OTHER_LEARNER, ADMIN, OTHER_ADMIN)
+        viewer: Subscriber(viewer, 0, 10) for viewer in (LEARNER, OTHER_LEARNER, ADMIN, OTHER_ADMIN)
     }
     for subscriber in streams.values():
         subscribers.add(subscriber)
@@ -101,7 +99,7 @@ async def test_fan_out_reaches_only_the_matching_streams() -> None:
 
 async def test_a_full_subscriber_is_dropped_and_its_queue_emptied() -> None:
     subscribers = Subscribers()
-    slow = Subscriber(LEARNER, (0, 0), 3)
+    slow = Subscriber(LEARNER, 0, 3)
     subscribers.add(slow)
     for n in range(1, 4):
         subscribers.deliver(event(n), b"x" * 1000)
@@ -118,7 +116,7 @@ async def test_a_full_subscriber_is_dropped_and_its_queue_emptied() -> None:
 
 def test_removing_the_last_stream_of_a_learner_forgets_the_learner() -> None:
     subscribers = Subscribers()
-    subscriber = Subscriber(LEARNER, (0, 0), 3)
+    subscriber = Subscriber(LEARNER, 0, 3)
     subscribers.add(subscriber)
     subscribers.discard(subscriber)
     subscribers.discard(subscriber)

@@ -1,0 +1,63 @@
+"""Which event ids may still commit (PostgreSQL).
+
+A transaction that appends events first takes a shared, transaction-scoped advisory lock whose
+key is the event sequence's last value at that moment: every id it then draws is above its key,
+and the lock is released only after its commit (or rollback) is visible to everyone. A reader
+that reads the sequence and then the held keys knows that every id up to the smaller of the two
+is final. lectern.events.pump gives the whole argument.
+"""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts
+# here; other advisory locks of the app use the one-bigint form, a separate key space.
+LOCK_NAMESPACE = 2_000_000_000
+_WRITING = "event_writer_announced"
+
+# events_id_seq draws event ids (its name as the migration creates it).
+_LAST_DRAWN = text(
+    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq"
+)
+_ANNOUNCE = text(
+    """
+    SELECT pg_advisory_xact_lock_shared((:ns + (k >> 31))::int, (k & 2147483647)::int)
+    FROM (
+        SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS k
+        FROM events_id_seq
+    ) AS head
+    """
+).bindparams(ns=LOCK_NAMESPACE)
+_LOWEST_WRITER = text(
+    """
+    SELECT min(((classid::bigint - :ns) << 31) | objid::bigint)
+    FROM pg_locks
+    WHERE locktype = 'advisory' AND objsubid = 2 AND classid::bigint >= :ns
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    """
+).bindparams(ns=LOCK_NAMESPACE)
+
+
+async def announce_writer(session: AsyncSession) -> None:
+    """Before a transaction draws its first event id: mark it as a writer until it ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    sync = session.sync_session
+    # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    if transaction is not None and session.info.get(_WRITING) is transaction:
+        return
+    await session.execute(_ANNOUNCE)
+    session.info[_WRITING] = sync.get_nested_transaction() or sync.get_transaction()
+
+
+async def final_up_to(session: AsyncSession) -> tuple[int, bool]:
+    """The highest id at or below which every event is final (committed and visible to a
+    later statement, or never to exist), and whether writers still hold ids above it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 2**63 - 1, False  # writers take turns, so whatever is visible is final
+    last_drawn = int((await session.execute(_LAST_DRAWN)).scalar_one())
+    lowest_writer = (await session.execute(_LOWEST_WRITER)).scalar_one()
+    if lowest_writer is None or lowest_writer >= last_drawn:
+        return last_drawn, False
+    return int(lowest_writer), True
