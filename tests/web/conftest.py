@@ -5,6 +5,7 @@ import asyncio
 import os
 import socket
 import threading
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
 
 from lectern.app import create_app
 from lectern.config import Settings
 from lectern.db import Database
 from lectern.demo import DEMO_PASSWORD, load_demo
 from lectern.migrate import upgrade
-from tests.conftest import make_settings
+from tests.conftest import POSTGRES_URL, make_settings
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -48,7 +51,7 @@ def _free_port() -> int:
 class DemoServer:
     """Lectern under uvicorn in a thread, on a database holding the demo data."""
 
-    def __init__(self, settings: Settings, port: int, database_path: Path) -> None:
+    def __init__(self, settings: Settings, port: int, database_path: Path | None) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.database_path = database_path
         config = uvicorn.Config(
@@ -70,25 +73,62 @@ class DemoServer:
         self.thread.join(timeout=10)
 
 
+def _create_postgres_database() -> str:
+    name = f"lectern_web_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _postgres_admin_url() -> URL:
+    return make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+
+
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[DemoServer]:
-    """A fresh demo installation per test, so that tests never see each other's clicks."""
-    path = tmp_path / "web.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(upgrade, url)
-    port = _free_port()
-    settings = make_settings(url).model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    database = Database(settings)
+async def site(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DemoServer]:
+    """A fresh demo installation per test, so that tests never see each other's clicks; on
+    SQLite unless a test asks for PostgreSQL with `parametrize("site", ..., indirect=True)`."""
+    backend = getattr(request, "param", "sqlite")
+    path: Path | None = None
+    postgres_name = ""
+    if backend == "sqlite":
+        path = tmp_path / "web.db"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        postgres_name = await asyncio.to_thread(_create_postgres_database)
+        url = (
+            _postgres_admin_url()
+            .set(database=postgres_name, drivername="postgresql+asyncpg")
+            .render_as_string(hide_password=False)
+        )
     try:
-        await database.run(load_demo)
+        await asyncio.to_thread(upgrade, url)
+        port = _free_port()
+        public_url = f"http://127.0.0.1:{port}"
+        settings = make_settings(url).model_copy(update={"public_url": public_url})
+        database = Database(settings)
+        try:
+            await database.run(load_demo)
+        finally:
+            await database.dispose()
+        server = DemoServer(settings, port, path)
+        await asyncio.to_thread(server.__enter__)
+        try:
+            yield server
+        finally:
+            await asyncio.to_thread(server.__exit__, None, None, None)
     finally:
-        await database.dispose()
-    server = DemoServer(settings, port, path)
-    await asyncio.to_thread(server.__enter__)
-    try:
-        yield server
-    finally:
-        await asyncio.to_thread(server.__exit__, None, None, None)
+        if postgres_name:
+            await asyncio.to_thread(_drop_postgres_database, postgres_name)
 
 
 def _require_chromium() -> None:

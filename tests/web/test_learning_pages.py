@@ -33,6 +33,7 @@ FIND_LEARNING_COURSE = """async () => {
 
 
 def qbank_answers(site: DemoServer, course_id: int) -> dict[int, int]:
+    assert site.database_path is not None, "this test reads the answers from the SQLite file"
     with sqlite3.connect(site.database_path) as connection:
         rows = connection.execute(
             "SELECT id, answer FROM qbank_questions WHERE course_id = ?", (course_id,)

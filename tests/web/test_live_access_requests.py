@@ -3,6 +3,7 @@
 import pytest
 from playwright.async_api import expect
 
+from tests.conftest import BACKENDS
 from tests.web.conftest import (
     ADMIN_EMAIL,
     INSTITUTION_SLUG,
@@ -12,7 +13,8 @@ from tests.web.conftest import (
     still_same_document,
 )
 
-pytestmark = pytest.mark.browser
+# The live path differs by backend (LISTEN/NOTIFY on PostgreSQL), so these run on both.
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("site", BACKENDS, indirect=True)]
 LIVE = 2000  # ms: how soon another person's change must show, without reload
 
 
