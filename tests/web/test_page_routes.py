@@ -80,3 +80,12 @@ async def test_instructors_get_the_course_pages_and_no_redirect_loop(
     editor = await client.get(f"/admin/courses/{course['id']}")
     assert editor.status_code == 200
     assert "/analytics" not in editor.text
+
+
+async def test_pages_allow_only_lecterns_own_scripts(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "object-src 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in page.text
