@@ -147,7 +147,7 @@
       const item = notificationItem(n);
       if (!n.read_at) {
         item.append(h("button", { type: "button", class: "secondary", "data-action": "read",
-          onclick: async (e) => { await act(e.target, "POST", "/api/v1/me/notifications/" + n.id + "/read", "Marked as read."); notifications_(); } },
+          onclick: async (e) => { await act(e.target, "POST", "/api/v1/me/notifications/" + n.id + "/read", "Marked as read."); notificationsPage(); } },
           "Mark as read"));
       }
       return item;
@@ -156,13 +156,13 @@
   }
 
   const catalog = refresher(renderCatalog);
-  const notifications_ = refresher(renderNotifications);
+  const notificationsPage = refresher(renderNotifications);
   const pages = {
     "student-dashboard": refresher(renderDashboard),
     "student-catalog": catalog,
     "student-progress": refresher(renderProgress),
     "student-certificates": refresher(renderCertificates),
-    "student-notifications": notifications_,
+    "student-notifications": notificationsPage,
   };
 
   window.LecternStudent = { certificateLinks, statusBadge };
