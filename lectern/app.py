@@ -39,7 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.settings = settings
         app.state.login_throttle = LoginThrottle(settings)
-        event_pump = EventPump(database, queue_size=settings.stream_queue_size)
+        event_pump = EventPump(
+            database,
+            queue_size=settings.stream_queue_size,
+            ping_seconds=settings.stream_ping_seconds,
+        )
         await event_pump.start()
         app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))

@@ -7,13 +7,14 @@ gets them all; the event's own `type` is in the JSON `data`, and the SSE `id` is
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from sse_starlette import EventSourceResponse
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import current_actor
 from lectern.db import Database
 from lectern.events import log, metrics
+from lectern.events.fanout import PING, Subscriber
 from lectern.events.pump import EventPump
+from lectern.events.response import EventStreamResponse
 from lectern.events.rules import Viewer, resume_from, sse_message
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -38,11 +39,11 @@ async def _replay(
 
 
 async def _messages(
-    database: Database, pump: EventPump, viewer: Viewer, last_event_id: int | None
+    database: Database, pump: EventPump, subscriber: Subscriber, last_event_id: int | None
 ) -> AsyncIterator[bytes]:
-    # Subscribe before reading the table: live events queue up while the replay runs, and the
+    # Subscribed before reading the table: live events queue up while the replay runs, and the
     # subscriber's start is exactly where the replay ends, so none is lost or doubled.
-    subscriber = pump.subscribe(viewer)
+    viewer = subscriber.viewer
     metrics.OPEN_STREAMS.inc()
     try:
         yield OPENED
@@ -55,7 +56,9 @@ async def _messages(
             subscriber.floor = max(subscriber.floor, last_event_id)
         while (item := await subscriber.next()) is not None:
             event_id, message = item
-            if event_id > subscriber.floor:
+            if item is PING:
+                yield message
+            elif event_id > subscriber.floor:
                 yield message
                 metrics.EVENTS_DELIVERED.inc()
     finally:
@@ -65,7 +68,7 @@ async def _messages(
 
 @router.get(
     "/stream",
-    response_class=EventSourceResponse,
+    response_class=EventStreamResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream(
@@ -75,15 +78,15 @@ async def stream(
     ),
     last_event_id_header: int | None = Header(None, alias="Last-Event-ID", ge=0),
     actor: Actor = Depends(current_actor),
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     """Server-Sent Events for what the caller may see: a learner their own events, staff their
     institution's. Reconnect with Last-Event-ID to receive every missed event, then live ones."""
     database: Database = request.app.state.database
     pump: EventPump = request.app.state.event_pump
     viewer = Viewer.of(actor.id, actor.institution_id, actor.role)
-    return EventSourceResponse(
-        _messages(database, pump, viewer, resume_from(last_event_id_header, last_event_id)),
-        ping=request.app.state.settings.stream_ping_seconds,
+    subscriber = pump.subscribe(viewer)
+    return EventStreamResponse(
+        _messages(database, pump, subscriber, resume_from(last_event_id_header, last_event_id)),
+        on_disconnect=subscriber.end,
         send_timeout=SEND_TIMEOUT_SECONDS,
-        sep="\n",
     )

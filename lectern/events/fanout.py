@@ -1,6 +1,7 @@
 """A process's open streams, indexed so that an event reaches only the streams that may see it."""
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Iterator
 
 from lectern.events import metrics
@@ -8,6 +9,8 @@ from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent
 
 # An outgoing message: the event id and its encoded bytes, shared by every recipient.
 Message = tuple[int, bytes]
+# A comment that keeps proxies from closing an idle stream; its id is never skipped.
+PING: Message = (-1, b": ping\n\n")
 
 
 class Subscriber:
@@ -29,11 +32,15 @@ class Subscriber:
         """The next message, or None once dropped."""
         return await self.queue.get()
 
-    def drop(self) -> None:
-        self.dropped = True
+    def end(self) -> None:
+        """Close the stream after what it is sending now, forgetting whatever it had queued."""
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
+
+    def ping(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(PING)
 
 
 class Subscribers:
@@ -88,6 +95,7 @@ class Subscribers:
                 full.append(subscriber)
         for subscriber in full:
             self.discard(subscriber)
-            subscriber.drop()
+            subscriber.dropped = True
+            subscriber.end()
             metrics.SUBSCRIBERS_DROPPED.inc()
         return queued

@@ -37,6 +37,7 @@ from lectern.db import NOTIFY_CHANNEL, Database
 from lectern.events import inflight, log, metrics
 from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.listener import NotifyListener
+from lectern.events.response import server_is_stopping
 from lectern.events.rules import Viewer, sse_message
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,21 @@ BATCH = 500
 HELD_RETRY_FIRST = 0.002
 HELD_RETRY_MAX = 0.25
 ERROR_RETRY_MAX = 5.0
+SHUTDOWN_CHECK_SECONDS = 0.5
 
 
 class EventPump:
-    def __init__(self, database: Database, *, queue_size: int, poll_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        queue_size: int,
+        ping_seconds: float = 15.0,
+        poll_seconds: float = 10.0,
+    ) -> None:
         self.database = database
         self.queue_size = queue_size
+        self.ping_seconds = ping_seconds
         self.poll_seconds = poll_seconds
         self.subscribers = Subscribers()
         # Every event at or before the cursor has been fanned out.
@@ -67,6 +77,7 @@ class EventPump:
             self.cursor = await log.last_id(session, upto)
         self.database.on_events_committed(self.wake)
         self._tasks.append(asyncio.create_task(self._run(), name="event-pump"))
+        self._tasks.append(asyncio.create_task(self._keep_alive(), name="event-pings"))
         if self.database.is_postgres:
             dsn = make_url(self.database.settings.async_database_url).set(drivername="postgresql")
             self.listener = NotifyListener(
@@ -75,6 +86,7 @@ class EventPump:
             self._tasks.append(asyncio.create_task(self.listener.run(), name="event-listener"))
 
     async def stop(self) -> None:
+        self.end_streams()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -93,6 +105,24 @@ class EventPump:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+
+    def end_streams(self) -> None:
+        for subscriber in list(self.subscribers):
+            self.subscribers.discard(subscriber)
+            subscriber.end()
+
+    async def _keep_alive(self) -> None:
+        """Ping every stream now and then; end them all when the server begins to stop."""
+        loop = asyncio.get_running_loop()
+        next_ping = loop.time() + self.ping_seconds
+        while True:
+            await asyncio.sleep(min(SHUTDOWN_CHECK_SECONDS, self.ping_seconds))
+            if server_is_stopping():
+                self.end_streams()
+            elif loop.time() >= next_ping:
+                next_ping = loop.time() + self.ping_seconds
+                for subscriber in self.subscribers:
+                    subscriber.ping()
 
     async def _run(self) -> None:
         held_delay = HELD_RETRY_FIRST

@@ -42,7 +42,8 @@ class StreamServer:
         leftover = asyncio.all_tasks(self.loop)
         for task in leftover:
             task.cancel()
-        self.loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+        if leftover:
+            self.loop.run_until_complete(asyncio.wait(leftover))
         self.loop.close()
 
     def __enter__(self) -> "StreamServer":

@@ -5,6 +5,7 @@ import socket
 from collections.abc import Callable
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 
 from lectern.events.fanout import Subscriber
@@ -232,3 +233,29 @@ async def test_metrics_report_streams_deliveries_drops_and_lag(
 
 def test_viewer_of_a_student_is_scoped_to_themselves() -> None:
     assert Viewer.of(1, 2, "student") == Viewer(1, 2, False)
+
+
+async def test_an_idle_stream_receives_comment_pings(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        assert stream.lines is not None
+        async with asyncio.timeout(10):
+            while (await anext(stream.lines)) != ": ping":
+                pass
+
+
+async def test_streams_ended_by_the_server_finish_cleanly_and_unsubscribe(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+
+        async def end_streams() -> None:
+            stream_server.pump.end_streams()
+
+        await stream_server.call(end_streams)
+        with pytest.raises(AssertionError, match="the stream ended"):
+            await stream.next()
+    await wait_for(lambda: not streams_of(stream_server, admin))

@@ -1,0 +1,346 @@
+"""Live event stream: 1,000, 5,000 and 10,000 open streams on one server process.
+
+Measures, at each level, the latency from commit to receipt (p50, p99) of events aimed at one
+learner and of events broadcast to an institution's admins, and the server's resident memory
+per open stream. Beside it: the original platform's 15-second polling, whose delay is uniform
+over the interval (mean 7.5 s). Targets at 10,000 streams: p99 <= 50 ms, <= 50 KB per stream.
+
+One uvicorn process serves; this process is the client (raw asyncio streams on uvloop) and
+the writer (commands through lectern's Database, so each commit sends NOTIFY).
+
+    .venv/bin/python bench/stream.py
+"""
+
+import asyncio
+import os
+import random
+import re
+import resource
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvloop
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from lectern.accounts.security import token_digest
+from lectern.config import Settings
+from lectern.db import Database
+from lectern.events.service import record_event
+from lectern.migrate import upgrade
+from lectern.models import ApiToken, Institution, StudentProfile, User
+from lectern.models.base import utcnow
+from lectern.models.enums import Audience, Role
+
+LEVELS = tuple(int(n) for n in os.environ.get("BENCH_STREAM_LEVELS", "1000,5000,10000").split(","))
+ADMIN_SHARE = 10  # one stream in ten is an admin's; every broadcast reaches all of them
+LEARNER_EVENTS = 200  # per level, one learner each
+BROADCAST_EVENTS = 30  # per level, to every admin stream
+POLL_INTERVAL_S = 15.0
+ID_PATTERN = re.compile(rb"\nid: (\d+)\n|^id: (\d+)\n")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Person:
+    user_id: int
+    token: str
+
+
+@dataclass
+class Run:
+    received: list[tuple[int, float]] = field(default_factory=list)
+    committed: dict[int, float] = field(default_factory=dict)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def seed(url: str, students: int, admins: int) -> tuple[int, list[Person], list[Person]]:
+    """Bulk-insert one institution's people with Bearer tokens (no events: a quiet log)."""
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    now = utcnow()
+    with engine.begin() as connection:
+        institution_id = connection.execute(
+            insert(Institution)
+            .values(name="Bench Academy", name_key="bench academy", slug="bench", created_at=now)
+            .returning(Institution.id)
+        ).scalar_one()
+        rows = [
+            {
+                "institution_id": institution_id,
+                "email": f"p{n}@bench.test",
+                "email_key": f"p{n}@bench.test",
+                "password_hash": "-",
+                "full_name": f"Person {n}",
+                "role": Role.ADMIN if n < admins else Role.STUDENT,
+                "is_platform_admin": False,
+                "created_at": now,
+            }
+            for n in range(admins + students)
+        ]
+        ids = connection.execute(
+            insert(User).returning(User.id, sort_by_parameter_order=True), rows
+        )
+        user_ids = [row[0] for row in ids]
+        connection.execute(
+            insert(StudentProfile),
+            [{"user_id": i, "bio": "", "created_at": now} for i in user_ids[admins:]],
+        )
+        tokens = [secrets.token_urlsafe(24) for _ in user_ids]
+        connection.execute(
+            insert(ApiToken),
+            [
+                {"token_hash": token_digest(t), "user_id": i, "created_at": now}
+                for t, i in zip(tokens, user_ids, strict=True)
+            ],
+        )
+    engine.dispose()
+    people = [Person(i, t) for i, t in zip(user_ids, tokens, strict=True)]
+    return institution_id, people[:admins], people[admins:]
+
+
+async def read_stream(reader: asyncio.StreamReader, run: Run, opened: asyncio.Future[None]) -> None:
+    buffer = b""
+    while not opened.done():
+        chunk = await reader.read(4096)
+        if not chunk:
+            opened.set_exception(RuntimeError("stream closed before it opened"))
+            return
+        buffer += chunk
+        if b": open\n\n" in buffer:
+            opened.set_result(None)
+    buffer = b""
+    while chunk := await reader.read(65536):
+        now = time.perf_counter()
+        buffer += chunk
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            continue
+        complete, buffer = buffer[: end + 2], buffer[end + 2 :]
+        for match in ID_PATTERN.finditer(complete):
+            run.received.append((int(match.group(1) or match.group(2)), now))
+
+
+async def open_stream(port: int, person: Person, run: Run) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: bench\r\n"
+        f"Authorization: Bearer {person.token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    run.readers.append(asyncio.create_task(read_stream(reader, run, opened)))
+    run.writers.append(writer)
+    await opened
+
+
+async def open_streams(port: int, people: list[Person], run: Run) -> None:
+    for start in range(0, len(people), 250):
+        await asyncio.gather(*(open_stream(port, p, run) for p in people[start : start + 250]))
+
+
+async def write_events(
+    database: Database,
+    institution_id: int,
+    targets: list[Person],
+    count: int,
+    audience: Audience,
+    spacing_s: float,
+    run: Run,
+) -> list[int]:
+    ids = []
+    for _ in range(count):
+        target = random.choice(targets)
+
+        async def command(session: object, target: Person = target) -> int:
+            return await record_event(
+                session,  # type: ignore[arg-type]
+                "bench.event",
+                institution_id=institution_id,
+                user_id=target.user_id,
+                audience=audience,
+                payload={"course_id": 1, "progress": 50},
+            )
+
+        event_id = await database.run(command)
+        run.committed[event_id] = time.perf_counter()
+        ids.append(event_id)
+        await asyncio.sleep(spacing_s)
+    return ids
+
+
+async def latencies(ids: list[int], expected: int, run: Run) -> list[float]:
+    wanted = set(ids)
+    for _ in range(500):
+        if sum(1 for event_id, _t in run.received if event_id in wanted) >= expected:
+            break
+        await asyncio.sleep(0.02)
+    got = [(i, t) for i, t in run.received if i in wanted]
+    if len(got) < expected:
+        print(f"  ! only {len(got)} of {expected} deliveries arrived")
+    return [max(0.0, t - run.committed[i]) * 1000 for i, t in got]
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "LECTERN_DATABASE_URL": url,
+        "LECTERN_DEMO_ON_FIRST_START": "0",
+        "LECTERN_DATABASE_POOL_SIZE": "20",
+    }
+    command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
+    command += ["--http", "httptools", "--backlog", "4096", "--log-level", "warning"]
+    command += ["--no-access-log"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("server did not start")
+
+
+async def measure(url: str) -> None:
+    total = LEVELS[-1]
+    admins_total = total // ADMIN_SHARE
+    institution_id, admins, students = seed(url, total - admins_total, admins_total)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = start_server(url, port)
+    database = Database(Settings(database_url=url, demo_on_first_start=False))
+    run = Run()
+    rows = []
+    try:
+        await asyncio.sleep(1.0)
+        base_rss = rss_kib(server.pid)
+        open_admins: list[Person] = []
+        open_students: list[Person] = []
+        for level in LEVELS:
+            want_admins = level // ADMIN_SHARE
+            new_admins = admins[len(open_admins) : want_admins]
+            new_students = students[len(open_students) : level - want_admins]
+            started = time.perf_counter()
+            await open_streams(port, new_admins + new_students, run)
+            open_admins += new_admins
+            open_students += new_students
+            opening_s = time.perf_counter() - started
+            await asyncio.sleep(1.0)
+            per_stream_kib = (rss_kib(server.pid) - base_rss) / level
+            run.received.clear()
+            learner_ids = await write_events(
+                database, institution_id, open_students, LEARNER_EVENTS, Audience.LEARNER, 0.01, run
+            )
+            learner_ms = await latencies(learner_ids, len(learner_ids), run)
+            broadcast_ids = await write_events(
+                database, institution_id, open_admins, BROADCAST_EVENTS, Audience.ADMINS, 0.05, run
+            )
+            broadcast_ms = await latencies(
+                broadcast_ids, len(broadcast_ids) * len(open_admins), run
+            )
+            rows.append((level, len(open_admins), learner_ms, broadcast_ms, per_stream_kib))
+            print(
+                f"{level:>6} streams open in {opening_s:5.1f} s; "
+                f"learner p50 {statistics.median(learner_ms):6.1f} ms "
+                f"p99 {percentile(learner_ms, 0.99):6.1f} ms; "
+                f"broadcast to {len(open_admins)} admins p50 "
+                f"{statistics.median(broadcast_ms):6.1f} ms "
+                f"p99 {percentile(broadcast_ms, 0.99):6.1f} ms; "
+                f"{per_stream_kib:5.1f} KiB/stream",
+                flush=True,
+            )
+    finally:
+        for writer in run.writers:
+            writer.close()
+        for task in run.readers:
+            task.cancel()
+        await asyncio.gather(*run.readers, return_exceptions=True)
+        await database.dispose()
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    report(rows)
+
+
+def report(rows: list[tuple[int, int, list[float], list[float], float]]) -> None:
+    polling_p50_ms = POLL_INTERVAL_S / 2 * 1000
+    polling_p99_ms = POLL_INTERVAL_S * 0.99 * 1000
+    print()
+    print("Commit-to-screen delay, live stream vs the original 15-second polling")
+    print("(polling delay is uniform over the interval: mean and p50 7.5 s, p99 14.85 s)")
+    header = (
+        f"{'streams':>8} {'kind':>10} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'poll p50 ms':>12} {'poll p99 ms':>12} {'p50 ratio':>10} {'KiB/stream':>11}"
+    )
+    print(header)
+    for level, _admins, learner_ms, broadcast_ms, per_stream_kib in rows:
+        for kind, values in (("learner", learner_ms), ("broadcast", broadcast_ms)):
+            p50 = statistics.median(values)
+            p99 = percentile(values, 0.99)
+            print(
+                f"{level:>8} {kind:>10} {p50:>8.1f} {p99:>8.1f} {polling_p50_ms:>12.0f} "
+                f"{polling_p99_ms:>12.0f} {polling_p50_ms / max(p50, 0.001):>9.0f}x "
+                f"{per_stream_kib:>11.1f}"
+            )
+    level, _admins, learner_ms, broadcast_ms, per_stream_kib = rows[-1]
+    worst_p99 = max(percentile(learner_ms, 0.99), percentile(broadcast_ms, 0.99))
+    print(
+        f"\nAt {level:,} streams: p99 {worst_p99:.1f} ms (target <= 50 ms: "
+        f"{'met' if worst_p99 <= 50 else 'missed'}), {per_stream_kib:.1f} KiB per stream "
+        f"(target <= 50 KB: {'met' if per_stream_kib * 1.024 <= 50 else 'missed'})"
+    )
+
+
+def main() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = LEVELS[-1] + 1024
+    if hard < needed:
+        raise SystemExit(f"needs {needed} open files; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, needed), hard))
+    base = os.environ.get("LECTERN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"lectern_bench_stream_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(base).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name, drivername="postgresql+asyncpg").render_as_string(
+        hide_password=False
+    )
+    started = time.perf_counter()
+    try:
+        upgrade(url)
+        uvloop.run(measure(url))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print(f"(whole run {time.perf_counter() - started:.0f} s; other work may share this machine)")
+
+
+if __name__ == "__main__":
+    main()
