@@ -147,6 +147,12 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
             price_cents=4900,
             currency="usd",
             description="Six weeks of exam practice.",
+            chapters=[
+                ChapterIn(
+                    title="Week one",
+                    lessons=[_reading("How to use this course", "One block of questions a day.")],
+                )
+            ],
         ),
     )
     await create_course(

@@ -27,6 +27,10 @@
         h("p", { style: "margin-top:0" }, "Course complete — your certificate is ready."),
         LecternStudent.certificateLinks(certificate)) : null);
     replace("course-state", enrollment ? LecternStudent.statusBadge(enrollment.status) : null);
+    const paid = new URLSearchParams(location.search).get("payment");
+    if (enrollment && paid && paid !== "cancelled" && !document.getElementById("paid-notice")) {
+      document.getElementById("course-progress").before(h("p", { class: "notice", id: "paid-notice", role: "status" }, "Payment received: you are enrolled."));
+    }
     for (const link of document.querySelectorAll("#outline a[data-lesson-id]")) {
       const complete = done.has(Number(link.dataset.lessonId));
       const mark = link.querySelector(".mark");

@@ -42,6 +42,8 @@ async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> N
 
     await learner.wait_for_url(re.compile(r"/learn/courses/\d+\?payment=\d+"))
     await expect(learner.locator("#course-state [data-status=active]")).to_be_visible(timeout=LIVE)
+    await expect(learner.locator("#paid-notice")).to_be_visible()
+    await expect(learner.locator("#outline a[data-lesson-id]")).to_have_count(1)
     await expect(paid_card.locator("[data-status=enrolled]")).to_be_visible(timeout=LIVE)
     await expect(active).to_have_text(str(active_before + 1), timeout=LIVE)
     assert await still_same_document(admin)
