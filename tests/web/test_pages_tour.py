@@ -116,3 +116,39 @@ async def test_every_admin_page_renders_labelled_without_errors(visitors: Visito
 
     await page.goto("/learn")
     await expect(page).to_have_url(re.compile(r"/admin$"))
+
+
+FOCUS = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  return { text: (el.textContent || "").trim(), outline: style.outlineStyle };
+}"""
+
+
+async def test_a_student_logs_in_and_requests_access_with_the_keyboard_alone(
+    visitors: Visitors,
+) -> None:
+    page = await visitors.person()
+    await page.goto("/login")
+    await page.keyboard.press("Tab")  # skip link
+    await page.keyboard.press("Tab")  # brand link
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("leo@northwind.test")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("lectern-demo")
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/learn$"))
+
+    await page.goto("/learn/catalog")
+    card = page.locator("article", has_text="Clinical Reasoning")
+    await expect(card.get_by_role("button", name="Request access")).to_be_visible()
+    for _ in range(60):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(FOCUS)
+        if focused["text"] == "Request access":
+            break
+    else:
+        pytest.fail("Tab never reached the Request access button")
+    assert focused["outline"] != "none", "the focused button shows no focus ring"
+    await page.keyboard.press("Enter")
+    await expect(card.locator("[data-status=pending]")).to_be_visible()
