@@ -28,6 +28,7 @@ slow poll as a safety net.
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 
@@ -46,7 +47,7 @@ BATCH = 500
 HELD_RETRY_FIRST = 0.002
 HELD_RETRY_MAX = 0.25
 ERROR_RETRY_MAX = 5.0
-SHUTDOWN_CHECK_SECONDS = 0.5
+KEEP_ALIVE_TICK_SECONDS = 0.5
 
 
 class EventPump:
@@ -112,16 +113,17 @@ class EventPump:
             subscriber.end()
 
     async def _keep_alive(self) -> None:
-        """Ping every stream now and then; end them all when the server begins to stop."""
-        loop = asyncio.get_running_loop()
-        next_ping = loop.time() + self.ping_seconds
-        while True:
-            await asyncio.sleep(min(SHUTDOWN_CHECK_SECONDS, self.ping_seconds))
+        """Ping every stream once per ping interval, a slice of them at each tick so that ten
+        thousand pings never go out at once; end every stream when the server begins to stop."""
+        tick = min(KEEP_ALIVE_TICK_SECONDS, self.ping_seconds)
+        slices = max(1, round(self.ping_seconds / tick))
+        for n in itertools.count():
+            await asyncio.sleep(tick)
             if server_is_stopping():
                 self.end_streams()
-            elif loop.time() >= next_ping:
-                next_ping = loop.time() + self.ping_seconds
-                for subscriber in self.subscribers:
+                continue
+            for subscriber in self.subscribers:
+                if hash(subscriber) % slices == n % slices:
                     subscriber.ping()
 
     async def _run(self) -> None:

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from lectern.events.fanout import Subscriber
 from lectern.events.rules import Viewer
 from tests.events.conftest import EventStream, StreamServer
-from tests.factories import Person, World
+from tests.factories import PASSWORD, Person, World
 
 
 def sample(name: str) -> float:
@@ -259,3 +259,22 @@ async def test_streams_ended_by_the_server_finish_cleanly_and_unsubscribe(
         with pytest.raises(AssertionError, match="the stream ended"):
             await stream.next()
     await wait_for(lambda: not streams_of(stream_server, admin))
+
+
+async def test_a_browser_session_cookie_opens_a_stream(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    await stream_server.catch_up()
+    async with httpx.AsyncClient(base_url=stream_server.url) as browser:
+        login = await browser.post(
+            "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        async with browser.stream("GET", "/api/v1/stream?last_event_id=0") as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            [marker] = await stream_server.record(admin, audience="admins")
+            async with asyncio.timeout(10):
+                while (await anext(lines)) != f"id: {marker}":
+                    pass
