@@ -136,6 +136,7 @@
         h("h2", { style: "margin-top:0; font-size:1.1rem" }, c.course_title),
         h("p", { class: "meta" }, "Issued to ", c.learner_name, " on ", when(c.issued_at)),
         h("p", {}, "Code ", h("code", {}, c.code)),
+        h("p", { class: "meta" }, "Anyone can check it at ", h("code", {}, location.origin + "/verify/" + c.code)),
         certificateLinks(c))) :
       h("p", { class: "empty" }, "Finish a course to earn its certificate."));
     document.getElementById("certificates").setAttribute("aria-busy", "false");
