@@ -255,6 +255,8 @@
     await refreshStatus();
   });
 
+  window.LecternPlayer = { subtract };
+
   // -- start ------------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", async () => {
     try {

@@ -178,3 +178,30 @@ async def test_learner_completes_the_demo_course_and_gets_the_certificate(
     await learner.goto("/learn/certificates")
     await expect(learner.locator("#certificates article")).to_have_count(1)
     await screenshot(learner, "student-certificates-earned")
+
+
+SUBTRACT_CASES = """() => [
+  LecternPlayer.subtract([0, 10], []),
+  LecternPlayer.subtract([0, 10], [[2, 4]]),
+  LecternPlayer.subtract([0, 10], [[0, 3], [8, 12]]),
+  LecternPlayer.subtract([5, 6], [[0, 10]]),
+  LecternPlayer.subtract([0, 10], [[4, 5], [2, 3]]),
+]"""
+
+
+async def test_the_player_reports_only_played_time_not_yet_reported(visitors: Visitors) -> None:
+    page = await visitors.logged_in("student@northwind.test")
+    await page.goto("/learn/catalog")
+    await (
+        page.locator("article", has_text="Study Skills")
+        .get_by_role("link", name="Open course")
+        .click()
+    )
+    await expect(page.locator("#outline a[data-lesson-id]").first).to_be_visible()
+    assert await page.evaluate(SUBTRACT_CASES) == [
+        [[0, 10]],
+        [[0, 2], [4, 10]],
+        [[3, 8]],
+        [],
+        [[0, 2], [3, 4], [5, 10]],
+    ]
