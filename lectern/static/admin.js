@@ -28,7 +28,7 @@
   }
 
   function badge(status) {
-    const tone = { active: "good", completed: "good", published: "good", pending: "warn", draft: "warn", rejected: "bad", cancelled: "bad", archived: "bad" }[status] || "";
+    const tone = { active: "good", completed: "good", published: "good", pending: "warn", draft: "warn", rejected: "bad", cancelled: "bad", archived: "bad", refunded: "warn", failed: "bad", flagged: "bad" }[status] || "";
     return h("span", { class: "badge " + tone }, status);
   }
 
@@ -105,6 +105,15 @@
     return node;
   }
 
+  function paymentRows(id, payments, first) {
+    replace(id, payments.length ? payments.map((p) =>
+      h("tr", { "data-payment-id": p.id, "data-status": p.status },
+        h("th", { scope: "row" }, first(p)), h("td", {}, money(p.amount_cents, p.currency)),
+        h("td", {}, badge(p.status), p.flag_reason ? h("div", { class: "meta" }, p.flag_reason) : null),
+        h("td", {}, when(p.created_at)), h("td", {}, when(p.completed_at)))) :
+      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No payments.")));
+  }
+
   // -- students -------------------------------------------------------------------------------
   async function renderStudents() {
     const students = await api("GET", "/api/v1/admin/students?limit=1000");
@@ -118,10 +127,12 @@
 
   async function renderStudent() {
     const userId = Number(document.body.dataset.userId);
-    const [s, courses] = await Promise.all([
+    const [s, courses, payments] = await Promise.all([
       api("GET", "/api/v1/admin/students/" + userId),
       api("GET", "/api/v1/courses"),
+      api("GET", "/api/v1/admin/payments?user_id=" + userId),
     ]);
+    paymentRows("payment-rows", payments, (p) => p.course_title);
     document.getElementById("student-name").textContent = s.full_name;
     document.getElementById("student-email").textContent = s.email + " · joined " + when(s.created_at);
     const enrolled = new Set(s.enrollments.filter((e) => e.status !== "cancelled").map((e) => e.course_id));
@@ -186,7 +197,11 @@
 
   async function renderAnalytics() {
     const courseId = Number(document.body.dataset.courseId);
-    const a = await api("GET", "/api/v1/admin/courses/" + courseId + "/analytics");
+    const [a, payments] = await Promise.all([
+      api("GET", "/api/v1/admin/courses/" + courseId + "/analytics"),
+      api("GET", "/api/v1/admin/payments?course_id=" + courseId),
+    ]);
+    paymentRows("course-payment-rows", payments, (p) => p.learner_name || p.learner_email || "(deleted)");
     document.getElementById("analytics-title").textContent = "Analytics: " + a.title;
     setFigure("ca-active", String(a.active_enrollments));
     setFigure("ca-completed", String(a.completed_enrollments));

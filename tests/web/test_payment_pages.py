@@ -49,3 +49,10 @@ async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> N
     assert await still_same_document(admin)
     assert await still_same_document(other_tab)
     await screenshot(learner, "student-course-paid")
+
+    await admin.goto("/admin/students")
+    await admin.get_by_role("link", name="Sam Student").click()
+    await expect(admin.locator("#payment-rows tr[data-status=completed]")).to_contain_text(
+        "Board Review Intensive"
+    )
+    await screenshot(admin, "admin-student-payments")
