@@ -68,6 +68,7 @@ async def _messages(
 
 @router.get(
     "/stream",
+    status_code=200,
     response_class=EventStreamResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )

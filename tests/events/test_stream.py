@@ -278,3 +278,13 @@ async def test_a_browser_session_cookie_opens_a_stream(
             async with asyncio.timeout(10):
                 while (await anext(lines)) != f"id: {marker}":
                     pass
+
+
+async def test_the_stream_is_described_in_the_openapi_document(
+    stream_server: StreamServer,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{stream_server.url}/openapi.json")
+    assert response.status_code == 200
+    operation = response.json()["paths"]["/api/v1/stream"]["get"]
+    assert "text/event-stream" in operation["responses"]["200"]["content"]
