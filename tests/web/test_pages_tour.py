@@ -114,6 +114,13 @@ async def test_every_admin_page_renders_labelled_without_errors(visitors: Visito
     await expect(page.locator("#ca-completed")).to_have_text("1")
     await check_page(page, "admin-course-analytics")
 
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto("/admin")
+    await expect(page.locator("#chart-progress .main-svg").first).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the admin dashboard scrolls sideways on a phone ({width}px)"
+    await screenshot(page, "mobile-admin-dashboard")
+
     await page.goto("/learn")
     await expect(page).to_have_url(re.compile(r"/admin$"))
 
