@@ -14,11 +14,13 @@
 
   // -- live status: progress bar, outline marks, certificate link -------------------------------
   async function renderStatus() {
-    const [detail, certificates] = await Promise.all([
-      api("GET", "/api/v1/me/courses/" + courseId + "/progress").catch(() => null),
+    const [enrollments, certificates] = await Promise.all([
+      api("GET", "/api/v1/me/enrollments"),
       api("GET", "/api/v1/me/certificates"),
     ]);
-    const enrollment = detail && detail.enrollment.status !== "cancelled" ? detail.enrollment : null;
+    const enrollment = enrollments.find((e) => e.course_id === courseId && e.status !== "cancelled") || null;
+    // Asked only when enrolled: the per-lesson facts of a stranger's course are a 404.
+    const detail = enrollment ? await api("GET", "/api/v1/me/courses/" + courseId + "/progress") : null;
     const done = new Set(detail ? detail.lessons.filter((m) => m.completed).map((m) => m.lesson_id) : []);
     const certificate = certificates.find((c) => c.course_id === courseId);
     replace("course-progress",

@@ -57,6 +57,13 @@ async def test_every_student_page_renders_labelled_without_errors(visitors: Visi
     await expect(page.locator("#course-progress [role=progressbar]")).to_be_visible()
     await check_page(page, "student-course")
 
+    await page.goto("/learn/catalog")
+    paid = page.locator("#catalog article", has_text="Board Review Intensive")
+    paid_id = await paid.get_attribute("data-course-id")
+    await page.goto(f"/learn/courses/{paid_id}")
+    await expect(page.locator("#course-progress")).to_contain_text("not enrolled")
+    await check_page(page, "student-course-not-enrolled")
+
     for path, ready, name in (
         ("/learn/progress", "#progress-rows tr[data-course-id]", "student-progress"),
         ("/learn/certificates", "#certificates[aria-busy=false]", "student-certificates"),
