@@ -29,6 +29,8 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
     pending = admin_dashboard.locator("#fig-pending")
     await expect(active).not_to_have_text("–")
     pending_before = int(await pending.inner_text())
+    students = admin_dashboard.locator("#fig-students")
+    students_before = int(await students.inner_text())
 
     student = await visitors.person()
     await student.goto(f"/signup?institution={INSTITUTION_SLUG}")
@@ -46,6 +48,7 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
     request_row = admin_queue.locator("tr", has_text="Rosa Request")
     await expect(request_row).to_be_visible(timeout=LIVE)
     await expect(pending).to_have_text(str(pending_before + 1), timeout=LIVE)
+    await expect(students).to_have_text(str(students_before + 1), timeout=LIVE)
     # Read after the request arrived: registering also enrolled Rosa in the default course.
     active_before = int(await active.inner_text())
 
