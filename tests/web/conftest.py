@@ -210,3 +210,15 @@ async def mark_document(page: Page) -> None:
 
 async def still_same_document(page: Page) -> bool:
     return bool(await page.evaluate("window.__lecternUnreloaded === true"))
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter((el) => el.type !== "hidden")
+  .filter((el) => !(el.labels && el.labels.length)
+    && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+  .map((el) => el.outerHTML)"""
+
+
+async def assert_every_control_labelled(page: Page) -> None:
+    unlabelled = await page.evaluate(UNLABELLED_CONTROLS)
+    assert unlabelled == [], f"{page.url}: controls without a label: {unlabelled}"

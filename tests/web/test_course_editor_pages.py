@@ -6,7 +6,13 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.web.conftest import ADMIN_EMAIL, STUDENT_EMAIL, Visitors, screenshot
+from tests.web.conftest import (
+    ADMIN_EMAIL,
+    STUDENT_EMAIL,
+    Visitors,
+    assert_every_control_labelled,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 LIVE = 2000
@@ -61,6 +67,7 @@ async def test_admin_builds_and_publishes_a_course_in_the_editor(visitors: Visit
     await admin.get_by_label("Status").select_option("published")
     await admin.get_by_role("button", name="Save settings").click()
     await expect(admin.locator("#settings-result")).to_have_text("Saved.")
+    await assert_every_control_labelled(admin)
     await screenshot(admin, "admin-course-editor-built")
 
     student = await visitors.logged_in(STUDENT_EMAIL)

@@ -13,6 +13,7 @@ from tests.web.conftest import (
     ADMIN_EMAIL,
     DemoServer,
     Visitors,
+    assert_every_control_labelled,
     mark_document,
     screenshot,
     still_same_document,
@@ -129,6 +130,7 @@ async def test_learner_completes_the_demo_course_and_gets_the_certificate(
         wrong = [(q["answer"] + 1) % len(q["choices"]) for q in lesson["questions"]]
         await take_quiz(learner, lesson, wrong)
         await expect(learner.locator("#quiz-result [data-passed=false]")).to_be_visible()
+        await assert_every_control_labelled(learner)
         await take_quiz(learner, lesson, [q["answer"] for q in lesson["questions"]])
         await expect(learner.locator("#quiz-result [data-passed=true]")).to_be_visible()
         await screenshot(learner, "student-course-quiz")
@@ -146,6 +148,7 @@ async def test_learner_completes_the_demo_course_and_gets_the_certificate(
         await learner.get_by_role("button", name="Start test").click()
         test = learner.locator("#qbank-test")
         await expect(test.locator("fieldset")).to_have_count(5)
+        await assert_every_control_labelled(learner)
         for position, fieldset in enumerate(await test.locator("fieldset").all()):
             radio = fieldset.locator("input[type=radio]").first
             question_id = int((await radio.get_attribute("name") or "").rsplit("-", 1)[1])

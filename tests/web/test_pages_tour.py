@@ -6,20 +6,20 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.web.conftest import ADMIN_EMAIL, STUDENT_EMAIL, Visitors, screenshot
+from tests.web.conftest import (
+    ADMIN_EMAIL,
+    STUDENT_EMAIL,
+    Visitors,
+    assert_every_control_labelled,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
-
-UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea")]
-  .filter((el) => el.type !== "hidden")
-  .filter((el) => !(el.labels && el.labels.length)
-    && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
-  .map((el) => el.outerHTML)"""
 
 
 async def check_page(page: Page, name: str) -> None:
     await screenshot(page, name)
-    assert await page.evaluate(UNLABELLED_CONTROLS) == [], f"{name}: controls without a label"
+    await assert_every_control_labelled(page)
     await expect(page.locator("main")).to_have_count(1)
     await expect(page.locator("header")).to_have_count(1)
     await expect(page.locator("[aria-live]").first).to_be_attached()
