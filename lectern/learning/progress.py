@@ -122,9 +122,10 @@ async def recompute_progress(
     live = [e for e in enrollments if e.status == EnrollmentStatus.ACTIVE]
     if not live:
         return []
-    course_ids = {e.course_id for e in live}
+    # Usually one course, often already in the session: get() then needs no query.
     courses = {
-        c.id: c for c in await session.scalars(select(Course).where(Course.id.in_(course_ids)))
+        course_id: await session.get_one(Course, course_id)
+        for course_id in sorted({e.course_id for e in live})
     }
     items = await progress_items(session, live, courses)
     announce = set(announce or ())

@@ -90,12 +90,13 @@ async def _lessons_of_institution(
 ) -> dict[int, Lesson]:
     if not lesson_ids:
         return {}
-    rows = await session.scalars(
-        select(Lesson)
+    # The courses come along so that recomputing progress finds them in the identity map.
+    rows = await session.execute(
+        select(Lesson, Course)
         .join(Course, Course.id == Lesson.course_id)
         .where(Lesson.id.in_(lesson_ids), Course.institution_id == actor.institution_id)
     )
-    return {lesson.id: lesson for lesson in rows}
+    return {lesson.id: lesson for lesson, _course in rows}
 
 
 async def _enrollments_locked(
