@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -92,6 +92,24 @@ async def lock_pair(session: AsyncSession, user_id: int, course_id: int) -> None
     held.add((user_id, course_id))
 
 
+async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
+    """Take the lock of a request's pair in the statement that finds the pair (PostgreSQL);
+    whatever is read of the request afterwards is read under the lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    pair = (
+        await session.execute(
+            select(
+                AccessRequest.user_id,
+                AccessRequest.course_id,
+                func.pg_advisory_xact_lock(AccessRequest.user_id, AccessRequest.course_id),
+            ).where(AccessRequest.id == request_id)
+        )
+    ).first()
+    if pair is not None:
+        session.info.setdefault("pair_locks", set()).add((pair.user_id, pair.course_id))
+
+
 async def enroll(
     session: AsyncSession,
     *,
@@ -99,10 +117,12 @@ async def enroll(
     course: Course,
     source: EnrollmentSource,
     reviewer_id: int | None = None,
+    close_pending: bool = True,
 ) -> EnrollResult:
     """Enroll a learner, or reactivate their cancelled enrollment; enrolled already is a no-op.
 
-    Any pending request of the pair is approved with it, so none is left beside the enrollment.
+    Any pending request of the pair is approved with it, so none is left beside the enrollment
+    (`close_pending=False` only for a caller that has just closed it under the pair's lock).
     """
     await lock_pair(session, user_id, course.id)
     now = utcnow()
@@ -125,21 +145,25 @@ async def enroll(
             "updated_at": now,
         },
         where=Enrollment.status == EnrollmentStatus.CANCELLED,
-    ).returning(Enrollment.id, Enrollment.created_at)
-    row = (await session.execute(statement)).first()
-    enrollment = (
-        await session.scalars(
-            select(Enrollment)
-            .where(Enrollment.user_id == user_id, Enrollment.course_id == course.id)
-            .execution_options(populate_existing=True)
+    ).returning(Enrollment)
+    written = (
+        await session.scalars(statement, execution_options={"populate_existing": True})
+    ).one_or_none()
+    if written is None:
+        unchanged = (
+            await session.scalars(
+                select(Enrollment)
+                .where(Enrollment.user_id == user_id, Enrollment.course_id == course.id)
+                .execution_options(populate_existing=True)
+            )
+        ).one()
+        return EnrollResult(unchanged, Change.UNCHANGED)
+    enrollment = written
+    change = Change.CREATED if enrollment.created_at == now else Change.REACTIVATED
+    if close_pending:
+        await _close_pending_request(
+            session, user_id, course.id, RequestStatus.APPROVED, reviewer_id, "Enrolled."
         )
-    ).one()
-    if row is None:
-        return EnrollResult(enrollment, Change.UNCHANGED)
-    change = Change.CREATED if row.created_at == now else Change.REACTIVATED
-    await _close_pending_request(
-        session, user_id, course.id, RequestStatus.APPROVED, reviewer_id, "Enrolled."
-    )
     await record_event(
         session,
         f"enrollment.{change.value}",
@@ -326,6 +350,7 @@ async def _request_in_scope(
             select(AccessRequest, Course)
             .join(Course, Course.id == AccessRequest.course_id)
             .where(AccessRequest.id == request_id)
+            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:
@@ -344,9 +369,9 @@ async def _review(
 ) -> tuple[AccessRequest, Course]:
     if not actor.is_admin:
         raise Forbidden("Only an admin reviews access requests.")
+    await lock_pair_of_request(session, request_id)
     request, course = await _request_in_scope(session, actor, request_id)
     await lock_pair(session, request.user_id, course.id)
-    await session.refresh(request)
     return request, course
 
 
@@ -372,6 +397,7 @@ async def approve_request(
         course=course,
         source=EnrollmentSource.REQUEST,
         reviewer_id=actor.id,
+        close_pending=False,
     )
     await record_event(
         session,
@@ -429,11 +455,11 @@ async def reject_request(
 
 async def cancel_request(session: AsyncSession, actor: Actor, request_id: int) -> RequestResult:
     """The student withdraws their pending request; withdrawing it again changes nothing."""
+    await lock_pair_of_request(session, request_id)
     request, course = await _request_in_scope(session, actor, request_id)
     if request.user_id != actor.id:
         raise NotFound("No such access request.")
     await lock_pair(session, request.user_id, course.id)
-    await session.refresh(request)
     if request.status == RequestStatus.CANCELLED:
         return RequestResult(request, False)
     if request.status != RequestStatus.PENDING:

@@ -1,0 +1,338 @@
+"""Approvals per second through HTTP, against the same SQL executed straight by asyncpg.
+
+Lectern side: one uvicorn process (`uvicorn lectern.app:create_app --factory`) on PostgreSQL;
+this process sends `POST /api/v1/admin/access-requests/{id}/approve` for distinct pending
+requests (many students, many courses) from CLIENTS keep-alive connections at once. Each
+approval authenticates the Bearer token, locks the learner-course pair, approves the request,
+upserts the enrollment, records the events and the learner's notification, and commits before
+it is answered.
+
+Baseline, in the same run: the statements an approval emits (read from the SQL echo of
+`approve_request`, listed in RAW_APPROVAL), with the same parameters, executed by asyncpg over
+CLIENTS connections, one transaction per approval plus the token lookup. The ratio
+(Lectern / raw) prices HTTP, FastAPI, pydantic and the SQLAlchemy ORM, and the live-event pump
+that wakes on every commit.
+
+    .venv/bin/python bench/enrollment.py [--requests N] [--clients C] [--workers W]
+"""
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from lectern.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+ADMIN_TOKEN = "bench-admin-token"
+COURSES = 40
+
+
+def seed(sync_url: str, per_side: int) -> tuple[list[int], list[int]]:
+    """An institution, an admin with a token, COURSES approval courses, and 2 x per_side
+    pending requests of distinct (student, course) pairs: one half for each side."""
+    students = (2 * per_side + COURSES - 1) // COURSES
+    engine = create_engine(sync_url)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO institutions (id, name, name_key, slug, created_at) "
+                "VALUES (1, 'Bench Academy', 'bench academy', 'bench', now())"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO users (institution_id, email, email_key, password_hash, full_name, "
+                "role, is_platform_admin, created_at) VALUES (1, 'admin@bench.test', "
+                "'admin@bench.test', '-', 'Bench Admin', 'admin', false, now())"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at) "
+                "SELECT :h, id, now() FROM users WHERE email_key = 'admin@bench.test'"
+            ),
+            {"h": hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()},
+        )
+        c.execute(
+            text(
+                "INSERT INTO courses (institution_id, title, slug, description, status, access, "
+                "price_cents, currency, qbank_required, qbank_pass_mark, created_at, updated_at) "
+                "SELECT 1, 'Course ' || g, 'course-' || g, '', 'published', 'approval', 0, "
+                "'usd', false, 0.7, now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"n": COURSES},
+        )
+        c.execute(
+            text(
+                "INSERT INTO users (institution_id, email, email_key, password_hash, full_name, "
+                "role, is_platform_admin, created_at) SELECT 1, 's' || g || '@bench.test', "
+                "'s' || g || '@bench.test', '-', 'Student ' || g, 'student', false, now() "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"n": students},
+        )
+        c.execute(
+            text(
+                "INSERT INTO student_profiles (user_id, bio, created_at) "
+                "SELECT id, '', now() FROM users WHERE role = 'student'"
+            )
+        )
+        requests = list(
+            c.execute(
+                text(
+                    "INSERT INTO access_requests (user_id, course_id, status, note, created_at) "
+                    "SELECT u.id, c.id, 'pending', '', now() FROM users u CROSS JOIN courses c "
+                    "WHERE u.role = 'student' ORDER BY random() LIMIT :n RETURNING id"
+                ),
+                {"n": 2 * per_side},
+            ).scalars()
+        )
+    engine.dispose()
+    return requests[:per_side], requests[per_side:]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "LECTERN_DATABASE_URL": database_url,
+        "LECTERN_DEMO_ON_FIRST_START": "false",
+        "LECTERN_AUDIT_INTERVAL_SECONDS": "86400",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: the load generator shares the machine's two cores
+    with the server and PostgreSQL, so it should cost as little as possible per request."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> "Connection":
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def request(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Length: 0"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            raise RuntimeError("the server exited")
+        try:
+            connection = await Connection.open(port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        status, _ = await connection.request("GET", "/healthz", {})
+        connection.close()
+        if status == 200:
+            return
+    raise RuntimeError("the server did not start")
+
+
+async def http_rate(port: int, request_ids: list[int], clients: int) -> float:
+    queue = list(request_ids)
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    async def client(connection: Connection) -> None:
+        while queue:
+            request_id = queue.pop()
+            path = f"/api/v1/admin/access-requests/{request_id}/approve"
+            status, body = await connection.request("POST", path, headers)
+            if status != 200:
+                raise RuntimeError(f"approval answered {status}: {body.decode()}")
+
+    connections = [await Connection.open(port) for _ in range(clients)]
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    return len(request_ids) / elapsed
+
+
+# What one approval executes, in order (SQLAlchemy's echo of approve_request, PostgreSQL).
+AUTH = (
+    "SELECT users.id, users.institution_id, users.email, users.email_key, users.password_hash, "
+    "users.full_name, users.role, users.is_platform_admin, users.created_at FROM users "
+    "JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.token_hash = $1"
+)
+RAW_APPROVAL = {
+    "pair_lock": (
+        "SELECT user_id, course_id, pg_advisory_xact_lock(user_id, course_id) "
+        "FROM access_requests WHERE id = $1"
+    ),
+    "request_and_course": (
+        "SELECT access_requests.*, courses.* FROM access_requests "
+        "JOIN courses ON courses.id = access_requests.course_id WHERE access_requests.id = $1"
+    ),
+    "approve": (
+        "UPDATE access_requests SET status = 'approved', reviewer_id = $2, reviewed_at = $3, "
+        "note = $4 WHERE id = $1"
+    ),
+    "enroll": (
+        "INSERT INTO enrollments (user_id, course_id, status, source, progress, created_at, "
+        "updated_at) VALUES ($1, $2, 'active', 'request', 0, $3, $3) "
+        "ON CONFLICT (user_id, course_id) DO UPDATE SET status = 'active', "
+        "source = excluded.source, completed_at = NULL, updated_at = $3 "
+        "WHERE enrollments.status = 'cancelled' RETURNING *"
+    ),
+    "announce_writer": (
+        "SELECT pg_advisory_xact_lock_shared((2000000000 + (k >> 31))::int, "
+        "(k & 2147483647)::int) FROM (SELECT CASE WHEN is_called THEN last_value "
+        "ELSE last_value - 1 END AS k FROM events_id_seq) AS head"
+    ),
+    "event": (
+        "INSERT INTO events (type, institution_id, user_id, audience, payload, created_at) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id"
+    ),
+    "notification": (
+        "INSERT INTO notifications (user_id, kind, title, body, link, created_at) "
+        "VALUES ($1, 'request.approved', $2, '', $3, $4) RETURNING id"
+    ),
+    "notify": "SELECT pg_notify('lectern_events', $1)",
+}
+
+
+async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_id: int) -> None:
+    sql = RAW_APPROVAL
+    admin = await connection.fetchrow(AUTH, token_hash)
+    now = datetime.now(UTC)
+    async with connection.transaction():
+        pair = await connection.fetchrow(sql["pair_lock"], request_id)
+        user_id, course_id = pair["user_id"], pair["course_id"]
+        await connection.fetchrow(sql["request_and_course"], request_id)
+        await connection.execute(sql["approve"], request_id, admin["id"], now, "")
+        enrollment = await connection.fetchrow(sql["enroll"], user_id, course_id, now)
+        await connection.execute(sql["announce_writer"])
+        payload = json.dumps({k: str(v) for k, v in dict(enrollment).items()})
+        for kind in ("enrollment.created", "request.approved"):
+            await connection.fetchval(sql["event"], kind, 1, user_id, "both", payload, now)
+        await connection.fetchval(sql["notification"], user_id, "You are enrolled", "/courses", now)
+        last = await connection.fetchval(
+            sql["event"], "notification.created", 1, user_id, "learner", payload, now
+        )
+        await connection.execute(sql["notify"], str(last))
+
+
+async def raw_rate(dsn: str, request_ids: list[int], clients: int) -> float:
+    queue = list(request_ids)
+    token_hash = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()
+
+    async def client(connection: asyncpg.Connection) -> None:
+        while queue:
+            await raw_approval(connection, token_hash, queue.pop())
+
+    connections = [await asyncpg.connect(dsn) for _ in range(clients)]
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in connections))
+        elapsed = time.perf_counter() - started
+    finally:
+        for connection in connections:
+            await connection.close()
+    return len(request_ids) / elapsed
+
+
+async def check(dsn: str, approved: int) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        enrollments = await connection.fetchval("SELECT count(*) FROM enrollments")
+        pending = await connection.fetchval(
+            "SELECT count(*) FROM access_requests WHERE status = 'pending'"
+        )
+    finally:
+        await connection.close()
+    if enrollments != approved or pending != 0:
+        raise RuntimeError(f"{enrollments} enrollments for {approved} approvals, {pending} pending")
+
+
+async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_url: str) -> None:
+    warmup = min(200, args.requests // 5)
+    http_ids, raw_ids = seed(sync_url, args.requests + warmup)
+    port = free_port()
+    server = start_server(database_url, port, args.workers)
+    try:
+        await wait_until_up(port, server)
+        await http_rate(port, http_ids[:warmup], args.clients)
+        lectern = await http_rate(port, http_ids[warmup:], args.clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    await raw_rate(dsn, raw_ids[:warmup], args.clients)
+    raw = await raw_rate(dsn, raw_ids[warmup:], args.clients)
+    await check(dsn, len(http_ids) + len(raw_ids))
+    print(f"approvals: {args.requests} per side, {args.clients} concurrent clients, "
+          f"{args.workers} server process(es)")  # fmt: skip
+    print(f"Lectern over HTTP      {lectern:8.0f} approvals/s")
+    print(f"raw SQL with asyncpg   {raw:8.0f} approvals/s")
+    print(f"ratio (Lectern / raw)  {lectern / raw:8.2f}   target >= 0.5")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    base = make_url(os.environ.get("LECTERN_BENCH_POSTGRES_URL", DEFAULT_URL))
+    name = f"lectern_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name)
+    try:
+        database_url = url.set(drivername="postgresql+asyncpg").render_as_string(False)
+        upgrade(database_url)
+        dsn = url.set(drivername="postgresql").render_as_string(False)
+        sync_url = url.set(drivername="postgresql+psycopg").render_as_string(False)
+        asyncio.run(measure(args, database_url, dsn, sync_url))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
