@@ -176,10 +176,33 @@ const Lectern = (() => {
     try { await api("POST", "/api/v1/auth/logout"); } finally { location.assign("/login"); }
   }
 
+  // The navigation's live counts: pending requests for admins, unread notifications for students.
+  const COUNTS = {
+    requests: { path: "/api/v1/admin/access-requests?status=pending&limit=1000", events: ["request."] },
+    notifications: { path: "/api/v1/me/notifications?unread=true&limit=500", events: ["notification."] },
+  };
+  const counters = {};
+
+  function showCount(key, n) {
+    const badge = document.getElementById("count-" + key);
+    badge.querySelector(".n").textContent = String(n);
+    badge.hidden = n === 0;
+  }
+
+  function refreshCounts() {
+    for (const run of Object.values(counters)) run();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const button = document.getElementById("logout");
     if (button) button.addEventListener("click", logout);
+    for (const [key, count] of Object.entries(COUNTS)) {
+      if (!document.getElementById("count-" + key)) continue;
+      counters[key] = refresher(async () => showCount(key, (await api("GET", count.path)).length));
+      onEvent(count.events, () => counters[key]());
+      counters[key]();
+    }
   });
 
-  return { api, ApiError, onEvent, refresher, h, progressBar, announce, report, when, money, replace, page, cookie };
+  return { api, ApiError, onEvent, refresher, refreshCounts, h, progressBar, announce, report, when, money, replace, page, cookie };
 })();

@@ -148,7 +148,7 @@
       const item = notificationItem(n);
       if (!n.read_at) {
         item.append(h("button", { type: "button", class: "secondary", "data-action": "read",
-          onclick: async (e) => { await act(e.target, "POST", "/api/v1/me/notifications/" + n.id + "/read", "Marked as read."); notificationsPage(); } },
+          onclick: async (e) => { await act(e.target, "POST", "/api/v1/me/notifications/" + n.id + "/read", "Marked as read."); notificationsPage(); Lectern.refreshCounts(); } },
           "Mark as read"));
       }
       return item;

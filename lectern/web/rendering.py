@@ -34,6 +34,8 @@ ADMIN_NAV = [
     ("/admin/courses", "Courses", "courses"),
 ]
 INSTRUCTOR_NAV = [("/admin/courses", "Courses", "courses")]
+# Navigation entries that show a live count, and what the count means to a screen reader.
+COUNTED = {"requests": "pending", "notifications": "unread"}
 
 
 class PageRedirect(Exception):
@@ -112,6 +114,7 @@ def render(
             "page": template.removesuffix(".html").replace("/", "-"),
             "section": section,
             "nav": _nav_for(actor),
+            "counted": COUNTED,
             "page_scripts": scripts,
             "data": {"role": actor.role if actor else "", **(data or {})},
             **context,

@@ -48,6 +48,9 @@ async def test_request_shows_in_admin_queue_and_approval_enrolls_the_student_liv
     request_row = admin_queue.locator("tr", has_text="Rosa Request")
     await expect(request_row).to_be_visible(timeout=LIVE)
     await expect(pending).to_have_text(str(pending_before + 1), timeout=LIVE)
+    await expect(admin_queue.locator("#count-requests")).to_have_text(
+        f"(pending: {pending_before + 1})", timeout=LIVE
+    )
     await expect(students).to_have_text(str(students_before + 1), timeout=LIVE)
     # Read after the request arrived: registering also enrolled Rosa in the default course.
     active_before = int(await active.inner_text())
@@ -149,6 +152,13 @@ async def test_marking_a_notification_read_clears_its_new_badge(visitors: Visito
     await maya.goto("/learn/notifications")
     first = maya.locator("#notification-list li[data-notification-id]").first
     await expect(first.locator(".badge", has_text="new")).to_be_visible()
+    unread = maya.locator("#count-notifications .n")
+    await expect(unread).not_to_have_text("")
+    unread_before = int(await unread.inner_text())
     await first.get_by_role("button", name="Mark as read").click()
+    if unread_before == 1:
+        await expect(maya.locator("#count-notifications")).to_be_hidden()
+    else:
+        await expect(unread).to_have_text(str(unread_before - 1))
     await expect(first.get_by_role("button", name="Mark as read")).to_have_count(0)
     await expect(first.locator(".badge", has_text="new")).to_have_count(0)
