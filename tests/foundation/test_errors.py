@@ -173,3 +173,10 @@ async def test_unknown_ids_are_404(world: World, client: httpx.AsyncClient, db: 
 async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/nothing-here"), 404)
     assert_problem(await client.put("/api/v1/courses"), 405)
+
+
+async def test_the_openapi_document_renders(client: httpx.AsyncClient) -> None:
+    """The contract is published, and the isolation matrix is enumerated from it."""
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200, r.text
+    assert "/api/v1/admin/access-requests/{request_id}/approve" in r.json()["paths"]
