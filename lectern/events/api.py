@@ -38,6 +38,13 @@ async def _replay(
         after = events[-1].id
 
 
+async def _in_log(database: Database, event_id: int) -> bool:
+    """Whether `event_id` is committed; an id from before the log was emptied or restored is not,
+    and must not hold back the events that now carry lower ids."""
+    async with database.session() as session:
+        return await log.last_id(session, event_id) == event_id
+
+
 async def _messages(
     database: Database, pump: EventPump, subscriber: Subscriber, last_event_id: int | None
 ) -> AsyncIterator[bytes]:
@@ -52,8 +59,9 @@ async def _messages(
                 yield message
                 metrics.EVENTS_REPLAYED.inc()
                 metrics.EVENTS_DELIVERED.inc()
-            # A client that another process served further along than ours skips what it has.
-            subscriber.floor = max(subscriber.floor, last_event_id)
+            if last_event_id > subscriber.start and await _in_log(database, last_event_id):
+                # Another process served this client further along than ours has come.
+                subscriber.floor = last_event_id
         while (item := await subscriber.next()) is not None:
             event_id, message = item
             if item is PING:

@@ -288,3 +288,12 @@ async def test_the_stream_is_described_in_the_openapi_document(
     assert response.status_code == 200
     operation = response.json()["paths"]["/api/v1/stream"]["get"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
+
+
+async def test_a_last_event_id_beyond_the_log_does_not_hold_live_events_back(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin, last_event_id=10**12) as stream:
+        live = await stream_server.record(admin, audience="admins")
+        assert [m.id for m in await stream.take(1)] == live
