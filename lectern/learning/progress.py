@@ -60,24 +60,29 @@ async def progress_items(
     session: AsyncSession, enrollments: Sequence[Enrollment], courses: dict[int, Course]
 ) -> dict[int, list[ProgressItem]]:
     """Each enrollment's required items, from the content and the facts, in a few queries."""
-    required: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for lesson_id, course_id, weight in await session.execute(
-        select(Lesson.id, Lesson.course_id, Lesson.weight)
-        .where(Lesson.course_id.in_(list(courses)), Lesson.required.is_(True))
-        .order_by(Lesson.id)
-    ):
-        required[course_id].append((lesson_id, weight))
     ids = [e.id for e in enrollments]
+    required: dict[int, list[tuple[int, float]]] = defaultdict(list)
     completed: dict[int, set[int]] = defaultdict(set)
     qbank_passed: set[int] = set()
     qbank_courses = [c.id for c in courses.values() if c.qbank_required]
+    done = LessonProgress.completed_at.is_not(None)
     for chunk in _chunks(ids):
-        for enrollment_id, lesson_id in await session.execute(
-            select(LessonProgress.enrollment_id, LessonProgress.lesson_id).where(
-                LessonProgress.enrollment_id.in_(chunk), LessonProgress.completed_at.is_not(None)
+        # Each enrollment's required lessons, and whether each is done, in one query.
+        for enrollment_id, lesson_id, weight, is_done in await session.execute(
+            select(Enrollment.id, Lesson.id, Lesson.weight, LessonProgress.lesson_id.is_not(None))
+            .join(Lesson, (Lesson.course_id == Enrollment.course_id) & Lesson.required.is_(True))
+            .outerjoin(
+                LessonProgress,
+                (LessonProgress.enrollment_id == Enrollment.id)
+                & (LessonProgress.lesson_id == Lesson.id)
+                & done,
             )
+            .where(Enrollment.id.in_(chunk))
+            .order_by(Enrollment.id, Lesson.id)
         ):
-            completed[enrollment_id].add(lesson_id)
+            required[enrollment_id].append((lesson_id, weight))
+            if is_done:
+                completed[enrollment_id].add(lesson_id)
         if qbank_courses:
             qbank_passed.update(
                 (
@@ -96,7 +101,7 @@ async def progress_items(
             )
     return {
         e.id: course_items(
-            required[e.course_id],
+            required[e.id],
             completed[e.id],
             qbank_required=courses[e.course_id].qbank_required,
             qbank_passed=e.id in qbank_passed,
