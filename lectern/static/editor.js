@@ -20,6 +20,20 @@
     document.getElementById("editor-title").textContent = "Edit: " + course.title;
   }
 
+  // Empties a submitted form at once and gives its values back if the change fails, so that
+  // an author who starts the next entry while the first is saving never loses what they type.
+  async function submitted(form, method, path, body, message, afterReset) {
+    const saved = [...form.elements].map((el) => [el, el.value, el.checked]);
+    form.reset();
+    if (afterReset) afterReset();
+    const result = await send(method, path, body, message);
+    if (!result) {
+      for (const [el, value, checked] of saved) { el.value = value; el.checked = checked; }
+      if (afterReset) afterReset();
+    }
+    return result;
+  }
+
   async function send(method, path, body, message) {
     try {
       const result = await api(method, path, body);
@@ -115,9 +129,7 @@
       if (kind.value === "video") Object.assign(lesson, { duration_s: Number(duration.value), video_url: url.value });
       if (kind.value === "reading") lesson.body = body.value;
       if (kind.value === "quiz") Object.assign(lesson, { pass_mark: Number(passMark.value), questions: [question(prompt.value, choices.value, answer.value)] });
-      send("POST", "/api/v1/chapters/" + chapter.id + "/lessons", lesson, "Lesson added.").then((created) => {
-        if (created) { event.target.reset(); showKind(); }
-      });
+      submitted(event.target, "POST", "/api/v1/chapters/" + chapter.id + "/lessons", lesson, "Lesson added.", showKind);
     } },
       h("h4", { style: "margin:0" }, "Add a lesson to " + chapter.title),
       h("div", { class: "inline-fields" }, field(key + "-title", "Lesson title", title), field(key + "-kind", "Kind", kind)),
@@ -204,16 +216,14 @@
     const chapterForm = document.getElementById("add-chapter");
     chapterForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const created = await send("POST", "/api/v1/courses/" + courseId + "/chapters", { title: chapterForm.elements.title.value }, "Chapter added.");
-      if (created) chapterForm.reset();
+      await submitted(chapterForm, "POST", "/api/v1/courses/" + courseId + "/chapters", { title: chapterForm.elements.title.value }, "Chapter added.");
     });
     const qbankForm = document.getElementById("add-qbank");
     qbankForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const e = qbankForm.elements;
-      const created = await send("POST", "/api/v1/courses/" + courseId + "/qbank",
+      await submitted(qbankForm, "POST", "/api/v1/courses/" + courseId + "/qbank",
         { questions: [question(e.prompt.value, e.choices.value, e.answer.value, { topic: e.topic.value })] }, "Question added.");
-      if (created) qbankForm.reset();
     });
     onEvent(["course.", "content.", "qbank."], () => refresh());
     refresh();
