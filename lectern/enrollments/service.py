@@ -146,10 +146,10 @@ async def enroll(
         },
         where=Enrollment.status == EnrollmentStatus.CANCELLED,
     ).returning(Enrollment)
-    written = (
+    enrollment = (
         await session.scalars(statement, execution_options={"populate_existing": True})
     ).one_or_none()
-    if written is None:
+    if enrollment is None:
         unchanged = (
             await session.scalars(
                 select(Enrollment)
@@ -158,7 +158,6 @@ async def enroll(
             )
         ).one()
         return EnrollResult(unchanged, Change.UNCHANGED)
-    enrollment = written
     change = Change.CREATED if enrollment.created_at == now else Change.REACTIVATED
     if close_pending:
         await _close_pending_request(
