@@ -19,7 +19,6 @@ from lectern.events.rules import Viewer, resume_from, sse_message
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
-SEND_TIMEOUT_SECONDS = 10.0
 REPLAY_PAGE = 500
 # A comment sent once subscribed: from here on nothing committed is missed.
 OPENED = b": open\n\n"
@@ -96,6 +95,5 @@ async def stream(
     subscriber = pump.subscribe(viewer)
     return EventStreamResponse(
         _messages(database, pump, subscriber, resume_from(last_event_id_header, last_event_id)),
-        on_disconnect=subscriber.end,
-        send_timeout=SEND_TIMEOUT_SECONDS,
+        subscriber,
     )

@@ -15,9 +15,9 @@ PING: Message = (-1, b": ping\n\n")
 
 class Subscriber:
     """One open stream. Its queue is bounded: when it is full the subscriber is dropped, its
-    queue emptied, and the client resumes from the table with Last-Event-ID."""
+    queue emptied and its connection closed, and the client resumes with Last-Event-ID."""
 
-    __slots__ = ("dropped", "floor", "queue", "start", "viewer")
+    __slots__ = ("cut", "dropped", "floor", "queue", "sender", "sending_since", "start", "viewer")
 
     def __init__(self, viewer: Viewer, start: int, queue_size: int) -> None:
         self.viewer = viewer
@@ -27,9 +27,13 @@ class Subscriber:
         self.floor = start
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_size)
         self.dropped = False
+        # The task writing to the client, and since when it has been waiting on a send (0: not).
+        self.sender: asyncio.Task[None] | None = None
+        self.sending_since = 0.0
+        self.cut = False
 
     async def next(self) -> Message | None:
-        """The next message, or None once dropped."""
+        """The next message, or None once the stream is to end."""
         return await self.queue.get()
 
     def end(self) -> None:
@@ -37,6 +41,13 @@ class Subscriber:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
+
+    def cut_off(self) -> None:
+        """End the stream, and if a send to the client is waiting, abandon it and the connection."""
+        self.end()
+        if self.sending_since and self.sender is not None and not self.cut:
+            self.cut = True
+            self.sender.cancel()
 
     def ping(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
@@ -96,6 +107,6 @@ class Subscribers:
         for subscriber in full:
             self.discard(subscriber)
             subscriber.dropped = True
-            subscriber.end()
+            subscriber.cut_off()
             metrics.SUBSCRIBERS_DROPPED.inc()
         return queued

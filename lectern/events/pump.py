@@ -57,11 +57,13 @@ class EventPump:
         *,
         queue_size: int,
         ping_seconds: float = 15.0,
+        send_timeout: float = 10.0,
         poll_seconds: float = 10.0,
     ) -> None:
         self.database = database
         self.queue_size = queue_size
         self.ping_seconds = ping_seconds
+        self.send_timeout = send_timeout
         self.poll_seconds = poll_seconds
         self.subscribers = Subscribers()
         # Every event at or before the cursor has been fanned out.
@@ -114,7 +116,9 @@ class EventPump:
 
     async def _keep_alive(self) -> None:
         """Ping every stream once per ping interval, a slice of them at each tick so that ten
-        thousand pings never go out at once; end every stream when the server begins to stop."""
+        thousand pings never go out at once; cut off streams whose send has waited longer
+        than the send timeout; end every stream when the server begins to stop."""
+        loop = asyncio.get_running_loop()
         tick = min(KEEP_ALIVE_TICK_SECONDS, self.ping_seconds)
         slices = max(1, round(self.ping_seconds / tick))
         for n in itertools.count():
@@ -122,8 +126,12 @@ class EventPump:
             if server_is_stopping():
                 self.end_streams()
                 continue
-            for subscriber in self.subscribers:
-                if hash(subscriber) % slices == n % slices:
+            stalled_since = loop.time() - self.send_timeout
+            for subscriber in list(self.subscribers):
+                if 0 < subscriber.sending_since < stalled_since:
+                    self.subscribers.discard(subscriber)
+                    subscriber.cut_off()
+                elif hash(subscriber) % slices == n % slices:
                     subscriber.ping()
 
     async def _run(self) -> None:

@@ -1,17 +1,20 @@
 """A lean text/event-stream response: per open stream, one task besides the request's own.
 
-sse-starlette runs four tasks per stream (sender, pinger, shutdown and disconnect watchers);
-at ten thousand streams that is most of the memory. Here pings come from the pump, for every
-stream at once, and the only helper task waits for the client to hang up.
+sse-starlette runs four tasks per stream (sender, pinger, shutdown and disconnect watchers)
+and a timer per send; at ten thousand streams that is most of the memory and much of the time
+of a broadcast. Here the pump pings every stream and cuts off the ones whose send has waited
+too long (Subscriber.cut_off), and the only helper task waits for the client to hang up.
 """
 
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+from lectern.events.fanout import Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -19,33 +22,33 @@ logger = logging.getLogger(__name__)
 class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
-    def __init__(
-        self,
-        messages: AsyncIterator[bytes],
-        *,
-        on_disconnect: Callable[[], None],
-        send_timeout: float,
-    ) -> None:
+    def __init__(self, messages: AsyncIterator[bytes], subscriber: Subscriber) -> None:
         super().__init__(
             messages,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             media_type=self.media_type,
         )
         self.messages = messages
-        self.on_disconnect = on_disconnect
-        self.send_timeout = send_timeout
+        self.subscriber = subscriber
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        subscriber = self.subscriber
+        subscriber.sender = asyncio.current_task()
+        clock = asyncio.get_running_loop().time
         watcher = asyncio.create_task(self._watch(receive))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for chunk in self.messages:
-                async with asyncio.timeout(self.send_timeout):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                subscriber.sending_since = clock()
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                subscriber.sending_since = 0.0
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except TimeoutError:
-            # The client stopped reading; ending without a last chunk closes the connection.
-            logger.info("closed an event stream whose client stopped reading")
+        except asyncio.CancelledError:
+            if not subscriber.cut:
+                raise
+            # Cut off: ending without the last chunk makes the server close the connection.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            logger.info("cut off an event stream whose client stopped reading")
         finally:
             watcher.cancel()
             aclose = getattr(self.messages, "aclose", None)
@@ -55,7 +58,7 @@ class EventStreamResponse(StreamingResponse):
     async def _watch(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
-        self.on_disconnect()
+        self.subscriber.end()
 
 
 def server_is_stopping() -> bool:

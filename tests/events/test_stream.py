@@ -168,6 +168,24 @@ async def test_a_closed_stream_is_unsubscribed(stream_server: StreamServer, worl
     await wait_for(lambda: sample("lectern_stream_open") == open_before)
 
 
+def open_without_reading(server: StreamServer, person: Person) -> socket.socket:
+    """A raw stream request on a socket with a tiny receive window, never read from."""
+    sock = socket.socket()
+    # Set before connecting, so that the window it advertises stays small.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\n"
+        f"Authorization: Bearer {person.token}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def released(subscriber: Subscriber) -> Callable[[], bool]:
+    """Whether the request serving `subscriber` has returned: nothing waits on its client."""
+    return lambda: subscriber.sender is not None and subscriber.sender.done()
+
+
 async def test_a_client_that_stops_reading_is_dropped_with_bounded_memory(
     stream_server: StreamServer, world: World
 ) -> None:
@@ -176,13 +194,7 @@ async def test_a_client_that_stops_reading_is_dropped_with_bounded_memory(
     queue_size = stream_server.pump.queue_size
     stream_server.pump.queue_size = 50
     dropped_before = sample("lectern_stream_subscribers_dropped_total")
-    # A raw socket with a tiny receive window that reads the headers and then nothing more.
-    sock = socket.create_connection(("127.0.0.1", stream_server.port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.sendall(
-        f"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\n"
-        f"Authorization: Bearer {sleeper.token}\r\n\r\n".encode()
-    )
+    sock = open_without_reading(stream_server, sleeper)
     try:
         await wait_for(lambda: len(streams_of(stream_server, sleeper)) == 1)
         [subscriber] = streams_of(stream_server, sleeper)
@@ -203,9 +215,37 @@ async def test_a_client_that_stops_reading_is_dropped_with_bounded_memory(
         assert sample("lectern_stream_subscribers_dropped_total") == dropped_before + 1
         # The reader that kept up was never dropped.
         assert len(sent) > 50
+        await wait_for(released(subscriber))
     finally:
         sock.close()
         stream_server.pump.queue_size = queue_size
+
+
+async def test_a_send_that_waits_past_the_send_timeout_closes_the_stream(
+    stream_server: StreamServer, world: World
+) -> None:
+    admin = await world.admin()
+    sleeper = await world.student(admin.institution_slug)
+    send_timeout = stream_server.pump.send_timeout
+    stream_server.pump.send_timeout = 0.5
+    sock = open_without_reading(stream_server, sleeper)
+    try:
+        await wait_for(lambda: len(streams_of(stream_server, sleeper)) == 1)
+        [subscriber] = streams_of(stream_server, sleeper)
+        padding = {"padding": "x" * 8000}
+        for _ in range(100):
+            await stream_server.record(sleeper, 4, payload=padding)
+            if subscriber.queue.qsize() >= 8:  # a backlog: its send is waiting on the client
+                break
+        # Far fewer events than its queue holds: it is cut off for waiting, not for lagging.
+        assert subscriber.queue.qsize() < stream_server.pump.queue_size
+        await wait_for(lambda: subscriber.cut)
+        assert not subscriber.dropped
+        assert streams_of(stream_server, sleeper) == []
+        await wait_for(released(subscriber))
+    finally:
+        sock.close()
+        stream_server.pump.send_timeout = send_timeout
 
 
 async def test_metrics_report_streams_deliveries_drops_and_lag(
