@@ -7,9 +7,10 @@ enrollment) hold under any concurrency. The unique indexes are the last line, ne
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -19,7 +20,7 @@ from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
 from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import AccessRequest, Course, Enrollment, User
-from lectern.models.base import utcnow
+from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import (
     Audience,
     CourseAccess,
@@ -110,6 +111,32 @@ async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
         session.info.setdefault("pair_locks", set()).add((pair.user_id, pair.course_id))
 
 
+@cache
+def _enrollment_upsert(insert: Any) -> Any:
+    """Insert the pair's enrollment or reactivate its cancelled one, returning the row if it
+    changed. Built once per dialect: composing it costs more than executing it."""
+    now = bindparam("now", type_=UTCDateTime())
+    statement = insert(Enrollment).values(
+        user_id=bindparam("user_id"),
+        course_id=bindparam("course_id"),
+        status=EnrollmentStatus.ACTIVE,
+        source=bindparam("source"),
+        progress=0.0,
+        created_at=now,
+        updated_at=now,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["user_id", "course_id"],
+        set_={
+            "status": EnrollmentStatus.ACTIVE,
+            "source": statement.excluded.source,
+            "completed_at": None,
+            "updated_at": now,
+        },
+        where=Enrollment.status == EnrollmentStatus.CANCELLED,
+    ).returning(Enrollment)
+
+
 async def enroll(
     session: AsyncSession,
     *,
@@ -126,28 +153,10 @@ async def enroll(
     """
     await lock_pair(session, user_id, course.id)
     now = utcnow()
-    insert = insert_for(session)
-    statement = insert(Enrollment).values(
-        user_id=user_id,
-        course_id=course.id,
-        status=EnrollmentStatus.ACTIVE,
-        source=source,
-        progress=0.0,
-        created_at=now,
-        updated_at=now,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["user_id", "course_id"],
-        set_={
-            "status": EnrollmentStatus.ACTIVE,
-            "source": statement.excluded.source,
-            "completed_at": None,
-            "updated_at": now,
-        },
-        where=Enrollment.status == EnrollmentStatus.CANCELLED,
-    ).returning(Enrollment)
+    statement = _enrollment_upsert(insert_for(session))
+    parameters = {"user_id": user_id, "course_id": course.id, "source": source, "now": now}
     enrollment = (
-        await session.scalars(statement, execution_options={"populate_existing": True})
+        await session.scalars(statement, parameters, execution_options={"populate_existing": True})
     ).one_or_none()
     if enrollment is None:
         unchanged = (
@@ -341,17 +350,18 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
     return RequestResult(request, True)
 
 
+_REQUEST_WITH_COURSE = (
+    select(AccessRequest, Course)
+    .join(Course, Course.id == AccessRequest.course_id)
+    .where(AccessRequest.id == bindparam("request_id"))
+    .execution_options(populate_existing=True)
+)
+
+
 async def _request_in_scope(
     session: AsyncSession, actor: Actor, request_id: int
 ) -> tuple[AccessRequest, Course]:
-    row = (
-        await session.execute(
-            select(AccessRequest, Course)
-            .join(Course, Course.id == AccessRequest.course_id)
-            .where(AccessRequest.id == request_id)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    row = (await session.execute(_REQUEST_WITH_COURSE, {"request_id": request_id})).first()
     if row is None:
         raise NotFound("No such access request.")
     request, course = row
