@@ -93,20 +93,19 @@ async def lock_pair(session: AsyncSession, user_id: int, course_id: int) -> None
     held.add((user_id, course_id))
 
 
+_LOCK_PAIR_OF_REQUEST = select(
+    AccessRequest.user_id,
+    AccessRequest.course_id,
+    func.pg_advisory_xact_lock(AccessRequest.user_id, AccessRequest.course_id),
+).where(AccessRequest.id == bindparam("request_id"))
+
+
 async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
     """Take the lock of a request's pair in the statement that finds the pair (PostgreSQL);
     whatever is read of the request afterwards is read under the lock."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    pair = (
-        await session.execute(
-            select(
-                AccessRequest.user_id,
-                AccessRequest.course_id,
-                func.pg_advisory_xact_lock(AccessRequest.user_id, AccessRequest.course_id),
-            ).where(AccessRequest.id == request_id)
-        )
-    ).first()
+    pair = (await session.execute(_LOCK_PAIR_OF_REQUEST, {"request_id": request_id})).first()
     if pair is not None:
         session.info.setdefault("pair_locks", set()).add((pair.user_id, pair.course_id))
 
