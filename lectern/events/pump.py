@@ -17,7 +17,9 @@ had ended, and the later statement sees its rows, or they never existed. Nothing
 the cursor can still appear: a late commit is delivered (in id order, after the lower ids),
 nothing twice, and a rolled-back id is passed as soon as its transaction ends. Only
 transactions that write events can hold delivery back, and only while they are open; the pump
-re-reads with a short backoff meanwhile (a NOTIFY follows their commit anyway).
+re-reads with a short backoff meanwhile (a NOTIFY follows their commit anyway). This holds
+for events appended by `record_event`, which announces the transaction; a row inserted any
+other way could be skipped if it commits late.
 
 On SQLite writers take turns (Database holds a write lock), so whatever is visible is final.
 
