@@ -165,3 +165,39 @@ async def test_reenrolling_recomputes_from_the_kept_facts(
     assert r.json()["progress"] == 100
     r = await client.get("/api/v1/me/certificates", headers=room.learner.headers)
     assert len(r.json()) == 1
+
+
+async def test_a_completed_learner_reenrolled_keeps_one_certificate(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    room = await classroom(world, client)
+    await finish_course(room, client)
+    enrollment = await room.enrollment(client)
+    r = await client.delete(
+        f"/api/v1/admin/enrollments/{enrollment['id']}", headers=room.admin.headers
+    )
+    assert r.json()["status"] == "cancelled"
+    r = await client.post(
+        "/api/v1/admin/enrollments",
+        json={"user_id": room.learner.id, "course_id": room.course["id"]},
+        headers=room.admin.headers,
+    )
+    assert r.json()["status"] == "completed"
+    async with world.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Certificate)) == 1
+        issued = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "certificate.issued")
+        )
+    assert issued == 1
+
+
+async def test_progress_is_read_only_by_the_enrolled_learner(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    room = await classroom(world, client)
+    other = await world.student(room.admin.institution_slug)
+    url = f"/api/v1/me/courses/{room.course['id']}/progress"
+    assert (await client.get(url, headers=other.headers)).status_code == 404
+    assert (await client.get(url, headers=room.admin.headers)).status_code == 404
+    assert (await client.get(url)).status_code == 401
+    assert (await client.get(url, headers=room.learner.headers)).status_code == 200
