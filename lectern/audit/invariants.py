@@ -4,16 +4,19 @@ The schema makes most drift impossible; these catch what comes from outside the 
 (hand edits, restores, imports) and prove the rest.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.institutions.rules import normalize_name
+from lectern.learning.progress import progress_items
+from lectern.learning.rules import course_progress, criteria_met
 from lectern.models import (
     AccessRequest,
+    Certificate,
     Course,
     Enrollment,
     Institution,
@@ -32,6 +35,8 @@ from lectern.models.enums import (
     Role,
 )
 
+Rows = list[dict[str, Any]]
+Finish = Callable[[AsyncSession, Rows], Awaitable[Rows]]
 # Any select, whatever its columns.
 AnySelect = Select[*tuple[Any, ...]]
 ENROLLED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
@@ -42,7 +47,10 @@ class Invariant:
     name: str
     description: str
     query: Callable[[int | None], AnySelect]
-    finish: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    # Finishes in Python a check that SQL cannot state portably, over the query's candidates.
+    finish: (
+        Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]] | None
+    ) = None
     repairable: bool = True
 
 
@@ -105,18 +113,24 @@ def students_without_profile(institution_id: int | None) -> AnySelect:
 def institutions_sharing_a_name(institution_id: int | None) -> AnySelect:
     """Candidates only: `normalized_name_clashes` finishes the check in Python, because
     Unicode case folding and whitespace collapsing have no portable SQL form."""
-    return select(Institution.id, Institution.name, Institution.name_key)
+    # Every institution is a candidate, since a clash involves others whatever the scope.
+    in_scope = true() if institution_id is None else Institution.id == institution_id
+    return select(
+        Institution.id, Institution.name, Institution.name_key, in_scope.label("in_scope")
+    )
 
 
-def normalized_name_clashes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def normalized_name_clashes(
+    _session: AsyncSession, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     by_key: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_key.setdefault(normalize_name(row["name"]), []).append(row)
     return [
-        row
+        {k: v for k, v in row.items() if k != "in_scope"}
         for key, group in by_key.items()
         for row in group
-        if len(group) > 1 or row["name_key"] != key
+        if row["in_scope"] and (len(group) > 1 or row["name_key"] != key)
     ]
 
 
@@ -145,6 +159,53 @@ def qbank_statistics_off(institution_id: int | None) -> AnySelect:
     )
 
 
+def active_enrollments(institution_id: int | None) -> AnySelect:
+    """Candidates for `stale_progress`, which recomputes their progress from the facts."""
+    return (
+        select(Enrollment.id, Enrollment.user_id, Enrollment.course_id, Enrollment.progress)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+            _in(institution_id, Course.institution_id),
+        )
+    )
+
+
+async def stale_progress(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Active enrollments whose stored progress is not what the facts give, or whose criteria
+    hold although they were never completed."""
+    if not rows:
+        return []
+    enrollments = (
+        await session.scalars(select(Enrollment).where(Enrollment.id.in_([r["id"] for r in rows])))
+    ).all()
+    courses = {
+        course.id: course
+        for course in await session.scalars(
+            select(Course).where(Course.id.in_({e.course_id for e in enrollments}))
+        )
+    }
+    items = await progress_items(session, enrollments, courses)
+    stale = {
+        e.id: course_progress(items[e.id])
+        for e in enrollments
+        if abs(course_progress(items[e.id]) - e.progress) > 1e-6 or criteria_met(items[e.id])
+    }
+    return [{**row, "expected": stale[row["id"]]} for row in rows if row["id"] in stale]
+
+
+def completed_without_certificate(institution_id: int | None) -> AnySelect:
+    return (
+        select(Enrollment.id, Enrollment.user_id, Enrollment.course_id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(
+            Enrollment.status == EnrollmentStatus.COMPLETED,
+            ~exists().where(Certificate.enrollment_id == Enrollment.id),
+            _in(institution_id, Course.institution_id),
+        )
+    )
+
+
 INVARIANTS = [
     Invariant(
         "pending_requests_beside_enrollments",
@@ -160,6 +221,17 @@ INVARIANTS = [
         "paid_without_enrollment",
         "Every completed, unrefunded payment has a non-cancelled enrollment.",
         paid_without_enrollment,
+    ),
+    Invariant(
+        "stale_progress",
+        "Progress equals what the facts give, and met criteria are completed.",
+        active_enrollments,
+        finish=stale_progress,
+    ),
+    Invariant(
+        "completed_without_certificate",
+        "Every completed enrollment has its certificate.",
+        completed_without_certificate,
     ),
     Invariant(
         "students_without_profile",
@@ -187,9 +259,8 @@ async def violations(
     """How many rows violate the invariant, and the first `limit` of them."""
     query = invariant.query(institution_id)
     if invariant.finish is not None:
-        found = invariant.finish([dict(row) for row in (await session.execute(query)).mappings()])
-        if institution_id is not None:
-            found = [row for row in found if row["id"] == institution_id]
+        candidates = [dict(row) for row in (await session.execute(query)).mappings()]
+        found = await invariant.finish(session, candidates)
         return len(found), found[:limit]
     count = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await session.execute(query.limit(limit))).mappings().all()

@@ -8,11 +8,14 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.audit.invariants import INVARIANTS, Invariant, violations
+from lectern.certificates.service import certificate_payload, issue_certificate
 from lectern.enrollments.service import enroll
 from lectern.events.service import record_event
+from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import (
     AccessRequest,
     Course,
+    Enrollment,
     QbankQuestion,
     QbankTest,
     QbankTestQuestion,
@@ -145,7 +148,28 @@ async def _recount_qbank(session: AsyncSession, row: dict[str, Any]) -> None:
     )
 
 
+async def _recompute(session: AsyncSession, row: dict[str, Any]) -> None:
+    await recompute_progress(session, await lock_enrollments(session, [row["id"]]))
+
+
+async def _certify(session: AsyncSession, row: dict[str, Any]) -> None:
+    enrollment = await session.get_one(Enrollment, row["id"])
+    course = await session.get_one(Course, row["course_id"])
+    certificate = await issue_certificate(session, enrollment, course)
+    if certificate is not None:
+        await record_event(
+            session,
+            "certificate.issued",
+            institution_id=course.institution_id,
+            user_id=enrollment.user_id,
+            audience=Audience.BOTH,
+            payload=certificate_payload(certificate),
+        )
+
+
 REPAIRS = {
+    "stale_progress": _recompute,
+    "completed_without_certificate": _certify,
     "pending_requests_beside_enrollments": _close_pending,
     "approved_requests_without_enrollment": _enroll_request,
     "paid_without_enrollment": _enroll_payment,

@@ -7,7 +7,14 @@ from sqlalchemy import delete, func, insert, select, update
 
 from lectern.audit.schedule import audit_once
 from lectern.db import Database
-from lectern.models import AccessRequest, Enrollment, Event, QbankQuestion, StudentProfile
+from lectern.models import (
+    AccessRequest,
+    Certificate,
+    Enrollment,
+    Event,
+    QbankQuestion,
+    StudentProfile,
+)
 from lectern.models.base import utcnow
 from tests.factories import Person, World
 
@@ -71,6 +78,8 @@ async def test_audit_reports_each_violation_and_repair_fixes_them_once(
         "pending_requests_beside_enrollments": 1,
         "approved_requests_without_enrollment": 1,
         "paid_without_enrollment": 0,
+        "stale_progress": 0,
+        "completed_without_certificate": 0,
         "students_without_profile": 1,
         "institutions_sharing_a_name": 0,
         "qbank_statistics_off": 1,
@@ -123,3 +132,54 @@ async def test_students_cannot_read_the_audit(world: World, client: httpx.AsyncC
         "/api/v1/admin/consistency/repair", json={"dry_run": "no"}, headers=admin.headers
     )
     assert response.status_code == 422
+
+
+async def _read(client: httpx.AsyncClient, student: Person, lesson_id: int) -> None:
+    response = await client.post(
+        "/api/v1/activity",
+        json={"events": [{"type": "lesson.completed", "lesson_id": lesson_id}]},
+        headers=student.headers,
+    )
+    assert response.json()["results"][0]["accepted"], response.text
+
+
+async def test_audit_recomputes_hand_edited_progress_and_reissues_a_lost_certificate(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    finisher = await world.student(admin.institution_slug)
+    halfway = await world.student(admin.institution_slug)
+    readings = [{"title": f"Reading {n}", "kind": "reading", "body": "Text."} for n in (1, 2)]
+    course = await world.course(
+        admin, access="open", chapters=[{"title": "One", "lessons": readings}]
+    )
+    lessons = [lesson["id"] for lesson in course["chapters"][0]["lessons"]]
+    for student in (finisher, halfway):
+        enrolled = await client.post(
+            f"/api/v1/courses/{course['id']}/enroll", headers=student.headers
+        )
+        assert enrolled.status_code == 201
+    for lesson_id in lessons:
+        await _read(client, finisher, lesson_id)
+    await _read(client, halfway, lessons[0])
+    async with db.engine.begin() as connection:
+        await connection.execute(delete(Certificate).where(Certificate.user_id == finisher.id))
+        await connection.execute(
+            update(Enrollment).where(Enrollment.user_id == halfway.id).values(progress=10.0)
+        )
+
+    found = await _report(client, admin)
+    assert found["stale_progress"] == 1
+    assert found["completed_without_certificate"] == 1
+
+    await _repair(client, admin, {"dry_run": False})
+    assert all(count == 0 for count in (await _report(client, admin)).values())
+    async with db.session() as session:
+        progress = await session.scalar(
+            select(Enrollment.progress).where(Enrollment.user_id == halfway.id)
+        )
+        certificates = await session.scalar(
+            select(func.count()).select_from(Certificate).where(Certificate.user_id == finisher.id)
+        )
+    assert progress == 50.0
+    assert certificates == 1
