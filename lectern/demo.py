@@ -10,7 +10,8 @@ from lectern.accounts.security import hash_password
 from lectern.accounts.service import create_staff, register_student
 from lectern.courses.schemas import ChapterIn, CourseCreate, LessonIn
 from lectern.courses.service import create_course
-from lectern.enrollments.service import admin_enroll, approve_request, request_access, self_enroll
+from lectern.enrollments.requests import approve_request, request_access
+from lectern.enrollments.service import admin_enroll, self_enroll
 from lectern.institutions.service import get_or_create_institution
 from lectern.learning.demo_course import create_demo_course
 from lectern.learning.service import record_activity, submit_quiz

@@ -4,7 +4,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import admin_actor, current_actor
 from lectern.db import Database, get_database, read_session
-from lectern.enrollments import queries, service
+from lectern.enrollments import queries, requests, service
+from lectern.enrollments.requests import RequestResult
 from lectern.enrollments.schemas import (
     AccessRequestOut,
     AdminEnrollIn,
@@ -13,7 +14,7 @@ from lectern.enrollments.schemas import (
     QueuedRequestOut,
     ReviewIn,
 )
-from lectern.enrollments.service import EnrollResult, RequestResult
+from lectern.enrollments.service import EnrollResult
 from lectern.models.enums import RequestStatus
 from lectern.schemas import PathId, QueryId
 
@@ -53,14 +54,14 @@ async def request_access(
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
 ) -> AccessRequestOut:
-    return _request(await db.run(lambda s: service.request_access(s, actor, course_id)), response)
+    return _request(await db.run(lambda s: requests.request_access(s, actor, course_id)), response)
 
 
 @router.delete("/access-requests/{request_id}", response_model=AccessRequestOut)
 async def cancel_request(
     request_id: PathId, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
 ) -> AccessRequestOut:
-    return _request(await db.run(lambda s: service.cancel_request(s, actor, request_id)))
+    return _request(await db.run(lambda s: requests.cancel_request(s, actor, request_id)))
 
 
 @router.get("/me/enrollments", response_model=list[MyEnrollmentOut])
@@ -99,7 +100,7 @@ async def approve(
     db: Database = Depends(get_database),
 ) -> AccessRequestOut:
     note = body.note if body else ""
-    return _request(await db.run(lambda s: service.approve_request(s, actor, request_id, note)))
+    return _request(await db.run(lambda s: requests.approve_request(s, actor, request_id, note)))
 
 
 @router.post("/admin/access-requests/{request_id}/reject", response_model=AccessRequestOut)
@@ -110,7 +111,7 @@ async def reject(
     db: Database = Depends(get_database),
 ) -> AccessRequestOut:
     note = body.note if body else ""
-    return _request(await db.run(lambda s: service.reject_request(s, actor, request_id, note)))
+    return _request(await db.run(lambda s: requests.reject_request(s, actor, request_id, note)))
 
 
 @router.post("/admin/enrollments", response_model=EnrollmentOut, status_code=201)

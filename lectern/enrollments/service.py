@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
 from lectern.db import insert_for
-from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once, self_enroll_allowed
+from lectern.enrollments.rules import self_enroll_allowed
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
 from lectern.learning.progress import lock_enrollments, recompute_progress
-from lectern.models import AccessRequest, Course, Enrollment, User
+from lectern.models import AccessRequest, Course, Enrollment, Payment, User
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import (
     Audience,
@@ -27,10 +27,11 @@ from lectern.models.enums import (
     CourseStatus,
     EnrollmentSource,
     EnrollmentStatus,
+    PaymentStatus,
     RequestStatus,
     Role,
 )
-from lectern.notifications.service import notify, notify_admins
+from lectern.notifications.service import notify
 
 
 class Change(StrEnum):
@@ -47,13 +48,6 @@ class EnrollResult:
     @property
     def changed(self) -> bool:
         return self.change != Change.UNCHANGED
-
-
-@dataclass(frozen=True, slots=True)
-class RequestResult:
-    request: AccessRequest
-    created: bool
-    enrollment: Enrollment | None = None
 
 
 def enrollment_payload(enrollment: Enrollment) -> dict[str, Any]:
@@ -247,12 +241,12 @@ async def visible_course(session: AsyncSession, actor: Actor, course_id: int) ->
     return course
 
 
-def _require_student(actor: Actor) -> None:
+def require_student(actor: Actor) -> None:
     if not actor.is_student:
         raise Forbidden("Only students enroll in courses.")
 
 
-async def _current_enrollment(
+async def current_enrollment(
     session: AsyncSession, user_id: int, course_id: int
 ) -> Enrollment | None:
     return await session.scalar(
@@ -263,227 +257,12 @@ async def _current_enrollment(
 async def self_enroll(session: AsyncSession, actor: Actor, course_id: int) -> EnrollResult:
     """A student joins an open or default course."""
     course = await visible_course(session, actor, course_id)
-    _require_student(actor)
+    require_student(actor)
     if not self_enroll_allowed(course.access):
         if course.access == CourseAccess.PAID:
             raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
         raise Conflict("This course needs an approved request.", slug="approval-required")
     return await enroll(session, user_id=actor.id, course=course, source=EnrollmentSource.SELF)
-
-
-async def request_access(session: AsyncSession, actor: Actor, course_id: int) -> RequestResult:
-    """Ask for a course; the pending request already there is returned, not doubled."""
-    course = await visible_course(session, actor, course_id)
-    _require_student(actor)
-    await lock_pair(session, actor.id, course.id)
-    current = await _current_enrollment(session, actor.id, course.id)
-    if current is not None and is_enrolled(current.status):
-        raise Conflict("You are already enrolled in this course.", slug="already-enrolled")
-    if course.access == CourseAccess.PAID:
-        raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
-    now = utcnow()
-    if request_enrolls_at_once(course.access):
-        request = AccessRequest(
-            user_id=actor.id,
-            course_id=course.id,
-            status=RequestStatus.APPROVED,
-            note="Open course: enrolled at once.",
-            created_at=now,
-            reviewed_at=now,
-        )
-        session.add(request)
-        await session.flush()
-        result = await enroll(
-            session, user_id=actor.id, course=course, source=EnrollmentSource.SELF
-        )
-        return RequestResult(request, True, result.enrollment)
-    insert = insert_for(session)
-    request_id = await session.scalar(
-        insert(AccessRequest)
-        .values(
-            user_id=actor.id,
-            course_id=course.id,
-            status=RequestStatus.PENDING,
-            note="",
-            created_at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=["user_id", "course_id"],
-            # A literal, not a parameter: PostgreSQL matches the partial index by its predicate,
-            # and a generic plan of a prepared statement cannot see a parameter's value.
-            index_where=text("status = 'pending'"),
-        )
-        .returning(AccessRequest.id)
-    )
-    if request_id is None:
-        pending = (
-            await session.scalars(
-                select(AccessRequest).where(
-                    AccessRequest.user_id == actor.id,
-                    AccessRequest.course_id == course.id,
-                    AccessRequest.status == RequestStatus.PENDING,
-                )
-            )
-        ).one()
-        return RequestResult(pending, False)
-    request = await session.get_one(AccessRequest, request_id)
-    await record_event(
-        session,
-        "request.created",
-        institution_id=course.institution_id,
-        user_id=actor.id,
-        audience=Audience.BOTH,
-        payload={
-            **request_payload(request),
-            "course_title": course.title,
-            "learner_name": actor.full_name,
-        },
-    )
-    await notify_admins(
-        session,
-        institution_id=course.institution_id,
-        kind="request.created",
-        title=f"{actor.full_name} asks to join {course.title}",
-        link="/admin/requests",
-    )
-    return RequestResult(request, True)
-
-
-_REQUEST_WITH_COURSE = (
-    select(AccessRequest, Course)
-    .join(Course, Course.id == AccessRequest.course_id)
-    .where(AccessRequest.id == bindparam("request_id"))
-    .execution_options(populate_existing=True)
-)
-
-
-async def _request_in_scope(
-    session: AsyncSession, actor: Actor, request_id: int
-) -> tuple[AccessRequest, Course]:
-    row = (await session.execute(_REQUEST_WITH_COURSE, {"request_id": request_id})).first()
-    if row is None:
-        raise NotFound("No such access request.")
-    request, course = row
-    if actor.is_admin:
-        if course.institution_id != actor.institution_id:
-            raise NotFound("No such access request.")
-    elif request.user_id != actor.id:
-        raise NotFound("No such access request.")
-    return request, course
-
-
-async def _review(
-    session: AsyncSession, actor: Actor, request_id: int
-) -> tuple[AccessRequest, Course]:
-    if not actor.is_admin:
-        raise Forbidden("Only an admin reviews access requests.")
-    await lock_pair_of_request(session, request_id)
-    request, course = await _request_in_scope(session, actor, request_id)
-    await lock_pair(session, request.user_id, course.id)
-    return request, course
-
-
-async def approve_request(
-    session: AsyncSession, actor: Actor, request_id: int, note: str = ""
-) -> RequestResult:
-    """Approve a pending request and enroll its learner; approving it again changes nothing."""
-    request, course = await _review(session, actor, request_id)
-    if request.status == RequestStatus.APPROVED:
-        return RequestResult(
-            request, False, await _current_enrollment(session, request.user_id, course.id)
-        )
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(f"This request is {request.status}.", slug="request-closed")
-    request.status = RequestStatus.APPROVED
-    request.reviewer_id = actor.id
-    request.reviewed_at = utcnow()
-    request.note = note
-    await session.flush()
-    result = await enroll(
-        session,
-        user_id=request.user_id,
-        course=course,
-        source=EnrollmentSource.REQUEST,
-        reviewer_id=actor.id,
-        close_pending=False,
-    )
-    await record_event(
-        session,
-        "request.approved",
-        institution_id=course.institution_id,
-        user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload={**request_payload(request), "course_title": course.title},
-    )
-    await notify(
-        session,
-        user_id=request.user_id,
-        institution_id=course.institution_id,
-        kind="request.approved",
-        title=f"You are enrolled in {course.title}",
-        body=note,
-        link=f"/courses/{course.id}",
-    )
-    return RequestResult(request, True, result.enrollment)
-
-
-async def reject_request(
-    session: AsyncSession, actor: Actor, request_id: int, note: str = ""
-) -> RequestResult:
-    """Reject a pending request with a note; rejecting it again changes nothing."""
-    request, course = await _review(session, actor, request_id)
-    if request.status == RequestStatus.REJECTED:
-        return RequestResult(request, False)
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(f"This request is {request.status}.", slug="request-closed")
-    request.status = RequestStatus.REJECTED
-    request.reviewer_id = actor.id
-    request.reviewed_at = utcnow()
-    request.note = note
-    await session.flush()
-    await record_event(
-        session,
-        "request.rejected",
-        institution_id=course.institution_id,
-        user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload={**request_payload(request), "course_title": course.title},
-    )
-    await notify(
-        session,
-        user_id=request.user_id,
-        institution_id=course.institution_id,
-        kind="request.rejected",
-        title=f"Your request for {course.title} was declined",
-        body=note,
-        link="/catalog",
-    )
-    return RequestResult(request, True)
-
-
-async def cancel_request(session: AsyncSession, actor: Actor, request_id: int) -> RequestResult:
-    """The student withdraws their pending request; withdrawing it again changes nothing."""
-    await lock_pair_of_request(session, request_id)
-    request, course = await _request_in_scope(session, actor, request_id)
-    if request.user_id != actor.id:
-        raise NotFound("No such access request.")
-    await lock_pair(session, request.user_id, course.id)
-    if request.status == RequestStatus.CANCELLED:
-        return RequestResult(request, False)
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(f"This request is {request.status}.", slug="request-closed")
-    request.status = RequestStatus.CANCELLED
-    request.reviewed_at = utcnow()
-    await session.flush()
-    await record_event(
-        session,
-        "request.cancelled",
-        institution_id=course.institution_id,
-        user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload=request_payload(request),
-    )
-    return RequestResult(request, True)
 
 
 async def _student_in_institution(session: AsyncSession, actor: Actor, user_id: int) -> User:
@@ -540,6 +319,20 @@ async def admin_unenroll(session: AsyncSession, actor: Actor, enrollment_id: int
     await session.refresh(enrollment)
     if enrollment.status == EnrollmentStatus.CANCELLED:
         return enrollment
+    paid = await session.scalar(
+        select(Payment.id).where(
+            Payment.user_id == enrollment.user_id,
+            Payment.course_id == course.id,
+            Payment.status == PaymentStatus.COMPLETED,
+        )
+    )
+    if paid is not None:
+        # A paid, unrefunded enrollment stays: the refund is what ends it, and keeps the books.
+        raise Conflict(
+            f"This learner paid for the course; refund payment {paid} to unenroll them.",
+            slug="paid-enrollment",
+            payment_id=paid,
+        )
     return await cancel_enrollment(session, enrollment, course, reason="Unenrolled by an admin.")
 
 

@@ -3,7 +3,7 @@ import httpx
 from lectern.db import Database
 from tests.factories import World
 from tests.payments.conftest import Deliver
-from tests.payments.shop import PRICE, Shop, counts, start_checkout
+from tests.payments.shop import PRICE, Shop, counts, enrollment_of, start_checkout
 from tests.payments.stripe_events import session_completed
 
 
@@ -113,3 +113,26 @@ async def test_an_admin_refund_goes_through_the_provider_and_cancels_the_enrollm
     r = await client.post(url, headers=shop.admin.headers)
     assert r.json()["status"] == "refunded"
     assert await counts(db) == after
+
+
+async def test_a_paid_enrollment_is_ended_by_a_refund_not_by_an_unenroll(
+    shop: Shop, client: httpx.AsyncClient, db: Database, deliver: Deliver
+) -> None:
+    payment = await start_checkout(client, shop)
+    await deliver(session_completed(payment))
+    enrollment = await enrollment_of(db, shop.student.id, shop.course["id"])
+    assert enrollment is not None
+    before = await counts(db)
+    r = await client.delete(
+        f"/api/v1/admin/enrollments/{enrollment.id}", headers=shop.admin.headers
+    )
+    assert r.status_code == 409
+    assert r.json()["payment_id"] == payment["id"]
+    assert await counts(db) == before
+
+    r = await client.post(
+        f"/api/v1/admin/payments/{payment['id']}/refund", headers=shop.admin.headers
+    )
+    assert r.json()["enrollment_status"] == "cancelled"
+    r = await client.get("/api/v1/admin/consistency", headers=shop.admin.headers)
+    assert r.json()["ok"] is True
