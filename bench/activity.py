@@ -21,25 +21,18 @@ import os
 import random
 import re
 import secrets
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
-import httpx
 import uvloop
+from harness import ScratchDatabase, lectern_server, scratch_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from lectern.accounts.security import token_digest
-from lectern.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LEARNERS = 64
 VIDEOS = 20
 VIDEO_S = 3600.0
@@ -323,41 +316,16 @@ async def raw_rate(dsn: str, hot: Hot) -> float:
     return done / (time.perf_counter() - started)
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {"LECTERN_DATABASE_URL": url, "LECTERN_DEMO_ON_FIRST_START": "0"}
-    command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
-    command += ["--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("server did not start")
+def main() -> None:
+    with scratch_database("activity") as database:
+        uvloop.run(measure(database))
 
 
-async def main() -> None:
-    base = make_url(os.environ.get("LECTERN_BENCH_POSTGRES_URL", DEFAULT_URL))
-    name = f"lectern_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name)
-    sync_url = db_url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    async_url = db_url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    dsn = db_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        await asyncio.to_thread(upgrade, async_url)
+async def measure(database: ScratchDatabase) -> None:
+    sync_url, dsn = database.sync_url, database.dsn
+    with lectern_server(database.async_url) as server:
+        port = server.port
         hot = seed(sync_url)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = start_server(async_url, port)
         print(
             f"load average before measuring: {os.getloadavg()[0]:.2f} (other work slows both sides)"
         )
@@ -390,14 +358,7 @@ async def main() -> None:
             f"{small_rate / large_rate:.2f} (1.00 = flat; timing varies with the machine's load, "
             "the pages touched do not)"
         )
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
-    uvloop.run(main())
+    main()

@@ -20,23 +20,13 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
+from harness import lectern_server, scratch_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from lectern.migrate import upgrade
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ADMIN_TOKEN = "bench-admin-token"
 COURSES = 40
 
@@ -105,28 +95,6 @@ def seed(sync_url: str, per_side: int) -> tuple[list[int], list[int]]:
     return requests[:per_side], requests[per_side:]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "LECTERN_DATABASE_URL": database_url,
-        "LECTERN_DEMO_ON_FIRST_START": "false",
-        "LECTERN_AUDIT_INTERVAL_SECONDS": "86400",
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
-
-
 class Connection:
     """A minimal HTTP/1.1 keep-alive client: the load generator shares the machine's two cores
     with the server and PostgreSQL, so it should cost as little as possible per request."""
@@ -153,22 +121,6 @@ class Connection:
 
     def close(self) -> None:
         self.writer.close()
-
-
-async def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if server.poll() is not None:
-            raise RuntimeError("the server exited")
-        try:
-            connection = await Connection.open(port)
-        except OSError:
-            await asyncio.sleep(0.1)
-            continue
-        status, _ = await connection.request("GET", "/healthz", {})
-        connection.close()
-        if status == 200:
-            return
-    raise RuntimeError("the server did not start")
 
 
 async def http_rate(port: int, request_ids: list[int], clients: int) -> float:
@@ -291,15 +243,10 @@ async def check(dsn: str, approved: int) -> None:
 async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_url: str) -> None:
     warmup = min(200, args.requests // 5)
     http_ids, raw_ids = seed(sync_url, args.requests + warmup)
-    port = free_port()
-    server = start_server(database_url, port, args.workers)
-    try:
-        await wait_until_up(port, server)
+    with lectern_server(database_url, workers=args.workers) as server:
+        port = server.port
         await http_rate(port, http_ids[:warmup], args.clients)
         lectern = await http_rate(port, http_ids[warmup:], args.clients)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     await raw_rate(dsn, raw_ids[:warmup], args.clients)
     raw = await raw_rate(dsn, raw_ids[warmup:], args.clients)
     await check(dsn, len(http_ids) + len(raw_ids))
@@ -316,22 +263,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    base = make_url(os.environ.get("LECTERN_BENCH_POSTGRES_URL", DEFAULT_URL))
-    name = f"lectern_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name)
-    try:
-        database_url = url.set(drivername="postgresql+asyncpg").render_as_string(False)
-        upgrade(database_url)
-        dsn = url.set(drivername="postgresql").render_as_string(False)
-        sync_url = url.set(drivername="postgresql+psycopg").render_as_string(False)
-        asyncio.run(measure(args, database_url, dsn, sync_url))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("enrollment") as database:
+        asyncio.run(measure(args, database.async_url, database.dsn, database.sync_url))
 
 
 if __name__ == "__main__":

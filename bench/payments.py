@@ -18,25 +18,16 @@ every commit. Duplicates are compared with completions: a repeat must be far che
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import asyncpg
 import httpx
 import stripe
+from harness import ScratchDatabase, lectern_server, scratch_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from lectern.config import Settings
-from lectern.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WEBHOOK = "/api/v1/payments/webhooks/stripe"
 PAYMENTS = 1500  # per side
 CLIENTS = 8
@@ -203,52 +194,22 @@ async def raw_rate(dsn: str, payment_ids: list[int]) -> float:
     return len(payment_ids) / elapsed
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "LECTERN_DATABASE_URL": url,
-        "LECTERN_DEMO_ON_FIRST_START": "0",
-        "LECTERN_PAYMENT_PROVIDER": "test",
-    }
-    command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    command += ["--no-access-log"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("server did not start")
+def main() -> None:
+    with scratch_database("payments") as database:
+        asyncio.run(measure(database))
 
 
-async def main() -> None:
-    base = make_url(os.environ.get("LECTERN_BENCH_POSTGRES_URL", DEFAULT_URL))
-    name = f"lectern_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name)
-    sync_url = db_url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    async_url = db_url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    dsn = db_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    secret = Settings(database_url=async_url).test_payment_webhook_secret
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        await asyncio.to_thread(upgrade, async_url)
-        lectern_ids, raw_ids = seed(sync_url)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = start_server(async_url, port)
+async def measure(database: ScratchDatabase) -> None:
+    secret = Settings(database_url=database.async_url).test_payment_webhook_secret
+    with lectern_server(database.async_url, env={"LECTERN_PAYMENT_PROVIDER": "test"}) as server:
+        port = server.port
+        lectern_ids, raw_ids = seed(database.sync_url)
         await http_rate(port, lectern_ids[:50], secret)  # warm up the pool and caches
         completions, outcomes = await http_rate(port, lectern_ids[50:], secret)
         assert set(outcomes) == {"completed"}, set(outcomes)
         duplicates, outcomes = await http_rate(port, lectern_ids[50:], secret)
         assert set(outcomes) == {"duplicate"}, set(outcomes)
-        raw = await raw_rate(dsn, raw_ids)
+        raw = await raw_rate(database.dsn, raw_ids)
         print(f"{len(lectern_ids) - 50} payments, {CLIENTS} clients at once")
         print(
             f"completions: Lectern {completions:7,.0f}/s ({1e3 / completions:5.2f} ms each) | "
@@ -258,14 +219,7 @@ async def main() -> None:
             f"duplicates:  Lectern {duplicates:7,.0f}/s ({1e3 / duplicates:5.2f} ms each) | "
             f"vs completions {duplicates / completions:.2f}x"
         )
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

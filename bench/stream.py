@@ -21,26 +21,21 @@ import random
 import re
 import resource
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-import httpx
 import uvloop
-from sqlalchemy import create_engine, insert, text
+from harness import RunningServer, lectern_server, scratch_database
+from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
 from lectern.accounts.security import token_digest
 from lectern.config import Settings
 from lectern.db import NOTIFY_CHANNEL, Database
 from lectern.events.service import record_event
-from lectern.migrate import upgrade
 from lectern.models import ApiToken, Institution, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience, Role
@@ -51,7 +46,6 @@ LEARNER_EVENTS = 200  # per level, one learner each
 BROADCAST_EVENTS = 20  # per level and institution, to every admin stream of it
 POLL_INTERVAL_S = 15.0
 ID_PATTERN = re.compile(rb"\nid: (\d+)\n|^id: (\d+)\n")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -206,28 +200,6 @@ async def latencies(ids: list[int], expected: int, run: Run) -> list[float]:
     return [max(0.0, t - run.committed[i]) * 1000 for i, t in got]
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "LECTERN_DATABASE_URL": url,
-        "LECTERN_DEMO_ON_FIRST_START": "0",
-        "LECTERN_DATABASE_POOL_SIZE": "8",
-    }
-    command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
-    command += ["--http", "httptools", "--backlog", "4096", "--log-level", "warning"]
-    command += ["--no-access-log"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("server did not start")
-
-
 @dataclass
 class Level:
     streams: int
@@ -243,10 +215,22 @@ async def measure(url: str) -> list[Level]:
     # stream in ten as its admins, to see a broadcast fan out to a thousand streams.
     school, team, students = seed(url, "Bench", total - TEAM_ADMINS - total // 10, TEAM_ADMINS)
     crowd_school, crowd, _ = seed(url, "Crowd", 0, total // 10)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = start_server(url, port)
+    with lectern_server(
+        url, env={"LECTERN_DATABASE_POOL_SIZE": "8"}, options=("--backlog", "4096")
+    ) as server:
+        return await _measure(url, server, school, team, students, crowd_school, crowd)
+
+
+async def _measure(
+    url: str,
+    server: RunningServer,
+    school: int,
+    team: list[Person],
+    students: list[Person],
+    crowd_school: int,
+    crowd: list[Person],
+) -> list[Level]:
+    port = server.port
     database = Database(Settings(database_url=url, demo_on_first_start=False))
     run = Run()
     listener = await asyncpg.connect(
@@ -322,12 +306,6 @@ async def measure(url: str) -> list[Level]:
         await asyncio.gather(*run.readers, return_exceptions=True)
         await listener.close()
         await database.dispose()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     return levels
 
 
@@ -370,24 +348,10 @@ def main() -> None:
     if hard < needed:
         raise SystemExit(f"needs {needed} open files; the hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, needed), hard))
-    base = os.environ.get("LECTERN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"lectern_bench_stream_{uuid.uuid4().hex[:8]}"
-    admin_url = make_url(base).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name, drivername="postgresql+asyncpg").render_as_string(
-        hide_password=False
-    )
     started = time.perf_counter()
-    try:
-        upgrade(url)
+    with scratch_database("stream") as database:
         gc.disable()
-        levels = uvloop.run(measure(url))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        levels = uvloop.run(measure(database.async_url))
     report(levels)
     print(f"(whole run {time.perf_counter() - started:.0f} s; other work may share this machine)")
 
