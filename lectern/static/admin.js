@@ -144,7 +144,7 @@
       h("tr", { "data-course-id": e.course_id, "data-status": e.status },
         h("th", { scope: "row" }, e.course_title), h("td", {}, badge(e.status)), h("td", {}, e.source),
         h("td", { style: "min-width:160px" }, progressBar(e.progress, "Progress in " + e.course_title)),
-        h("td", {}, e.status === "cancelled" ? "" : h("button", { type: "button", class: "danger", "data-action": "unenroll", "aria-label": "Unenroll from " + e.course_title,
+        h("td", {}, e.status === "cancelled" ? "" : e.source === "payment" ? h("span", { class: "meta" }, "Paid: ended by a refund") : h("button", { type: "button", class: "danger", "data-action": "unenroll", "aria-label": "Unenroll from " + e.course_title,
           onclick: (ev) => act(ev.target, "DELETE", "/api/v1/admin/enrollments/" + e.id, undefined, "Unenrolled from " + e.course_title + ".").then(student) }, "Unenroll")))) :
       h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No enrollments.")));
     replace("student-requests", s.access_requests.length ? s.access_requests.map((r) =>

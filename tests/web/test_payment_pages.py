@@ -55,4 +55,7 @@ async def test_buying_a_course_enrolls_the_learner_live(visitors: Visitors) -> N
     await expect(admin.locator("#payment-rows tr[data-status=completed]")).to_contain_text(
         "Board Review Intensive"
     )
+    paid_row = admin.locator("#enrollment-rows tr", has_text="Board Review Intensive")
+    await expect(paid_row).to_contain_text("ended by a refund")
+    await expect(paid_row.get_by_role("button")).to_have_count(0)
     await screenshot(admin, "admin-student-payments")
