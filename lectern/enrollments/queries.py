@@ -1,6 +1,6 @@
 """Read models of enrollments and requests, for learners and for the admin queue."""
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -8,6 +8,9 @@ from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut
 from lectern.errors import NotFound
 from lectern.models import AccessRequest, Course, Enrollment, User
 from lectern.models.enums import RequestStatus
+
+# A request with its course title and its learner's name and e-mail.
+QueuedSelect = Select[AccessRequest, str, str, str]
 
 
 async def my_enrollments(session: AsyncSession, user_id: int) -> list[MyEnrollmentOut]:
@@ -54,7 +57,7 @@ async def request_queue(
     return await _requests(session, query.limit(limit).offset(offset))
 
 
-def select_requests():  # type: ignore[no-untyped-def]
+def select_requests() -> QueuedSelect:
     return (
         select(AccessRequest, Course.title, User.full_name, User.email)
         .join(Course, Course.id == AccessRequest.course_id)
@@ -63,7 +66,7 @@ def select_requests():  # type: ignore[no-untyped-def]
     )
 
 
-async def _requests(session: AsyncSession, query) -> list[QueuedRequestOut]:  # type: ignore[no-untyped-def]
+async def _requests(session: AsyncSession, query: QueuedSelect) -> list[QueuedRequestOut]:
     return [
         QueuedRequestOut.model_validate(
             {
