@@ -156,7 +156,11 @@
     return addForms.get(chapter.id);
   }
 
+  let shownOutline = "";
   function renderOutline(course) {
+    const key = JSON.stringify(course.chapters);
+    if (key === shownOutline) return;
+    shownOutline = key;
     replace("editor-outline", course.chapters.length ? course.chapters.map((chapter) =>
       h("article", { class: "card stack", "data-chapter-id": chapter.id },
         h("div", { class: "row", style: "justify-content: space-between" },

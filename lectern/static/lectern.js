@@ -164,9 +164,17 @@ const Lectern = (() => {
     } catch { return (cents / 100).toFixed(2) + " " + currency; }
   }
 
+  // Leaves the region alone when nothing changed, and gives focus back to a control that the
+  // update moved, so that a live update never takes the caret from someone typing.
   function replace(id, ...children) {
     const node = document.getElementById(id);
-    if (node) node.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
+    if (!node) return node;
+    const next = children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false);
+    const current = node.childNodes;
+    if (next.length === current.length && next.every((child, i) => child === current[i])) return node;
+    const focused = document.activeElement;
+    node.replaceChildren(...next);
+    if (focused && focused !== document.activeElement && node.contains(focused)) focused.focus();
     return node;
   }
 
