@@ -42,6 +42,7 @@ def test_out(view: TestView) -> TestOut:
                 topic=drawn.question.topic,
                 choice=drawn.choice,
                 correct=bool(drawn.is_correct) if finished else None,
+                answer=drawn.question.answer if finished else None,
             )
             for drawn in view.questions
         ],

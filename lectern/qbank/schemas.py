@@ -1,7 +1,7 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from lectern.schemas import Id, Input, Output
 
@@ -17,8 +17,8 @@ class AnswerIn(Input):
 
 
 class TestQuestionOut(Output):
-    """A drawn question as the learner sees it: never the correct answer; whether the
-    learner's choice was right only once the test is finished."""
+    """A drawn question as the learner sees it: whether the learner's choice was right, and the
+    correct answer, only once the test is finished; before that `answer` is not even present."""
 
     id: int
     prompt: str
@@ -26,6 +26,14 @@ class TestQuestionOut(Output):
     topic: str
     choice: int | None = None
     correct: bool | None = None
+    answer: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _no_answer_before_the_end(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        fields: dict[str, Any] = handler(self)
+        if self.answer is None:
+            fields.pop("answer", None)
+        return fields
 
 
 class TestOut(Output):

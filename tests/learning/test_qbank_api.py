@@ -30,11 +30,16 @@ async def test_a_qbank_test_updates_statistics(world: World, client: httpx.Async
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "in_progress"
         assert all(q["correct"] is None for q in r.json()["questions"])
+        assert all("answer" not in q for q in r.json()["questions"])
     r = await client.post(f"/api/v1/qbank-tests/{test['id']}/finish", headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "completed"
     assert r.json()["score"] == 0.5
     assert [q["correct"] for q in r.json()["questions"]] == [True, True, False, False]
+    # Once finished, each question shows its correct answer, for the feedback.
+    assert [q["answer"] for q in r.json()["questions"]] == [
+        by_prompt[q["prompt"]]["answer"] for q in r.json()["questions"]
+    ]
     # Finishing again changes nothing.
     r = await client.post(f"/api/v1/qbank-tests/{test['id']}/finish", headers=headers)
     assert r.json()["score"] == 0.5

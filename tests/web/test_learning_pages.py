@@ -160,6 +160,7 @@ async def test_learner_completes_the_demo_course_and_gets_the_certificate(
         feedback = learner.locator("#qbank-feedback")
         await expect(feedback.locator("li[data-correct=true]")).to_have_count(4)
         await expect(feedback.locator("li[data-correct=false]")).to_have_count(1)
+        await expect(feedback.locator("li[data-correct=false]")).to_contain_text("Right answer:")
         await screenshot(learner, "student-course-qbank")
 
     certificate = learner.locator("#certificate")
