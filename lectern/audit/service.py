@@ -1,5 +1,6 @@
 """Running the audit and repairing what it finds by re-applying the commands' own logic."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.audit.invariants import INVARIANTS, Invariant, violations
 from lectern.certificates.service import certificate_payload, issue_certificate
-from lectern.enrollments.service import enroll
+from lectern.enrollments.service import close_pending_request, enroll, lock_pair
 from lectern.events.service import record_event
 from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import (
-    AccessRequest,
     Course,
     Enrollment,
     QbankQuestion,
@@ -29,6 +29,9 @@ from lectern.models.enums import (
     QbankTestStatus,
     RequestStatus,
 )
+
+# Re-applies a command's logic to one violating row.
+Repair = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
@@ -100,25 +103,24 @@ async def _institution_of(session: AsyncSession, row: dict[str, Any]) -> int:
 
 
 async def _close_pending(session: AsyncSession, row: dict[str, Any]) -> None:
-    await session.execute(
-        update(AccessRequest)
-        .where(AccessRequest.id == row["id"], AccessRequest.status == RequestStatus.PENDING)
-        .values(
-            status=RequestStatus.APPROVED,
-            reviewed_at=utcnow(),
-            note="Closed by the consistency audit: already enrolled.",
-        )
+    course = await session.get_one(Course, row["course_id"])
+    await lock_pair(session, row["user_id"], course.id)
+    await close_pending_request(
+        session,
+        row["user_id"],
+        course,
+        RequestStatus.APPROVED,
+        None,
+        "Closed by the consistency audit: already enrolled.",
     )
 
 
-async def _enroll_request(session: AsyncSession, row: dict[str, Any]) -> None:
-    course = await session.get_one(Course, row["course_id"])
-    await enroll(session, user_id=row["user_id"], course=course, source=EnrollmentSource.REQUEST)
+def _enroll_as(source: EnrollmentSource) -> Repair:
+    async def repair_row(session: AsyncSession, row: dict[str, Any]) -> None:
+        course = await session.get_one(Course, row["course_id"])
+        await enroll(session, user_id=row["user_id"], course=course, source=source)
 
-
-async def _enroll_payment(session: AsyncSession, row: dict[str, Any]) -> None:
-    course = await session.get_one(Course, row["course_id"])
-    await enroll(session, user_id=row["user_id"], course=course, source=EnrollmentSource.PAYMENT)
+    return repair_row
 
 
 async def _add_profile(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -167,12 +169,12 @@ async def _certify(session: AsyncSession, row: dict[str, Any]) -> None:
         )
 
 
-REPAIRS = {
+REPAIRS: dict[str, Repair] = {
     "stale_progress": _recompute,
     "completed_without_certificate": _certify,
     "pending_requests_beside_enrollments": _close_pending,
-    "approved_requests_without_enrollment": _enroll_request,
-    "paid_without_enrollment": _enroll_payment,
+    "approved_requests_without_enrollment": _enroll_as(EnrollmentSource.REQUEST),
+    "paid_without_enrollment": _enroll_as(EnrollmentSource.PAYMENT),
     "students_without_profile": _add_profile,
     "qbank_statistics_off": _recount_qbank,
 }

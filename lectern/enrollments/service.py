@@ -162,8 +162,8 @@ async def enroll(
         return EnrollResult(unchanged, Change.UNCHANGED)
     change = Change.CREATED if enrollment.created_at == now else Change.REACTIVATED
     if close_pending:
-        await _close_pending_request(
-            session, user_id, course.id, RequestStatus.APPROVED, reviewer_id, "Enrolled."
+        await close_pending_request(
+            session, user_id, course, RequestStatus.APPROVED, reviewer_id, "Enrolled."
         )
     await record_event(
         session,
@@ -179,20 +179,22 @@ async def enroll(
     return EnrollResult(enrollment, change)
 
 
-async def _close_pending_request(
+async def close_pending_request(
     session: AsyncSession,
     user_id: int,
-    course_id: int,
+    course: Course,
     status: RequestStatus,
     reviewer_id: int | None,
     note: str,
 ) -> None:
+    """Close the pair's pending request, if any, as approved or cancelled; the caller holds
+    the pair's lock."""
     closed = (
         await session.scalars(
             update(AccessRequest)
             .where(
                 AccessRequest.user_id == user_id,
-                AccessRequest.course_id == course_id,
+                AccessRequest.course_id == course.id,
                 AccessRequest.status == RequestStatus.PENDING,
             )
             .values(status=status, reviewer_id=reviewer_id, reviewed_at=utcnow(), note=note)
@@ -204,7 +206,7 @@ async def _close_pending_request(
         await record_event(
             session,
             f"request.{status.value}",
-            institution_id=(await session.get_one(Course, course_id)).institution_id,
+            institution_id=course.institution_id,
             user_id=user_id,
             audience=Audience.BOTH,
             payload=request_payload(request),
@@ -342,8 +344,8 @@ async def cancel_enrollment(
     """Set an enrollment cancelled and tell the learner; the caller holds the pair's lock."""
     enrollment.status = EnrollmentStatus.CANCELLED
     await session.flush()
-    await _close_pending_request(
-        session, enrollment.user_id, course.id, RequestStatus.CANCELLED, None, reason
+    await close_pending_request(
+        session, enrollment.user_id, course, RequestStatus.CANCELLED, None, reason
     )
     await record_event(
         session,
