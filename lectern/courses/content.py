@@ -9,6 +9,7 @@ Cancelled enrollments are recomputed when they are reactivated.
 """
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,36 +46,36 @@ async def _content_changed(
     )
 
 
-async def chapter_in_institution(
-    session: AsyncSession, actor: Actor, chapter_id: int
-) -> tuple[Chapter, Course]:
+# A part of a course's content that knows its course.
+Part = TypeVar("Part", Chapter, Lesson)
+
+
+async def _part_in_institution(
+    session: AsyncSession, actor: Actor, model: type[Part], part_id: int, what: str
+) -> tuple[Part, Course]:
     require_staff(actor)
     row = (
         await session.execute(
-            select(Chapter, Course)
-            .join(Course, Course.id == Chapter.course_id)
-            .where(Chapter.id == chapter_id, Course.institution_id == actor.institution_id)
+            select(model, Course)
+            .join(Course, Course.id == model.course_id)
+            .where(model.id == part_id, Course.institution_id == actor.institution_id)
         )
     ).first()
     if row is None:
-        raise NotFound("No such chapter.")
+        raise NotFound(f"No such {what}.")
     return row[0], row[1]
+
+
+async def chapter_in_institution(
+    session: AsyncSession, actor: Actor, chapter_id: int
+) -> tuple[Chapter, Course]:
+    return await _part_in_institution(session, actor, Chapter, chapter_id, "chapter")
 
 
 async def lesson_in_institution(
     session: AsyncSession, actor: Actor, lesson_id: int
 ) -> tuple[Lesson, Course]:
-    require_staff(actor)
-    row = (
-        await session.execute(
-            select(Lesson, Course)
-            .join(Course, Course.id == Lesson.course_id)
-            .where(Lesson.id == lesson_id, Course.institution_id == actor.institution_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("No such lesson.")
-    return row[0], row[1]
+    return await _part_in_institution(session, actor, Lesson, lesson_id, "lesson")
 
 
 async def _next_position(session: AsyncSession, column: object, where: object) -> int:
