@@ -31,11 +31,13 @@ import uvloop
 from harness import RunningServer, lectern_server, scratch_database
 from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.security import token_digest
 from lectern.config import Settings
-from lectern.db import NOTIFY_CHANNEL, Database
-from lectern.events.service import record_event
+from lectern.db import Database
+from lectern.events import service as events
+from lectern.events.service import NOTIFY_CHANNEL, record_event
 from lectern.models import ApiToken, Institution, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience, Role
@@ -171,15 +173,17 @@ async def write_events(
     for _ in range(count):
         target = random.choice(targets)
 
-        async def command(session: object, target: Person = target) -> int:
-            return await record_event(
-                session,  # type: ignore[arg-type]
+        async def command(session: AsyncSession, target: Person = target) -> int:
+            record_event(
+                session,
                 "bench.event",
                 institution_id=institution_id,
                 user_id=target.user_id,
                 audience=audience,
                 payload={"course_id": 1, "progress": 50},
             )
+            [event_id] = await events.write_events(session)
+            return event_id
 
         event_id = await database.run(command)
         run.committed[event_id] = time.perf_counter()

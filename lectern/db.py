@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,7 +26,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-NOTIFY_CHANNEL = "lectern_events"
 MAX_ATTEMPTS = 8
 
 
@@ -44,8 +44,10 @@ def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEn
             cursor.close()
 
         return engine
+    # No overflow: past pool_size, requests wait their turn for a connection instead of each
+    # opening one (a new server process) and closing it on return.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        url, echo=echo, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=False
     )
 
 
@@ -68,6 +70,7 @@ class Database:
             echo=settings.database_echo,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.is_postgres = self.engine.dialect.name == "postgresql"
         # SQLite allows one writer; queueing writers here avoids lock-upgrade failures.
         self._write_lock = asyncio.Lock() if not self.is_postgres else None
@@ -76,6 +79,12 @@ class Database:
     def on_events_committed(self, listener: Callable[[int], None]) -> None:
         """Call `listener(max_event_id)` after a transaction that appended events commits."""
         self._commit_listeners.append(listener)
+
+    @contextlib.asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read: autocommit spares the BEGIN and ROLLBACK round trips."""
+        async with self._autocommit.connect() as connection:
+            yield connection
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -99,14 +108,8 @@ class Database:
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self.sessionmaker() as session:
             result = await command(session)
-            last_event_id: int | None = session.info.get("last_event_id")
-            if last_event_id is not None and self.is_postgres:
-                # Delivered by PostgreSQL only if and when the transaction commits.
-                await session.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": NOTIFY_CHANNEL, "payload": str(last_event_id)},
-                )
             await session.commit()
+            last_event_id: int | None = session.info.get("last_event_id")
         if last_event_id is not None:
             for listener in self._commit_listeners:
                 listener(last_event_id)
@@ -122,12 +125,17 @@ def insert_for(session: AsyncSession) -> Any:
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
-def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
+async def get_database(request: Request) -> Database:
+    """The dependency; async, since FastAPI would run a plain function in a worker thread."""
+    return database_of(request)
+
+
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A dependency for handlers that only read."""
-    async with get_database(request).session() as session:
+    async with database_of(request).session() as session:
         yield session

@@ -1,21 +1,41 @@
 """Who is calling: a Bearer token or a session cookie, with CSRF defence for the cookie."""
 
 import secrets
+from dataclasses import fields
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.security import token_digest
-from lectern.db import get_database
+from lectern.db import database_of
 from lectern.errors import Forbidden, Unauthorized
-from lectern.models import ApiToken, AuthSession, User
-from lectern.models.base import utcnow
+from lectern.models import User
+from lectern.models.base import UTCDateTime, utcnow
 
 SESSION_COOKIE = "lectern_session"
 CSRF_COOKIE = "lectern_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+_TABLES = User.metadata.tables
+_USERS, _TOKENS, _SESSIONS = _TABLES["users"], _TABLES["api_tokens"], _TABLES["auth_sessions"]
+_ACTOR = [_USERS.c[field.name] for field in fields(Actor)]
+# Built once: every request that carries a credential runs one of these.
+_BY_TOKEN = (
+    select(*_ACTOR)
+    .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)
+_BY_SESSION = (
+    select(*_ACTOR, _SESSIONS.c.csrf_token)
+    .join(_SESSIONS, _SESSIONS.c.user_id == _USERS.c.id)
+    .where(
+        _SESSIONS.c.token_hash == bindparam("digest"),
+        _SESSIONS.c.expires_at > bindparam("now", type_=UTCDateTime()),
+    )
+)
 
 
 async def optional_actor(request: Request) -> Actor | None:
@@ -24,42 +44,31 @@ async def optional_actor(request: Request) -> Actor | None:
         return cached
     authorization = request.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
-    database = get_database(request)
-    async with database.session() as session:
-        # One statement needs no transaction: autocommit spares the BEGIN and ROLLBACK trips.
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        if scheme.lower() == "bearer" and credential:
-            user = await session.scalar(
-                select(User)
-                .join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == token_digest(credential.strip()))
-            )
-            if user is None:
-                raise Unauthorized("The token is not valid.")
-        elif cookie := request.cookies.get(SESSION_COOKIE):
+    if scheme.lower() == "bearer" and credential:
+        async with database_of(request).reader() as reader:
             row = (
-                await session.execute(
-                    select(User, AuthSession.csrf_token)
-                    .join(AuthSession, AuthSession.user_id == User.id)
-                    .where(
-                        AuthSession.token_hash == token_digest(cookie),
-                        AuthSession.expires_at > utcnow(),
-                    )
-                )
+                await reader.execute(_BY_TOKEN, {"digest": token_digest(credential.strip())})
             ).first()
-            if row is None:
-                return None
-            user, csrf_token = row
-            if request.method not in SAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
-                if not secrets.compare_digest(sent.encode(), csrf_token.encode()):
-                    raise Forbidden(
-                        "A cookie-authenticated change needs the X-CSRF-Token header.",
-                        slug="csrf",
-                    )
-        else:
+        if row is None:
+            raise Unauthorized("The token is not valid.")
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        async with database_of(request).reader() as reader:
+            found = await reader.execute(
+                _BY_SESSION, {"digest": token_digest(cookie), "now": utcnow()}
+            )
+            row = found.first()
+        if row is None:
             return None
-        actor = Actor.of(user)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not secrets.compare_digest(sent.encode(), row.csrf_token.encode()):
+                raise Forbidden(
+                    "A cookie-authenticated change needs the X-CSRF-Token header.",
+                    slug="csrf",
+                )
+    else:
+        return None
+    actor = Actor(*row[: len(_ACTOR)])
     request.state.actor = actor
     return actor
 

@@ -73,7 +73,7 @@ async def register_student(
     )
     if user is None:
         raise Conflict("An account with this e-mail already exists.", slug="email-taken")
-    await record_event(
+    record_event(
         session,
         "user.registered",
         institution_id=institution.id,
@@ -154,7 +154,7 @@ async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None
     if not actor.is_admin and actor.id != user_id:
         raise Forbidden("Only an admin can delete another account.")
     await session.execute(delete(User).where(User.id == user_id))
-    await record_event(
+    record_event(
         session,
         "user.deleted",
         institution_id=user.institution_id,

@@ -85,7 +85,7 @@ async def repair(
 
 async def _record_repair(session: AsyncSession, invariant: Invariant, row: dict[str, Any]) -> None:
     institution_id = await _institution_of(session, row)
-    await record_event(
+    record_event(
         session,
         "audit.repaired",
         institution_id=institution_id,
@@ -159,7 +159,7 @@ async def _certify(session: AsyncSession, row: dict[str, Any]) -> None:
     course = await session.get_one(Course, row["course_id"])
     certificate = await issue_certificate(session, enrollment, course)
     if certificate is not None:
-        await record_event(
+        record_event(
             session,
             "certificate.issued",
             institution_id=course.institution_id,

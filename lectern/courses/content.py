@@ -37,7 +37,7 @@ REQUIREMENT_FIELDS = {"required", "weight"}
 async def _content_changed(
     session: AsyncSession, course: Course, change: str, payload: dict[str, object]
 ) -> None:
-    await record_event(
+    record_event(
         session,
         f"content.{change}",
         institution_id=course.institution_id,

@@ -112,7 +112,7 @@ async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate)
     session.add_all(new_chapter(course.id, i, chapter) for i, chapter in enumerate(data.chapters))
     session.add_all(new_qbank_question(course.id, q) for q in data.qbank)
     await session.flush()
-    await record_event(
+    record_event(
         session,
         "course.created",
         institution_id=course.institution_id,
@@ -144,7 +144,7 @@ async def update_course(
     event = "course.updated"
     if course.status != old_status:
         event = f"course.{course.status}"
-    await record_event(
+    record_event(
         session,
         event,
         institution_id=course.institution_id,
@@ -173,7 +173,7 @@ async def delete_course(session: AsyncSession, actor: Actor, course_id: int) -> 
         )
     await session.delete(course)
     await session.flush()
-    await record_event(
+    record_event(
         session,
         "course.deleted",
         institution_id=actor.institution_id,

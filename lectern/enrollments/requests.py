@@ -2,17 +2,24 @@
 
 Requests are history: they change status and are never deleted. Each command holds the pair's
 lock (see `lectern.enrollments.service`), so no pending request is left beside an enrollment.
+A review closes the request with one guarded UPDATE: only a pending request in the reviewer's
+scope changes, and anything else is read back to tell "already done" from "not allowed".
 """
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import ColumnElement, Update, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
 from lectern.db import insert_for
 from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
 from lectern.enrollments.service import (
+    REQUESTS,
+    EnrollmentRow,
+    RequestRow,
     current_enrollment,
     enroll,
     lock_pair,
@@ -23,17 +30,56 @@ from lectern.enrollments.service import (
 )
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
-from lectern.models import AccessRequest, Course, Enrollment
-from lectern.models.base import utcnow
+from lectern.models import Course
+from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import Audience, CourseAccess, EnrollmentSource, RequestStatus
 from lectern.notifications.service import notify, notify_admins
+
+COURSES = Course.metadata.tables["courses"]
 
 
 @dataclass(frozen=True, slots=True)
 class RequestResult:
-    request: AccessRequest
+    request: RequestRow
     created: bool
-    enrollment: Enrollment | None = None
+    enrollment: EnrollmentRow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedCourse:
+    id: int
+    institution_id: int
+    title: str
+
+
+@cache
+def _insert_request(insert: Any) -> Any:
+    """A new request of the pair; nothing when one is pending already. Built once per dialect."""
+    return (
+        insert(REQUESTS)
+        .values(
+            user_id=bindparam("user_id"),
+            course_id=bindparam("course_id"),
+            status=bindparam("status"),
+            note=bindparam("note"),
+            created_at=bindparam("now", type_=UTCDateTime()),
+            reviewed_at=bindparam("reviewed_at", type_=UTCDateTime()),
+        )
+        .on_conflict_do_nothing(
+            index_elements=["user_id", "course_id"],
+            # A literal, not a parameter: PostgreSQL matches the partial index by its predicate,
+            # and a generic plan of a prepared statement cannot see a parameter's value.
+            index_where=text("status = 'pending'"),
+        )
+        .returning(*REQUESTS.c)
+    )
+
+
+_PENDING_OF_PAIR = select(REQUESTS).where(
+    REQUESTS.c.user_id == bindparam("user_id"),
+    REQUESTS.c.course_id == bindparam("course_id"),
+    REQUESTS.c.status == RequestStatus.PENDING,
+)
 
 
 async def request_access(session: AsyncSession, actor: Actor, course_id: int) -> RequestResult:
@@ -47,59 +93,29 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
     if course.access == CourseAccess.PAID:
         raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
     now = utcnow()
+    pair = {"user_id": actor.id, "course_id": course.id, "now": now}
+    insert = _insert_request(insert_for(session))
     if request_enrolls_at_once(course.access):
-        request = AccessRequest(
-            user_id=actor.id,
-            course_id=course.id,
-            status=RequestStatus.APPROVED,
-            note="Open course: enrolled at once.",
-            created_at=now,
-            reviewed_at=now,
-        )
-        session.add(request)
-        await session.flush()
+        enrolled = {"status": RequestStatus.APPROVED, "reviewed_at": now}
+        note = {"note": "Open course: enrolled at once."}
+        request = (await session.execute(insert, pair | enrolled | note)).one()
         result = await enroll(
             session, user_id=actor.id, course=course, source=EnrollmentSource.SELF
         )
         return RequestResult(request, True, result.enrollment)
-    insert = insert_for(session)
-    request_id = await session.scalar(
-        insert(AccessRequest)
-        .values(
-            user_id=actor.id,
-            course_id=course.id,
-            status=RequestStatus.PENDING,
-            note="",
-            created_at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=["user_id", "course_id"],
-            # A literal, not a parameter: PostgreSQL matches the partial index by its predicate,
-            # and a generic plan of a prepared statement cannot see a parameter's value.
-            index_where=text("status = 'pending'"),
-        )
-        .returning(AccessRequest.id)
-    )
-    if request_id is None:
-        pending = (
-            await session.scalars(
-                select(AccessRequest).where(
-                    AccessRequest.user_id == actor.id,
-                    AccessRequest.course_id == course.id,
-                    AccessRequest.status == RequestStatus.PENDING,
-                )
-            )
-        ).one()
-        return RequestResult(pending, False)
-    request = await session.get_one(AccessRequest, request_id)
-    await record_event(
+    pending = {"status": RequestStatus.PENDING, "reviewed_at": None, "note": ""}
+    created = (await session.execute(insert, pair | pending)).one_or_none()
+    if created is None:
+        existing = (await session.execute(_PENDING_OF_PAIR, pair)).one()
+        return RequestResult(existing, False)
+    record_event(
         session,
         "request.created",
         institution_id=course.institution_id,
         user_id=actor.id,
         audience=Audience.BOTH,
         payload={
-            **request_payload(request),
+            **request_payload(created),
             "course_title": course.title,
             "learner_name": actor.full_name,
         },
@@ -111,59 +127,110 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
         title=f"{actor.full_name} asks to join {course.title}",
         link="/admin/requests",
     )
-    return RequestResult(request, True)
+    return RequestResult(created, True)
 
 
+def _closing(scope: ColumnElement[bool], **values: Any) -> Update:
+    """Close a pending request in scope, returning it with its course's title and owner."""
+    course_of_request = COURSES.c.id == REQUESTS.c.course_id
+    return (
+        update(REQUESTS)
+        .where(
+            REQUESTS.c.id == bindparam("request_id"),
+            REQUESTS.c.status == RequestStatus.PENDING,
+            scope,
+        )
+        .values(
+            status=bindparam("new_status"),
+            reviewed_at=bindparam("new_reviewed_at", type_=UTCDateTime()),
+            **values,
+        )
+        .returning(
+            *REQUESTS.c,
+            select(COURSES.c.title).where(course_of_request).scalar_subquery().label("title"),
+            select(COURSES.c.institution_id)
+            .where(course_of_request)
+            .scalar_subquery()
+            .label("institution_id"),
+        )
+    )
+
+
+_CLOSE_AS_REVIEWER = _closing(
+    REQUESTS.c.course_id.in_(
+        select(COURSES.c.id).where(COURSES.c.institution_id == bindparam("institution_id"))
+    ),
+    reviewer_id=bindparam("new_reviewer_id"),
+    note=bindparam("new_note"),
+)
+_CLOSE_AS_LEARNER = _closing(REQUESTS.c.user_id == bindparam("learner_id"))
 _REQUEST_WITH_COURSE = (
-    select(AccessRequest, Course)
-    .join(Course, Course.id == AccessRequest.course_id)
-    .where(AccessRequest.id == bindparam("request_id"))
-    .execution_options(populate_existing=True)
+    select(REQUESTS, COURSES.c.title, COURSES.c.institution_id)
+    .join(COURSES, COURSES.c.id == REQUESTS.c.course_id)
+    .where(REQUESTS.c.id == bindparam("request_id"))
 )
 
 
-async def _request_in_scope(
-    session: AsyncSession, actor: Actor, request_id: int
-) -> tuple[AccessRequest, Course]:
-    row = (await session.execute(_REQUEST_WITH_COURSE, {"request_id": request_id})).first()
-    if row is None:
-        raise NotFound("No such access request.")
-    request, course = row
-    if actor.is_admin:
-        if course.institution_id != actor.institution_id:
+async def _close(
+    session: AsyncSession,
+    actor: Actor,
+    request_id: int,
+    status: RequestStatus,
+    *,
+    as_reviewer: bool,
+    note: str = "",
+) -> tuple[RequestRow, RequestedCourse, bool]:
+    """Close a pending request under its pair's lock: a reviewer's in their institution, a
+    learner's of their own. Returns it, its course, and whether it was closed now (false: it
+    was closed with `status` before)."""
+    await lock_pair_of_request(session, request_id)
+    parameters = {"request_id": request_id, "new_status": status, "new_reviewed_at": utcnow()}
+    if as_reviewer:
+        statement = _CLOSE_AS_REVIEWER
+        parameters |= {
+            "institution_id": actor.institution_id,
+            "new_reviewer_id": actor.id,
+            "new_note": note,
+        }
+    else:
+        statement = _CLOSE_AS_LEARNER
+        parameters |= {"learner_id": actor.id}
+    request = (await session.execute(statement, parameters)).one_or_none()
+    closed_now = request is not None
+    if request is None:
+        request = (
+            await session.execute(_REQUEST_WITH_COURSE, {"request_id": request_id})
+        ).one_or_none()
+        in_scope = request is not None and (
+            request.institution_id == actor.institution_id
+            if as_reviewer
+            else request.user_id == actor.id
+        )
+        if request is None or not in_scope:
             raise NotFound("No such access request.")
-    elif request.user_id != actor.id:
-        raise NotFound("No such access request.")
-    return request, course
+        if request.status != status:
+            raise Conflict(f"This request is {request.status}.", slug="request-closed")
+    course = RequestedCourse(request.course_id, request.institution_id, request.title)
+    await lock_pair(session, request.user_id, course.id)
+    return request, course, closed_now
 
 
-async def _review(
-    session: AsyncSession, actor: Actor, request_id: int
-) -> tuple[AccessRequest, Course]:
+def _require_reviewer(actor: Actor) -> None:
     if not actor.is_admin:
         raise Forbidden("Only an admin reviews access requests.")
-    await lock_pair_of_request(session, request_id)
-    request, course = await _request_in_scope(session, actor, request_id)
-    await lock_pair(session, request.user_id, course.id)
-    return request, course
 
 
 async def approve_request(
     session: AsyncSession, actor: Actor, request_id: int, note: str = ""
 ) -> RequestResult:
     """Approve a pending request and enroll its learner; approving it again changes nothing."""
-    request, course = await _review(session, actor, request_id)
-    if request.status == RequestStatus.APPROVED:
-        return RequestResult(
-            request, False, await current_enrollment(session, request.user_id, course.id)
-        )
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(f"This request is {request.status}.", slug="request-closed")
-    request.status = RequestStatus.APPROVED
-    request.reviewer_id = actor.id
-    request.reviewed_at = utcnow()
-    request.note = note
-    await session.flush()
+    _require_reviewer(actor)
+    request, course, closed_now = await _close(
+        session, actor, request_id, RequestStatus.APPROVED, as_reviewer=True, note=note
+    )
+    if not closed_now:
+        current = await current_enrollment(session, request.user_id, course.id)
+        return RequestResult(request, False, current)
     result = await enroll(
         session,
         user_id=request.user_id,
@@ -172,7 +239,7 @@ async def approve_request(
         reviewer_id=actor.id,
         close_pending=False,
     )
-    await record_event(
+    record_event(
         session,
         "request.approved",
         institution_id=course.institution_id,
@@ -196,17 +263,13 @@ async def reject_request(
     session: AsyncSession, actor: Actor, request_id: int, note: str = ""
 ) -> RequestResult:
     """Reject a pending request with a note; rejecting it again changes nothing."""
-    request, course = await _review(session, actor, request_id)
-    if request.status == RequestStatus.REJECTED:
+    _require_reviewer(actor)
+    request, course, closed_now = await _close(
+        session, actor, request_id, RequestStatus.REJECTED, as_reviewer=True, note=note
+    )
+    if not closed_now:
         return RequestResult(request, False)
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(f"This request is {request.status}.", slug="request-closed")
-    request.status = RequestStatus.REJECTED
-    request.reviewer_id = actor.id
-    request.reviewed_at = utcnow()
-    request.note = note
-    await session.flush()
-    await record_event(
+    record_event(
         session,
         "request.rejected",
         institution_id=course.institution_id,
@@ -227,20 +290,13 @@ async def reject_request(
 
 
 async def cancel_request(session: AsyncSession, actor: Actor, request_id: int) -> RequestResult:
-    """The student withdraws their pending request; withdrawing it again changes nothing."""
-    await lock_pair_of_request(session, request_id)
-    request, course = await _request_in_scope(session, actor, request_id)
-    if request.user_id != actor.id:
-        raise NotFound("No such access request.")
-    await lock_pair(session, request.user_id, course.id)
-    if request.status == RequestStatus.CANCELLED:
+    """The learner withdraws their pending request; withdrawing it again changes nothing."""
+    request, course, closed_now = await _close(
+        session, actor, request_id, RequestStatus.CANCELLED, as_reviewer=False
+    )
+    if not closed_now:
         return RequestResult(request, False)
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(f"This request is {request.status}.", slug="request-closed")
-    request.status = RequestStatus.CANCELLED
-    request.reviewed_at = utcnow()
-    await session.flush()
-    await record_event(
+    record_event(
         session,
         "request.cancelled",
         institution_id=course.institution_id,

@@ -8,9 +8,9 @@ enrollment) hold under any concurrency. The unique indexes are the last line, ne
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Row, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -40,9 +40,29 @@ class Change(StrEnum):
     UNCHANGED = "unchanged"
 
 
+class CourseRef(Protocol):
+    """What the enrollment commands need to know of a course."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def institution_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+
+
+# Commands read and write these tables with prebuilt Core statements: on the hot path of every
+# approval, the ORM's unit of work and entity loading cost more than the SQL itself.
+ENROLLMENTS = Enrollment.metadata.tables["enrollments"]
+REQUESTS = AccessRequest.metadata.tables["access_requests"]
+# A row of `enrollments` or `access_requests`, its columns as attributes.
+EnrollmentRow = Row[Any]
+RequestRow = Row[Any]
+
+
 @dataclass(frozen=True, slots=True)
 class EnrollResult:
-    enrollment: Enrollment
+    enrollment: EnrollmentRow
     change: Change
 
     @property
@@ -50,7 +70,7 @@ class EnrollResult:
         return self.change != Change.UNCHANGED
 
 
-def enrollment_payload(enrollment: Enrollment) -> dict[str, Any]:
+def enrollment_payload(enrollment: Any) -> dict[str, Any]:
     return {
         "id": enrollment.id,
         "user_id": enrollment.user_id,
@@ -62,7 +82,7 @@ def enrollment_payload(enrollment: Enrollment) -> dict[str, Any]:
     }
 
 
-def request_payload(request: AccessRequest) -> dict[str, Any]:
+def request_payload(request: Any) -> dict[str, Any]:
     return {
         "id": request.id,
         "user_id": request.user_id,
@@ -80,18 +100,16 @@ async def lock_pair(session: AsyncSession, user_id: int, course_id: int) -> None
     if (user_id, course_id) in held:
         return
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:user_id, :course_id)"),
-            {"user_id": user_id, "course_id": course_id},
-        )
+        await session.execute(_LOCK_PAIR, {"user_id": user_id, "course_id": course_id})
     held.add((user_id, course_id))
 
 
+_LOCK_PAIR = text("SELECT pg_advisory_xact_lock(:user_id, :course_id)")
 _LOCK_PAIR_OF_REQUEST = select(
-    AccessRequest.user_id,
-    AccessRequest.course_id,
-    func.pg_advisory_xact_lock(AccessRequest.user_id, AccessRequest.course_id),
-).where(AccessRequest.id == bindparam("request_id"))
+    REQUESTS.c.user_id,
+    REQUESTS.c.course_id,
+    func.pg_advisory_xact_lock(REQUESTS.c.user_id, REQUESTS.c.course_id),
+).where(REQUESTS.c.id == bindparam("request_id"))
 
 
 async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
@@ -109,7 +127,7 @@ def _enrollment_upsert(insert: Any) -> Any:
     """Insert the pair's enrollment or reactivate its cancelled one, returning the row if it
     changed. Built once per dialect: composing it costs more than executing it."""
     now = bindparam("now", type_=UTCDateTime())
-    statement = insert(Enrollment).values(
+    statement = insert(ENROLLMENTS).values(
         user_id=bindparam("user_id"),
         course_id=bindparam("course_id"),
         status=EnrollmentStatus.ACTIVE,
@@ -126,15 +144,30 @@ def _enrollment_upsert(insert: Any) -> Any:
             "completed_at": None,
             "updated_at": now,
         },
-        where=Enrollment.status == EnrollmentStatus.CANCELLED,
-    ).returning(Enrollment)
+        where=ENROLLMENTS.c.status == EnrollmentStatus.CANCELLED,
+    ).returning(*ENROLLMENTS.c)
+
+
+_ENROLLMENT_OF_PAIR = select(ENROLLMENTS).where(
+    ENROLLMENTS.c.user_id == bindparam("user_id"),
+    ENROLLMENTS.c.course_id == bindparam("course_id"),
+)
+
+
+async def current_enrollment(
+    session: AsyncSession, user_id: int, course_id: int
+) -> EnrollmentRow | None:
+    result = await session.execute(
+        _ENROLLMENT_OF_PAIR, {"user_id": user_id, "course_id": course_id}
+    )
+    return result.one_or_none()
 
 
 async def enroll(
     session: AsyncSession,
     *,
     user_id: int,
-    course: Course,
+    course: CourseRef,
     source: EnrollmentSource,
     reviewer_id: int | None = None,
     close_pending: bool = True,
@@ -148,24 +181,17 @@ async def enroll(
     now = utcnow()
     statement = _enrollment_upsert(insert_for(session))
     parameters = {"user_id": user_id, "course_id": course.id, "source": source, "now": now}
-    enrollment = (
-        await session.scalars(statement, parameters, execution_options={"populate_existing": True})
-    ).one_or_none()
+    enrollment = (await session.execute(statement, parameters)).one_or_none()
     if enrollment is None:
-        unchanged = (
-            await session.scalars(
-                select(Enrollment)
-                .where(Enrollment.user_id == user_id, Enrollment.course_id == course.id)
-                .execution_options(populate_existing=True)
-            )
-        ).one()
+        unchanged = await current_enrollment(session, user_id, course.id)
+        assert unchanged is not None  # the upsert conflicted with it, under the pair's lock
         return EnrollResult(unchanged, Change.UNCHANGED)
     change = Change.CREATED if enrollment.created_at == now else Change.REACTIVATED
     if close_pending:
         await close_pending_request(
             session, user_id, course, RequestStatus.APPROVED, reviewer_id, "Enrolled."
         )
-    await record_event(
+    record_event(
         session,
         f"enrollment.{change.value}",
         institution_id=course.institution_id,
@@ -176,34 +202,51 @@ async def enroll(
     if change == Change.REACTIVATED:
         # The facts were kept while cancelled: recompute from them, completing if they suffice.
         await recompute_progress(session, await lock_enrollments(session, [enrollment.id]))
+        enrollment = await current_enrollment(session, user_id, course.id)
+        assert enrollment is not None
     return EnrollResult(enrollment, change)
+
+
+_CLOSE_PENDING = (
+    update(REQUESTS)
+    .where(
+        REQUESTS.c.user_id == bindparam("pair_user_id"),
+        REQUESTS.c.course_id == bindparam("pair_course_id"),
+        REQUESTS.c.status == RequestStatus.PENDING,
+    )
+    .values(
+        status=bindparam("new_status"),
+        reviewer_id=bindparam("new_reviewer_id"),
+        reviewed_at=bindparam("new_reviewed_at", type_=UTCDateTime()),
+        note=bindparam("new_note"),
+    )
+    .returning(*REQUESTS.c)
+)
 
 
 async def close_pending_request(
     session: AsyncSession,
     user_id: int,
-    course: Course,
+    course: CourseRef,
     status: RequestStatus,
     reviewer_id: int | None,
     note: str,
 ) -> None:
     """Close the pair's pending request, if any, as approved or cancelled; the caller holds
     the pair's lock."""
-    closed = (
-        await session.scalars(
-            update(AccessRequest)
-            .where(
-                AccessRequest.user_id == user_id,
-                AccessRequest.course_id == course.id,
-                AccessRequest.status == RequestStatus.PENDING,
-            )
-            .values(status=status, reviewer_id=reviewer_id, reviewed_at=utcnow(), note=note)
-            .returning(AccessRequest)
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
-    for request in closed:
-        await record_event(
+    closed = await session.execute(
+        _CLOSE_PENDING,
+        {
+            "pair_user_id": user_id,
+            "pair_course_id": course.id,
+            "new_status": status,
+            "new_reviewer_id": reviewer_id,
+            "new_reviewed_at": utcnow(),
+            "new_note": note,
+        },
+    )
+    for request in closed.all():
+        record_event(
             session,
             f"request.{status.value}",
             institution_id=course.institution_id,
@@ -246,14 +289,6 @@ async def visible_course(session: AsyncSession, actor: Actor, course_id: int) ->
 def require_student(actor: Actor) -> None:
     if not actor.is_student:
         raise Forbidden("Only students enroll in courses.")
-
-
-async def current_enrollment(
-    session: AsyncSession, user_id: int, course_id: int
-) -> Enrollment | None:
-    return await session.scalar(
-        select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
-    )
 
 
 async def self_enroll(session: AsyncSession, actor: Actor, course_id: int) -> EnrollResult:
@@ -347,7 +382,7 @@ async def cancel_enrollment(
     await close_pending_request(
         session, enrollment.user_id, course, RequestStatus.CANCELLED, None, reason
     )
-    await record_event(
+    record_event(
         session,
         "enrollment.cancelled",
         institution_id=course.institution_id,

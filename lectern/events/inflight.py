@@ -9,6 +9,7 @@ is final. lectern.events.pump gives the whole argument.
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 # Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts
 # here; other advisory locks of the app use the one-bigint form, a separate key space.
@@ -38,17 +39,16 @@ _LOWEST_WRITER = text(
 ).bindparams(ns=LOCK_NAMESPACE)
 
 
-async def announce_writer(session: AsyncSession) -> None:
+def announce_writer(session: Session) -> None:
     """Before a transaction draws its first event id: mark it as a writer until it ends."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    sync = session.sync_session
     # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
-    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is not None and session.info.get(_WRITING) is transaction:
         return
-    await session.execute(_ANNOUNCE)
-    session.info[_WRITING] = sync.get_nested_transaction() or sync.get_transaction()
+    session.execute(_ANNOUNCE)
+    session.info[_WRITING] = session.get_nested_transaction() or session.get_transaction()
 
 
 async def final_up_to(session: AsyncSession) -> tuple[int, bool]:

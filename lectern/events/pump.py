@@ -36,12 +36,13 @@ import time
 
 from sqlalchemy.engine import make_url
 
-from lectern.db import NOTIFY_CHANNEL, Database
+from lectern.db import Database
 from lectern.events import inflight, log, metrics
 from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.listener import NotifyListener
 from lectern.events.response import server_is_stopping
 from lectern.events.rules import Viewer, sse_message
+from lectern.events.service import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 

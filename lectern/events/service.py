@@ -1,22 +1,38 @@
-"""Appending to the event log, inside the command's transaction."""
+"""Appending to the event log, inside the command's transaction.
+
+A command records its events as it goes; they are written together, in the order recorded,
+by one INSERT just before the transaction commits (or when `write_events` is awaited). Rows
+written in the transaction either way, so they commit or roll back with it; one statement
+instead of one per event is what keeps a command's round trips few.
+"""
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Text, cast, event, func, insert, literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lectern.events.inflight import announce_writer
 from lectern.models import Event
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience
 
+NOTIFY_CHANNEL = "lectern_events"
+_RECORDED = "recorded_events"
+
 # Built once, on the table rather than the entity: the ORM's bulk-insert path and a fresh
 # statement's cache key cost more than the insert itself on the hot path of every command.
 _EVENTS = Event.metadata.tables["events"]
 _APPEND = insert(_EVENTS).returning(_EVENTS.c.id)
+# On PostgreSQL each row also notifies the other processes' listeners, with its id, in the same
+# round trip; NOTIFY is delivered only if and when the transaction commits.
+_APPEND_AND_NOTIFY = insert(_EVENTS).returning(
+    _EVENTS.c.id,
+    func.pg_notify(literal_column(f"'{NOTIFY_CHANNEL}'"), cast(_EVENTS.c.id, Text)),
+)
 
 
-async def record_event(
+def record_event(
     session: AsyncSession,
     type: str,
     *,
@@ -24,18 +40,40 @@ async def record_event(
     audience: Audience,
     user_id: int | None = None,
     payload: dict[str, Any] | None = None,
-) -> int:
-    """Append one event; it becomes visible, and is announced, when the transaction commits."""
-    await announce_writer(session)
-    values = {
-        "type": type,
-        "institution_id": institution_id,
-        "user_id": user_id,
-        "audience": audience,
-        "payload": payload or {},
-        "created_at": utcnow(),
-    }
-    event_id: int = (await session.execute(_APPEND, values)).scalar_one()
-    previous = session.info.get("last_event_id") or 0
-    session.info["last_event_id"] = max(previous, event_id)
-    return event_id
+) -> None:
+    """Add an event to the transaction; it becomes visible, and is announced, on commit."""
+    recorded: list[dict[str, Any]] = session.info.setdefault(_RECORDED, [])
+    recorded.append(
+        {
+            "type": type,
+            "institution_id": institution_id,
+            "user_id": user_id,
+            "audience": audience,
+            "payload": payload or {},
+            "created_at": utcnow(),
+        }
+    )
+
+
+async def write_events(session: AsyncSession) -> list[int]:
+    """Write the events recorded so far now rather than at commit; their ids."""
+    return await session.run_sync(_write_recorded)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_recorded(session: Session) -> list[int]:
+    # Runs inside SQLAlchemy's greenlet when an AsyncSession commits, so it may execute.
+    recorded: list[dict[str, Any]] = session.info.pop(_RECORDED, [])
+    if not recorded:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    announce_writer(session)
+    statement = _APPEND_AND_NOTIFY if postgres else _APPEND
+    ids = list(session.execute(statement, recorded).scalars())
+    session.info["last_event_id"] = max(session.info.get("last_event_id") or 0, *ids)
+    return ids
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_recorded(session: Session) -> None:
+    session.info.pop(_RECORDED, None)

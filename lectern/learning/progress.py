@@ -161,7 +161,7 @@ async def _announce(
     details: dict[int, dict[str, object]] | None,
 ) -> None:
     enrollment = change.enrollment
-    await record_event(
+    record_event(
         session,
         "progress.updated",
         institution_id=course.institution_id,
@@ -188,7 +188,7 @@ async def complete_enrollment(
     enrollment.completed_at = now
     enrollment.progress = 100.0
     await session.flush()
-    await record_event(
+    record_event(
         session,
         "enrollment.completed",
         institution_id=course.institution_id,
@@ -207,7 +207,7 @@ async def complete_enrollment(
     certificate = await issue_certificate(session, enrollment, course)
     if certificate is None:
         return
-    await record_event(
+    record_event(
         session,
         "certificate.issued",
         institution_id=course.institution_id,

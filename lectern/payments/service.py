@@ -116,7 +116,7 @@ async def start_checkout(
             raise Conflict("Another checkout is being started; try again.", slug="checkout-busy")
         return CheckoutStart(pending, course, created=False)
     payment = await session.get_one(Payment, payment_id)
-    await record_event(
+    record_event(
         session,
         "payment.created",
         institution_id=course.institution_id,
@@ -176,7 +176,7 @@ async def _abandon(session: AsyncSession, payment: Payment, course: Course, reas
     payment.status = PaymentStatus.FAILED
     payment.flag_reason = reason
     await session.flush()
-    await record_event(
+    record_event(
         session,
         "payment.failed",
         institution_id=course.institution_id,

@@ -199,7 +199,7 @@ async def _transition(
     elif new_status == PaymentStatus.REFUNDED:
         payment.refunded_at = payment.updated_at
     await session.flush()
-    await record_event(
+    record_event(
         session,
         event_type,
         institution_id=course.institution_id,
@@ -306,7 +306,7 @@ async def _refund(
         payment.payment_ref = facts.payment_ref
     if not facts.fully_refunded:
         await session.flush()
-        await record_event(
+        record_event(
             session,
             "payment.partially_refunded",
             institution_id=course.institution_id,

@@ -196,7 +196,7 @@ async def finish_test(session: AsyncSession, actor: Actor, test_id: int) -> Test
     await session.flush()
     course = await session.get_one(Course, enrollment.course_id)
     await _count_toward_progress(session, test, enrollment, course)
-    await record_event(
+    record_event(
         session,
         "qbank.test_finished",
         institution_id=course.institution_id,

@@ -16,7 +16,7 @@ from lectern.app import create_app
 from lectern.config import Settings
 from lectern.db import Database
 from lectern.events.pump import EventPump
-from lectern.events.service import record_event
+from lectern.events.service import record_event, write_events
 from lectern.models.enums import Audience
 from tests.conftest import _free_port
 from tests.factories import Person
@@ -105,8 +105,8 @@ async def record_through(
     """Commit `count` events about `person` in one transaction of `database`."""
 
     async def command(session: Any) -> list[int]:
-        return [
-            await record_event(
+        for n in range(count):
+            record_event(
                 session,
                 "test.happened",
                 institution_id=person.institution_id,
@@ -114,8 +114,7 @@ async def record_through(
                 audience=Audience(audience),
                 payload={"n": n, **(payload or {})},
             )
-            for n in range(count)
-        ]
+        return await write_events(session)
 
     return await database.run(command)
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import NOTIFY_CHANNEL, Database
-from lectern.events.service import record_event
+from lectern.db import Database
+from lectern.events.service import NOTIFY_CHANNEL, record_event, write_events
 from lectern.models.enums import Audience
 from tests.conftest import _free_port
 from tests.events.conftest import EventStream, StreamServer, record_through
@@ -23,9 +23,11 @@ pytestmark = pytest.mark.postgres_only
 
 
 async def append(session: AsyncSession, person: Person) -> int:
-    return await record_event(
+    record_event(
         session, "test.overlap", institution_id=person.institution_id, audience=Audience.ADMINS
     )
+    [event_id] = await write_events(session)
+    return event_id
 
 
 async def commit_with_notify(session: AsyncSession, event_id: int) -> None:

@@ -224,7 +224,7 @@ async def test_deleting_a_user_is_one_transaction(
     student = await _student_with_everything(world, client, db, admin)
     owned = await _owned_rows(db, student.id)
 
-    async def failing_event(*_args: object, **_kwargs: object) -> int:
+    def failing_event(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the event log is down")
 
     monkeypatch.setattr(accounts_service, "record_event", failing_event)
