@@ -146,22 +146,22 @@ async def http_rate(port: int, request_ids: list[int], clients: int) -> float:
 
 # What one approval executes, in order (SQLAlchemy's echo of approve_request, PostgreSQL).
 AUTH = (
-    "SELECT users.id, users.institution_id, users.email, users.email_key, users.password_hash, "
-    "users.full_name, users.role, users.is_platform_admin, users.created_at FROM users "
-    "JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.token_hash = $1"
+    "SELECT users.id, users.institution_id, users.role, users.is_platform_admin, users.email, "
+    "users.full_name FROM users JOIN api_tokens ON api_tokens.user_id = users.id "
+    "WHERE api_tokens.token_hash = $1"
 )
 RAW_APPROVAL = {
     "pair_lock": (
         "SELECT user_id, course_id, pg_advisory_xact_lock(user_id, course_id) "
         "FROM access_requests WHERE id = $1"
     ),
-    "request_and_course": (
-        "SELECT access_requests.*, courses.* FROM access_requests "
-        "JOIN courses ON courses.id = access_requests.course_id WHERE access_requests.id = $1"
-    ),
-    "approve": (
-        "UPDATE access_requests SET status = 'approved', reviewer_id = $2, reviewed_at = $3, "
-        "note = $4 WHERE id = $1"
+    "close_request": (
+        "UPDATE access_requests SET status = 'approved', note = $2, reviewer_id = $3, "
+        "reviewed_at = $4 WHERE id = $1 AND status = 'pending' AND course_id IN "
+        "(SELECT id FROM courses WHERE institution_id = $5) RETURNING access_requests.*, "
+        "(SELECT title FROM courses WHERE courses.id = access_requests.course_id) AS title, "
+        "(SELECT institution_id FROM courses WHERE courses.id = access_requests.course_id) "
+        "AS institution_id"
     ),
     "enroll": (
         "INSERT INTO enrollments (user_id, course_id, status, source, progress, created_at, "
@@ -170,20 +170,20 @@ RAW_APPROVAL = {
         "source = excluded.source, completed_at = NULL, updated_at = $3 "
         "WHERE enrollments.status = 'cancelled' RETURNING *"
     ),
-    "announce_writer": (
-        "SELECT pg_advisory_xact_lock_shared((2000000000 + (k >> 31))::int, "
-        "(k & 2147483647)::int) FROM (SELECT CASE WHEN is_called THEN last_value "
-        "ELSE last_value - 1 END AS k FROM events_id_seq) AS head"
-    ),
-    "event": (
-        "INSERT INTO events (type, institution_id, user_id, audience, payload, created_at) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id"
-    ),
     "notification": (
         "INSERT INTO notifications (user_id, kind, title, body, link, created_at) "
-        "VALUES ($1, 'request.approved', $2, '', $3, $4) RETURNING id"
+        "VALUES ($1, 'request.approved', $2, '', $3, $4) RETURNING *"
     ),
-    "notify": "SELECT pg_notify('lectern_events', $1)",
+    "announce_writer": (
+        "SELECT pg_advisory_xact_lock_shared((2000000000 + (k >> 31))::int, "
+        "(k & 2147483647)::int), pg_notify('lectern_events', k::text) FROM (SELECT CASE "
+        "WHEN is_called THEN last_value ELSE last_value - 1 END AS k FROM events_id_seq) AS head"
+    ),
+    "events": (
+        "INSERT INTO events (type, institution_id, user_id, audience, payload, created_at) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6), ($7, $2, $3, $4, $5::jsonb, $6), "
+        "($8, $2, $3, 'learner', $5::jsonb, $6) RETURNING id"
+    ),
 }
 
 
@@ -193,19 +193,18 @@ async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_
     now = datetime.now(UTC)
     async with connection.transaction():
         pair = await connection.fetchrow(sql["pair_lock"], request_id)
-        user_id, course_id = pair["user_id"], pair["course_id"]
-        await connection.fetchrow(sql["request_and_course"], request_id)
-        await connection.execute(sql["approve"], request_id, admin["id"], now, "")
-        enrollment = await connection.fetchrow(sql["enroll"], user_id, course_id, now)
+        user_id = pair["user_id"]
+        request = await connection.fetchrow(
+            sql["close_request"], request_id, "", admin["id"], now, admin["institution_id"]
+        )
+        enrollment = await connection.fetchrow(sql["enroll"], user_id, request["course_id"], now)
+        await connection.fetchrow(sql["notification"], user_id, request["title"], "/courses", now)
         await connection.execute(sql["announce_writer"])
         payload = json.dumps({k: str(v) for k, v in dict(enrollment).items()})
-        for kind in ("enrollment.created", "request.approved"):
-            await connection.fetchval(sql["event"], kind, 1, user_id, "both", payload, now)
-        await connection.fetchval(sql["notification"], user_id, "You are enrolled", "/courses", now)
-        last = await connection.fetchval(
-            sql["event"], "notification.created", 1, user_id, "learner", payload, now
+        kinds = ("enrollment.created", "request.approved", "notification.created")
+        await connection.fetch(
+            sql["events"], kinds[0], 1, user_id, "both", payload, now, kinds[1], kinds[2]
         )
-        await connection.execute(sql["notify"], str(last))
 
 
 async def raw_rate(dsn: str, request_ids: list[int], clients: int) -> float:

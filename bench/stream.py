@@ -37,7 +37,8 @@ from lectern.accounts.security import token_digest
 from lectern.config import Settings
 from lectern.db import Database
 from lectern.events import service as events
-from lectern.events.service import NOTIFY_CHANNEL, record_event
+from lectern.events.inflight import NOTIFY_CHANNEL
+from lectern.events.service import record_event
 from lectern.models import ApiToken, Institution, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience, Role

@@ -28,8 +28,8 @@ async def _replay(
     database: Database, viewer: Viewer, after: int, upto: int
 ) -> AsyncIterator[bytes]:
     while after < upto:
-        async with database.session() as session:
-            events = await log.read_for(session, viewer, after, upto, REPLAY_PAGE)
+        async with database.reader() as reader:
+            events = await log.read_for(reader, viewer, after, upto, REPLAY_PAGE)
         for event in events:
             yield sse_message(event)
         if len(events) < REPLAY_PAGE:
@@ -40,8 +40,8 @@ async def _replay(
 async def _in_log(database: Database, event_id: int) -> bool:
     """Whether `event_id` is committed; an id from before the log was emptied or restored is not,
     and must not hold back the events that now carry lower ids."""
-    async with database.session() as session:
-        return await log.last_id(session, event_id) == event_id
+    async with database.reader() as reader:
+        return await log.last_id(reader, event_id) == event_id
 
 
 async def _messages(

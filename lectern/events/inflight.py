@@ -8,9 +8,10 @@ is final. lectern.events.pump gives the whole argument.
 """
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
+NOTIFY_CHANNEL = "lectern_events"
 # Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts
 # here; other advisory locks of the app use the one-bigint form, a separate key space.
 LOCK_NAMESPACE = 2_000_000_000
@@ -20,15 +21,18 @@ _WRITING = "event_writer_announced"
 _LAST_DRAWN = text(
     "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq"
 )
+# The same statement queues the NOTIFY that wakes every process's pump once the transaction
+# commits (PostgreSQL delivers it only then); its payload is the id the new events follow.
 _ANNOUNCE = text(
     """
-    SELECT pg_advisory_xact_lock_shared((:ns + (k >> 31))::int, (k & 2147483647)::int)
+    SELECT pg_advisory_xact_lock_shared((:ns + (k >> 31))::int, (k & 2147483647)::int),
+           pg_notify(:channel, k::text)
     FROM (
         SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS k
         FROM events_id_seq
     ) AS head
     """
-).bindparams(ns=LOCK_NAMESPACE)
+).bindparams(ns=LOCK_NAMESPACE, channel=NOTIFY_CHANNEL)
 _LOWEST_WRITER = text(
     """
     SELECT min(((classid::bigint - :ns) << 31) | objid::bigint)
@@ -40,7 +44,8 @@ _LOWEST_WRITER = text(
 
 
 def announce_writer(session: Session) -> None:
-    """Before a transaction draws its first event id: mark it as a writer until it ends."""
+    """Before a transaction draws its first event id: mark it as a writer until it ends, and
+    have its commit wake the pumps."""
     if session.get_bind().dialect.name != "postgresql":
         return
     # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
@@ -51,13 +56,13 @@ def announce_writer(session: Session) -> None:
     session.info[_WRITING] = session.get_nested_transaction() or session.get_transaction()
 
 
-async def final_up_to(session: AsyncSession) -> tuple[int, bool]:
+async def final_up_to(connection: AsyncConnection) -> tuple[int, bool]:
     """The highest id at or below which every event is final (committed and visible to a
     later statement, or never to exist), and whether writers still hold ids above it."""
-    if session.get_bind().dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql":
         return 2**63 - 1, False  # writers take turns, so whatever is visible is final
-    last_drawn = int((await session.execute(_LAST_DRAWN)).scalar_one())
-    lowest_writer = (await session.execute(_LOWEST_WRITER)).scalar_one()
+    last_drawn = int((await connection.execute(_LAST_DRAWN)).scalar_one())
+    lowest_writer = (await connection.execute(_LOWEST_WRITER)).scalar_one()
     if lowest_writer is None or lowest_writer >= last_drawn:
         return last_drawn, False
     return int(lowest_writer), True

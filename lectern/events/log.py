@@ -3,7 +3,7 @@
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
 from lectern.models import Event
@@ -32,17 +32,17 @@ def _logged(row: Any) -> LoggedEvent:
 
 
 async def read_between(
-    session: AsyncSession, after: int, upto: int, limit: int
+    connection: AsyncConnection, after: int, upto: int, limit: int
 ) -> list[LoggedEvent]:
     """Events with after < id <= upto, oldest first."""
     query = (
         select(*_COLUMNS).where(Event.id > after, Event.id <= upto).order_by(Event.id).limit(limit)
     )
-    return [_logged(row) for row in (await session.execute(query)).all()]
+    return [_logged(row) for row in (await connection.execute(query)).all()]
 
 
 async def read_for(
-    session: AsyncSession, viewer: Viewer, after: int, upto: int, limit: int
+    connection: AsyncConnection, viewer: Viewer, after: int, upto: int, limit: int
 ) -> list[LoggedEvent]:
     """What `viewer` may see with after < id <= upto, oldest first."""
     if viewer.is_staff:
@@ -62,10 +62,10 @@ async def read_for(
         .order_by(Event.id)
         .limit(limit)
     )
-    return [_logged(row) for row in (await session.execute(query)).all()]
+    return [_logged(row) for row in (await connection.execute(query)).all()]
 
 
-async def last_id(session: AsyncSession, upto: int) -> int:
+async def last_id(connection: AsyncConnection, upto: int) -> int:
     """The newest event id at or below `upto`, or 0."""
-    newest = await session.scalar(select(func.max(Event.id)).where(Event.id <= upto))
+    newest = await connection.scalar(select(func.max(Event.id)).where(Event.id <= upto))
     return int(newest or 0)

@@ -8,7 +8,7 @@ instead of one per event is what keeps a command's round trips few.
 
 from typing import Any
 
-from sqlalchemy import Text, cast, event, func, insert, literal_column
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -17,19 +17,12 @@ from lectern.models import Event
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience
 
-NOTIFY_CHANNEL = "lectern_events"
 _RECORDED = "recorded_events"
 
 # Built once, on the table rather than the entity: the ORM's bulk-insert path and a fresh
 # statement's cache key cost more than the insert itself on the hot path of every command.
 _EVENTS = Event.metadata.tables["events"]
 _APPEND = insert(_EVENTS).returning(_EVENTS.c.id)
-# On PostgreSQL each row also notifies the other processes' listeners, with its id, in the same
-# round trip; NOTIFY is delivered only if and when the transaction commits.
-_APPEND_AND_NOTIFY = insert(_EVENTS).returning(
-    _EVENTS.c.id,
-    func.pg_notify(literal_column(f"'{NOTIFY_CHANNEL}'"), cast(_EVENTS.c.id, Text)),
-)
 
 
 def record_event(
@@ -66,10 +59,8 @@ def _write_recorded(session: Session) -> list[int]:
     recorded: list[dict[str, Any]] = session.info.pop(_RECORDED, [])
     if not recorded:
         return []
-    postgres = session.get_bind().dialect.name == "postgresql"
     announce_writer(session)
-    statement = _APPEND_AND_NOTIFY if postgres else _APPEND
-    ids = list(session.execute(statement, recorded).scalars())
+    ids = list(session.execute(_APPEND, recorded).scalars())
     session.info["last_event_id"] = max(session.info.get("last_event_id") or 0, *ids)
     return ids
 

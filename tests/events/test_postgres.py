@@ -13,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.db import Database
-from lectern.events.service import NOTIFY_CHANNEL, record_event, write_events
+from lectern.events.inflight import NOTIFY_CHANNEL
+from lectern.events.service import record_event, write_events
 from lectern.models.enums import Audience
 from tests.conftest import _free_port
 from tests.events.conftest import EventStream, StreamServer, record_through
