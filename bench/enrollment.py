@@ -13,18 +13,19 @@ CLIENTS connections, one transaction per approval plus the token lookup. The rat
 (Lectern / raw) prices HTTP, FastAPI, pydantic and the SQLAlchemy ORM, and the live-event pump
 that wakes on every commit.
 
-    .venv/bin/python bench/enrollment.py [--requests N] [--clients C] [--workers W]
+    .venv/bin/python bench/enrollment.py [--requests N] [--clients C] [--workers W] [--rounds R]
 """
 
 import argparse
 import asyncio
 import hashlib
 import json
+import statistics
 import time
 from datetime import UTC, datetime
 
 import asyncpg
-from harness import lectern_server, scratch_database
+from harness import lectern_server, paused, scratch_database
 from sqlalchemy import create_engine, text
 
 ADMIN_TOKEN = "bench-admin-token"
@@ -123,7 +124,7 @@ class Connection:
         self.writer.close()
 
 
-async def http_rate(port: int, request_ids: list[int], clients: int) -> float:
+async def http_rate(connections: list[Connection], request_ids: list[int]) -> float:
     queue = list(request_ids)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -135,13 +136,9 @@ async def http_rate(port: int, request_ids: list[int], clients: int) -> float:
             if status != 200:
                 raise RuntimeError(f"approval answered {status}: {body.decode()}")
 
-    connections = [await Connection.open(port) for _ in range(clients)]
     started = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
-    elapsed = time.perf_counter() - started
-    for connection in connections:
-        connection.close()
-    return len(request_ids) / elapsed
+    return len(request_ids) / (time.perf_counter() - started)
 
 
 # What one approval executes, in order (SQLAlchemy's echo of approve_request, PostgreSQL).
@@ -207,7 +204,7 @@ async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_
         )
 
 
-async def raw_rate(dsn: str, request_ids: list[int], clients: int) -> float:
+async def raw_rate(connections: list[asyncpg.Connection], request_ids: list[int]) -> float:
     queue = list(request_ids)
     token_hash = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()
 
@@ -215,15 +212,9 @@ async def raw_rate(dsn: str, request_ids: list[int], clients: int) -> float:
         while queue:
             await raw_approval(connection, token_hash, queue.pop())
 
-    connections = [await asyncpg.connect(dsn) for _ in range(clients)]
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(c) for c in connections))
-        elapsed = time.perf_counter() - started
-    finally:
-        for connection in connections:
-            await connection.close()
-    return len(request_ids) / elapsed
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in connections))
+    return len(request_ids) / (time.perf_counter() - started)
 
 
 async def check(dsn: str, approved: int) -> None:
@@ -241,19 +232,39 @@ async def check(dsn: str, approved: int) -> None:
 
 async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_url: str) -> None:
     warmup = min(200, args.requests // 5)
-    http_ids, raw_ids = seed(sync_url, args.requests + warmup)
+    batch = args.requests // args.rounds
+    http_ids, raw_ids = seed(sync_url, batch * args.rounds + warmup)
+    rounds: list[tuple[float, float]] = []
     with lectern_server(database_url, workers=args.workers) as server:
-        port = server.port
-        await http_rate(port, http_ids[:warmup], args.clients)
-        lectern = await http_rate(port, http_ids[warmup:], args.clients)
-    await raw_rate(dsn, raw_ids[:warmup], args.clients)
-    raw = await raw_rate(dsn, raw_ids[warmup:], args.clients)
-    await check(dsn, len(http_ids) + len(raw_ids))
-    print(f"approvals: {args.requests} per side, {args.clients} concurrent clients, "
-          f"{args.workers} server process(es)")  # fmt: skip
-    print(f"Lectern over HTTP      {lectern:8.0f} approvals/s")
-    print(f"raw SQL with asyncpg   {raw:8.0f} approvals/s")
-    print(f"ratio (Lectern / raw)  {lectern / raw:8.2f}   target >= 0.5")
+        http = [await Connection.open(server.port) for _ in range(args.clients)]
+        raw = [await asyncpg.connect(dsn) for _ in range(args.clients)]
+        try:
+            await http_rate(http, http_ids[:warmup])
+            with paused(server):
+                await raw_rate(raw, raw_ids[:warmup])
+            # Rounds alternate, so that a slower moment of a shared machine weighs on both sides.
+            for n in range(args.rounds):
+                ids = slice(warmup + n * batch, warmup + (n + 1) * batch)
+                lectern = await http_rate(http, http_ids[ids])
+                with paused(server):  # its pump would wake on the baseline's commits
+                    rounds.append((lectern, await raw_rate(raw, raw_ids[ids])))
+        finally:
+            for connection in http:
+                connection.close()
+            for pg in raw:
+                await pg.close()
+    await check(dsn, warmup * 2 + batch * args.rounds * 2)
+    print(f"approvals: {batch * args.rounds} per side in {args.rounds} alternating rounds, "
+          f"{args.clients} concurrent clients, {args.workers} server process(es)")  # fmt: skip
+    for n, (lectern, baseline) in enumerate(rounds, 1):
+        print(f"  round {n}: Lectern {lectern:6.0f}/s  raw {baseline:6.0f}/s  "
+              f"ratio {lectern / baseline:.2f}")  # fmt: skip
+    lectern = statistics.median(r[0] for r in rounds)
+    baseline = statistics.median(r[1] for r in rounds)
+    ratio = statistics.median(r[0] / r[1] for r in rounds)
+    print(f"Lectern over HTTP      {lectern:8.0f} approvals/s (median)")
+    print(f"raw SQL with asyncpg   {baseline:8.0f} approvals/s (median)")
+    print(f"ratio (Lectern / raw)  {ratio:8.2f}   (median of rounds; target >= 0.5)")
 
 
 def main() -> None:
@@ -261,6 +272,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with scratch_database("enrollment") as database:
         asyncio.run(measure(args, database.async_url, database.dsn, database.sync_url))

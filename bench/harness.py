@@ -1,6 +1,8 @@
 """What every benchmark needs: a scratch PostgreSQL database and a real Lectern server."""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -104,6 +106,35 @@ def lectern_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def paused(server: RunningServer) -> Iterator[None]:
+    """The server and its worker processes stopped (SIGSTOP) for a while, so that a baseline
+    measured meanwhile pays nothing for them."""
+    processes = [server.pid, *_descendants(server.pid)]
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _healthy(port: int) -> bool:

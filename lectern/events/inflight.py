@@ -7,6 +7,8 @@ that reads the sequence and then the held keys knows that every id up to the sma
 is final. lectern.events.pump gives the whole argument.
 """
 
+from typing import NamedTuple
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
@@ -18,8 +20,11 @@ LOCK_NAMESPACE = 2_000_000_000
 _WRITING = "event_writer_announced"
 
 # events_id_seq draws event ids (its name as the migration creates it).
+# The storage file changes when the sequence is reset (TRUNCATE ... RESTART IDENTITY, a restore),
+# even if its value has climbed back past what was read before.
 _LAST_DRAWN = text(
-    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq"
+    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END, "
+    "pg_relation_filenode('events_id_seq') FROM events_id_seq"
 )
 # The same statement queues the NOTIFY that wakes every process's pump once the transaction
 # commits (PostgreSQL delivers it only then); its payload is the id the new events follow.
@@ -56,13 +61,32 @@ def announce_writer(session: Session) -> None:
     session.info[_WRITING] = session.get_nested_transaction() or session.get_transaction()
 
 
-async def final_up_to(connection: AsyncConnection) -> tuple[int, bool]:
-    """The highest id at or below which every event is final (committed and visible to a
-    later statement, or never to exist), and whether writers still hold ids above it."""
-    if connection.dialect.name != "postgresql":
-        return 2**63 - 1, False  # writers take turns, so whatever is visible is final
-    last_drawn = int((await connection.execute(_LAST_DRAWN)).scalar_one())
-    lowest_writer = (await connection.execute(_LOWEST_WRITER)).scalar_one()
-    if lowest_writer is None or lowest_writer >= last_drawn:
-        return last_drawn, False
-    return int(lowest_writer), True
+class Finality(NamedTuple):
+    upto: int  # every event with an id at or below it is final
+    held: bool  # writers still hold ids above it
+    restarted: bool  # the sequence was reset since the previous look: ids begin again
+
+
+class LogHead:
+    """The pump's view of the event sequence, from one look to the next."""
+
+    def __init__(self) -> None:
+        self.last_drawn: int | None = None
+        self.sequence_file: int | None = None
+
+    async def final_up_to(self, connection: AsyncConnection) -> Finality:
+        """The highest id at or below which every event is final (committed and visible to a
+        later statement, or never to exist), whether writers still hold ids above it, and
+        whether the sequence was reset since the previous look."""
+        if connection.dialect.name != "postgresql":
+            # Writers take turns, so whatever is visible is final.
+            return Finality(2**63 - 1, held=False, restarted=False)
+        last_drawn, sequence_file = (await connection.execute(_LAST_DRAWN)).one()
+        restarted = self.last_drawn is not None and (
+            sequence_file != self.sequence_file or last_drawn < self.last_drawn
+        )
+        self.last_drawn, self.sequence_file = last_drawn, sequence_file
+        lowest_writer = (await connection.execute(_LOWEST_WRITER)).scalar_one()
+        if lowest_writer is None or lowest_writer >= last_drawn:
+            return Finality(int(last_drawn), held=False, restarted=restarted)
+        return Finality(int(lowest_writer), held=True, restarted=restarted)

@@ -79,11 +79,12 @@ class EventPump:
         # Two drains at once would read the same rows and deliver them twice.
         self._draining = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._head = inflight.LogHead()
 
     async def start(self) -> None:
         async with self.database.reader() as reader:
-            upto, _ = await inflight.final_up_to(reader)
-            self.cursor = await log.last_id(reader, upto)
+            final = await self._head.final_up_to(reader)
+            self.cursor = await log.last_id(reader, final.upto)
         self.database.on_events_committed(self.wake)
         self._tasks.append(asyncio.create_task(self._run(), name="event-pump"))
         self._tasks.append(asyncio.create_task(self._keep_alive(), name="event-pings"))
@@ -174,10 +175,10 @@ class EventPump:
             while True:
                 # Autocommit: each statement reads a fresh snapshot, as the argument above needs.
                 async with self.database.reader() as reader:
-                    upto, held = await inflight.final_up_to(reader)
-                    if upto < self.cursor:
+                    final = await self._head.final_up_to(reader)
+                    if final.restarted or final.upto < self.cursor:
                         self._restart_log()
-                    events = await log.read_between(reader, self.cursor, upto, BATCH)
+                    events = await log.read_between(reader, self.cursor, final.upto, BATCH)
                 now = time.time()
                 for event in events:
                     self.subscribers.deliver(event, sse_message(event))
@@ -185,7 +186,7 @@ class EventPump:
                 if events:
                     self.cursor = events[-1].id
                 if len(events) < BATCH:
-                    return held
+                    return final.held
 
     def _restart_log(self) -> None:
         """The sequence went back (the log was emptied or restored): follow it from the start."""

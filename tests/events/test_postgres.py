@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.db import Database
-from lectern.events.inflight import NOTIFY_CHANNEL
+from lectern.events.inflight import NOTIFY_CHANNEL, LogHead
 from lectern.events.service import record_event, write_events
 from lectern.models.enums import Audience
 from tests.conftest import _free_port
@@ -86,6 +86,40 @@ async def test_resuming_while_a_lower_id_is_still_open_delivers_both_in_order(
         async with EventStream(stream_server, admin, last_event_id=low - 1) as stream:
             await commit_with_notify(first, low)
             assert [m.id for m in await stream.take(2)] == [low, high]
+
+
+async def test_a_writer_open_across_several_drains_holds_back_what_commits_after_it(
+    stream_server: StreamServer, world: World, db: Database
+) -> None:
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        async with db.sessionmaker() as slow:
+            low = await append(slow, admin)
+            later: list[int] = []
+            for _ in range(3):
+                later += await record_through(db, admin, 2, audience="admins")
+                assert await stream_server.call(stream_server.pump.drain) is True
+            await commit_with_notify(slow, low)
+        assert [m.id for m in await stream.take(7)] == [low, *later]
+
+
+async def test_a_reset_event_sequence_is_noticed_even_once_it_has_climbed_back(
+    world: World, db: Database
+) -> None:
+    admin = await world.admin()
+    head = LogHead()
+    await record_through(db, admin, 2)
+    async with db.reader() as reader:
+        first = await head.final_up_to(reader)
+        await reader.execute(text("TRUNCATE events RESTART IDENTITY"))
+    await record_through(db, admin, first.upto + 3)
+    async with db.reader() as reader:
+        again = await head.final_up_to(reader)
+        steady = await head.final_up_to(reader)
+    assert not first.restarted
+    assert again.restarted
+    assert not steady.restarted
+    assert again.upto == first.upto + 3
 
 
 async def test_a_rolled_back_event_leaves_a_gap_that_does_not_stall_the_stream(

@@ -234,7 +234,8 @@ async def test_a_send_that_waits_past_the_send_timeout_closes_the_stream(
         [subscriber] = streams_of(stream_server, sleeper)
         padding = {"padding": "x" * 8000}
         for _ in range(100):
-            await stream_server.record(sleeper, 4, payload=padding)
+            *_, last = await stream_server.record(sleeper, 4, payload=padding)
+            await wait_for(lambda last=last: stream_server.pump.cursor >= last)  # fanned out
             if subscriber.queue.qsize() >= 8:  # a backlog: its send is waiting on the client
                 break
         # Far fewer events than its queue holds: it is cut off for waiting, not for lagging.
