@@ -241,9 +241,10 @@ async def _measure(
     listener = await asyncpg.connect(
         make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     )
+    # The payload is the id a transaction's events follow; each commit here writes one event.
     await listener.add_listener(
         NOTIFY_CHANNEL,
-        lambda *args: run.notified.setdefault(int(args[3]), time.perf_counter()),
+        lambda *args: run.notified.setdefault(int(args[3]) + 1, time.perf_counter()),
     )
     levels = []
     try:

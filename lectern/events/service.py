@@ -34,7 +34,8 @@ def record_event(
     user_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Add an event to the transaction; it becomes visible, and is announced, on commit."""
+    """Add an event to the transaction; it becomes visible, and is announced, on commit.
+    (Commands use no savepoints: one rolled back would not take back what was recorded in it.)"""
     recorded: list[dict[str, Any]] = session.info.setdefault(_RECORDED, [])
     recorded.append(
         {
