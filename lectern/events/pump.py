@@ -51,6 +51,9 @@ HELD_RETRY_FIRST = 0.002
 # Under load commits arrive faster than a drain reads them: a drain starts at most this often, so
 # the commits of the meantime are read together instead of one drain (three queries) each.
 DRAIN_SPACING = 0.005
+# And less often while writers are open: each look at them reads the whole lock table, holding
+# the lock manager's partitions that every writer needs, in every process.
+HELD_DRAIN_SPACING = 0.02
 HELD_RETRY_MAX = 0.25
 ERROR_RETRY_MAX = 5.0
 KEEP_ALIVE_TICK_SECONDS = 0.5
@@ -146,16 +149,17 @@ class EventPump:
         error_delay = HELD_RETRY_FIRST
         timeout = self.poll_seconds
         loop = asyncio.get_running_loop()
-        last_drain = -DRAIN_SPACING
+        last_drain, spacing = -HELD_DRAIN_SPACING, DRAIN_SPACING
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            if (wait := last_drain + DRAIN_SPACING - loop.time()) > 0:
+            if (wait := last_drain + spacing - loop.time()) > 0:
                 await asyncio.sleep(wait)
             self._wake.clear()
             last_drain = loop.time()
             try:
                 held = await self.drain()
+                spacing = HELD_DRAIN_SPACING if held else DRAIN_SPACING
             except Exception:
                 logger.exception("event pump could not read the log; retrying")
                 error_delay = min(error_delay * 2, ERROR_RETRY_MAX)
