@@ -1,8 +1,8 @@
 """Appending to the event log, inside the command's transaction.
 
 A command records its events as it goes; they are written together, in the order recorded,
-by one INSERT just before the transaction commits (or when `write_events` is awaited). Rows
-written in the transaction either way, so they commit or roll back with it; one statement
+by one INSERT just before the transaction commits (or when `write_events` is awaited). They
+are rows of the transaction either way, so they commit or roll back with it; one statement
 instead of one per event is what keeps a command's round trips few.
 """
 
@@ -61,7 +61,8 @@ def _write_recorded(session: Session) -> list[int]:
     if not recorded:
         return []
     announce_writer(session)
-    ids = list(session.execute(_APPEND, recorded).scalars())
+    # One multi-row INSERT draws the ids in the order of its rows: sorted, they follow the record.
+    ids = sorted(session.execute(_APPEND, recorded).scalars())
     session.info["last_event_id"] = max(session.info.get("last_event_id") or 0, *ids)
     return ids
 
