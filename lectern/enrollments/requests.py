@@ -220,6 +220,36 @@ def _require_reviewer(actor: Actor) -> None:
         raise Forbidden("Only an admin reviews access requests.")
 
 
+async def _tell_learner(
+    session: AsyncSession,
+    request: RequestRow,
+    course: RequestedCourse,
+    *,
+    title: str,
+    note: str,
+    link: str,
+) -> None:
+    """Record a review as `request.<its new status>` and notify the learner of it."""
+    kind = f"request.{request.status}"
+    record_event(
+        session,
+        kind,
+        institution_id=course.institution_id,
+        user_id=request.user_id,
+        audience=Audience.BOTH,
+        payload={**request_payload(request), "course_title": course.title},
+    )
+    await notify(
+        session,
+        user_id=request.user_id,
+        institution_id=course.institution_id,
+        kind=kind,
+        title=title,
+        body=note,
+        link=link,
+    )
+
+
 async def approve_request(
     session: AsyncSession, actor: Actor, request_id: int, note: str = ""
 ) -> RequestResult:
@@ -239,21 +269,12 @@ async def approve_request(
         reviewer_id=actor.id,
         close_pending=False,
     )
-    record_event(
+    await _tell_learner(
         session,
-        "request.approved",
-        institution_id=course.institution_id,
-        user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload={**request_payload(request), "course_title": course.title},
-    )
-    await notify(
-        session,
-        user_id=request.user_id,
-        institution_id=course.institution_id,
-        kind="request.approved",
+        request,
+        course,
         title=f"You are enrolled in {course.title}",
-        body=note,
+        note=note,
         link=f"/courses/{course.id}",
     )
     return RequestResult(request, True, result.enrollment)
@@ -269,21 +290,12 @@ async def reject_request(
     )
     if not closed_now:
         return RequestResult(request, False)
-    record_event(
+    await _tell_learner(
         session,
-        "request.rejected",
-        institution_id=course.institution_id,
-        user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload={**request_payload(request), "course_title": course.title},
-    )
-    await notify(
-        session,
-        user_id=request.user_id,
-        institution_id=course.institution_id,
-        kind="request.rejected",
+        request,
+        course,
         title=f"Your request for {course.title} was declined",
-        body=note,
+        note=note,
         link="/catalog",
     )
     return RequestResult(request, True)
