@@ -19,24 +19,22 @@ NOTIFY_CHANNEL = "lectern_events"
 LOCK_NAMESPACE = 2_000_000_000
 _WRITING = "event_writer_announced"
 
-# events_id_seq draws event ids (its name as the migration creates it).
+# The last id events_id_seq has drawn (the sequence's name as the migration creates it): the
+# writers' keys and the pump's reading of the head must agree on it, so both use this.
+_HEAD = "CASE WHEN is_called THEN last_value ELSE last_value - 1 END"
 # The storage file changes when the sequence is reset (TRUNCATE ... RESTART IDENTITY, a restore),
 # even if its value has climbed back past what was read before.
 _LAST_DRAWN = text(
-    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END, "
-    "pg_relation_filenode('events_id_seq') FROM events_id_seq"
+    f"SELECT {_HEAD}, pg_relation_filenode('events_id_seq') FROM events_id_seq"  # noqa: S608
 )
 # The same statement queues the NOTIFY that wakes every process's pump once the transaction
 # commits (PostgreSQL delivers it only then); its payload is the id the new events follow.
 _ANNOUNCE = text(
-    """
+    f"""
     SELECT pg_advisory_xact_lock_shared((:ns + (k >> 31))::int, (k & 2147483647)::int),
            pg_notify(:channel, k::text)
-    FROM (
-        SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS k
-        FROM events_id_seq
-    ) AS head
-    """
+    FROM (SELECT {_HEAD} AS k FROM events_id_seq) AS head
+    """  # noqa: S608 - constants only
 ).bindparams(ns=LOCK_NAMESPACE, channel=NOTIFY_CHANNEL)
 _LOWEST_WRITER = text(
     """
