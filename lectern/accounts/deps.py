@@ -3,7 +3,7 @@
 import secrets
 from dataclasses import fields
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import bindparam, select
 
 from lectern.accounts.actor import Actor
@@ -73,25 +73,31 @@ async def optional_actor(request: Request) -> Actor | None:
     return actor
 
 
-async def current_actor(actor: Actor | None = Depends(optional_actor)) -> Actor:
+# Each role's dependency authenticates by itself rather than depending on `current_actor`:
+# FastAPI resolves every level of a dependency chain on every request.
+async def current_actor(request: Request) -> Actor:
+    actor = await optional_actor(request)
     if actor is None:
         raise Unauthorized("Log in or send a Bearer token.")
     return actor
 
 
-async def admin_actor(actor: Actor = Depends(current_actor)) -> Actor:
+async def admin_actor(request: Request) -> Actor:
+    actor = await current_actor(request)
     if not actor.is_admin:
         raise Forbidden("Only an admin can do this.")
     return actor
 
 
-async def staff_actor(actor: Actor = Depends(current_actor)) -> Actor:
+async def staff_actor(request: Request) -> Actor:
+    actor = await current_actor(request)
     if not actor.is_staff:
         raise Forbidden("Only admins and instructors can do this.")
     return actor
 
 
-async def student_actor(actor: Actor = Depends(current_actor)) -> Actor:
+async def student_actor(request: Request) -> Actor:
+    actor = await current_actor(request)
     if not actor.is_student:
         raise Forbidden("Only students can do this.")
     return actor

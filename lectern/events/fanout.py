@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from lectern.events import metrics
 from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
@@ -61,6 +61,9 @@ class Subscribers:
         self._by_user: dict[int, set[Subscriber]] = {}
         self._by_institution: dict[int, set[Subscriber]] = {}
 
+    def __bool__(self) -> bool:
+        return bool(self._by_user or self._by_institution)
+
     def __len__(self) -> int:
         return sum(map(len, self._by_user.values())) + sum(map(len, self._by_institution.values()))
 
@@ -94,11 +97,14 @@ class Subscribers:
         if event.audience in STAFF_AUDIENCES:
             yield from self._by_institution.get(event.institution_id, ())
 
-    def deliver(self, event: LoggedEvent, message: bytes) -> int:
-        """Queue `message` for every stream that may see `event`; drop those that are full."""
+    def deliver(self, event: LoggedEvent, encode: Callable[[LoggedEvent], bytes]) -> int:
+        """Queue the event, encoded once if any stream may see it, for every stream that may;
+        drop those that are full."""
         full: list[Subscriber] = []
         queued = 0
+        message = b""
         for subscriber in self.matching(event):
+            message = message or encode(event)
             try:
                 subscriber.queue.put_nowait((event.id, message))
                 queued += 1

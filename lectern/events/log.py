@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
@@ -16,6 +16,15 @@ _COLUMNS = (
     Event.audience,
     Event.payload,
     Event.created_at,
+)
+
+
+# Built once: the pump runs it on every drain.
+_BETWEEN = (
+    select(*_COLUMNS)
+    .where(Event.id > bindparam("after"), Event.id <= bindparam("upto"))
+    .order_by(Event.id)
+    .limit(bindparam("limit"))
 )
 
 
@@ -35,10 +44,8 @@ async def read_between(
     connection: AsyncConnection, after: int, upto: int, limit: int
 ) -> list[LoggedEvent]:
     """Events with after < id <= upto, oldest first."""
-    query = (
-        select(*_COLUMNS).where(Event.id > after, Event.id <= upto).order_by(Event.id).limit(limit)
-    )
-    return [_logged(row) for row in (await connection.execute(query)).all()]
+    found = await connection.execute(_BETWEEN, {"after": after, "upto": upto, "limit": limit})
+    return [_logged(row) for row in found.all()]
 
 
 async def read_for(

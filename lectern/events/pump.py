@@ -182,10 +182,14 @@ class EventPump:
                     final = await self._head.final_up_to(reader)
                     if final.restarted or final.upto < self.cursor:
                         self._restart_log()
+                    if not self.subscribers:
+                        # Nobody to tell: a stream opened from now on starts after these.
+                        self.cursor = await log.last_id(reader, final.upto)
+                        return False
                     events = await log.read_between(reader, self.cursor, final.upto, BATCH)
                 now = time.time()
                 for event in events:
-                    self.subscribers.deliver(event, sse_message(event))
+                    self.subscribers.deliver(event, sse_message)
                     metrics.PUMP_LAG.observe(max(0.0, now - event.created_at.timestamp()))
                 if events:
                     self.cursor = events[-1].id

@@ -89,12 +89,29 @@ async def test_fan_out_reaches_only_the_matching_streams() -> None:
     }
     for subscriber in streams.values():
         subscribers.add(subscriber)
-    assert subscribers.deliver(event(1, audience="both"), b"m1") == 2
-    assert subscribers.deliver(event(2, audience="learner"), b"m2") == 1
-    assert subscribers.deliver(event(3, audience="admins"), b"m3") == 1
-    assert subscribers.deliver(event(4, user_id=None, institution_id=2, audience="admins"), b"m4")
+    assert subscribers.deliver(event(1, audience="both"), sse_message) == 2
+    assert subscribers.deliver(event(2, audience="learner"), sse_message) == 1
+    assert subscribers.deliver(event(3, audience="admins"), sse_message) == 1
+    assert subscribers.deliver(
+        event(4, user_id=None, institution_id=2, audience="admins"), sse_message
+    )
     queued = {viewer: s.queue.qsize() for viewer, s in streams.items()}
     assert queued == {LEARNER: 2, OTHER_LEARNER: 0, ADMIN: 2, OTHER_ADMIN: 1}
+    assert streams[LEARNER].queue.get_nowait() == (1, sse_message(event(1, audience="both")))
+
+
+def test_an_event_no_stream_may_see_is_not_encoded() -> None:
+    subscribers = Subscribers()
+    subscribers.add(Subscriber(OTHER_LEARNER, 0, 10))
+    encoded: list[int] = []
+
+    def encode(e: LoggedEvent) -> bytes:
+        encoded.append(e.id)
+        return b"m"
+
+    assert subscribers.deliver(event(1, audience="learner"), encode) == 0
+    assert subscribers.deliver(event(2, user_id=OTHER_LEARNER.user_id), encode) == 1
+    assert encoded == [2]
 
 
 async def test_a_full_subscriber_is_dropped_and_its_queue_emptied() -> None:
@@ -102,16 +119,16 @@ async def test_a_full_subscriber_is_dropped_and_its_queue_emptied() -> None:
     slow = Subscriber(LEARNER, 0, 3)
     subscribers.add(slow)
     for n in range(1, 4):
-        subscribers.deliver(event(n), b"x" * 1000)
+        subscribers.deliver(event(n), sse_message)
     assert slow.queue.qsize() == 3
     assert not slow.dropped
-    assert subscribers.deliver(event(4), b"x" * 1000) == 0
+    assert subscribers.deliver(event(4), sse_message) == 0
     assert slow.dropped
     assert len(subscribers) == 0
     # What it missed is not kept: only the end-of-stream marker remains.
     assert slow.queue.qsize() == 1
     assert await asyncio.wait_for(slow.next(), 1) is None
-    assert subscribers.deliver(event(5), b"x") == 0
+    assert subscribers.deliver(event(5), sse_message) == 0
 
 
 def test_removing_the_last_stream_of_a_learner_forgets_the_learner() -> None:

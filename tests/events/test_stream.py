@@ -8,6 +8,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from lectern.events import log
 from lectern.events.fanout import Subscriber
 from lectern.events.rules import Viewer
 from tests.events.conftest import EventStream, StreamServer
@@ -64,6 +65,31 @@ async def test_events_arrive_live_as_sse_messages(
     assert message.data["institution_id"] == student.institution_id
     assert message.data["payload"] == {"n": 0, "hello": "world"}
     assert message.data["created_at"].endswith("Z")
+
+
+async def test_with_no_stream_open_the_pump_passes_events_by_without_reading_them(
+    stream_server: StreamServer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    read_between = log.read_between
+    reads: list[tuple[int, int]] = []
+
+    async def counted(connection: object, after: int, upto: int, limit: int) -> object:
+        reads.append((after, upto))
+        return await read_between(connection, after, upto, limit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(log, "read_between", counted)
+    assert not stream_server.pump.subscribers
+    passed = await stream_server.record(student, 3)
+    await stream_server.catch_up()
+    assert stream_server.pump.cursor == passed[-1]
+    assert reads == []
+    async with EventStream(stream_server, student) as stream:
+        [later] = await stream_server.record(student)
+        [message] = await stream.take(1)
+    assert message.id == later
+    assert reads
 
 
 async def test_a_client_that_reconnects_with_last_event_id_gets_exactly_what_it_missed(
