@@ -92,7 +92,7 @@ async def stream(
     database: Database = request.app.state.database
     pump: EventPump = request.app.state.event_pump
     viewer = Viewer.of(actor.id, actor.institution_id, actor.role)
-    subscriber = pump.subscribe(viewer)
+    subscriber = await pump.subscribe(viewer)
     return EventStreamResponse(
         _messages(database, pump, subscriber, resume_from(last_event_id_header, last_event_id)),
         subscriber,

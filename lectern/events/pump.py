@@ -23,6 +23,9 @@ other way could be skipped if it commits late.
 
 On SQLite writers take turns (Database holds a write lock), so whatever is visible is final.
 
+A process with no stream open has nobody to tell: its pump reads nothing and its cursor rests
+until the next stream subscribes, which first brings the cursor to the newest final event.
+
 Wake-ups: `Database.on_events_committed` after a local commit; on PostgreSQL also the LISTEN
 connection (lectern.events.listener), which carries commits made by other processes; and a
 slow poll as a safety net.
@@ -85,9 +88,7 @@ class EventPump:
         self._head = inflight.LogHead()
 
     async def start(self) -> None:
-        async with self.database.reader() as reader:
-            final = await self._head.final_up_to(reader)
-            self.cursor = await log.last_id(reader, final.upto)
+        await self._catch_up()
         self.database.on_events_committed(self.wake)
         self._tasks.append(asyncio.create_task(self._run(), name="event-pump"))
         self._tasks.append(asyncio.create_task(self._keep_alive(), name="event-pings"))
@@ -110,11 +111,21 @@ class EventPump:
     def wake(self, _event_id: int | None = None) -> None:
         self._wake.set()
 
-    def subscribe(self, viewer: Viewer) -> Subscriber:
+    async def subscribe(self, viewer: Viewer) -> Subscriber:
         """A new stream, receiving every event after the current cursor that it may see."""
+        if not self.subscribers:
+            # With no stream open the pump rests and its cursor falls behind: bring it to now.
+            async with self._draining:
+                if not self.subscribers:
+                    await self._catch_up()
         subscriber = Subscriber(viewer, self.cursor, self.queue_size)
         self.subscribers.add(subscriber)
         return subscriber
+
+    async def _catch_up(self) -> None:
+        async with self.database.reader() as reader:
+            final = await self._head.final_up_to(reader)
+            self.cursor = await log.last_id(reader, final.upto)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -174,18 +185,15 @@ class EventPump:
                 held_delay = HELD_RETRY_FIRST
 
     async def drain(self) -> bool:
-        """Fan out every final event after the cursor; true if open writers hold some back."""
+        """Fan out every final event after the cursor; true if open writers hold some back.
+        With no stream open there is nobody to tell, and nothing is read."""
         async with self._draining:
-            while True:
+            while self.subscribers:
                 # Autocommit: each statement reads a fresh snapshot, as the argument above needs.
                 async with self.database.reader() as reader:
                     final = await self._head.final_up_to(reader)
                     if final.restarted or final.upto < self.cursor:
                         self._restart_log()
-                    if not self.subscribers:
-                        # Nobody to tell: a stream opened from now on starts after these.
-                        self.cursor = await log.last_id(reader, final.upto)
-                        return False
                     events = await log.read_between(reader, self.cursor, final.upto, BATCH)
                 now = time.time()
                 for event in events:
@@ -195,6 +203,7 @@ class EventPump:
                     self.cursor = events[-1].id
                 if len(events) < BATCH:
                     return final.held
+            return False
 
     def _restart_log(self) -> None:
         """The sequence went back (the log was emptied or restored): follow it from the start."""

@@ -67,7 +67,7 @@ async def test_events_arrive_live_as_sse_messages(
     assert message.data["created_at"].endswith("Z")
 
 
-async def test_with_no_stream_open_the_pump_passes_events_by_without_reading_them(
+async def test_with_no_stream_open_the_pump_rests_and_a_new_stream_starts_from_now(
     stream_server: StreamServer, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = await world.admin()
@@ -81,15 +81,18 @@ async def test_with_no_stream_open_the_pump_passes_events_by_without_reading_the
 
     monkeypatch.setattr(log, "read_between", counted)
     assert not stream_server.pump.subscribers
+    resting_at = stream_server.pump.cursor
     passed = await stream_server.record(student, 3)
     await stream_server.catch_up()
-    assert stream_server.pump.cursor == passed[-1]
+    assert stream_server.pump.cursor == resting_at
     assert reads == []
     async with EventStream(stream_server, student) as stream:
+        assert stream_server.pump.cursor >= passed[-1]
         [later] = await stream_server.record(student)
         [message] = await stream.take(1)
     assert message.id == later
     assert reads
+    assert all(after >= passed[-1] for after, _ in reads)
 
 
 async def test_a_client_that_reconnects_with_last_event_id_gets_exactly_what_it_missed(
