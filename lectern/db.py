@@ -29,7 +29,9 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock dete
 MAX_ATTEMPTS = 8
 
 
-def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 20, echo: bool = False, autocommit: bool = False
+) -> AsyncEngine:
     url = to_async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -47,7 +49,13 @@ def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEn
     # No overflow: past pool_size, requests wait their turn for a connection instead of each
     # opening one (a new server process) and closing it on return.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=False
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=30,
+        pool_pre_ping=False,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
 
 
@@ -64,14 +72,20 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = make_engine(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            echo=settings.database_echo,
-        )
+        url, echo = settings.database_url, settings.database_echo
+        self.is_postgres = to_async_url(url).startswith("postgresql")
+        if self.is_postgres:
+            # Single reads (every request's sign-in check, the event pump) get a share of the
+            # connections that stay in autocommit: switching a pooled connection's isolation
+            # level at each checkout and back costs more than the read itself.
+            readers = max(2, settings.database_pool_size // 4)
+            commands = max(1, settings.database_pool_size - readers)
+            self.engine = make_engine(url, pool_size=commands, echo=echo)
+            self._autocommit = make_engine(url, pool_size=readers, echo=echo, autocommit=True)
+        else:
+            self.engine = make_engine(url, echo=echo)
+            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.is_postgres = self.engine.dialect.name == "postgresql"
         # SQLite allows one writer; queueing writers here avoids lock-upgrade failures.
         self._write_lock = asyncio.Lock() if not self.is_postgres else None
         self._commit_listeners: list[Callable[[int], None]] = []
@@ -117,6 +131,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._autocommit.pool is not self.engine.pool:
+            await self._autocommit.dispose()
 
 
 def insert_for(session: AsyncSession) -> Any:
