@@ -254,3 +254,15 @@ async def test_an_admin_can_delete_a_reviewer_and_their_reviews_stay(
         db, "SELECT status, reviewer_id FROM access_requests WHERE id = :i", i=request.json()["id"]
     )
     assert kept == [{"status": "approved", "reviewer_id": None}]
+
+
+async def test_a_deleted_users_id_is_never_given_to_another(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """The event log keeps a deleted user's id: whoever got it next would match their past."""
+    admin = await world.admin()
+    newest = await world.student(admin.institution_slug)
+    r = await client.delete(f"/api/v1/admin/users/{newest.id}", headers=admin.headers)
+    assert r.status_code == 204
+    newcomer = await world.student(admin.institution_slug)
+    assert newcomer.id > newest.id

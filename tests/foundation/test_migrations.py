@@ -43,6 +43,59 @@ def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
     assert _inspect(empty_database, _tables) == set(Base.metadata.tables)
 
 
+def test_rebuilding_users_keeps_every_row_that_refers_to_them(empty_database: str) -> None:
+    upgrade(empty_database, "0001")
+
+    def seed(connection: Connection) -> int:
+        connection.execute(
+            text(
+                "INSERT INTO institutions (name, name_key, slug, created_at)"
+                " VALUES ('A', 'a', 'a', CURRENT_TIMESTAMP)"
+            )
+        )
+        for email in ("x@a.test", "y@a.test"):
+            connection.execute(
+                text(
+                    "INSERT INTO users (institution_id, email, email_key, password_hash,"
+                    " full_name, role, is_platform_admin, created_at) SELECT id, :e, :e, '-',"
+                    " :e, 'student', false, CURRENT_TIMESTAMP FROM institutions"
+                ),
+                {"e": email},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO student_profiles (user_id, bio, created_at)"
+                " SELECT id, '', CURRENT_TIMESTAMP FROM users"
+            )
+        )
+        connection.commit()
+        return int(connection.execute(text("SELECT max(id) FROM users")).scalar_one())
+
+    newest = _inspect(empty_database, seed)
+    upgrade(empty_database)
+
+    def profiles(connection: Connection) -> int:
+        return int(connection.execute(text("SELECT count(*) FROM student_profiles")).scalar_one())
+
+    def replace_newest(connection: Connection) -> int:
+        connection.execute(text("DELETE FROM users WHERE id = :i"), {"i": newest})
+        new_id = connection.execute(
+            text(
+                "INSERT INTO users (institution_id, email, email_key, password_hash, full_name,"
+                " role, is_platform_admin, created_at) SELECT id, 'z', 'z', '-', 'z', 'student',"
+                " false, CURRENT_TIMESTAMP FROM institutions RETURNING id"
+            )
+        ).scalar_one()
+        connection.commit()
+        return int(new_id)
+
+    assert _inspect(empty_database, profiles) == 2
+    assert _inspect(empty_database, replace_newest) > newest
+    assert _inspect(empty_database, profiles) == 1  # the deleted user's went with them
+    downgrade(empty_database, "0001")
+    assert _inspect(empty_database, profiles) == 1
+
+
 def test_models_and_migrations_agree(empty_database: str) -> None:
     upgrade(empty_database)
     assert _inspect(empty_database, _differences) == []
