@@ -66,6 +66,26 @@ def free_port() -> int:
         return port
 
 
+def server_environment(database_url: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a benchmark's Lectern server runs with: no demo, no scheduled audit."""
+    return os.environ | {
+        "LECTERN_DATABASE_URL": database_url,
+        "LECTERN_DEMO_ON_FIRST_START": "false",
+        "LECTERN_AUDIT_INTERVAL_SECONDS": "86400",
+        **(env or {}),
+    }
+
+
+def server_command(port: int, *options: str) -> list[str]:
+    """uvicorn serving Lectern on `port`, as the benchmarks run it."""
+    return [
+        sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+        *options,
+    ]  # fmt: skip
+
+
 @contextmanager
 def lectern_server(
     database_url: str,
@@ -77,22 +97,12 @@ def lectern_server(
 ) -> Iterator["RunningServer"]:
     """A uvicorn process serving Lectern on a free port, stopped on exit."""
     port = free_port()
-    environment = os.environ | {
-        "LECTERN_DATABASE_URL": database_url,
-        "LECTERN_DEMO_ON_FIRST_START": "false",
-        "LECTERN_AUDIT_INTERVAL_SECONDS": "86400",
-        **(env or {}),
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
-        *options,
-    ]  # fmt: skip
+    environment = server_environment(database_url, env)
+    command = server_command(port, "--workers", str(workers), *options)
     process = subprocess.Popen(command, env=environment, cwd=ROOT)  # noqa: S603 - our interpreter
     try:
         deadline = time.monotonic() + start_timeout_s
-        while not _healthy(port):
+        while not is_healthy(port):
             if process.poll() is not None:
                 raise RuntimeError("the server exited")
             if time.monotonic() > deadline:
@@ -137,7 +147,7 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _healthy(port: int) -> bool:
+def is_healthy(port: int) -> bool:
     try:
         return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     except httpx.TransportError:

@@ -29,7 +29,15 @@ from pathlib import Path
 import asyncpg
 import uvloop
 from enrollment import ADMIN_TOKEN, Connection, http_rate, raw_approval, seed
-from harness import ROOT, ScratchDatabase, _healthy, free_port, scratch_database
+from harness import (
+    ROOT,
+    ScratchDatabase,
+    free_port,
+    is_healthy,
+    scratch_database,
+    server_command,
+    server_environment,
+)
 
 WARMUP = 60
 
@@ -69,22 +77,14 @@ def counted(output: Path) -> int:
 
 async def server_side(database: ScratchDatabase, ids: list[int], clients: int, out: Path) -> int:
     port = free_port()
-    environment = os.environ | {
-        "LECTERN_DATABASE_URL": database.async_url,
-        "LECTERN_DEMO_ON_FIRST_START": "false",
-        "LECTERN_AUDIT_INTERVAL_SECONDS": "86400",
-    }
-    command = [
-        *callgrind(out), sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
+    environment = server_environment(database.async_url)
+    command = [*callgrind(out), *server_command(port)]
     server = await asyncio.create_subprocess_exec(
         *command, env=environment, cwd=ROOT, stderr=asyncio.subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 300
-        while not _healthy(port):
+        while not is_healthy(port):
             if server.returncode is not None or time.monotonic() > deadline:
                 raise RuntimeError("the server under valgrind did not start")
             await asyncio.sleep(0.5)

@@ -32,6 +32,8 @@ MAX_ATTEMPTS = 8
 def make_engine(
     url: str, *, pool_size: int = 20, echo: bool = False, autocommit: bool = False
 ) -> AsyncEngine:
+    """An engine for `url`. `autocommit` (PostgreSQL) makes it the isolation level of every
+    connection of its pool; SQLite's readers share the writers' engine (see Database)."""
     url = to_async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
