@@ -21,6 +21,7 @@ from lectern.enrollments.api import router as enrollments_router
 from lectern.events.api import router as events_router
 from lectern.events.metrics import router as metrics_router
 from lectern.events.pump import EventPump
+from lectern.institutions.api import router as institutions_router
 from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
 from lectern.payments.api import router as payments_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
         payments_router,
         payment_pages_router,
+        institutions_router,
     ):
         app.include_router(router)
     install_web_apps(app)

@@ -6,6 +6,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern import migrate
 from lectern.accounts.security import hash_password
@@ -15,6 +16,9 @@ from lectern.audit.service import Report
 from lectern.config import get_settings
 from lectern.db import Database
 from lectern.demo import is_empty, load_demo
+from lectern.errors import LecternError
+from lectern.institutions.merge import MergeResult, merge_institutions
+from lectern.institutions.service import institution_id_of
 
 app = typer.Typer(help="Lectern, a learning management system core.", no_args_is_help=True)
 console = Console()
@@ -86,6 +90,9 @@ def create_admin(
     email: str = typer.Option(...),
     password: str = typer.Option(..., prompt=True, hide_input=True),
     full_name: str = typer.Option("Administrator", "--name"),
+    platform_admin: bool = typer.Option(
+        False, "--platform-admin", help="Also let them act on every institution (merging)."
+    ),
 ) -> None:
     """Create an admin of an institution (matching its name case- and space-insensitively)."""
     if len(password) < 8:
@@ -104,6 +111,7 @@ def create_admin(
                     email=email,
                     password_hash=password_hash,
                     full_name=full_name,
+                    is_platform_admin=platform_admin,
                 )
             )
             return created
@@ -154,6 +162,45 @@ def repair(
     _print_report(report, applied=apply)
     if not apply and not report.ok:
         console.print("Dry run: nothing written. Run with --apply to repair.")
+
+
+@app.command("merge-institutions")
+def merge_institutions_command(
+    into: str = typer.Argument(..., help="The institution to keep: its id, name or slug."),
+    duplicates: list[str] = typer.Argument(..., help="Institutions to merge into it and delete."),
+) -> None:
+    """Move the users, courses, payments and events of duplicate institutions into one."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+
+    async def command(session: AsyncSession) -> MergeResult:
+        into_id = await institution_id_of(session, into)
+        ids = [await institution_id_of(session, duplicate) for duplicate in duplicates]
+        return await merge_institutions(session, into_id, ids, actor=None)
+
+    async def run() -> MergeResult:
+        database = Database(settings)
+        try:
+            return await database.run(command)
+        finally:
+            await database.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except LecternError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from error
+    names = ", ".join(merged.name for merged in result.merged)
+    if not result.merged_now:
+        console.print(f"{names}: merged into {result.institution.name} before; nothing to do.")
+        return
+    console.print(
+        f"Merged {names} into {result.institution.name}: {result.users_moved} users and "
+        f"{result.courses_moved} courses moved, {result.enrollments_created} default-course "
+        "enrollments made."
+    )
+    for course in result.renamed_courses:
+        console.print(f"  course {course.title!r} is now at slug {course.slug!r}")
 
 
 def main() -> None:

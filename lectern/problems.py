@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from lectern.errors import PROBLEM_BASE, LecternError
@@ -89,8 +90,34 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint failed" in str(
+        orig
+    )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """Commands check what they refer to, so a foreign key that fails at commit lost a race: a
+    concurrent command removed or merged the row meanwhile. Any other violation is a bug."""
+    assert isinstance(exc, IntegrityError)
+    if not _is_foreign_key_violation(exc):
+        return await _unexpected_error(request, exc)
+    return problem_response(
+        409,
+        {
+            "type": PROBLEM_BASE + "changed-meanwhile",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "Something this change refers to was removed or moved meanwhile; "
+            "reload and try again.",
+        },
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LecternError, _lectern_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -38,7 +38,11 @@ class World:
         self._password_hash = hash_password(PASSWORD)
 
     async def admin(
-        self, institution: str = "Northwind Academy", role: Role = Role.ADMIN
+        self,
+        institution: str = "Northwind Academy",
+        role: Role = Role.ADMIN,
+        *,
+        platform_admin: bool = False,
     ) -> Person:
         n = next(_counter)
         email = f"{role.value}{n}@{institution.split()[0].lower()}.test"
@@ -51,6 +55,7 @@ class World:
                 password_hash=self._password_hash,
                 full_name=f"{role.value.title()} {n}",
                 role=role,
+                is_platform_admin=platform_admin,
             )
             token = await issue_api_token(session, user)
             slug = (await session.get(Institution, user.institution_id)).slug

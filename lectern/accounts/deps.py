@@ -101,3 +101,10 @@ async def student_actor(request: Request) -> Actor:
     if not actor.is_student:
         raise Forbidden("Only students can do this.")
     return actor
+
+
+async def platform_admin_actor(request: Request) -> Actor:
+    actor = await current_actor(request)
+    if not actor.is_platform_admin:
+        raise Forbidden("Only a platform admin can do this.")
+    return actor

@@ -11,7 +11,7 @@ from lectern.accounts.actor import Actor
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
 from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
-from lectern.institutions.rules import slugify
+from lectern.institutions.rules import free_slug, slugify
 from lectern.learning.progress import recompute_course
 from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
 from lectern.models.enums import Audience, CourseStatus
@@ -52,10 +52,7 @@ async def _free_slug(session: AsyncSession, institution_id: int, title: str) -> 
             )
         ).all()
     )
-    n, slug = 2, base
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    return free_slug(base, taken)
 
 
 def new_lesson(course_id: int, chapter: Chapter, position: int, data: LessonIn) -> Lesson:

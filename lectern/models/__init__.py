@@ -6,7 +6,7 @@ from lectern.models.certificates import Certificate
 from lectern.models.courses import Chapter, Course, Lesson
 from lectern.models.enrollments import AccessRequest, Enrollment
 from lectern.models.events import Event, Notification
-from lectern.models.institutions import Institution
+from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
 from lectern.models.payments import Payment, WebhookEvent
 from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
@@ -22,6 +22,7 @@ __all__ = [
     "Enrollment",
     "Event",
     "Institution",
+    "InstitutionMerge",
     "Lesson",
     "LessonProgress",
     "Notification",

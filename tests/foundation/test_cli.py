@@ -169,3 +169,34 @@ def test_migrate_command(lectern_env: Any, empty_database: str) -> None:
     result = lectern_env(empty_database, "migrate")
     assert result.exit_code == 0
     assert _query(empty_database, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_merge_institutions_by_name_once_then_nothing_to_do(
+    lectern_env: Any, empty_database: str
+) -> None:
+    url = empty_database
+    for institution, email, *flags in (
+        ("ABC Academy", "a@abc.test", "--platform-admin"),
+        ("ABC Academy Ltd", "b@abc.test"),
+        ("abc-academy-online", "c@abc.test"),
+    ):
+        created = lectern_env(
+            url, "create-admin", "--institution", institution, "--email", email,
+            "--password", "long enough", *flags,
+        )  # fmt: skip
+        assert created.exit_code == 0, created.output
+
+    merged = lectern_env(url, "merge-institutions", "abc academy", "ABC ACADEMY LTD", "3")
+    again = lectern_env(url, "merge-institutions", "ABC Academy", "abc-academy-ltd", "3")
+    unknown = lectern_env(url, "merge-institutions", "ABC Academy", "No Such School")
+
+    assert merged.exit_code == 0, merged.output
+    assert "2 users and 0 courses moved" in " ".join(merged.output.split())
+    assert again.exit_code == 0, again.output
+    assert "nothing to do" in " ".join(again.output.split())
+    assert unknown.exit_code == 1
+    assert "No Such School" in " ".join(unknown.output.split())
+    assert _query(url, "SELECT id, name FROM institutions") == [(1, "ABC Academy")]
+    assert _query(url, "SELECT DISTINCT institution_id FROM users") == [(1,)]
+    platform = _query(url, "SELECT is_platform_admin FROM users ORDER BY id")
+    assert [bool(row[0]) for row in platform] == [True, False, False]

@@ -4,8 +4,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import insert
 
 from lectern.db import Database
+from lectern.models import Base
+from lectern.models.base import utcnow
+from lectern.problems import install_problem_handlers
 from tests.factories import Person, World
 from tests.foundation.rows import row_counts
 
@@ -180,3 +185,29 @@ async def test_the_openapi_document_renders(client: httpx.AsyncClient) -> None:
     r = await client.get("/openapi.json")
     assert r.status_code == 200, r.text
     assert "/api/v1/admin/access-requests/{request_id}/approve" in r.json()["paths"]
+
+
+async def test_a_reference_lost_to_a_concurrent_command_is_409_and_writes_nothing(
+    db: Database,
+) -> None:
+    """A foreign key that fails (here forced: a course of an institution that is gone) answers
+    409 with a problem; any other integrity error stays a 500, which is a bug."""
+    app = FastAPI()
+    install_problem_handlers(app)
+    courses = Base.metadata.tables["courses"]
+
+    @app.post("/orphan")
+    async def orphan() -> None:
+        now = utcnow()
+        values = {"institution_id": 2_000_000_000, "title": "Orphan", "slug": "orphan"}
+        values |= {"status": "draft", "access": "open", "price_cents": 0, "currency": "usd"}
+        values |= {"qbank_required": False, "qbank_pass_mark": 0.7}
+        await db.run(
+            lambda s: s.execute(insert(courses).values(**values, created_at=now, updated_at=now))
+        )
+
+    before = await row_counts(db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        assert_problem(await http.post("/orphan"), 409)
+    assert await row_counts(db) == before
