@@ -1,9 +1,12 @@
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Font files accepted for certificates; of a collection (.ttc, .otc) fpdf2 takes the first face.
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,29 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str = ""
     # Public on purpose: with the test provider anyone may "pay" anyway.
     test_payment_webhook_secret: str = "whsec_lectern_test_provider"  # noqa: S105
+    # Comma-separated font files for certificates: the first draws the text, the others supply
+    # the characters it lacks; a "-Bold" file beside one is its bold face.
+    # Unset: well-known system fonts; empty: the PDF core Helvetica, Latin-1 only.
+    certificate_fonts: Annotated[tuple[Path, ...] | None, NoDecode] = None
+
+    @field_validator("certificate_fonts", mode="before")
+    @classmethod
+    def _split_font_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("certificate_fonts")
+    @classmethod
+    def _fonts_exist(cls, fonts: tuple[Path, ...] | None) -> tuple[Path, ...] | None:
+        for font in fonts or ():
+            if font.suffix.lower() not in FONT_SUFFIXES:
+                raise ValueError(
+                    f"LECTERN_CERTIFICATE_FONTS: {font} is not a {'/'.join(FONT_SUFFIXES)} font"
+                )
+            if not font.is_file():
+                raise ValueError(f"LECTERN_CERTIFICATE_FONTS: no font file at {font}")
+        return None if fonts is None else tuple(font.absolute() for font in fonts)
 
     @model_validator(mode="after")
     def _stripe_needs_its_keys(self) -> "Settings":

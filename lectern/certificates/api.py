@@ -1,9 +1,11 @@
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import current_actor
 from lectern.certificates import service
+from lectern.certificates.fonts import certificate_fonts
 from lectern.certificates.pdf import certificate_pdf
 from lectern.certificates.schemas import CertificateOut
 from lectern.config import Settings
@@ -52,8 +54,15 @@ async def certificate_pdf_download(
 ) -> Response:
     """The certificate as a PDF; public, like the verification: the code is the secret."""
     certificate = await service.certificate_by_code(session, code)
+    settings: Settings = request.app.state.settings
+    pdf = await run_in_threadpool(
+        certificate_pdf,
+        certificate,
+        _verify_url(request, code),
+        certificate_fonts(settings.certificate_fonts),
+    )
     return Response(
-        certificate_pdf(certificate, _verify_url(request, code)),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="certificate-{code}.pdf"'},
     )
