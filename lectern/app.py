@@ -21,6 +21,7 @@ from lectern.enrollments.api import router as enrollments_router
 from lectern.events.api import router as events_router
 from lectern.events.metrics import router as metrics_router
 from lectern.events.pump import EventPump
+from lectern.events.response import quiet_cut_off_streams
 from lectern.institutions.api import router as institutions_router
 from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_problem_handlers(app)
+    quiet_cut_off_streams()
     for router in (
         accounts_router,
         courses_router,

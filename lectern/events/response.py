@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -17,6 +18,25 @@ from starlette.types import Receive, Scope, Send
 from lectern.events.fanout import Subscriber
 
 logger = logging.getLogger(__name__)
+# Set in the request's task when its stream is cut off; uvicorn logs after the app returns, in
+# that same task, so its log filter can tell a cut-off stream from a broken response.
+_cut_off = ContextVar("lectern_stream_cut_off", default=False)
+UNFINISHED_RESPONSE = "ASGI callable returned without completing response."
+
+
+class CutOffStreamsAreNoError(logging.Filter):
+    """Ending a response unfinished is how a cut-off stream makes uvicorn drop the connection;
+    uvicorn logs that as an ERROR, which for a stream cut off on purpose it is not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_cut_off.get() and record.getMessage() == UNFINISHED_RESPONSE)
+
+
+def quiet_cut_off_streams() -> None:
+    """Install the filter on uvicorn's error log (once per process)."""
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, CutOffStreamsAreNoError) for f in server_log.filters):
+        server_log.addFilter(CutOffStreamsAreNoError())
 
 
 class EventStreamResponse(StreamingResponse):
@@ -48,6 +68,7 @@ class EventStreamResponse(StreamingResponse):
                 raise
             # Cut off: ending without the last chunk makes the server close the connection.
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            _cut_off.set(True)
             logger.info("cut off an event stream whose client stopped reading")
         finally:
             watcher.cancel()

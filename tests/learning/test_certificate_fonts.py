@@ -209,11 +209,13 @@ async def test_the_download_prints_the_learners_name_in_the_configured_fonts(
     app: FastAPI,
     main_font: Path,
     cjk_font: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    # Not monkeypatch.setattr: its undo deletes what an object keeps outside its __dict__,
+    # as Starlette's State does, instead of putting it back.
     settings: Settings = app.state.settings
-    fonts_set = settings.model_copy(update={"certificate_fonts": (main_font, cjk_font)})
-    monkeypatch.setattr(app.state, "settings", fonts_set)
+    app.state.settings = settings.model_copy(update={"certificate_fonts": (main_font, cjk_font)})
+    request.addfinalizer(lambda: setattr(app.state, "settings", settings))
     admin = await world.admin()
     learner = await world.student(admin.institution_slug, name=f"{POLISH} {CHINESE}")
     course = await world.course(
