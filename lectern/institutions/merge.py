@@ -67,7 +67,7 @@ async def merge_institutions(
         return MergeResult(into, merged)
     result = MergeResult(into, merged, merged_now=True)
     ids = [i.id for i in present]
-    missing_defaults = await _missing_default_enrollments(session, [into_id, *ids])
+    missing_defaults = await _missing_default_enrollments(session, into_id, ids)
     result.users_moved = await _move(session, "users", ids, into_id)
     result.renamed_courses = await _rename_clashing_courses(session, into_id, ids)
     result.courses_moved = await _move(session, "courses", ids, into_id)
@@ -132,12 +132,12 @@ class _DefaultCourse:
 
 
 async def _missing_default_enrollments(
-    session: AsyncSession, ids: list[int]
+    session: AsyncSession, into_id: int, merged_ids: list[int]
 ) -> list[tuple[int, _DefaultCourse]]:
     """The (student, course) pairs the merge leaves out of a default course: a student of one
     of the institutions and a published default course of another, never enrolled in it. (A
     student unenrolled from a default course before stays unenrolled.)"""
-    into_id = ids[0]
+    ids = [into_id, *merged_ids]
     pairs = await session.execute(
         select(User.id, Course.id, Course.title)
         .join(Course, Course.institution_id != User.institution_id)

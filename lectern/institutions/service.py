@@ -64,10 +64,14 @@ async def institution_id_of(session: AsyncSession, reference: str) -> int:
     if reference.strip().isdigit():
         return int(reference)
     key, slug = normalize_name(reference), reference.strip().lower()
-    for model in (Institution, InstitutionMerge):
-        for column, value in ((model.name_key, key), (model.slug, slug)):
-            id_column = Institution.id if model is Institution else InstitutionMerge.merged_id
-            found = await session.scalar(select(id_column).where(column == value))
-            if found is not None:
-                return found
+    # Names before slugs, and live institutions before merged ones.
+    for id_column, condition in (
+        (Institution.id, Institution.name_key == key),
+        (Institution.id, Institution.slug == slug),
+        (InstitutionMerge.merged_id, InstitutionMerge.name_key == key),
+        (InstitutionMerge.merged_id, InstitutionMerge.slug == slug),
+    ):
+        found = await session.scalar(select(id_column).where(condition))
+        if found is not None:
+            return found
     raise NotFound(f"No institution is called or has the slug '{reference}'.")
