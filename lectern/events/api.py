@@ -25,11 +25,12 @@ OPENED = b": open\n\n"
 
 
 async def _replay(
-    database: Database, viewer: Viewer, after: int, upto: int
+    database: Database, subscriber: Subscriber, after: int, upto: int
 ) -> AsyncIterator[bytes]:
     while after < upto:
+        # The viewer of each page: a merge of institutions may move the subscriber meanwhile.
         async with database.reader() as reader:
-            events = await log.read_for(reader, viewer, after, upto, REPLAY_PAGE)
+            events = await log.read_for(reader, subscriber.viewer, after, upto, REPLAY_PAGE)
         for event in events:
             yield sse_message(event)
         if len(events) < REPLAY_PAGE:
@@ -49,12 +50,11 @@ async def _messages(
 ) -> AsyncIterator[bytes]:
     # Subscribed before reading the table: live events queue up while the replay runs, and the
     # subscriber's start is exactly where the replay ends, so none is lost or doubled.
-    viewer = subscriber.viewer
     metrics.OPEN_STREAMS.inc()
     try:
         yield OPENED
         if last_event_id is not None:
-            async for message in _replay(database, viewer, last_event_id, subscriber.start):
+            async for message in _replay(database, subscriber, last_event_id, subscriber.start):
                 yield message
                 metrics.EVENTS_REPLAYED.inc()
                 metrics.EVENTS_DELIVERED.inc()

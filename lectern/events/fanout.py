@@ -2,7 +2,8 @@
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from lectern.events import metrics
 from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
@@ -88,6 +89,15 @@ class Subscribers:
             group.discard(subscriber)
             if not group:
                 del index[key]
+
+    def move_institution(self, duplicates: Collection[int], into_id: int) -> None:
+        """The streams of merged institutions' people follow them into the institution kept,
+        so that its events keep reaching them without a reconnect."""
+        moving = [s for s in self if s.viewer.institution_id in duplicates]
+        for subscriber in moving:
+            self.discard(subscriber)
+            subscriber.viewer = dataclasses.replace(subscriber.viewer, institution_id=into_id)
+            self.add(subscriber)
 
     def matching(self, event: LoggedEvent) -> Iterable[Subscriber]:
         if event.audience in LEARNER_AUDIENCES and event.user_id is not None:

@@ -45,7 +45,7 @@ from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.inflight import NOTIFY_CHANNEL
 from lectern.events.listener import NotifyListener
 from lectern.events.response import server_is_stopping
-from lectern.events.rules import Viewer, sse_message
+from lectern.events.rules import Viewer, merged_institutions, sse_message
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,8 @@ class EventPump:
                     events = await log.read_between(reader, self.cursor, final.upto, BATCH)
                 now = time.time()
                 for event in events:
+                    if merge := merged_institutions(event):
+                        self.subscribers.move_institution(*merge)
                     self.subscribers.deliver(event, sse_message)
                     metrics.PUMP_LAG.observe(max(0.0, now - event.created_at.timestamp()))
                 if events:

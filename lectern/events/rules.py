@@ -47,6 +47,14 @@ def can_see(viewer: Viewer, event: LoggedEvent) -> bool:
     )
 
 
+def merged_institutions(event: LoggedEvent) -> tuple[frozenset[int], int] | None:
+    """For an `institution.merged` event, the duplicates' ids and the institution kept."""
+    if event.type != "institution.merged":
+        return None
+    duplicates = frozenset(merged["id"] for merged in event.payload.get("merged", ()))
+    return duplicates, event.institution_id
+
+
 def resume_from(header_id: int | None, query_id: int | None) -> int | None:
     """The event id a client last saw. A browser's automatic reconnect sends the header, which
     is newer than the query string the page built, so the header wins."""

@@ -1,7 +1,17 @@
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    TypeDecorator,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -17,6 +27,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    @classmethod
+    def __table_cls__(cls, *args: Any, **kwargs: Any) -> Table:
+        # SQLite would give the id of a deleted newest row to the next one, which the event
+        # log, old links and notifications still name; AUTOINCREMENT never hands it out again.
+        # (SQLite applies it only to a single INTEGER PRIMARY KEY; other tables ignore it.)
+        kwargs.setdefault("sqlite_autoincrement", True)
+        return Table(*args, **kwargs)
 
 
 def utcnow() -> datetime:

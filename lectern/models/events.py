@@ -21,8 +21,6 @@ class Event(Base):
         one_of("audience", Audience, "audience"),
         Index("ix_events_institution_id_id", "institution_id", "id"),
         Index("ix_events_user_id_id", "user_id", "id"),
-        # Ids are never reused, even after the newest rows are deleted.
-        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -9,8 +9,6 @@ from lectern.models.base import Base, UTCDateTime, utcnow
 class Institution(Base):
     __tablename__ = "institutions"
     # Merging deletes institutions; on SQLite too, a deleted one's id goes to no other.
-    __table_args__ = {"sqlite_autoincrement": True}
-
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     # Case-folded, whitespace-collapsed name: 'ABC Academy' and ' abc  ACADEMY' are one institution.

@@ -6,7 +6,9 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
 
 from lectern.db import make_engine
 from lectern.migrate import downgrade, upgrade
@@ -94,6 +96,84 @@ def test_rebuilding_users_keeps_every_row_that_refers_to_them(empty_database: st
     assert _inspect(empty_database, profiles) == 1  # the deleted user's went with them
     downgrade(empty_database, "0001")
     assert _inspect(empty_database, profiles) == 1
+
+
+def _shape(connection: Connection) -> dict[str, str]:
+    """Each table's columns, keys, indexes (with their predicates) and checks, as text."""
+    inspector = inspect(connection)
+    shape = {}
+    for table in _tables(connection):
+        columns = [
+            (c["name"], str(c["type"]), c["nullable"], c["default"])
+            for c in inspector.get_columns(table)
+        ]
+        # Only the key's columns: SQLite declares AUTOINCREMENT on the column itself, where the
+        # key's constraint name has no place (and SQLite never uses it).
+        parts: list[Any] = [columns, inspector.get_pk_constraint(table)["constrained_columns"]]
+        parts += inspector.get_foreign_keys(table)
+        parts += inspector.get_unique_constraints(table)
+        parts += inspector.get_check_constraints(table)
+        for index in inspector.get_indexes(table):
+            options = index.get("dialect_options", {})
+            parts.append({**index, "dialect_options": {k: str(v) for k, v in options.items()}})
+        shape[table] = repr(sorted(map(repr, parts)))
+    return shape
+
+
+def _autoincrement_tables(connection: Connection) -> set[str]:
+    found = connection.execute(
+        text("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'")
+    )
+    return set(found.scalars())
+
+
+def test_every_id_is_autoincrement_on_sqlite_and_the_rebuilds_keep_every_constraint(
+    empty_database: str,
+) -> None:
+    upgrade(empty_database, "0003")
+    before = _inspect(empty_database, _shape)
+    upgrade(empty_database)
+
+    assert _inspect(empty_database, _shape) == before
+    if empty_database.startswith("sqlite"):
+        declared = {
+            table.name
+            for table in Base.metadata.sorted_tables
+            if "AUTOINCREMENT" in str(CreateTable(table).compile(dialect=sqlite.dialect()))
+        }
+        assert {"courses", "lessons", "enrollments", "access_requests"} <= declared
+        assert _inspect(empty_database, _autoincrement_tables) == declared
+        downgrade(empty_database, "0003")
+        earlier = {"users", "institutions", "events"}  # 0001 to 0003
+        assert _inspect(empty_database, _autoincrement_tables) == earlier
+        assert _inspect(empty_database, _shape) == before
+
+
+def test_the_id_of_a_deleted_newest_course_goes_to_no_other(empty_database: str) -> None:
+    upgrade(empty_database)
+
+    def replace_newest_course(connection: Connection) -> tuple[int, int]:
+        connection.execute(
+            text(
+                "INSERT INTO institutions (name, name_key, slug, created_at)"
+                " VALUES ('A', 'a', 'a', CURRENT_TIMESTAMP)"
+            )
+        )
+        insert = text(
+            "INSERT INTO courses (institution_id, title, slug, description, status, access,"
+            " price_cents, currency, qbank_required, qbank_pass_mark, created_at, updated_at)"
+            " SELECT id, :s, :s, '', 'draft', 'open', 0, 'usd', false, 0.7, CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP FROM institutions RETURNING id"
+        )
+        connection.execute(insert, {"s": "first"})
+        newest = connection.execute(insert, {"s": "second"}).scalar_one()
+        connection.execute(text("DELETE FROM courses WHERE id = :i"), {"i": newest})
+        replacement = connection.execute(insert, {"s": "third"}).scalar_one()
+        connection.commit()
+        return int(newest), int(replacement)
+
+    newest, replacement = _inspect(empty_database, replace_newest_course)
+    assert replacement > newest
 
 
 def test_models_and_migrations_agree(empty_database: str) -> None:
