@@ -7,6 +7,11 @@ approval authenticates the Bearer token, locks the learner-course pair, approves
 upserts the enrollment, records the events and the learner's notification, and commits before
 it is answered.
 
+With --streams N, N live admin pages (`GET /api/v1/stream` as the institution's admin) stay
+open through Lectern's rounds and must each receive the two events every approval shows
+admins; the ratio then also prices the fan-out. The baseline's events are labelled with an
+institution nobody watches, so the streams never carry them.
+
 Baseline, in the same run: the statements an approval emits (read from the SQL echo of
 `approve_request`, listed in RAW_APPROVAL), with the same parameters, executed by asyncpg over
 CLIENTS connections, one transaction per approval plus the token lookup. The ratio
@@ -14,6 +19,7 @@ CLIENTS connections, one transaction per approval plus the token lookup. The rat
 that wakes on every commit.
 
     .venv/bin/python bench/enrollment.py [--requests N] [--clients C] [--workers W] [--rounds R]
+                                         [--streams S]
 """
 
 import argparse
@@ -30,6 +36,9 @@ from sqlalchemy import create_engine, text
 
 ADMIN_TOKEN = "bench-admin-token"
 COURSES = 40
+UNWATCHED_INSTITUTION = 2  # the baseline's events go here: no stream sees them
+ADMIN_EVENTS_PER_APPROVAL = 2  # enrollment.created and request.approved; the notification's
+# event is the learner's
 
 
 def seed(sync_url: str, per_side: int) -> tuple[list[int], list[int]]:
@@ -124,6 +133,53 @@ class Connection:
         self.writer.close()
 
 
+class AdminStream:
+    """One admin's live page: GET /api/v1/stream, counting the events it receives."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.task: asyncio.Task[None] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self, port: int) -> None:
+        reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(
+            f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {ADMIN_TOKEN}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        buffer = b""
+        while b": open\n\n" not in buffer:
+            chunk = await reader.read(65536)
+            if not chunk:
+                raise RuntimeError("the stream closed before it opened")
+            buffer += chunk
+        self.task = asyncio.create_task(self._count(reader, buffer.split(b": open\n\n", 1)[1]))
+
+    async def _count(self, reader: asyncio.StreamReader, buffer: bytes) -> None:
+        while chunk := await reader.read(65536):
+            *messages, buffer = (buffer + chunk).split(b"\n\n")
+            # Chunked transfer encoding puts chunk sizes between messages: look inside each.
+            self.received += sum(b"id: " in message for message in messages)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def delivered(streams: list[AdminStream], expected: int, within: float = 30.0) -> None:
+    """Wait until every stream has received `expected` events; fail if one has not in time."""
+    deadline = time.monotonic() + within
+    while any(stream.received < expected for stream in streams):
+        if time.monotonic() > deadline:
+            counts = sorted({stream.received for stream in streams})
+            raise RuntimeError(f"streams received {counts} events, {expected} expected")
+        await asyncio.sleep(0.05)
+    if any(stream.received > expected for stream in streams):
+        raise RuntimeError(f"a stream received an event twice: more than {expected}")
+
+
 async def http_rate(connections: list[Connection], request_ids: list[int]) -> float:
     queue = list(request_ids)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -199,8 +255,9 @@ async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_
         await connection.execute(sql["announce_writer"])
         payload = json.dumps({k: str(v) for k, v in dict(enrollment).items()})
         kinds = ("enrollment.created", "request.approved", "notification.created")
+        institution = UNWATCHED_INSTITUTION
         await connection.fetch(
-            sql["events"], kinds[0], 1, user_id, "both", payload, now, kinds[1], kinds[2]
+            sql["events"], kinds[0], institution, user_id, "both", payload, now, kinds[1], kinds[2]
         )
 
 
@@ -238,24 +295,35 @@ async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_ur
     with lectern_server(database_url, workers=args.workers) as server:
         http = [await Connection.open(server.port) for _ in range(args.clients)]
         raw = [await asyncpg.connect(dsn) for _ in range(args.clients)]
+        streams = [AdminStream() for _ in range(args.streams)]
         try:
+            for stream in streams:
+                await stream.open(server.port)
             await http_rate(http, http_ids[:warmup])
             with paused(server):
                 await raw_rate(raw, raw_ids[:warmup])
             # Rounds alternate, so that a slower moment of a shared machine weighs on both sides.
             for n in range(args.rounds):
                 ids = slice(warmup + n * batch, warmup + (n + 1) * batch)
-                lectern = await http_rate(http, http_ids[ids])
+                started = time.perf_counter()
+                await http_rate(http, http_ids[ids])
+                # Lectern's round ends when every open page has shown every approval.
+                approved = warmup + (n + 1) * batch
+                await delivered(streams, approved * ADMIN_EVENTS_PER_APPROVAL)
+                lectern = batch / (time.perf_counter() - started)
                 with paused(server):  # its pump would wake on the baseline's commits
                     rounds.append((lectern, await raw_rate(raw, raw_ids[ids])))
         finally:
+            for stream in streams:
+                stream.close()
             for connection in http:
                 connection.close()
             for pg in raw:
                 await pg.close()
     await check(dsn, warmup * 2 + batch * args.rounds * 2)
     print(f"approvals: {batch * args.rounds} per side in {args.rounds} alternating rounds, "
-          f"{args.clients} concurrent clients, {args.workers} server process(es)")  # fmt: skip
+          f"{args.clients} concurrent clients, {args.workers} server process(es), "
+          f"{args.streams} admin stream(s) open")  # fmt: skip
     for n, (lectern, baseline) in enumerate(rounds, 1):
         print(f"  round {n}: Lectern {lectern:6.0f}/s  raw {baseline:6.0f}/s  "
               f"ratio {lectern / baseline:.2f}")  # fmt: skip
@@ -273,6 +341,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--streams", type=int, default=0, help="admin streams open meanwhile")
     args = parser.parse_args()
     with scratch_database("enrollment") as database:
         asyncio.run(measure(args, database.async_url, database.dsn, database.sync_url))

@@ -2,6 +2,7 @@
 people may see, without a reconnect."""
 
 import dataclasses
+from dataclasses import dataclass
 
 import httpx
 
@@ -9,7 +10,7 @@ from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.rules import LoggedEvent, Viewer, merged_institutions
 from lectern.models.base import utcnow
 from tests.events.conftest import EventStream, StreamServer
-from tests.factories import World
+from tests.factories import Person, World
 
 
 def merged_event(into_id: int, *duplicate_ids: int) -> LoggedEvent:
@@ -44,58 +45,67 @@ def test_moving_an_institution_reindexes_its_learners_and_staff_only() -> None:
     assert len(subscribers) == 3
 
 
+@dataclass(frozen=True)
+class Duplicates:
+    platform: Person
+    keep: Person  # the admin of the institution kept
+    dup: Person  # the admin of its duplicate
+    learner: Person  # a student of the duplicate
+
+    async def merge(self, server: StreamServer) -> None:
+        path = f"/api/v1/platform/institutions/{self.keep.institution_id}/merge"
+        body = {"duplicate_ids": [self.dup.institution_id]}
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.post(path, json=body, headers=self.platform.headers)
+        assert response.status_code == 200, response.text
+
+
+async def duplicates(world: World, name: str) -> Duplicates:
+    dup = await world.admin(f"{name} Academy Online")
+    return Duplicates(
+        platform=await world.admin(f"{name} Operations", platform_admin=True),
+        keep=await world.admin(f"{name} Academy"),
+        dup=dup,
+        learner=await world.student(dup.institution_slug),
+    )
+
+
 async def test_open_streams_follow_their_people_into_the_institution_kept(
     stream_server: StreamServer, world: World
 ) -> None:
-    platform = await world.admin("Stream Operations", platform_admin=True)
-    keep = await world.admin("Stream Academy")
-    dup = await world.admin("Stream Academy Online")
-    learner = await world.student(dup.institution_slug)
-    merge = f"/api/v1/platform/institutions/{keep.institution_id}/merge"
+    pair = await duplicates(world, "Stream")
+    keep_id = pair.keep.institution_id
 
     async with (
-        EventStream(stream_server, dup) as dup_admin_stream,
-        EventStream(stream_server, learner) as learner_stream,
-        EventStream(stream_server, keep) as keep_admin_stream,
+        EventStream(stream_server, pair.dup) as dup_admin_stream,
+        EventStream(stream_server, pair.learner) as learner_stream,
+        EventStream(stream_server, pair.keep) as keep_admin_stream,
     ):
-        async with httpx.AsyncClient(base_url=stream_server.url) as http:
-            response = await http.post(
-                merge, json={"duplicate_ids": [dup.institution_id]}, headers=platform.headers
-            )
-        assert response.status_code == 200, response.text
+        await pair.merge(stream_server)
         for stream in (dup_admin_stream, keep_admin_stream):
             [announced] = await stream.take(1)
             assert announced.data["type"] == "institution.merged"
-            assert announced.data["institution_id"] == keep.institution_id
+            assert announced.data["institution_id"] == keep_id
 
-        moved = dataclasses.replace(learner, institution_id=keep.institution_id)
+        moved = dataclasses.replace(pair.learner, institution_id=keep_id)
         [event_id] = await stream_server.record(moved, audience="both")
 
         for stream in (learner_stream, dup_admin_stream, keep_admin_stream):
             [received] = await stream.take(1)
             assert received.id == event_id
-            assert received.data["institution_id"] == keep.institution_id
+            assert received.data["institution_id"] == keep_id
 
 
 async def test_a_stream_reopened_after_a_merge_replays_the_relabelled_history(
     stream_server: StreamServer, world: World
 ) -> None:
-    platform = await world.admin("Replay Operations", platform_admin=True)
-    keep = await world.admin("Replay Academy")
-    dup = await world.admin("Replay Academy Online")
-    learner = await world.student(dup.institution_slug)
-    [before] = await stream_server.record(learner, audience="both")
+    pair = await duplicates(world, "Replay")
+    [before] = await stream_server.record(pair.learner, audience="both")
 
-    async with httpx.AsyncClient(base_url=stream_server.url) as http:
-        response = await http.post(
-            f"/api/v1/platform/institutions/{keep.institution_id}/merge",
-            json={"duplicate_ids": [dup.institution_id]},
-            headers=platform.headers,
-        )
-    assert response.status_code == 200, response.text
+    await pair.merge(stream_server)
 
-    for person in (learner, dup):
+    for person in (pair.learner, pair.dup):
         async with EventStream(stream_server, person, last_event_id=before - 1) as stream:
             [replayed] = await stream.take(1)
         assert replayed.id == before
-        assert replayed.data["institution_id"] == keep.institution_id
+        assert replayed.data["institution_id"] == pair.keep.institution_id
