@@ -61,13 +61,11 @@ async def _messages(
             if last_event_id > subscriber.start and await _in_log(database, last_event_id):
                 # Another process served this client further along than ours has come.
                 subscriber.floor = last_event_id
-        while (item := await subscriber.next()) is not None:
-            event_id, message = item
-            if item is PING:
-                yield message
-            elif event_id > subscriber.floor:
-                yield message
-                metrics.EVENTS_DELIVERED.inc()
+        while batch := await subscriber.next_batch():
+            sent = [item for item in batch if item is PING or item[0] > subscriber.floor]
+            if sent:
+                yield b"".join(message for _, message in sent)
+                metrics.EVENTS_DELIVERED.inc(sum(item is not PING for item in sent))
     finally:
         pump.unsubscribe(subscriber)
         metrics.OPEN_STREAMS.dec()

@@ -18,7 +18,17 @@ class Subscriber:
     """One open stream. Its queue is bounded: when it is full the subscriber is dropped, its
     queue emptied and its connection closed, and the client resumes with Last-Event-ID."""
 
-    __slots__ = ("cut", "dropped", "floor", "queue", "sender", "sending_since", "start", "viewer")
+    __slots__ = (
+        "cut",
+        "dropped",
+        "ended",
+        "floor",
+        "queue",
+        "sender",
+        "sending_since",
+        "start",
+        "viewer",
+    )
 
     def __init__(self, viewer: Viewer, start: int, queue_size: int) -> None:
         self.viewer = viewer
@@ -32,10 +42,19 @@ class Subscriber:
         self.sender: asyncio.Task[None] | None = None
         self.sending_since = 0.0
         self.cut = False
+        self.ended = False
 
-    async def next(self) -> Message | None:
-        """The next message, or None once the stream is to end."""
-        return await self.queue.get()
+    async def next_batch(self) -> list[Message]:
+        """Every message queued by now, in order, after waiting for the first; empty once the
+        stream is to end. A busy stream thus sends what one drain delivered in one write."""
+        batch: list[Message] = []
+        while not self.ended and (batch == [] or not self.queue.empty()):
+            item = await self.queue.get() if not batch else self.queue.get_nowait()
+            if item is None:
+                self.ended = True
+            else:
+                batch.append(item)
+        return batch
 
     def end(self) -> None:
         """Close the stream after what it is sending now, forgetting whatever it had queued."""

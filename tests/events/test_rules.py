@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lectern.events.fanout import Subscriber, Subscribers
+from lectern.events.fanout import PING, Subscriber, Subscribers
 from lectern.events.rules import LoggedEvent, Viewer, can_see, resume_from, sse_message
 
 LEARNER = Viewer(user_id=7, institution_id=1, is_staff=False)
@@ -127,7 +127,7 @@ async def test_a_full_subscriber_is_dropped_and_its_queue_emptied() -> None:
     assert len(subscribers) == 0
     # What it missed is not kept: only the end-of-stream marker remains.
     assert slow.queue.qsize() == 1
-    assert await asyncio.wait_for(slow.next(), 1) is None
+    assert await asyncio.wait_for(slow.next_batch(), 1) == []
     assert subscribers.deliver(event(5), sse_message) == 0
 
 
@@ -139,3 +139,18 @@ def test_removing_the_last_stream_of_a_learner_forgets_the_learner() -> None:
     subscribers.discard(subscriber)
     assert len(subscribers) == 0
     assert list(subscribers) == []
+
+
+async def test_a_stream_takes_everything_queued_in_one_batch_and_ends_after_it() -> None:
+    subscriber = Subscriber(LEARNER, 0, 10)
+    messages = [(n, sse_message(event(n))) for n in (1, 2, 3)]
+    for message in messages:
+        subscriber.queue.put_nowait(message)
+    subscriber.ping()
+    assert await subscriber.next_batch() == [*messages, PING]
+
+    subscriber.queue.put_nowait(messages[0])
+    subscriber.queue.put_nowait(None)  # what end() leaves
+    assert await subscriber.next_batch() == [messages[0]]
+    assert await subscriber.next_batch() == []
+    assert await subscriber.next_batch() == []
