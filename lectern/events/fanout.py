@@ -47,13 +47,16 @@ class Subscriber:
     async def next_batch(self) -> list[Message]:
         """Every message queued by now, in order, after waiting for the first; empty once the
         stream is to end. A busy stream thus sends what one drain delivered in one write."""
+        if self.ended:
+            return []
         batch: list[Message] = []
-        while not self.ended and (batch == [] or not self.queue.empty()):
-            item = await self.queue.get() if not batch else self.queue.get_nowait()
-            if item is None:
-                self.ended = True
-            else:
-                batch.append(item)
+        item = await self.queue.get()
+        while item is not None:
+            batch.append(item)
+            if self.queue.empty():
+                return batch
+            item = self.queue.get_nowait()
+        self.ended = True
         return batch
 
     def end(self) -> None:

@@ -10,7 +10,6 @@ from lectern.models.institutions import Institution
 
 class User(Base):
     __tablename__ = "users"
-    # On SQLite too, a deleted user's id is never given to another: the event log keeps it.
     __table_args__ = (one_of("role", Role, "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
