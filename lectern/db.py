@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from lectern.config import Settings, to_async_url
+from lectern.events.service import write_events
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class Database:
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self.sessionmaker() as session:
             result = await command(session)
+            await write_events(session)
             await session.commit()
             last_event_id: int | None = session.info.get("last_event_id")
         if last_event_id is not None:
@@ -137,10 +139,13 @@ class Database:
             await self._autocommit.dispose()
 
 
-def insert_for(session: AsyncSession) -> Any:
+def insert_of(dialect_name: str) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT on both PostgreSQL and SQLite."""
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+
+
+def insert_for(session: AsyncSession) -> Any:
+    return insert_of(session.get_bind().dialect.name)
 
 
 def database_of(request: Request) -> Database:

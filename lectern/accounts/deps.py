@@ -12,6 +12,7 @@ from lectern.db import database_of
 from lectern.errors import Forbidden, Unauthorized
 from lectern.models import User
 from lectern.models.base import UTCDateTime, utcnow
+from lectern.prepared import Prepared
 
 SESSION_COOKIE = "lectern_session"
 CSRF_COOKIE = "lectern_csrf"
@@ -23,12 +24,12 @@ _TABLES = User.metadata.tables
 _USERS, _TOKENS, _SESSIONS = _TABLES["users"], _TABLES["api_tokens"], _TABLES["auth_sessions"]
 _ACTOR = [_USERS.c[field.name] for field in fields(Actor)]
 # Built once: every request that carries a credential runs one of these.
-_BY_TOKEN = (
+_BY_TOKEN = Prepared(
     select(*_ACTOR)
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
     .where(_TOKENS.c.token_hash == bindparam("digest"))
 )
-_BY_SESSION = (
+_BY_SESSION = Prepared(
     select(*_ACTOR, _SESSIONS.c.csrf_token)
     .join(_SESSIONS, _SESSIONS.c.user_id == _USERS.c.id)
     .where(
@@ -46,17 +47,14 @@ async def optional_actor(request: Request) -> Actor | None:
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() == "bearer" and credential:
         async with database_of(request).reader() as reader:
-            row = (
-                await reader.execute(_BY_TOKEN, {"digest": token_digest(credential.strip())})
-            ).first()
+            row = await _BY_TOKEN.one_or_none(reader, {"digest": token_digest(credential.strip())})
         if row is None:
             raise Unauthorized("The token is not valid.")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         async with database_of(request).reader() as reader:
-            found = await reader.execute(
-                _BY_SESSION, {"digest": token_digest(cookie), "now": utcnow()}
+            row = await _BY_SESSION.one_or_none(
+                reader, {"digest": token_digest(cookie), "now": utcnow()}
             )
-            row = found.first()
         if row is None:
             return None
         if request.method not in SAFE_METHODS:

@@ -7,14 +7,13 @@ scope changes, and anything else is read back to tell "already done" from "not a
 """
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Update, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
-from lectern.db import insert_for
+from lectern.db import insert_of
 from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
 from lectern.enrollments.service import (
     REQUESTS,
@@ -34,6 +33,7 @@ from lectern.models import Course
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import Audience, CourseAccess, EnrollmentSource, RequestStatus
 from lectern.notifications.service import notify, notify_admins
+from lectern.prepared import Prepared
 
 COURSES = Course.metadata.tables["courses"]
 
@@ -52,11 +52,10 @@ class RequestedCourse:
     title: str
 
 
-@cache
-def _insert_request(insert: Any) -> Any:
-    """A new request of the pair; nothing when one is pending already. Built once per dialect."""
+def _insert_request(dialect_name: str) -> Any:
+    """A new request of the pair; nothing when one is pending already."""
     return (
-        insert(REQUESTS)
+        insert_of(dialect_name)(REQUESTS)
         .values(
             user_id=bindparam("user_id"),
             course_id=bindparam("course_id"),
@@ -75,10 +74,13 @@ def _insert_request(insert: Any) -> Any:
     )
 
 
-_PENDING_OF_PAIR = select(REQUESTS).where(
-    REQUESTS.c.user_id == bindparam("user_id"),
-    REQUESTS.c.course_id == bindparam("course_id"),
-    REQUESTS.c.status == RequestStatus.PENDING,
+_INSERT_REQUEST = Prepared(_insert_request)
+_PENDING_OF_PAIR = Prepared(
+    select(REQUESTS).where(
+        REQUESTS.c.user_id == bindparam("user_id"),
+        REQUESTS.c.course_id == bindparam("course_id"),
+        REQUESTS.c.status == RequestStatus.PENDING,
+    )
 )
 
 
@@ -94,19 +96,18 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
         raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
     now = utcnow()
     pair = {"user_id": actor.id, "course_id": course.id, "now": now}
-    insert = _insert_request(insert_for(session))
     if request_enrolls_at_once(course.access):
         enrolled = {"status": RequestStatus.APPROVED, "reviewed_at": now}
         note = {"note": "Open course: enrolled at once."}
-        request = (await session.execute(insert, pair | enrolled | note)).one()
+        request = await _INSERT_REQUEST.one(session, pair | enrolled | note)
         result = await enroll(
             session, user_id=actor.id, course=course, source=EnrollmentSource.SELF
         )
         return RequestResult(request, True, result.enrollment)
     pending = {"status": RequestStatus.PENDING, "reviewed_at": None, "note": ""}
-    created = (await session.execute(insert, pair | pending)).one_or_none()
+    created = await _INSERT_REQUEST.one_or_none(session, pair | pending)
     if created is None:
-        existing = (await session.execute(_PENDING_OF_PAIR, pair)).one()
+        existing = await _PENDING_OF_PAIR.one(session, pair)
         return RequestResult(existing, False)
     record_event(
         session,
@@ -156,15 +157,17 @@ def _closing(scope: ColumnElement[bool], **values: Any) -> Update:
     )
 
 
-_CLOSE_AS_REVIEWER = _closing(
-    REQUESTS.c.course_id.in_(
-        select(COURSES.c.id).where(COURSES.c.institution_id == bindparam("institution_id"))
-    ),
-    reviewer_id=bindparam("new_reviewer_id"),
-    note=bindparam("new_note"),
+_CLOSE_AS_REVIEWER = Prepared(
+    _closing(
+        REQUESTS.c.course_id.in_(
+            select(COURSES.c.id).where(COURSES.c.institution_id == bindparam("institution_id"))
+        ),
+        reviewer_id=bindparam("new_reviewer_id"),
+        note=bindparam("new_note"),
+    )
 )
-_CLOSE_AS_LEARNER = _closing(REQUESTS.c.user_id == bindparam("learner_id"))
-_REQUEST_WITH_COURSE = (
+_CLOSE_AS_LEARNER = Prepared(_closing(REQUESTS.c.user_id == bindparam("learner_id")))
+_REQUEST_WITH_COURSE = Prepared(
     select(REQUESTS, COURSES.c.title, COURSES.c.institution_id)
     .join(COURSES, COURSES.c.id == REQUESTS.c.course_id)
     .where(REQUESTS.c.id == bindparam("request_id"))
@@ -195,12 +198,10 @@ async def _close(
     else:
         statement = _CLOSE_AS_LEARNER
         parameters |= {"learner_id": actor.id}
-    request = (await session.execute(statement, parameters)).one_or_none()
+    request = await statement.one_or_none(session, parameters)
     closed_now = request is not None
     if request is None:
-        request = (
-            await session.execute(_REQUEST_WITH_COURSE, {"request_id": request_id})
-        ).one_or_none()
+        request = await _REQUEST_WITH_COURSE.one_or_none(session, {"request_id": request_id})
         in_scope = request is not None and (
             request.institution_id == actor.institution_id
             if as_reviewer

@@ -7,14 +7,13 @@ enrollment) hold under any concurrency. The unique indexes are the last line, ne
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
-from lectern.db import insert_for
+from lectern.db import insert_of
 from lectern.enrollments.rules import self_enroll_allowed
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
@@ -32,6 +31,7 @@ from lectern.models.enums import (
     Role,
 )
 from lectern.notifications.service import notify
+from lectern.prepared import Prepared
 
 
 class Change(StrEnum):
@@ -51,13 +51,13 @@ class CourseRef(Protocol):
     def title(self) -> str: ...
 
 
-# Commands read and write these tables with prebuilt Core statements: on the hot path of every
+# Commands read and write these tables with prepared Core statements: on the hot path of every
 # approval, the ORM's unit of work and entity loading cost more than the SQL itself.
 ENROLLMENTS = Enrollment.metadata.tables["enrollments"]
 REQUESTS = AccessRequest.metadata.tables["access_requests"]
-# A row of `enrollments` or `access_requests`, its columns as attributes.
-EnrollmentRow = Row[Any]
-RequestRow = Row[Any]
+# A row of `enrollments` or `access_requests`: a named tuple of its columns (lectern.prepared).
+EnrollmentRow = Any
+RequestRow = Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +100,18 @@ async def lock_pair(session: AsyncSession, user_id: int, course_id: int) -> None
     if (user_id, course_id) in held:
         return
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LOCK_PAIR, {"user_id": user_id, "course_id": course_id})
+        await _LOCK_PAIR.run(session, {"user_id": user_id, "course_id": course_id})
     held.add((user_id, course_id))
 
 
-_LOCK_PAIR = text("SELECT pg_advisory_xact_lock(:user_id, :course_id)")
-_LOCK_PAIR_OF_REQUEST = select(
-    REQUESTS.c.user_id,
-    REQUESTS.c.course_id,
-    func.pg_advisory_xact_lock(REQUESTS.c.user_id, REQUESTS.c.course_id),
-).where(REQUESTS.c.id == bindparam("request_id"))
+_LOCK_PAIR = Prepared(text("SELECT pg_advisory_xact_lock(:user_id, :course_id)"))
+_LOCK_PAIR_OF_REQUEST = Prepared(
+    select(
+        REQUESTS.c.user_id,
+        REQUESTS.c.course_id,
+        func.pg_advisory_xact_lock(REQUESTS.c.user_id, REQUESTS.c.course_id),
+    ).where(REQUESTS.c.id == bindparam("request_id"))
+)
 
 
 async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
@@ -117,17 +119,16 @@ async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
     whatever is read of the request afterwards is read under the lock."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    pair = (await session.execute(_LOCK_PAIR_OF_REQUEST, {"request_id": request_id})).first()
+    pair = await _LOCK_PAIR_OF_REQUEST.one_or_none(session, {"request_id": request_id})
     if pair is not None:
         session.info.setdefault("pair_locks", set()).add((pair.user_id, pair.course_id))
 
 
-@cache
-def _enrollment_upsert(insert: Any) -> Any:
+def _enrollment_upsert(dialect_name: str) -> Any:
     """Insert the pair's enrollment or reactivate its cancelled one, returning the row if it
-    changed. Built once per dialect: composing it costs more than executing it."""
+    changed."""
     now = bindparam("now", type_=UTCDateTime())
-    statement = insert(ENROLLMENTS).values(
+    statement = insert_of(dialect_name)(ENROLLMENTS).values(
         user_id=bindparam("user_id"),
         course_id=bindparam("course_id"),
         status=EnrollmentStatus.ACTIVE,
@@ -148,19 +149,21 @@ def _enrollment_upsert(insert: Any) -> Any:
     ).returning(*ENROLLMENTS.c)
 
 
-_ENROLLMENT_OF_PAIR = select(ENROLLMENTS).where(
-    ENROLLMENTS.c.user_id == bindparam("user_id"),
-    ENROLLMENTS.c.course_id == bindparam("course_id"),
+_UPSERT_ENROLLMENT = Prepared(_enrollment_upsert)
+_ENROLLMENT_OF_PAIR = Prepared(
+    select(ENROLLMENTS).where(
+        ENROLLMENTS.c.user_id == bindparam("user_id"),
+        ENROLLMENTS.c.course_id == bindparam("course_id"),
+    )
 )
 
 
 async def current_enrollment(
     session: AsyncSession, user_id: int, course_id: int
 ) -> EnrollmentRow | None:
-    result = await session.execute(
-        _ENROLLMENT_OF_PAIR, {"user_id": user_id, "course_id": course_id}
+    return await _ENROLLMENT_OF_PAIR.one_or_none(
+        session, {"user_id": user_id, "course_id": course_id}
     )
-    return result.one_or_none()
 
 
 async def enroll(
@@ -179,9 +182,8 @@ async def enroll(
     """
     await lock_pair(session, user_id, course.id)
     now = utcnow()
-    statement = _enrollment_upsert(insert_for(session))
     parameters = {"user_id": user_id, "course_id": course.id, "source": source, "now": now}
-    enrollment = (await session.execute(statement, parameters)).one_or_none()
+    enrollment = await _UPSERT_ENROLLMENT.one_or_none(session, parameters)
     if enrollment is None:
         unchanged = await current_enrollment(session, user_id, course.id)
         assert unchanged is not None  # the upsert conflicted with it, under the pair's lock
@@ -207,7 +209,7 @@ async def enroll(
     return EnrollResult(enrollment, change)
 
 
-_CLOSE_PENDING = (
+_CLOSE_PENDING = Prepared(
     update(REQUESTS)
     .where(
         REQUESTS.c.user_id == bindparam("pair_user_id"),
@@ -234,8 +236,8 @@ async def close_pending_request(
 ) -> None:
     """Close the pair's pending request, if any, as approved or cancelled; the caller holds
     the pair's lock."""
-    closed = await session.execute(
-        _CLOSE_PENDING,
+    closed = await _CLOSE_PENDING.all(
+        session,
         {
             "pair_user_id": user_id,
             "pair_course_id": course.id,
@@ -245,7 +247,7 @@ async def close_pending_request(
             "new_note": note,
         },
     )
-    for request in closed.all():
+    for request in closed:
         record_event(
             session,
             f"request.{status.value}",

@@ -10,8 +10,10 @@ is final. lectern.events.pump gives the whole argument.
 from typing import NamedTuple
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
+
+from lectern.prepared import Prepared
 
 NOTIFY_CHANNEL = "lectern_events"
 # Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts
@@ -46,17 +48,34 @@ _LOWEST_WRITER = text(
 ).bindparams(ns=LOCK_NAMESPACE)
 
 
+_PREPARED_ANNOUNCE = Prepared(_ANNOUNCE)
+
+
+def _announced(session: Session) -> bool:
+    # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    return transaction is not None and session.info.get(_WRITING) is transaction
+
+
+def _remember_announced(session: Session) -> None:
+    session.info[_WRITING] = session.get_nested_transaction() or session.get_transaction()
+
+
 def announce_writer(session: Session) -> None:
     """Before a transaction draws its first event id: mark it as a writer until it ends, and
     have its commit wake the pumps."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    if transaction is not None and session.info.get(_WRITING) is transaction:
+    if session.get_bind().dialect.name != "postgresql" or _announced(session):
         return
     session.execute(_ANNOUNCE)
-    session.info[_WRITING] = session.get_nested_transaction() or session.get_transaction()
+    _remember_announced(session)
+
+
+async def announce(session: AsyncSession) -> None:
+    """`announce_writer`, awaited on the session's connection."""
+    if session.get_bind().dialect.name != "postgresql" or _announced(session.sync_session):
+        return
+    await _PREPARED_ANNOUNCE.run(session)
+    _remember_announced(session.sync_session)
 
 
 class Finality(NamedTuple):

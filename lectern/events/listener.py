@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from lectern.events import metrics
 

@@ -1,21 +1,24 @@
 """Appending to the event log, inside the command's transaction.
 
 A command records its events as it goes; they are written together, in the order recorded,
-by one INSERT just before the transaction commits (or when `write_events` is awaited). They
-are rows of the transaction either way, so they commit or roll back with it; one statement
-instead of one per event is what keeps a command's round trips few.
+by one INSERT when `write_events` is awaited (Database.run does just before it commits), or by
+the session's before-commit hook for a session committed otherwise. They are rows of the
+transaction either way, so they commit or roll back with it; one statement instead of one per
+event is what keeps a command's round trips few.
 """
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import bindparam, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from lectern.events.inflight import announce_writer
+from lectern.events.inflight import announce, announce_writer
 from lectern.models import Event
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience
+from lectern.prepared import Prepared
 
 _RECORDED = "recorded_events"
 
@@ -23,6 +26,19 @@ _RECORDED = "recorded_events"
 # statement's cache key cost more than the insert itself on the hot path of every command.
 _EVENTS = Event.metadata.tables["events"]
 _APPEND = insert(_EVENTS).returning(_EVENTS.c.id)
+_COLUMNS = ("type", "institution_id", "user_id", "audience", "payload", "created_at")
+# Commands record a few events each; past this many, SQLAlchemy's batched insert does better.
+_PREPARED_ROWS = 8
+
+
+@cache
+def _append(rows: int) -> Prepared:
+    """The INSERT of `rows` events in one statement, each row's values named `<column>_<n>`."""
+    values: list[dict[str, Any]] = [
+        {name: bindparam(f"{name}_{n}", type_=_EVENTS.c[name].type) for name in _COLUMNS}
+        for n in range(rows)
+    ]
+    return Prepared(insert(_EVENTS).values(values).returning(_EVENTS.c.id))
 
 
 def record_event(
@@ -51,7 +67,18 @@ def record_event(
 
 async def write_events(session: AsyncSession) -> list[int]:
     """Write the events recorded so far now rather than at commit; their ids."""
-    return await session.run_sync(_write_recorded)
+    recorded: list[dict[str, Any]] = session.info.get(_RECORDED, [])
+    if len(recorded) > _PREPARED_ROWS:
+        return await session.run_sync(_write_recorded)
+    session.info.pop(_RECORDED, None)
+    if not recorded:
+        return []
+    await announce(session)
+    values: dict[str, Any] = {
+        f"{name}_{n}": event[name] for n, event in enumerate(recorded) for name in _COLUMNS
+    }
+    rows = await _append(len(recorded)).all(session, values)
+    return _drawn(session, [row.id for row in rows])
 
 
 @event.listens_for(Session, "before_commit")
@@ -61,8 +88,12 @@ def _write_recorded(session: Session) -> list[int]:
     if not recorded:
         return []
     announce_writer(session)
+    return _drawn(session, list(session.execute(_APPEND, recorded).scalars()))
+
+
+def _drawn(session: AsyncSession | Session, ids: list[int]) -> list[int]:
     # One multi-row INSERT draws the ids in the order of its rows: sorted, they follow the record.
-    ids = sorted(session.execute(_APPEND, recorded).scalars())
+    ids.sort()
     session.info["last_event_id"] = max(session.info.get("last_event_id") or 0, *ids)
     return ids
 

@@ -3,18 +3,24 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.errors import NotFound
 from lectern.events.service import record_event
 from lectern.models import Notification, User
-from lectern.models.base import utcnow
+from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import Audience, Role
+from lectern.prepared import Prepared
 
 _NOTIFICATIONS = Notification.metadata.tables["notifications"]
 # Built once, on the table: the ORM's flush costs more than the insert on every command.
-_WRITE = insert(_NOTIFICATIONS).returning(*_NOTIFICATIONS.c)
+_WRITE = Prepared(
+    insert(_NOTIFICATIONS)
+    .values({name: bindparam(name) for name in ("user_id", "kind", "title", "body", "link")})
+    .values(created_at=bindparam("created_at", type_=UTCDateTime()))
+    .returning(*_NOTIFICATIONS.c)
+)
 
 
 async def notify(
@@ -36,7 +42,7 @@ async def notify(
         "link": link,
         "created_at": utcnow(),
     }
-    notification = (await session.execute(_WRITE, values)).one()
+    notification = await _WRITE.one(session, values)
     record_event(
         session,
         "notification.created",
