@@ -82,6 +82,8 @@ def server_command(port: int, *options: str) -> list[str]:
         sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+        # The load generators' keep-alive connections wait out a paused baseline round.
+        "--timeout-keep-alive", "600",
         *options,
     ]  # fmt: skip
 

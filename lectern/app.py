@@ -1,6 +1,7 @@
 """The application: routers, error handlers, and what lives as long as the process."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,7 @@ from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
 from lectern.problems import install_problem_handlers
 from lectern.qbank.api import router as qbank_router
+from lectern.routes import add_routes
 from lectern.web.pages import install_web_apps
 
 
@@ -49,9 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await event_pump.start()
         app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
+        # What startup built (modules, routes, schemas, compiled statements) lives as long as
+        # the process: frozen, no garbage collection walks it again.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             audit.cancel()
             await event_pump.stop()
             await database.dispose()
@@ -83,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payment_pages_router,
         institutions_router,
     ):
-        app.include_router(router)
+        add_routes(app, router)
     install_web_apps(app)
     # Generated media (the demo video); the directory may appear only when the demo is loaded.
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")

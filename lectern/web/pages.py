@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from lectern.routes import add_routes
 from lectern.web import admin, course_analytics, student
 from lectern.web.rendering import PageRedirect, home_of, page_actor, redirect, render
 
@@ -75,4 +76,4 @@ def install_web_apps(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(PageRedirect, _page_redirect)
     for pages in (router, student.router, admin.router, course_analytics.router):
-        app.include_router(pages)
+        add_routes(app, pages)
