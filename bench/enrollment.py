@@ -1,6 +1,6 @@
 """Approvals per second through HTTP, against the same SQL executed straight by asyncpg.
 
-Lectern side: one uvicorn process (`uvicorn lectern.app:create_app --factory`) on PostgreSQL;
+Lectern side: `lectern serve` (one process, or --workers each on a socket of its own) on PostgreSQL;
 this process sends `POST /api/v1/admin/access-requests/{id}/approve` for distinct pending
 requests (many students, many courses) from CLIENTS keep-alive connections at once. Each
 approval authenticates the Bearer token, locks the learner-course pair, approves the request,

@@ -77,11 +77,11 @@ def server_environment(database_url: str, env: dict[str, str] | None = None) -> 
 
 
 def server_command(port: int, *options: str) -> list[str]:
-    """uvicorn serving Lectern on `port`, as the benchmarks run it."""
+    """`lectern serve` on `port`, as the benchmarks run it: quiet, and with several workers each
+    accepting on a socket of its own (lectern.serving)."""
     return [
-        sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+        sys.executable, "-m", "lectern.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log",
         # The load generators' keep-alive connections wait out a paused baseline round.
         "--timeout-keep-alive", "600",
         *options,
@@ -97,7 +97,7 @@ def lectern_server(
     options: tuple[str, ...] = (),
     start_timeout_s: float = 90,
 ) -> Iterator["RunningServer"]:
-    """A uvicorn process serving Lectern on a free port, stopped on exit."""
+    """A Lectern server (its processes) on a free port, stopped on exit."""
     port = free_port()
     environment = server_environment(database_url, env)
     command = server_command(port, "--workers", str(workers), *options)

@@ -1,6 +1,7 @@
 """The `lectern` command."""
 
 import asyncio
+from typing import Any
 
 import typer
 import uvicorn
@@ -8,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern import migrate
+from lectern import migrate, serving
 from lectern.accounts.security import hash_password
 from lectern.accounts.service import create_staff
 from lectern.audit import service as audit_service
@@ -20,6 +21,7 @@ from lectern.errors import LecternError
 from lectern.institutions.merge import MergeResult, merge_institutions
 from lectern.institutions.service import institution_id_of
 
+APP = "lectern.app:create_app"
 app = typer.Typer(help="Lectern, a learning management system core.", no_args_is_help=True)
 console = Console()
 
@@ -63,6 +65,10 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Processes to run; use PostgreSQL for more than one."),
     reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+    log_level: str = typer.Option("info", help="uvicorn's log level."),
+    access_log: bool = typer.Option(True, help="Log every request."),
+    backlog: int = typer.Option(2048, help="Connections the kernel queues before accepting."),
+    timeout_keep_alive: int = typer.Option(5, help="Seconds an idle connection is kept."),
 ) -> None:
     """Migrate, load the demo data on first start, and serve the web app and the API."""
     settings = get_settings()
@@ -72,16 +78,20 @@ def serve(
     if settings.demo_on_first_start:
         asyncio.run(_load_demo_if_empty())
     console.print(f"Lectern on http://{host}:{port}  (API docs at /docs)")
-    uvicorn.run(
-        "lectern.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        proxy_headers=True,
-        log_level="info",
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "log_level": log_level,
+        "access_log": access_log,
+        "backlog": backlog,
+        "timeout_keep_alive": timeout_keep_alive,
+    }
+    if reload:
+        uvicorn.run(APP, reload=True, **options)
+    else:
+        serving.serve(uvicorn.Config(APP, workers=workers, **options), workers)
 
 
 @app.command("create-admin")
@@ -205,3 +215,7 @@ def merge_institutions_command(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

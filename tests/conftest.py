@@ -150,7 +150,7 @@ def world(db: Database, client: httpx.AsyncClient) -> World:
     return World(db, client)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -161,7 +161,7 @@ class LiveServer:
     """A real uvicorn server in a thread, for streaming and truly concurrent HTTP."""
 
     def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             create_app(settings),

@@ -18,7 +18,7 @@ from lectern.db import Database
 from lectern.events.pump import EventPump
 from lectern.events.service import record_event, write_events
 from lectern.models.enums import Audience
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.factories import Person
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class StreamServer:
     commits go through the server's own Database and wake its pump as a request would."""
 
     def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app: FastAPI = create_app(settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")

@@ -16,7 +16,7 @@ from lectern.db import Database
 from lectern.events.inflight import NOTIFY_CHANNEL, LogHead
 from lectern.events.service import record_event, write_events
 from lectern.models.enums import Audience
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.events.conftest import EventStream, StreamServer, record_through
 from tests.factories import Person, World
 
@@ -141,7 +141,7 @@ def two_processes(database_url: str) -> Iterator[list[str]]:
     env = os.environ | {"LECTERN_DATABASE_URL": database_url, "LECTERN_DEMO_ON_FIRST_START": "0"}
     processes, urls = [], []
     for _ in range(2):
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "uvicorn", "lectern.app:create_app", "--factory"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         processes.append(subprocess.Popen(command, env=env))  # noqa: S603

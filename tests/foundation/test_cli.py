@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -130,29 +131,27 @@ def test_demo_loads_once_into_an_empty_database(lectern_env: Any, empty_database
 def test_serve_first_start_migrates_and_loads_the_demo(
     lectern_env: Any, empty_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    served: list[dict[str, Any]] = []
+    served: list[tuple[uvicorn.Config, int]] = []
     monkeypatch.setattr(
-        cli.uvicorn, "run", lambda app, **options: served.append({"app": app, **options})
+        cli.serving, "serve", lambda config, workers: served.append((config, workers))
     )
 
     result = lectern_env(empty_database, "serve", "--port", "8123", demo_on_first_start=True)
 
     assert result.exit_code == 0, result.output
     assert "admin@northwind.test" in result.output
-    assert served == [
-        {
-            "app": "lectern.app:create_app",
-            "factory": True,
-            "host": "127.0.0.1",
-            "port": 8123,
-            "workers": 1,
-            "reload": False,
-            "proxy_headers": True,
-            "log_level": "info",
-        }
-    ]
+    [(config, workers)] = served
+    assert workers == 1
+    assert (config.app, config.factory, config.host, config.port) == (
+        "lectern.app:create_app",
+        True,
+        "127.0.0.1",
+        8123,
+    )
+    assert (config.proxy_headers, config.access_log, config.log_level) == (True, True, "info")
     assert _query(empty_database, "SELECT count(*) FROM institutions") == [(1,)]
 
+    served.clear()
     second = lectern_env(empty_database, "serve", demo_on_first_start=True)
     assert second.exit_code == 0
     assert "admin@northwind.test" not in second.output
