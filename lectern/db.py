@@ -22,6 +22,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from lectern.config import Settings, to_async_url
 from lectern.events.service import write_events
+from lectern.prepared import mark_autocommit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class Database:
             commands = max(1, settings.database_pool_size - readers)
             self.engine = make_engine(url, pool_size=commands, echo=echo)
             self._autocommit = make_engine(url, pool_size=readers, echo=echo, autocommit=True)
+            mark_autocommit(self._autocommit)
         else:
             self.engine = make_engine(url, echo=echo)
             self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -10,8 +10,10 @@ connection already holds. Nothing else changes: the session still commits at the
 errors arrive as SQLAlchemy's.
 
 SQLAlchemy's asyncpg adapter issues BEGIN lazily, with its first statement; a Prepared statement
-that comes first has the adapter begin (see `_begin`). On SQLite every statement goes through
-SQLAlchemy. Rows are named tuples on both.
+that comes first in a session has the adapter begin (see `_begin`). On a connection of an engine
+in autocommit (`mark_autocommit`) statements run on the driver at once; on another connection
+that has begun nothing, the first goes through SQLAlchemy. On SQLite every statement goes
+through SQLAlchemy. Rows are named tuples on both.
 """
 
 from collections import namedtuple
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import exc
+from sqlalchemy import event, exc
 from sqlalchemy.engine import CursorResult, Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -30,6 +33,7 @@ Executor = AsyncSession | AsyncConnection
 Processor = Callable[[Any], Any]
 Build = Callable[[str], Executable]
 _DRIVER = "prepared_driver"
+AUTOCOMMIT = "lectern_autocommit"
 
 
 @dataclass(slots=True)
@@ -37,8 +41,8 @@ class _Compiled:
     """A statement compiled for PostgreSQL: its SQL, and how its values go in and come out."""
 
     sql: str
-    construct: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # of its parameters, in their order
+    fixed: dict[str, Any]  # the values the statement carries (`.values(status="active")`)
     binds: tuple[Processor | None, ...]
     dialect: Dialect
     result_types: tuple[Any, ...]
@@ -64,6 +68,16 @@ class Prepared:
             self._statements[dialect_name] = statement
         return statement
 
+    def _compiled_for(self, dialect: Dialect) -> SQLCompiler:
+        statement = self.statement(dialect.name)
+        assert isinstance(statement, ClauseElement)
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # SQLAlchemy computes those values as it executes; the driver would send NULL.
+            raise TypeError("a Prepared statement gives every column with a Python default")
+        return compiled
+
     async def all(
         self, executor: Executor, parameters: Mapping[str, Any] | None = None
     ) -> list[Any]:
@@ -72,19 +86,16 @@ class Prepared:
         if driver is None:
             return await self._through_sqlalchemy(executor, parameters or {})
         compiled = self._compile(executor)
-        values = compiled.construct(parameters or {})
-        arguments = [
-            value if process is None else process(value)
-            for value, process in zip(
-                (values[name] for name in compiled.names), compiled.binds, strict=True
-            )
-        ]
+        arguments = _arguments(compiled, parameters or {})
         try:
-            records = await driver.fetch(compiled.sql, *arguments)
+            if compiled.row is None:
+                statement = await driver.prepare(compiled.sql)
+                _learn_columns(compiled, statement.get_attributes())
+                records = await statement.fetch(*arguments)
+            else:
+                records = await driver.fetch(compiled.sql, *arguments)
         except asyncpg.PostgresError as error:
             raise _as_sqlalchemy_error(error, compiled.sql, arguments) from error
-        if compiled.row is None:
-            await _learn_columns(compiled, driver)
         return _rows(compiled, records)
 
     async def run(self, executor: Executor, parameters: Mapping[str, Any] | None = None) -> None:
@@ -109,16 +120,21 @@ class Prepared:
         if self._compiled is None:
             dialect = _bind_of(executor).dialect
             statement = self.statement(dialect.name)
-            assert isinstance(statement, ClauseElement)
-            compiled = statement.compile(dialect=dialect)
-            assert isinstance(compiled, SQLCompiler)
+            compiled = self._compiled_for(dialect)
             names = tuple(compiled.positiontup or ())
-            if any(compiled.binds[name].expanding for name in names):
-                raise TypeError("a Prepared statement takes no expanding (IN list) parameters")
+            binds = [compiled.binds[name] for name in names]
+            if any(bind.expanding or bind.callable is not None for bind in binds):
+                raise TypeError(
+                    "a Prepared statement takes plain parameters: no IN list, no callable"
+                )
             self._compiled = _Compiled(
                 sql=str(compiled),
-                construct=compiled.construct_params,
                 names=names,
+                fixed={
+                    name: bind.value
+                    for name, bind in zip(names, binds, strict=True)
+                    if not bind.required
+                },
                 binds=tuple(
                     compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
                     for name in names
@@ -133,7 +149,10 @@ class Prepared:
     async def _through_sqlalchemy(
         self, executor: Executor, parameters: Mapping[str, Any]
     ) -> list[Any]:
-        dialect_name = _bind_of(executor).dialect.name
+        dialect = _bind_of(executor).dialect
+        if dialect.name not in self._rows:
+            self._compiled_for(dialect)  # the same refusals as on the driver
+        dialect_name = dialect.name
         result = await executor.execute(self.statement(dialect_name), parameters)
         if isinstance(result, CursorResult) and not result.returns_rows:
             return []
@@ -143,6 +162,19 @@ class Prepared:
         return [row._make(values) for values in result]
 
 
+def _arguments(compiled: _Compiled, parameters: Mapping[str, Any]) -> list[Any]:
+    arguments = []
+    for name, process in zip(compiled.names, compiled.binds, strict=True):
+        if name in parameters:
+            value = parameters[name]
+        elif name in compiled.fixed:
+            value = compiled.fixed[name]
+        else:
+            raise exc.InvalidRequestError(f"A value is required for bind parameter {name!r}")
+        arguments.append(value if process is None else process(value))
+    return arguments
+
+
 def _bind_of(executor: Executor) -> Any:
     return executor.get_bind() if isinstance(executor, AsyncSession) else executor
 
@@ -150,23 +182,33 @@ def _bind_of(executor: Executor) -> Any:
 async def _driver_of(executor: Executor) -> asyncpg.Connection | None:
     """The asyncpg connection to run on, or None where the statement must go through
     SQLAlchemy: not PostgreSQL, or a transaction SQLAlchemy holds but could not begin here."""
-    if _bind_of(executor).dialect.name != "postgresql":
-        return None
     if isinstance(executor, AsyncSession):
         return await _driver_of_session(executor)
+    if executor.dialect.name != "postgresql":
+        return None
     raw = await executor.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
-    if executor.in_transaction() and not driver.is_in_transaction():
-        return driver if await _begin(raw.dbapi_connection) else None
-    return driver
+    if driver.is_in_transaction() or raw.info.get(AUTOCOMMIT):
+        return driver
+    return None  # SQLAlchemy begins the transaction with it, or knows it needs none
+
+
+def mark_autocommit(engine: AsyncEngine) -> None:
+    """Tell Prepared statements that `engine`'s connections are all in autocommit, so that one
+    may run straight on the driver of a connection that has begun nothing."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _autocommit(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[AUTOCOMMIT] = True
 
 
 async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None:
-    transaction = session.sync_session.get_transaction()
     cached = session.info.get(_DRIVER)
-    if cached is not None and transaction is not None and cached[0] is transaction:
+    if cached is not None and cached[0] is session.sync_session.get_transaction():
         driver: asyncpg.Connection = cached[1]
         return driver
+    if session.get_bind().dialect.name != "postgresql":
+        return None
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     if not driver.is_in_transaction() and not await _begin(raw.dbapi_connection):
@@ -187,10 +229,9 @@ async def _begin(adapter: Any) -> bool:
     return True
 
 
-async def _learn_columns(compiled: _Compiled, driver: asyncpg.Connection) -> None:
+def _learn_columns(compiled: _Compiled, attributes: Sequence[Any]) -> None:
     """The row type and result processors, from the columns PostgreSQL describes (a numeric
     type's processing depends on which one the server sends)."""
-    attributes = (await driver.prepare(compiled.sql)).get_attributes()
     types = compiled.result_types or (None,) * len(attributes)
     results = []
     for index, (attribute, type_) in enumerate(zip(attributes, types, strict=True)):
