@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import greenlet_spawn
 
 from lectern.config import Settings, to_async_url
 from lectern.events.service import write_events
-from lectern.prepared import mark_autocommit
+from lectern.prepared import Prepared, mark_autocommit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -104,6 +105,27 @@ class Database:
         """A connection for one read: autocommit spares the BEGIN and ROLLBACK round trips."""
         async with self._autocommit.connect() as connection:
             yield connection
+
+    async def read(self, statement: Prepared, parameters: Mapping[str, Any]) -> list[Any]:
+        """One statement outside any transaction (every request's sign-in check): on PostgreSQL
+        straight on a pooled autocommit connection, without a SQLAlchemy Connection around it."""
+        if not self.is_postgres:
+            async with self.reader() as reader:
+                return await statement.all(reader, parameters)
+        raw = await self._autocommit.raw_connection()
+        driver: Any = raw.driver_connection
+        try:
+            rows = await statement.on_driver(driver, self._autocommit.dialect, parameters)
+        except BaseException as error:
+            if isinstance(error, DBAPIError) and not driver.is_closed():
+                raw.close()
+            else:
+                # Lost, or left mid-statement by a cancellation: never handed out again.
+                await greenlet_spawn(raw.invalidate)
+            raise
+        # Back to the pool without a greenlet: with no transaction, its reset does no I/O.
+        raw.close()
+        return rows
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -85,18 +85,20 @@ class Prepared:
         driver = await _driver_of(executor)
         if driver is None:
             return await self._through_sqlalchemy(executor, parameters or {})
-        compiled = self._compile(executor)
-        arguments = _arguments(compiled, parameters or {})
+        compiled = self._compiled or self._compile(_bind_of(executor).dialect)
         try:
-            if compiled.row is None:
-                statement = await driver.prepare(compiled.sql)
-                _learn_columns(compiled, statement.get_attributes())
-                records = await statement.fetch(*arguments)
-            else:
-                records = await driver.fetch(compiled.sql, *arguments)
-        except asyncpg.PostgresError as error:
-            raise _as_sqlalchemy_error(error, compiled.sql, arguments) from error
-        return _rows(compiled, records)
+            return await _fetch(driver, compiled, parameters or {})
+        except exc.DBAPIError:
+            if driver.is_closed():  # lost: the pool must not hand it out again
+                await _invalidate(executor)
+            raise
+
+    async def on_driver(
+        self, driver: asyncpg.Connection, dialect: Dialect, parameters: Mapping[str, Any]
+    ) -> list[Any]:
+        """Run on an asyncpg connection the caller holds (PostgreSQL), in whatever transaction
+        it is in; the caller deals with a lost connection."""
+        return await _fetch(driver, self._compiled or self._compile(dialect), parameters)
 
     async def run(self, executor: Executor, parameters: Mapping[str, Any] | None = None) -> None:
         """Execute it for its effect (a lock, a write), whatever it returns."""
@@ -116,9 +118,8 @@ class Prepared:
             raise exc.NoResultFound("No row was found when one was required")
         return row
 
-    def _compile(self, executor: Executor) -> _Compiled:
+    def _compile(self, dialect: Dialect) -> _Compiled:
         if self._compiled is None:
-            dialect = _bind_of(executor).dialect
             statement = self.statement(dialect.name)
             compiled = self._compiled_for(dialect)
             names = tuple(compiled.positiontup or ())
@@ -160,6 +161,27 @@ class Prepared:
         if row is None:
             row = self._rows[dialect_name] = namedtuple("Row", list(result.keys()), rename=True)
         return [row._make(values) for values in result]
+
+
+async def _fetch(
+    driver: asyncpg.Connection, compiled: _Compiled, parameters: Mapping[str, Any]
+) -> list[Any]:
+    arguments = _arguments(compiled, parameters)
+    try:
+        if compiled.row is None:
+            statement = await driver.prepare(compiled.sql)
+            _learn_columns(compiled, statement.get_attributes())
+            records = await statement.fetch(*arguments)
+        else:
+            records = await driver.fetch(compiled.sql, *arguments)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise _as_sqlalchemy_error(error, compiled.sql, arguments) from error
+    return _rows(compiled, records)
+
+
+async def _invalidate(executor: Executor) -> None:
+    connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
+    await connection.invalidate()
 
 
 def _arguments(compiled: _Compiled, parameters: Mapping[str, Any]) -> list[Any]:
@@ -211,8 +233,19 @@ async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None
         return None
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
-    if not driver.is_in_transaction() and not await _begin(raw.dbapi_connection):
-        return None
+    if not driver.is_in_transaction():
+        try:
+            begun = await _begin(raw.dbapi_connection)
+        except Exception as error:
+            if not driver.is_closed():
+                raise
+            await _invalidate(session)  # lost: the pool must not hand it out again
+            dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
+            raise exc.DBAPIError.instance(
+                "BEGIN", None, error, dbapi_error, connection_invalidated=True
+            ) from error
+        if not begun:
+            return None
     session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
     return driver
 
@@ -260,11 +293,11 @@ def _rows(compiled: _Compiled, records: Sequence[asyncpg.Record]) -> list[Any]:
 
 
 def _as_sqlalchemy_error(
-    error: asyncpg.PostgresError, sql: str, arguments: Sequence[Any]
+    error: asyncpg.PostgresError | asyncpg.InterfaceError, sql: str, arguments: Sequence[Any]
 ) -> exc.DBAPIError:
     """The error SQLAlchemy would have raised: callers tell retryable failures and lost races
     by SQLAlchemy's classes and the SQLSTATE on `orig`."""
-    sqlstate = error.sqlstate or ""
+    sqlstate = getattr(error, "sqlstate", None) or ""
     kind: type[exc.DBAPIError] = exc.DBAPIError
     if sqlstate.startswith("23"):
         kind = exc.IntegrityError

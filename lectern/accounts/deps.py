@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import fields
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import bindparam, select
@@ -39,6 +40,10 @@ _BY_SESSION = Prepared(
 )
 
 
+def _first(rows: list[Any]) -> Any | None:
+    return rows[0] if rows else None
+
+
 async def optional_actor(request: Request) -> Actor | None:
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
@@ -46,15 +51,17 @@ async def optional_actor(request: Request) -> Actor | None:
     authorization = request.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() == "bearer" and credential:
-        async with database_of(request).reader() as reader:
-            row = await _BY_TOKEN.one_or_none(reader, {"digest": token_digest(credential.strip())})
+        row = _first(
+            await database_of(request).read(_BY_TOKEN, {"digest": token_digest(credential.strip())})
+        )
         if row is None:
             raise Unauthorized("The token is not valid.")
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        async with database_of(request).reader() as reader:
-            row = await _BY_SESSION.one_or_none(
-                reader, {"digest": token_digest(cookie), "now": utcnow()}
+        row = _first(
+            await database_of(request).read(
+                _BY_SESSION, {"digest": token_digest(cookie), "now": utcnow()}
             )
+        )
         if row is None:
             return None
         if request.method not in SAFE_METHODS:

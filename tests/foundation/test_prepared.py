@@ -530,3 +530,66 @@ async def test_a_first_run_on_a_reader_leaves_no_transaction_open(
 
     assert row.slug == admin.institution_slug
     assert (state, xact_start) == ("idle", None)
+
+
+_BACKEND_PID = Prepared(text("SELECT pg_backend_pid() AS pid"))
+
+
+async def _terminate(db: Database, pid: int) -> None:
+    """End backend `pid` from outside, and wait until it is gone."""
+    async with db.reader() as reader:
+        await reader.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):
+            alive = await reader.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+            if alive.scalar() == 0:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"backend {pid} did not end")
+
+
+async def test_a_read_gives_the_rows_outside_any_transaction(world: World, db: Database) -> None:
+    admin = await world.admin()
+    lookup = Prepared(select(_INSTITUTIONS.c.slug).where(_INSTITUTIONS.c.id == bindparam("id")))
+
+    assert [row.slug for row in await db.read(lookup, {"id": admin.institution_id})] == [
+        admin.institution_slug
+    ]
+    assert await db.read(lookup, {"id": -1}) == []
+
+
+@pytest.mark.postgres_only
+async def test_a_read_on_a_lost_connection_fails_once_and_the_next_gets_a_new_one(
+    db: Database,
+) -> None:
+    fresh = Database(db.settings)  # pools of its own, holding nothing else
+    try:
+        [first] = await fresh.read(_BACKEND_PID, {})
+        await _terminate(db, first.pid)
+
+        with pytest.raises(exc.DBAPIError):
+            await fresh.read(_BACKEND_PID, {})
+        [second] = await fresh.read(_BACKEND_PID, {})
+    finally:
+        await fresh.dispose()
+
+    assert second.pid != first.pid
+
+
+@pytest.mark.postgres_only
+async def test_a_command_on_a_lost_connection_fails_once_and_the_next_gets_a_new_one(
+    db: Database,
+) -> None:
+    fresh = Database(db.settings)
+    try:
+        first = await fresh.run(lambda s: _BACKEND_PID.one(s))
+        await _terminate(db, first.pid)
+
+        with pytest.raises(exc.DBAPIError):
+            await fresh.run(lambda s: _BACKEND_PID.one(s))
+        second = await fresh.run(lambda s: _BACKEND_PID.one(s))
+    finally:
+        await fresh.dispose()
+
+    assert second.pid != first.pid
