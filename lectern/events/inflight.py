@@ -26,8 +26,8 @@ _WRITING = "event_writer_announced"
 _HEAD = "CASE WHEN is_called THEN last_value ELSE last_value - 1 END"
 # The storage file changes when the sequence is reset (TRUNCATE ... RESTART IDENTITY, a restore),
 # even if its value has climbed back past what was read before.
-_LAST_DRAWN = text(
-    f"SELECT {_HEAD}, pg_relation_filenode('events_id_seq') FROM events_id_seq"  # noqa: S608
+_LAST_DRAWN = Prepared(
+    text(f"SELECT {_HEAD}, pg_relation_filenode('events_id_seq') FROM events_id_seq")  # noqa: S608
 )
 # The same statement queues the NOTIFY that wakes every process's pump once the transaction
 # commits (PostgreSQL delivers it only then); its payload is the id the new events follow.
@@ -38,14 +38,16 @@ _ANNOUNCE = text(
     FROM (SELECT {_HEAD} AS k FROM events_id_seq) AS head
     """  # noqa: S608 - constants only
 ).bindparams(ns=LOCK_NAMESPACE, channel=NOTIFY_CHANNEL)
-_LOWEST_WRITER = text(
-    """
-    SELECT min(((classid::bigint - :ns) << 31) | objid::bigint)
-    FROM pg_locks
-    WHERE locktype = 'advisory' AND objsubid = 2 AND classid::bigint >= :ns
-      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    """
-).bindparams(ns=LOCK_NAMESPACE)
+_LOWEST_WRITER = Prepared(
+    text(
+        """
+        SELECT min(((classid::bigint - :ns) << 31) | objid::bigint)
+        FROM pg_locks
+        WHERE locktype = 'advisory' AND objsubid = 2 AND classid::bigint >= :ns
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """
+    ).bindparams(ns=LOCK_NAMESPACE)
+)
 
 
 _PREPARED_ANNOUNCE = Prepared(_ANNOUNCE)
@@ -98,12 +100,12 @@ class LogHead:
         if connection.dialect.name != "postgresql":
             # Writers take turns, so whatever is visible is final.
             return Finality(2**63 - 1, held=False, restarted=False)
-        last_drawn, sequence_file = (await connection.execute(_LAST_DRAWN)).one()
+        last_drawn, sequence_file = await _LAST_DRAWN.one(connection)
         restarted = self.last_drawn is not None and (
             sequence_file != self.sequence_file or last_drawn < self.last_drawn
         )
         self.last_drawn, self.sequence_file = last_drawn, sequence_file
-        lowest_writer = (await connection.execute(_LOWEST_WRITER)).scalar_one()
+        [lowest_writer] = await _LOWEST_WRITER.one(connection)
         if lowest_writer is None or lowest_writer >= last_drawn:
             return Finality(int(last_drawn), held=False, restarted=restarted)
         return Finality(int(lowest_writer), held=True, restarted=restarted)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
 from lectern.models import Event
+from lectern.prepared import Prepared
 
 _COLUMNS = (
     Event.id,
@@ -19,8 +20,8 @@ _COLUMNS = (
 )
 
 
-# Built once: the pump runs it on every drain.
-_BETWEEN = (
+# The pump runs it on every drain.
+_BETWEEN = Prepared(
     select(*_COLUMNS)
     .where(Event.id > bindparam("after"), Event.id <= bindparam("upto"))
     .order_by(Event.id)
@@ -44,8 +45,8 @@ async def read_between(
     connection: AsyncConnection, after: int, upto: int, limit: int
 ) -> list[LoggedEvent]:
     """Events with after < id <= upto, oldest first."""
-    found = await connection.execute(_BETWEEN, {"after": after, "upto": upto, "limit": limit})
-    return [_logged(row) for row in found.all()]
+    found = await _BETWEEN.all(connection, {"after": after, "upto": upto, "limit": limit})
+    return [_logged(row) for row in found]
 
 
 async def read_for(
