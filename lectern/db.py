@@ -23,7 +23,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from lectern.config import Settings, to_async_url
 from lectern.events.service import write_events
-from lectern.prepared import Prepared, mark_autocommit
+from lectern.prepared import Prepared, connection_lost, mark_autocommit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class Database:
         try:
             rows = await statement.on_driver(driver, self._autocommit.dialect, parameters)
         except BaseException as error:
-            if isinstance(error, DBAPIError) and not driver.is_closed():
+            if isinstance(error, DBAPIError) and not connection_lost(driver, error):
                 raw.close()
             else:
                 # Lost, or left mid-statement by a cancellation: never handed out again.

@@ -88,8 +88,8 @@ class Prepared:
         compiled = self._compiled or self._compile(_bind_of(executor).dialect)
         try:
             return await _fetch(driver, compiled, parameters or {})
-        except exc.DBAPIError:
-            if driver.is_closed():  # lost: the pool must not hand it out again
+        except exc.DBAPIError as error:
+            if connection_lost(driver, error):  # the pool must not hand it out again
                 await _invalidate(executor)
             raise
 
@@ -174,9 +174,19 @@ async def _fetch(
             records = await statement.fetch(*arguments)
         else:
             records = await driver.fetch(compiled.sql, *arguments)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
         raise _as_sqlalchemy_error(error, compiled.sql, arguments) from error
     return _rows(compiled, records)
+
+
+def connection_lost(driver: asyncpg.Connection, error: exc.DBAPIError) -> bool:
+    """Whether the connection is past use: closed, ended by the server, or its protocol left
+    in a state only the driver's own errors report (anything but an error about the statement)."""
+    orig = error.orig
+    if driver.is_closed() or not isinstance(orig, asyncpg.PostgresError):
+        return True
+    sqlstate: str = orig.sqlstate or ""
+    return sqlstate.startswith(("08", "57P"))
 
 
 async def _invalidate(executor: Executor) -> None:
@@ -237,9 +247,8 @@ async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None
         try:
             begun = await _begin(raw.dbapi_connection)
         except Exception as error:
-            if not driver.is_closed():
-                raise
-            await _invalidate(session)  # lost: the pool must not hand it out again
+            # A BEGIN fails only on a connection past use: the pool must not hand it out again.
+            await _invalidate(session)
             dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
             raise exc.DBAPIError.instance(
                 "BEGIN", None, error, dbapi_error, connection_invalidated=True
@@ -292,9 +301,7 @@ def _rows(compiled: _Compiled, records: Sequence[asyncpg.Record]) -> list[Any]:
     return rows
 
 
-def _as_sqlalchemy_error(
-    error: asyncpg.PostgresError | asyncpg.InterfaceError, sql: str, arguments: Sequence[Any]
-) -> exc.DBAPIError:
+def _as_sqlalchemy_error(error: Exception, sql: str, arguments: Sequence[Any]) -> exc.DBAPIError:
     """The error SQLAlchemy would have raised: callers tell retryable failures and lost races
     by SQLAlchemy's classes and the SQLSTATE on `orig`."""
     sqlstate = getattr(error, "sqlstate", None) or ""

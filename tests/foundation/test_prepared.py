@@ -2,6 +2,8 @@
 the session or connection they run on, and on PostgreSQL straight on the driver."""
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -313,25 +315,33 @@ async def test_a_prepared_statement_runs_in_the_sessions_own_transaction(db: Dat
     assert prepared_first != plain_first
 
 
+@contextlib.contextmanager
+def _sent_through_sqlalchemy(db: Database) -> Iterator[list[str]]:
+    """The statements SQLAlchemy sends on the commands' engine meanwhile."""
+    sent: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listen)
+
+
 @pytest.mark.postgres_only
 async def test_commands_of_prepared_statements_send_nothing_through_sqlalchemy(
     world: World, db: Database
 ) -> None:
     student, course = await _enrolled(world, db)
-    through_sqlalchemy: list[str] = []
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        through_sqlalchemy.append(statement)
 
     async def lookups(session: AsyncSession) -> list[Any]:
         return [await current_enrollment(session, student.id, course["id"]) for _ in range(2)]
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", listen)
-    try:
+    with _sent_through_sqlalchemy(db) as through_sqlalchemy:
         found = await db.run(lookups)
         await db.run(lambda s: _notify(s, student, "hello"))  # a write, its event, the announce
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", listen)
 
     assert through_sqlalchemy == []
     assert [(row.user_id, row.course_id, row.progress) for row in found] == [
@@ -361,19 +371,12 @@ async def test_without_the_adapters_begin_the_first_statement_goes_through_sqlal
         return False
 
     monkeypatch.setattr("lectern.prepared._begin", cannot_begin)
-    through_sqlalchemy: list[str] = []
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        through_sqlalchemy.append(statement)
 
     async def lookups(session: AsyncSession) -> list[Any]:
         return [await current_enrollment(session, student.id, course["id"]) for _ in range(2)]
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", listen)
-    try:
+    with _sent_through_sqlalchemy(db) as through_sqlalchemy:
         first, second = await db.run(lookups)
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", listen)
 
     [statement] = through_sqlalchemy
     assert "FROM enrollments" in statement
