@@ -91,7 +91,7 @@ def serve(
     if reload:
         uvicorn.run(APP, reload=True, **options)
     else:
-        serving.serve(uvicorn.Config(APP, workers=workers, **options), workers)
+        serving.serve(uvicorn.Config(APP, workers=workers, **options))
 
 
 @app.command("create-admin")

@@ -59,6 +59,7 @@ class Prepared:
         self._statements: dict[str, Executable] = {}
         self._compiled: _Compiled | None = None
         self._rows: dict[str, Any] = {}
+        self._checked: set[str] = set()  # dialects whose compilation passed `_compiled_for`
 
     def statement(self, dialect_name: str) -> Executable:
         statement = self._statements.get(dialect_name)
@@ -76,6 +77,7 @@ class Prepared:
         if compiled.insert_prefetch or compiled.update_prefetch:
             # SQLAlchemy computes those values as it executes; the driver would send NULL.
             raise TypeError("a Prepared statement gives every column with a Python default")
+        self._checked.add(dialect.name)
         return compiled
 
     async def all(
@@ -119,47 +121,40 @@ class Prepared:
         return row
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        if self._compiled is None:
-            statement = self.statement(dialect.name)
-            compiled = self._compiled_for(dialect)
-            names = tuple(compiled.positiontup or ())
-            binds = [compiled.binds[name] for name in names]
-            if any(bind.expanding or bind.callable is not None for bind in binds):
-                raise TypeError(
-                    "a Prepared statement takes plain parameters: no IN list, no callable"
-                )
-            self._compiled = _Compiled(
-                sql=str(compiled),
-                names=names,
-                fixed={
-                    name: bind.value
-                    for name, bind in zip(names, binds, strict=True)
-                    if not bind.required
-                },
-                binds=tuple(
-                    compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                    for name in names
-                ),
-                dialect=dialect,
-                result_types=tuple(
-                    column.type for column in getattr(statement, "exported_columns", ())
-                ),
-            )
+        compiled = self._compiled_for(dialect)
+        names = tuple(compiled.positiontup or ())
+        binds = [compiled.binds[name] for name in names]
+        if any(bind.expanding or bind.callable is not None for bind in binds):
+            raise TypeError("a Prepared statement takes plain parameters: no IN list, no callable")
+        self._compiled = _Compiled(
+            sql=str(compiled),
+            names=names,
+            fixed={
+                name: bind.value
+                for name, bind in zip(names, binds, strict=True)
+                if not bind.required
+            },
+            binds=tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds),
+            dialect=dialect,
+            result_types=tuple(
+                column.type
+                for column in getattr(self.statement(dialect.name), "exported_columns", ())
+            ),
+        )
         return self._compiled
 
     async def _through_sqlalchemy(
         self, executor: Executor, parameters: Mapping[str, Any]
     ) -> list[Any]:
         dialect = _bind_of(executor).dialect
-        if dialect.name not in self._rows:
+        if dialect.name not in self._checked:
             self._compiled_for(dialect)  # the same refusals as on the driver
-        dialect_name = dialect.name
-        result = await executor.execute(self.statement(dialect_name), parameters)
+        result = await executor.execute(self.statement(dialect.name), parameters)
         if isinstance(result, CursorResult) and not result.returns_rows:
             return []
-        row: Any = self._rows.get(dialect_name)
+        row: Any = self._rows.get(dialect.name)
         if row is None:
-            row = self._rows[dialect_name] = namedtuple("Row", list(result.keys()), rename=True)
+            row = self._rows[dialect.name] = namedtuple("Row", list(result.keys()), rename=True)
         return [row._make(values) for values in result]
 
 

@@ -49,9 +49,9 @@ def listening_socket(host: str, port: int, backlog: int, *, reuse_port: bool) ->
     return sock
 
 
-def serve(config: uvicorn.Config, workers: int) -> None:
-    """Serve with `workers` processes (1: this one)."""
-    if workers == 1:
+def serve(config: uvicorn.Config) -> None:
+    """Serve with `config.workers` processes (1: this one)."""
+    if config.workers == 1:
         uvicorn.Server(config).run()
         return
     if not balances_connections():
@@ -60,7 +60,7 @@ def serve(config: uvicorn.Config, workers: int) -> None:
         return
     # Fail here, clearly, if the port is taken; joining someone else's group would be silent.
     listening_socket(config.host, config.port, config.backlog, reuse_port=False).close()
-    Supervisor(config, workers).run()
+    Supervisor(config).run()
 
 
 def _worker(config: uvicorn.Config) -> None:
@@ -70,9 +70,8 @@ def _worker(config: uvicorn.Config) -> None:
 
 
 class Supervisor:
-    def __init__(self, config: uvicorn.Config, workers: int) -> None:
+    def __init__(self, config: uvicorn.Config) -> None:
         self.config = config
-        self.workers = workers
         self.processes: list[BaseProcess] = []
         self.stopping = threading.Event()
         self.exit_code = 0
@@ -80,8 +79,8 @@ class Supervisor:
     def run(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
-        self.processes = [self._start() for _ in range(self.workers)]
-        log.info("Started %d workers, each with its own socket", self.workers)
+        self.processes = [self._start() for _ in range(self.config.workers)]
+        log.info("Started %d workers, each with its own socket", self.config.workers)
         while not self.stopping.wait(RESTART_PAUSE_SECONDS):
             self._restart_the_dead()
         self._stop_all()

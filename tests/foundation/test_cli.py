@@ -131,17 +131,15 @@ def test_demo_loads_once_into_an_empty_database(lectern_env: Any, empty_database
 def test_serve_first_start_migrates_and_loads_the_demo(
     lectern_env: Any, empty_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    served: list[tuple[uvicorn.Config, int]] = []
-    monkeypatch.setattr(
-        cli.serving, "serve", lambda config, workers: served.append((config, workers))
-    )
+    served: list[uvicorn.Config] = []
+    monkeypatch.setattr(cli.serving, "serve", served.append)
 
     result = lectern_env(empty_database, "serve", "--port", "8123", demo_on_first_start=True)
 
     assert result.exit_code == 0, result.output
     assert "admin@northwind.test" in result.output
-    [(config, workers)] = served
-    assert workers == 1
+    [config] = served
+    assert config.workers == 1
     assert (config.app, config.factory, config.host, config.port) == (
         "lectern.app:create_app",
         True,
