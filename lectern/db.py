@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -23,7 +24,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from lectern.config import Settings, to_async_url
 from lectern.events.service import write_events
-from lectern.prepared import Prepared, connection_lost, mark_autocommit
+from lectern.prepared import Prepared, begin, connection_lost, mark_autocommit, pin
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -146,21 +147,80 @@ class Database:
         raise AssertionError("unreachable")
 
     async def _run_once(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self.sessionmaker() as session:
-            result = await command(session)
-            await write_events(session)
-            await session.commit()
-            last_event_id: int | None = session.info.get("last_event_id")
+        if self.is_postgres:
+            result, session = await self._on_pinned_connection(command)
+        else:
+            async with self._write_lock or contextlib.nullcontext():
+                result, session = await self._in_session(command)
+        last_event_id: int | None = session.info.get("last_event_id")
         if last_event_id is not None:
             for listener in self._commit_listeners:
                 listener(last_event_id)
         return result
 
+    async def _in_session(
+        self, command: Callable[[AsyncSession], Awaitable[T]]
+    ) -> tuple[T, AsyncSession]:
+        async with self.sessionmaker() as session:
+            result = await command(session)
+            await write_events(session)
+            await session.commit()
+        return result, session
+
+    async def _on_pinned_connection(
+        self, command: Callable[[AsyncSession], Awaitable[T]]
+    ) -> tuple[T, AsyncSession]:
+        """PostgreSQL: the transaction is begun here on a pooled connection, and the command's
+        session is bound to it with its Prepared statements pinned there. A command that only
+        runs Prepared statements never has the session take a connection, begin or commit:
+        that bookkeeping cost more than the command's own statements. One that uses the ORM
+        has the session begin on this connection and commit through it."""
+        fairy = await self.engine.raw_connection()
+        connection = Connection(self.engine.sync_engine, connection=fairy)
+        adapter: Any = fairy.dbapi_connection
+        driver: Any = fairy.driver_connection
+        try:
+            if not await begin(adapter, self.engine.dialect):
+                connection.close()
+                return await self._in_session(command)
+            session = self.sessionmaker(bind=AsyncConnection(self.engine, connection))
+            pin(session, driver)
+            result = await command(session)
+            await write_events(session)
+            if session.in_transaction():
+                await session.commit()
+                await session.close()
+            if driver.is_in_transaction():
+                await greenlet_spawn(adapter.commit)
+        except BaseException as error:
+            lost = not isinstance(error, Exception) or (
+                isinstance(error, DBAPIError) and connection_lost(driver, error)
+            )
+            await greenlet_spawn(_abandon, connection, adapter, lost)
+            raise
+        # With its transaction ended, its return to the pool does no I/O.
+        connection.close()
+        return result, session
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._autocommit.pool is not self.engine.pool:
             await self._autocommit.dispose()
+
+
+def _abandon(connection: Connection, adapter: Any, lost: bool) -> None:
+    """Roll back a command's transaction and return its connection; one lost, or left in the
+    middle of a statement (a cancellation), is never handed out again. In SQLAlchemy's greenlet."""
+    if not lost and not connection.invalidated:
+        try:
+            connection.rollback()  # what the session began on it, if anything
+            adapter.rollback()  # what was begun on the driver
+        except Exception:
+            log.warning("a command's connection could not roll back; dropped", exc_info=True)
+            lost = True
+    if lost and not connection.invalidated:
+        connection.invalidate()
+    connection.close()
 
 
 def insert_of(dialect_name: str) -> Any:

@@ -10,10 +10,11 @@ connection already holds. Nothing else changes: the session still commits at the
 errors arrive as SQLAlchemy's.
 
 SQLAlchemy's asyncpg adapter issues BEGIN lazily, with its first statement; a Prepared statement
-that comes first in a session has the adapter begin (see `_begin`). On a connection of an engine
-in autocommit (`mark_autocommit`) statements run on the driver at once; on another connection
-that has begun nothing, the first goes through SQLAlchemy. On SQLite every statement goes
-through SQLAlchemy. Rows are named tuples on both.
+that comes first in a session has the adapter begin (see `begin`). A session `pin`ned to a
+connection (Database.run's, whose transaction it began) runs every statement there at once. On
+a connection of an engine in autocommit (`mark_autocommit`) statements run on the driver at
+once; on another connection that has begun nothing, the first goes through SQLAlchemy. On SQLite
+every statement goes through SQLAlchemy. Rows are named tuples on both.
 """
 
 from collections import namedtuple
@@ -33,6 +34,7 @@ Executor = AsyncSession | AsyncConnection
 Processor = Callable[[Any], Any]
 Build = Callable[[str], Executable]
 _DRIVER = "prepared_driver"
+_PINNED = "prepared_pinned_driver"
 AUTOCOMMIT = "lectern_autocommit"
 
 
@@ -176,15 +178,17 @@ async def _fetch(
 
 def connection_lost(driver: asyncpg.Connection, error: exc.DBAPIError) -> bool:
     """Whether the connection is past use: closed, ended by the server, or its protocol left
-    in a state only the driver's own errors report (anything but an error about the statement)."""
-    orig = error.orig
-    if driver.is_closed() or not isinstance(orig, asyncpg.PostgresError):
+    in a state only the driver's own errors report (anything but an error about the statement,
+    which carries a SQLSTATE: asyncpg's own, or the one SQLAlchemy's adapter copies)."""
+    if driver.is_closed() or error.connection_invalidated:
         return True
-    sqlstate: str = orig.sqlstate or ""
-    return sqlstate.startswith(("08", "57P"))
+    sqlstate: str = getattr(error.orig, "sqlstate", None) or ""
+    return not sqlstate or sqlstate.startswith(("08", "57P"))
 
 
 async def _invalidate(executor: Executor) -> None:
+    if isinstance(executor, AsyncSession) and _PINNED in executor.info:
+        return  # its connection belongs to whoever pinned it, who sees the error and drops it
     connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
     await connection.invalidate()
 
@@ -229,7 +233,16 @@ def mark_autocommit(engine: AsyncEngine) -> None:
         record.info[AUTOCOMMIT] = True
 
 
+def pin(session: AsyncSession, driver: asyncpg.Connection) -> None:
+    """Run every Prepared statement of `session` on `driver`, whose transaction the caller has
+    begun (`begin`), will end, and whose connection it drops if a statement loses it."""
+    session.info[_PINNED] = driver
+
+
 async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None:
+    pinned: asyncpg.Connection | None = session.info.get(_PINNED)
+    if pinned is not None:
+        return pinned
     cached = session.info.get(_DRIVER)
     if cached is not None and cached[0] is session.sync_session.get_transaction():
         driver: asyncpg.Connection = cached[1]
@@ -240,18 +253,26 @@ async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None
     driver = raw.driver_connection
     if not driver.is_in_transaction():
         try:
-            begun = await _begin(raw.dbapi_connection)
-        except Exception as error:
-            # A BEGIN fails only on a connection past use: the pool must not hand it out again.
+            begun = await begin(raw.dbapi_connection, session.get_bind().dialect)
+        except exc.DBAPIError:
             await _invalidate(session)
-            dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
-            raise exc.DBAPIError.instance(
-                "BEGIN", None, error, dbapi_error, connection_invalidated=True
-            ) from error
+            raise
         if not begun:
             return None
     session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
     return driver
+
+
+async def begin(adapter: Any, dialect: Dialect) -> bool:
+    """BEGIN on `adapter`, a pooled connection's SQLAlchemy asyncpg adapter; false where it
+    cannot be done here, and the caller's first statement must go through SQLAlchemy. A BEGIN
+    fails only on a connection past use: the caller must drop it (the error says so)."""
+    try:
+        return await _begin(adapter)
+    except Exception as error:
+        raise exc.DBAPIError.instance(
+            "BEGIN", None, error, dialect.loaded_dbapi.Error, connection_invalidated=True
+        ) from error
 
 
 async def _begin(adapter: Any) -> bool:
