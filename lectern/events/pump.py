@@ -23,8 +23,9 @@ other way could be skipped if it commits late.
 
 On SQLite writers take turns (Database holds a write lock), so whatever is visible is final.
 
-A process with no stream open has nobody to tell: its pump reads nothing and its cursor rests
-until the next stream subscribes, which first brings the cursor to the newest final event.
+A process with no stream open has nobody to tell: commits do not wake its pump, it reads
+nothing, and its cursor rests until the next stream subscribes, which first brings the cursor to
+the newest final event and then wakes the pump for whatever landed meanwhile.
 
 Wake-ups: `Database.on_events_committed` after a local commit; on PostgreSQL also the LISTEN
 connection (lectern.events.listener), which carries commits made by other processes; and a
@@ -109,7 +110,8 @@ class EventPump:
         self._tasks.clear()
 
     def wake(self, _event_id: int | None = None) -> None:
-        self._wake.set()
+        if self.subscribers:  # with none, there is nothing to drain (see `subscribe`)
+            self._wake.set()
 
     async def subscribe(self, viewer: Viewer) -> Subscriber:
         """A new stream, receiving every event after the current cursor that it may see."""
@@ -120,6 +122,8 @@ class EventPump:
                     await self._catch_up()
         subscriber = Subscriber(viewer, self.cursor, self.queue_size)
         self.subscribers.add(subscriber)
+        # A commit between the catch-up and now woke nobody: look after it.
+        self._wake.set()
         return subscriber
 
     async def _catch_up(self) -> None:

@@ -13,7 +13,7 @@ from lectern.events import log
 from lectern.events.fanout import Subscriber
 from lectern.events.response import UNFINISHED_RESPONSE
 from lectern.events.rules import Viewer
-from tests.events.conftest import EventStream, StreamServer
+from tests.events.conftest import EventStream, StreamServer, record_through
 from tests.factories import PASSWORD, Person, World
 
 
@@ -95,6 +95,28 @@ async def test_with_no_stream_open_the_pump_rests_and_a_new_stream_starts_from_n
     assert message.id == later
     assert reads
     assert all(after >= passed[-1] for after, _ in reads)
+
+
+async def test_a_commit_while_the_first_stream_subscribes_is_delivered_at_once(
+    stream_server: StreamServer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With no stream open, a commit wakes nobody; one that lands between the first stream's
+    # catch-up and its subscription must still be delivered without waiting for the poll.
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    pump = stream_server.pump
+    catch_up = pump._catch_up
+    landed: list[int] = []
+
+    async def then_a_commit() -> None:
+        await catch_up()
+        landed.extend(await record_through(stream_server.database, student))
+
+    monkeypatch.setattr(pump, "_catch_up", then_a_commit)
+    assert not pump.subscribers
+    async with EventStream(stream_server, student) as stream:
+        [message] = await stream.take(1, within=5)
+    assert [message.id] == landed
 
 
 async def test_a_client_that_reconnects_with_last_event_id_gets_exactly_what_it_missed(
