@@ -5,7 +5,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from lectern.accounts.api import router as accounts_router
@@ -30,7 +30,7 @@ from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
 from lectern.problems import install_problem_handlers
 from lectern.qbank.api import router as qbank_router
-from lectern.routes import add_routes
+from lectern.routes import add_routes, api_router
 from lectern.web.pages import install_web_apps
 
 
@@ -94,8 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Generated media (the demo video); the directory may appear only when the demo is loaded.
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
 
-    @app.get("/healthz", tags=["ops"])
+    add_routes(app, _ops_router())
+    return app
+
+
+def _ops_router() -> APIRouter:
+    router = api_router(tags=["ops"])
+
+    @router.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    return app
+    return router

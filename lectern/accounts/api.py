@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
@@ -18,9 +18,10 @@ from lectern.accounts.security import dummy_hash, hash_password, verify_password
 from lectern.db import Database, get_database, read_session
 from lectern.errors import Unauthorized
 from lectern.models import Institution, User
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = api_router(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -6,9 +6,10 @@ from lectern.accounts.deps import admin_actor
 from lectern.analytics import service
 from lectern.analytics.schemas import AnalyticsOut, StudentDetailOut, StudentSummaryOut
 from lectern.db import read_session
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = api_router(prefix="/api/v1/admin", tags=["admin"])
 
 
 @router.get("/students", response_model=list[StudentSummaryOut])

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -9,9 +9,10 @@ from lectern.accounts.deps import admin_actor
 from lectern.audit import service
 from lectern.audit.service import Report
 from lectern.db import Database, get_database, read_session
+from lectern.routes import api_router
 from lectern.schemas import Input, Output
 
-router = APIRouter(prefix="/api/v1/admin/consistency", tags=["admin"])
+router = api_router(prefix="/api/v1/admin/consistency", tags=["admin"])
 
 
 class FindingOut(Output):

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
@@ -11,8 +11,9 @@ from lectern.certificates.schemas import CertificateOut
 from lectern.config import Settings
 from lectern.db import read_session
 from lectern.models import Certificate
+from lectern.routes import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["certificates"])
+router = api_router(prefix="/api/v1", tags=["certificates"])
 
 
 def _verify_url(request: Request, code: str) -> str:

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -20,9 +20,10 @@ from lectern.enrollments.schemas import EnrollmentOut
 from lectern.errors import Invalid
 from lectern.models import Course, Lesson
 from lectern.models.enums import LessonKind
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["courses"])
+router = api_router(prefix="/api/v1", tags=["courses"])
 
 
 def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:

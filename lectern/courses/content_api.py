@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -15,9 +15,10 @@ from lectern.courses.schemas import ChapterIn, ChapterOut, LessonIn, LessonOut
 from lectern.courses.service import course_in_institution
 from lectern.db import Database, get_database, read_session
 from lectern.models import Chapter
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["course content"])
+router = api_router(prefix="/api/v1", tags=["course content"])
 
 
 def chapter_out(chapter: Chapter) -> ChapterOut:

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -16,9 +16,10 @@ from lectern.enrollments.schemas import (
 )
 from lectern.enrollments.service import EnrollResult
 from lectern.models.enums import RequestStatus
+from lectern.routes import api_router
 from lectern.schemas import PathId, QueryId
 
-router = APIRouter(prefix="/api/v1", tags=["enrollments"])
+router = api_router(prefix="/api/v1", tags=["enrollments"])
 
 
 def _enrollment(result: EnrollResult, response: Response) -> EnrollmentOut:

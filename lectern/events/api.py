@@ -6,7 +6,7 @@ gets them all; the event's own `type` is in the JSON `data`, and the SSE `id` is
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import current_actor
@@ -16,8 +16,9 @@ from lectern.events.fanout import PING, Subscriber
 from lectern.events.pump import EventPump
 from lectern.events.response import EventStreamResponse
 from lectern.events.rules import Viewer, resume_from, sse_message
+from lectern.routes import api_router
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = api_router(prefix="/api/v1", tags=["events"])
 
 REPLAY_PAGE = 500
 # A comment sent once subscribed: from here on nothing committed is missed.

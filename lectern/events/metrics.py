@@ -6,7 +6,7 @@ PROMETHEUS_MULTIPROC_DIR (an empty directory per deployment) and /metrics sums t
 
 import os
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -17,6 +17,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from lectern.routes import api_router
 
 OPEN_STREAMS = Gauge(
     "lectern_stream_open", "Event streams open in this process.", multiprocess_mode="livesum"
@@ -39,7 +41,7 @@ LISTENER_CONNECTS = Counter(
     "lectern_events_listener_connects", "Connections made by the PostgreSQL LISTEN connection."
 )
 
-router = APIRouter(tags=["ops"])
+router = api_router(tags=["ops"])
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -1,6 +1,6 @@
 """The platform admin's view of institutions, and merging duplicates."""
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,9 +10,10 @@ from lectern.db import Database, get_database, read_session
 from lectern.institutions.merge import merge_institutions
 from lectern.institutions.schemas import InstitutionSummaryOut, MergeIn, MergeOut
 from lectern.models import Course, Institution, InstitutionMerge, User
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1/platform", tags=["institutions"])
+router = api_router(prefix="/api/v1/platform", tags=["institutions"])
 
 
 @router.get("/institutions", response_model=list[InstitutionSummaryOut])

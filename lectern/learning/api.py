@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -14,9 +14,10 @@ from lectern.learning.schemas import (
     QuizAttemptOut,
 )
 from lectern.learning.service import enrollment_progress
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["learning"])
+router = api_router(prefix="/api/v1", tags=["learning"])
 
 
 @router.post("/activity", response_model=ActivityOut)

@@ -1,15 +1,16 @@
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import current_actor
 from lectern.db import Database, get_database, read_session
 from lectern.notifications import service
+from lectern.routes import api_router
 from lectern.schemas import Output, PathId
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"])
+router = api_router(prefix="/api/v1", tags=["notifications"])
 
 
 class NotificationOut(Output):

@@ -1,7 +1,7 @@
 """The payments API: checkout, the Stripe webhook, refunds, and who paid for what."""
 
 import httpx
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
@@ -31,9 +31,10 @@ from lectern.payments.schemas import (
 from lectern.payments.service import course_page
 from lectern.payments.stripe_events import verify_event
 from lectern.payments.webhooks import receive_event
+from lectern.routes import api_router
 from lectern.schemas import PathId, QueryId
 
-router = APIRouter(prefix="/api/v1", tags=["payments"])
+router = api_router(prefix="/api/v1", tags=["payments"])
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
 
 

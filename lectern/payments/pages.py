@@ -5,7 +5,7 @@ forms need no CSRF token. "Pay" posts a signed `checkout.session.completed` to L
 webhook endpoint, in process, so it passes the same verification as Stripe's events.
 """
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
@@ -22,8 +22,9 @@ from lectern.payments.providers import (
     TestProvider,
 )
 from lectern.payments.service import course_page
+from lectern.routes import api_router
 
-router = APIRouter(prefix=TEST_CHECKOUT_PATH.rstrip("/"), include_in_schema=False)
+router = api_router(prefix=TEST_CHECKOUT_PATH.rstrip("/"), include_in_schema=False)
 templates = Environment(
     loader=PackageLoader("lectern.payments"), autoescape=select_autoescape(), enable_async=False
 )

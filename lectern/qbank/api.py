@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
@@ -15,9 +15,10 @@ from lectern.qbank.schemas import (
     TestStartIn,
 )
 from lectern.qbank.service import TestView
+from lectern.routes import api_router
 from lectern.schemas import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["qbank"])
+router = api_router(prefix="/api/v1", tags=["qbank"])
 
 
 def _share(correct: int, attempts: int) -> float | None:

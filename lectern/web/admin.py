@@ -1,13 +1,14 @@
 """The admin app's pages; each renders a shell that its script fills from the API."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lectern.accounts.actor import Actor
+from lectern.routes import api_router
 from lectern.schemas import PathId
 from lectern.web.rendering import admin_page, render, staff_page
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = api_router(prefix="/admin", include_in_schema=False)
 SCRIPTS = ("admin.js",)
 CHART_SCRIPTS = ("/assets/plotly.min.js", "admin.js")
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +12,7 @@ from lectern.courses.service import course_in_institution
 from lectern.db import read_session
 from lectern.models import Enrollment, QbankQuestion
 from lectern.models.enums import EnrollmentStatus
+from lectern.routes import api_router
 from lectern.schemas import Output, PathId
 from lectern.web.rules import (
     BUCKET_LABELS,
@@ -20,7 +21,7 @@ from lectern.web.rules import (
     share_correct,
 )
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = api_router(prefix="/api/v1/admin", tags=["admin"])
 
 
 class ProgressBucketOut(Output):

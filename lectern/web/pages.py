@@ -2,16 +2,16 @@
 
 from importlib import resources
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from lectern.routes import add_routes
+from lectern.routes import add_routes, api_router
 from lectern.web import admin, course_analytics, student
 from lectern.web.rendering import PageRedirect, home_of, page_actor, redirect, render
 
 STATIC_DIR = resources.files("lectern") / "static"
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 @router.get("/")

@@ -1,13 +1,14 @@
 """The student app's pages; each renders a shell that its script fills from the API."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from lectern.accounts.actor import Actor
+from lectern.routes import api_router
 from lectern.schemas import PathId
 from lectern.web.rendering import render, student_page
 
-router = APIRouter(prefix="/learn", include_in_schema=False)
+router = api_router(prefix="/learn", include_in_schema=False)
 SCRIPTS = ("student.js",)
 
 
