@@ -121,43 +121,31 @@ async def test_a_commands_session_is_closed_to_use_after_it(db: Database) -> Non
         await kept[0].execute(text("SELECT 1"))
 
 
+async def _written_twice(session: AsyncSession, name: str, orm: bool) -> None:
+    """The same institution twice: the second write breaks a unique constraint."""
+    for _ in range(2):
+        if orm:
+            session.add(_institution(name))
+            await session.flush()
+        else:
+            await _NEW_INSTITUTION.one(session, {"name": name})
+
+
 @pytest.mark.postgres_only
-async def test_a_failed_statement_rolls_back_and_the_connection_serves_the_next_command(
-    single: Database,
+@pytest.mark.parametrize("orm", [False, True], ids=["prepared", "orm"])
+async def test_a_failed_write_rolls_back_and_the_connection_serves_the_next_command(
+    single: Database, orm: bool
 ) -> None:
+    name = f"unique-{orm}"
     first = await single.run(lambda s: _BACKEND.one(s))
 
-    async def twice(session: AsyncSession) -> None:
-        await _NEW_INSTITUTION.one(session, {"name": "unique-once"})
-        await _NEW_INSTITUTION.one(session, {"name": "unique-once"})
-
     with pytest.raises(exc.IntegrityError):
-        await single.run(twice)
+        await single.run(lambda s: _written_twice(s, name, orm))
     then = await single.run(lambda s: _BACKEND.one(s))
 
     assert then.pid == first.pid  # a statement's error leaves the connection sound
-    assert await _count(single, "unique-once") == 0
+    assert await _count(single, name) == 0
     assert single.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-
-
-@pytest.mark.postgres_only
-async def test_an_orm_error_rolls_back_and_the_connection_serves_the_next_command(
-    single: Database,
-) -> None:
-    first = await single.run(lambda s: _BACKEND.one(s))
-
-    async def twice(session: AsyncSession) -> None:
-        session.add(_institution("orm-unique"))
-        await session.flush()
-        session.add(_institution("orm-unique"))
-        await session.flush()
-
-    with pytest.raises(exc.IntegrityError):
-        await single.run(twice)
-    then = await single.run(lambda s: _BACKEND.one(s))
-
-    assert then.pid == first.pid
-    assert await _count(single, "orm-unique") == 0
 
 
 @pytest.mark.postgres_only
