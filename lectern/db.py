@@ -180,24 +180,33 @@ class Database:
         adapter: Any = fairy.dbapi_connection
         driver: Any = fairy.driver_connection
         try:
-            if not await begin(adapter, self.engine.dialect):
-                connection.close()
-                return await self._in_session(command)
-            session = self.sessionmaker(bind=AsyncConnection(self.engine, connection))
-            pin(session, driver)
-            result = await command(session)
-            await write_events(session)
-            if session.in_transaction():
-                await session.commit()
-                await session.close()
-            if driver.is_in_transaction():
-                await greenlet_spawn(adapter.commit)
+            if await begin(adapter, self.engine.dialect):
+                return await self._pinned(command, connection, adapter, driver)
         except BaseException as error:
             lost = not isinstance(error, Exception) or (
                 isinstance(error, DBAPIError) and connection_lost(driver, error)
             )
             await greenlet_spawn(_abandon, connection, adapter, lost)
             raise
+        connection.close()  # the adapter could not begin here: the session's own way, then
+        return await self._in_session(command)
+
+    async def _pinned(
+        self,
+        command: Callable[[AsyncSession], Awaitable[T]],
+        connection: Connection,
+        adapter: Any,
+        driver: Any,
+    ) -> tuple[T, AsyncSession]:
+        session = self.sessionmaker(bind=AsyncConnection(self.engine, connection))
+        pin(session, driver)
+        result = await command(session)
+        await write_events(session)
+        if session.in_transaction():
+            await session.commit()
+            await session.close()
+        if driver.is_in_transaction():
+            await greenlet_spawn(adapter.commit)
         # With its transaction ended, its return to the pool does no I/O.
         connection.close()
         return result, session
