@@ -26,6 +26,7 @@ import asyncpg
 from sqlalchemy import event, exc
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -239,10 +240,15 @@ def pin(session: AsyncSession, driver: asyncpg.Connection) -> None:
     session.info[_PINNED] = driver
 
 
+def pinned(session: AsyncSession | Session) -> asyncpg.Connection | None:
+    """The driver `session` is pinned to, if any: one transaction for the session's life."""
+    driver: asyncpg.Connection | None = session.info.get(_PINNED)
+    return driver
+
+
 async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None:
-    pinned: asyncpg.Connection | None = session.info.get(_PINNED)
-    if pinned is not None:
-        return pinned
+    if (pinned_driver := pinned(session)) is not None:
+        return pinned_driver
     cached = session.info.get(_DRIVER)
     if cached is not None and cached[0] is session.sync_session.get_transaction():
         driver: asyncpg.Connection = cached[1]

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from lectern.prepared import Prepared
+from lectern.prepared import Prepared, pinned
 
 NOTIFY_CHANNEL = "lectern_events"
 # Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts
@@ -53,14 +53,20 @@ _LOWEST_WRITER = Prepared(
 _PREPARED_ANNOUNCE = Prepared(_ANNOUNCE)
 
 
-def _announced(session: Session) -> bool:
+def _transaction_of(session: Session) -> object | None:
     # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
-    transaction = session.get_nested_transaction() or session.get_transaction()
+    # A pinned session (Database.run's) is in its connection's transaction from the start, and
+    # stays in it when the ORM begins on that connection.
+    return session.get_nested_transaction() or pinned(session) or session.get_transaction()
+
+
+def _announced(session: Session) -> bool:
+    transaction = _transaction_of(session)
     return transaction is not None and session.info.get(_WRITING) is transaction
 
 
 def _remember_announced(session: Session) -> None:
-    session.info[_WRITING] = session.get_nested_transaction() or session.get_transaction()
+    session.info[_WRITING] = _transaction_of(session)
 
 
 def announce_writer(session: Session) -> None:

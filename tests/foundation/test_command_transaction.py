@@ -11,8 +11,11 @@ from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.db import Database
+from lectern.events import inflight
+from lectern.events.service import record_event, write_events
 from lectern.models import Institution
 from lectern.models.base import utcnow
+from lectern.models.enums import Audience
 from lectern.prepared import Prepared
 from tests.foundation.rows import scalar
 
@@ -184,3 +187,34 @@ async def test_connections_go_back_to_the_pool_whatever_the_command_did(db: Data
 
     assert all(isinstance(result, Refused) for result in results)
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres_only
+async def test_a_command_announces_itself_as_an_event_writer_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    announced: list[None] = []
+    run = inflight._PREPARED_ANNOUNCE.run
+
+    async def counted(executor: Any, parameters: Any = None) -> None:
+        announced.append(None)
+        await run(executor, parameters)
+
+    monkeypatch.setattr(inflight._PREPARED_ANNOUNCE, "run", counted)
+    institution = await db.run(lambda s: _NEW_INSTITUTION.one(s, {"name": "announcing"}))
+
+    async def command(session: AsyncSession) -> list[int]:
+        drawn = []
+        for step in range(3):
+            if step == 1:
+                await session.scalar(text("SELECT 1"))  # the ORM begins on the same connection
+            record_event(
+                session, "test.step", institution_id=institution.id, audience=Audience.BOTH
+            )
+            drawn += await write_events(session)
+        return drawn
+
+    drawn = await db.run(command)
+
+    assert len(drawn) == 3
+    assert len(announced) == 1
