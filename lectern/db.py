@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import pydantic_core
 from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,13 +25,19 @@ from sqlalchemy.util import greenlet_spawn
 
 from lectern.config import Settings, to_async_url
 from lectern.events.service import write_events
-from lectern.prepared import Prepared, begin, connection_lost, mark_autocommit, pin
+from lectern.prepared import Prepared, begin, commit, connection_lost, mark_autocommit, pin
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_ATTEMPTS = 8
+
+
+def json_text(value: Any) -> str:
+    """JSON columns' serializer: pydantic's encoder, a few times faster than json.dumps on the
+    small documents every command writes (events' payloads)."""
+    return pydantic_core.to_json(value).decode()
 
 
 def make_engine(
@@ -40,7 +47,9 @@ def make_engine(
     connection of its pool; SQLite's readers share the writers' engine (see Database)."""
     url = to_async_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, json_serializer=json_text, connect_args={"timeout": 30}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -57,6 +66,7 @@ def make_engine(
     return create_async_engine(
         url,
         echo=echo,
+        json_serializer=json_text,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=30,
@@ -206,7 +216,7 @@ class Database:
             await session.commit()
             await session.close()
         if driver.is_in_transaction():
-            await greenlet_spawn(adapter.commit)
+            await commit(adapter)
         # With its transaction ended, its return to the pool does no I/O.
         connection.close()
         return result, session

@@ -293,6 +293,20 @@ async def _begin(adapter: Any) -> bool:
     return True
 
 
+async def commit(adapter: Any) -> None:
+    """COMMIT what `begin` began on `adapter`, as the adapter's own commit() would, but without
+    the greenlet that one needs. Whatever COMMIT answers, the transaction is over; an error
+    arrives as SQLAlchemy's, like a statement's."""
+    transaction = adapter._transaction
+    if transaction is None:
+        return
+    adapter._transaction = None
+    try:
+        await transaction.commit()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+        raise _as_sqlalchemy_error(error, "COMMIT", ()) from error
+
+
 def _learn_columns(compiled: _Compiled, attributes: Sequence[Any]) -> None:
     """The row type and result processors, from the columns PostgreSQL describes (a numeric
     type's processing depends on which one the server sends)."""

@@ -19,6 +19,9 @@ SESSION_COOKIE = "lectern_session"
 CSRF_COOKIE = "lectern_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Where a request keeps its caller once known (a page may ask twice). Not `request.state`: a
+# miss there raises and catches an AttributeError, on every request.
+_ACTOR_KEY = "lectern.actor"
 
 
 _TABLES = User.metadata.tables
@@ -45,7 +48,7 @@ def _first(rows: list[Any]) -> Any | None:
 
 
 async def optional_actor(request: Request) -> Actor | None:
-    cached: Actor | None = getattr(request.state, "actor", None)
+    cached: Actor | None = request.scope.get(_ACTOR_KEY)
     if cached is not None:
         return cached
     authorization = request.headers.get("authorization", "")
@@ -74,7 +77,7 @@ async def optional_actor(request: Request) -> Actor | None:
     else:
         return None
     actor = Actor(*row[: len(_ACTOR)])
-    request.state.actor = actor
+    request.scope[_ACTOR_KEY] = actor
     return actor
 
 

@@ -97,3 +97,32 @@ async def test_a_transaction_with_several_events_sends_one_notify(
     assert len(received) == 1
     # The payload is the id the transaction's events follow.
     assert int(received[0]) < min(ids)
+
+
+@pytest.mark.parametrize("rows", [1, 12], ids=["prepared", "batched"])  # see _PREPARED_ROWS
+async def test_a_payload_reads_back_as_it_was_recorded(
+    world: World, db: Database, rows: int
+) -> None:
+    admin = await world.admin()
+    payload = {
+        "title": 'Ünïcode — 日本語 "quoted" \\ back\nline',
+        "nested": {"list": [1, 2.5, None, True], "empty": {}},
+        "count": 2**40,
+    }
+
+    async def command(session: AsyncSession) -> None:
+        for _ in range(rows):
+            record_event(
+                session,
+                "payload.kept",
+                institution_id=admin.institution_id,
+                user_id=admin.id,
+                audience=Audience.BOTH,
+                payload=payload,
+            )
+
+    await db.run(command)
+    async with db.session() as session:
+        stored = list(await session.scalars(select(Event.payload).where(Event.user_id == admin.id)))
+
+    assert stored == [payload] * rows

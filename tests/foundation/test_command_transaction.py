@@ -151,6 +151,38 @@ async def test_a_failed_write_rolls_back_and_the_connection_serves_the_next_comm
     assert single.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
+# A deferred constraint is checked by COMMIT: the only way to have a COMMIT refuse on demand.
+_DEFERRED_TABLE = Prepared(
+    text(
+        "CREATE TEMPORARY TABLE deferred_check (n int UNIQUE DEFERRABLE INITIALLY DEFERRED) "
+        "ON COMMIT DROP"
+    )
+)
+_DEFERRED_ROW = Prepared(text("INSERT INTO deferred_check (n) VALUES (1)"))
+
+
+@pytest.mark.postgres_only
+async def test_a_refused_commit_is_sqlalchemys_error_and_the_connection_serves_the_next(
+    single: Database,
+) -> None:
+    first = await single.run(lambda s: _BACKEND.one(s))
+
+    async def refused_at_commit(session: AsyncSession) -> None:
+        await _NEW_INSTITUTION.one(session, {"name": "refused-at-commit"})
+        await _DEFERRED_TABLE.run(session)
+        await _DEFERRED_ROW.run(session)
+        await _DEFERRED_ROW.run(session)  # accepted until COMMIT checks it
+
+    with pytest.raises(exc.IntegrityError) as refused:
+        await single.run(refused_at_commit)
+    then = await single.run(lambda s: _BACKEND.one(s))
+
+    assert getattr(refused.value.orig, "sqlstate", None) == "23505"
+    assert then.pid == first.pid  # COMMIT's answer ended the transaction; the connection is sound
+    assert await _count(single, "refused-at-commit") == 0
+    assert single.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
 @pytest.mark.postgres_only
 async def test_a_command_cancelled_mid_statement_drops_its_connection(single: Database) -> None:
     first = await single.run(lambda s: _BACKEND.one(s))
