@@ -35,8 +35,9 @@ MAX_ATTEMPTS = 8
 
 
 def json_text(value: Any) -> str:
-    """JSON columns' serializer: pydantic's encoder, a few times faster than json.dumps on the
-    small documents every command writes (events' payloads)."""
+    """JSON columns' serializer (and pydantic_core.from_json their parser): a few times faster
+    than the json module on the small documents every command writes and every live page
+    reads (events' payloads)."""
     return pydantic_core.to_json(value).decode()
 
 
@@ -48,7 +49,11 @@ def make_engine(
     url = to_async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(
-            url, echo=echo, json_serializer=json_text, connect_args={"timeout": 30}
+            url,
+            echo=echo,
+            json_serializer=json_text,
+            json_deserializer=pydantic_core.from_json,
+            connect_args={"timeout": 30},
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -67,6 +72,7 @@ def make_engine(
         url,
         echo=echo,
         json_serializer=json_text,
+        json_deserializer=pydantic_core.from_json,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=30,

@@ -1,9 +1,10 @@
 """Who may see which event, where a reader stands in the log, and how an event is sent."""
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import pydantic_core
 
 from lectern.models.enums import Audience, Role
 
@@ -75,5 +76,5 @@ def event_document(event: LoggedEvent) -> dict[str, Any]:
 def sse_message(event: LoggedEvent) -> bytes:
     """One SSE message with the default event name (`message`): `id` is the event id and `data`
     the event document; JSON never contains a raw newline, so one `data:` line suffices."""
-    data = json.dumps(event_document(event), separators=(",", ":"), default=str)
-    return f"id: {event.id}\ndata: {data}\n\n".encode()
+    data = pydantic_core.to_json(event_document(event), fallback=str)
+    return b"id: %d\ndata: %s\n\n" % (event.id, data)

@@ -82,6 +82,18 @@ def test_a_newline_in_a_payload_stays_inside_one_data_line() -> None:
     assert sse_message(e).decode().count("\n") == 3
 
 
+def test_a_message_is_utf8_json_whatever_the_payload_holds() -> None:
+    e = event()
+    e.payload.update(title="Écrire — 日本語", when=datetime(2026, 1, 2, tzinfo=UTC), n=None)
+    data = sse_message(e).decode("utf-8").split("\n")[1].removeprefix("data: ")
+    assert json.loads(data)["payload"] == {
+        "course_id": 3,
+        "title": "Écrire — 日本語",
+        "when": "2026-01-02T00:00:00Z",
+        "n": None,
+    }
+
+
 async def test_fan_out_reaches_only_the_matching_streams() -> None:
     subscribers = Subscribers()
     streams = {
