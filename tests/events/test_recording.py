@@ -14,6 +14,7 @@ from lectern.events.inflight import NOTIFY_CHANNEL
 from lectern.events.service import record_event
 from lectern.models import Event
 from lectern.models.enums import Audience
+from tests.events.conftest import record_through
 from tests.factories import Person, World
 
 
@@ -110,19 +111,10 @@ async def test_a_payload_reads_back_as_it_was_recorded(
         "count": 2**40,
     }
 
-    async def command(session: AsyncSession) -> None:
-        for _ in range(rows):
-            record_event(
-                session,
-                "payload.kept",
-                institution_id=admin.institution_id,
-                user_id=admin.id,
-                audience=Audience.BOTH,
-                payload=payload,
-            )
-
-    await db.run(command)
+    await record_through(db, admin, rows, payload=payload)
     async with db.session() as session:
-        stored = list(await session.scalars(select(Event.payload).where(Event.user_id == admin.id)))
+        stored = await session.scalars(
+            select(Event.payload).where(Event.user_id == admin.id).order_by(Event.id)
+        )
 
-    assert stored == [payload] * rows
+        assert list(stored) == [{"n": n, **payload} for n in range(rows)]
