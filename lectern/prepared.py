@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 Executor = AsyncSession | AsyncConnection
 Processor = Callable[[Any], Any]
@@ -294,11 +295,13 @@ async def _begin(adapter: Any) -> bool:
 
 
 async def commit(adapter: Any) -> None:
-    """COMMIT what `begin` began on `adapter`, as the adapter's own commit() would, but without
-    the greenlet that one needs. Whatever COMMIT answers, the transaction is over; an error
-    arrives as SQLAlchemy's, like a statement's."""
-    transaction = adapter._transaction
+    """COMMIT the transaction `begin` began on `adapter`, as the adapter's own commit() would,
+    but without the greenlet that one needs (the adapter keeps asyncpg's transaction in the
+    private `_transaction`; without it, the adapter commits its own way). Whatever COMMIT
+    answers, the transaction is over; an error arrives as SQLAlchemy's, like a statement's."""
+    transaction = getattr(adapter, "_transaction", None)
     if transaction is None:
+        await greenlet_spawn(adapter.commit)
         return
     adapter._transaction = None
     try:

@@ -36,7 +36,7 @@ from lectern.models import Base, User
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import Audience, EnrollmentSource
 from lectern.notifications.service import _WRITE, notify
-from lectern.prepared import Prepared, _begin
+from lectern.prepared import Prepared, _begin, commit
 from tests.factories import Person, World
 from tests.foundation.rows import rows, scalar
 
@@ -359,6 +359,24 @@ async def test_the_asyncpg_adapter_still_begins_for_a_prepared_statement(db: Dat
         assert await _begin(raw.dbapi_connection) is True  # SQLAlchemy's private API is there
         assert driver.is_in_transaction()
         assert await _begin(raw.dbapi_connection) is False  # it has begun already
+        # ... and keeps asyncpg's transaction where `commit` takes it from.
+        assert raw.dbapi_connection._transaction is not None
+        await commit(raw.dbapi_connection)
+        assert raw.dbapi_connection._transaction is None
+        assert not driver.is_in_transaction()
+
+
+async def test_without_the_adapters_transaction_commit_asks_the_adapter_to() -> None:
+    class Adapter:  # one that keeps its transaction elsewhere
+        committed = 0
+
+        def commit(self) -> None:
+            self.committed += 1
+
+    adapter = Adapter()
+    await commit(adapter)
+
+    assert adapter.committed == 1
 
 
 @pytest.mark.postgres_only
