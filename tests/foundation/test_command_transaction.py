@@ -124,33 +124,6 @@ async def test_a_commands_session_is_closed_to_use_after_it(db: Database) -> Non
         await kept[0].execute(text("SELECT 1"))
 
 
-async def _written_twice(session: AsyncSession, name: str, orm: bool) -> None:
-    """The same institution twice: the second write breaks a unique constraint."""
-    for _ in range(2):
-        if orm:
-            session.add(_institution(name))
-            await session.flush()
-        else:
-            await _NEW_INSTITUTION.one(session, {"name": name})
-
-
-@pytest.mark.postgres_only
-@pytest.mark.parametrize("orm", [False, True], ids=["prepared", "orm"])
-async def test_a_failed_write_rolls_back_and_the_connection_serves_the_next_command(
-    single: Database, orm: bool
-) -> None:
-    name = f"unique-{orm}"
-    first = await single.run(lambda s: _BACKEND.one(s))
-
-    with pytest.raises(exc.IntegrityError):
-        await single.run(lambda s: _written_twice(s, name, orm))
-    then = await single.run(lambda s: _BACKEND.one(s))
-
-    assert then.pid == first.pid  # a statement's error leaves the connection sound
-    assert await _count(single, name) == 0
-    assert single.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-
-
 # A deferred constraint is checked by COMMIT: the only way to have a COMMIT refuse on demand.
 _DEFERRED_TABLE = Prepared(
     text(
@@ -161,25 +134,37 @@ _DEFERRED_TABLE = Prepared(
 _DEFERRED_ROW = Prepared(text("INSERT INTO deferred_check (n) VALUES (1)"))
 
 
+async def _written_twice(session: AsyncSession, name: str, way: str) -> None:
+    """The same row twice: the second write breaks a unique constraint, by a Prepared
+    statement, by the ORM's flush, or (deferred) at COMMIT."""
+    if way == "at commit":
+        await _NEW_INSTITUTION.one(session, {"name": name})
+        await _DEFERRED_TABLE.run(session)
+    for _ in range(2):
+        if way == "orm":
+            session.add(_institution(name))
+            await session.flush()
+        elif way == "prepared":
+            await _NEW_INSTITUTION.one(session, {"name": name})
+        else:
+            await _DEFERRED_ROW.run(session)  # accepted until COMMIT checks it
+
+
 @pytest.mark.postgres_only
-async def test_a_refused_commit_is_sqlalchemys_error_and_the_connection_serves_the_next(
-    single: Database,
+@pytest.mark.parametrize("way", ["prepared", "orm", "at commit"])
+async def test_a_failed_write_rolls_back_and_the_connection_serves_the_next_command(
+    single: Database, way: str
 ) -> None:
+    name = f"unique-{way}"
     first = await single.run(lambda s: _BACKEND.one(s))
 
-    async def refused_at_commit(session: AsyncSession) -> None:
-        await _NEW_INSTITUTION.one(session, {"name": "refused-at-commit"})
-        await _DEFERRED_TABLE.run(session)
-        await _DEFERRED_ROW.run(session)
-        await _DEFERRED_ROW.run(session)  # accepted until COMMIT checks it
-
-    with pytest.raises(exc.IntegrityError) as refused:
-        await single.run(refused_at_commit)
+    with pytest.raises(exc.IntegrityError) as refused:  # SQLAlchemy's error, at COMMIT too
+        await single.run(lambda s: _written_twice(s, name, way))
     then = await single.run(lambda s: _BACKEND.one(s))
 
     assert getattr(refused.value.orig, "sqlstate", None) == "23505"
-    assert then.pid == first.pid  # COMMIT's answer ended the transaction; the connection is sound
-    assert await _count(single, "refused-at-commit") == 0
+    assert then.pid == first.pid  # the error ended the transaction; the connection is sound
+    assert await _count(single, name) == 0
     assert single.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
