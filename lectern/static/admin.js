@@ -2,17 +2,33 @@
 "use strict";
 
 (() => {
-  const { api, h, onEvent, refresher, progressBar, announce, report, when, money, replace } = Lectern;
-  const ADMIN_EVENTS = ["request.", "enrollment.", "progress.", "certificate.", "course.", "payment.", "user.", "qbank.", "student."];
+  const { api, h, onEvent, refresher, progressBar, announce, report, when, money, replace } =
+    Lectern;
+  const ADMIN_EVENTS = [
+    "request.",
+    "enrollment.",
+    "progress.",
+    "certificate.",
+    "course.",
+    "payment.",
+    "user.",
+    "qbank.",
+    "student.",
+  ];
   const CHART_LAYOUT = {
-    margin: { t: 10, r: 10, b: 80, l: 40 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: "system-ui, sans-serif", size: 12 }, legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" }, barmode: "stack",
+    margin: { t: 10, r: 10, b: 80, l: 40 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: "system-ui, sans-serif", size: 12 },
+    legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
+    barmode: "stack",
   };
   const CHART_CONFIG = { displayModeBar: false, responsive: true };
   const percent = (value) => Math.round(Number(value) || 0) + " %";
 
   function chart(id, traces, layout) {
-    if (window.Plotly) Plotly.react(id, traces, { ...CHART_LAYOUT, ...(layout || {}) }, CHART_CONFIG);
+    if (window.Plotly)
+      Plotly.react(id, traces, { ...CHART_LAYOUT, ...(layout || {}) }, CHART_CONFIG);
   }
 
   function setFigure(id, text) {
@@ -28,7 +44,20 @@
   }
 
   function badge(status) {
-    const tone = { active: "good", completed: "good", published: "good", pending: "warn", draft: "warn", rejected: "bad", cancelled: "bad", archived: "bad", refunded: "warn", failed: "bad", flagged: "bad" }[status] || "";
+    const tone =
+      {
+        active: "good",
+        completed: "good",
+        published: "good",
+        pending: "warn",
+        draft: "warn",
+        rejected: "bad",
+        cancelled: "bad",
+        archived: "bad",
+        refunded: "warn",
+        failed: "bad",
+        flagged: "bad",
+      }[status] || "";
     return h("span", { class: "badge " + tone }, status);
   }
 
@@ -54,29 +83,86 @@
     setFigure("fig-completions", String(a.completions));
     setFigure("fig-progress", percent(a.average_progress));
     const titles = a.courses.map((c) => c.title);
-    const bars = (name, values, color) => ({ type: "bar", orientation: "h", name, y: titles, x: values, marker: { color } });
-    const tall = { height: Math.max(260, 60 + 44 * titles.length), margin: { t: 40, r: 10, b: 40, l: 170 }, yaxis: { automargin: true, autorange: "reversed" } };
-    chart("chart-enrollments", [
-      bars("Active", a.courses.map((c) => c.active_enrollments), "#3c62d6"),
-      bars("Completed", a.courses.map((c) => c.completed_enrollments), "#2f9e6b"),
-      bars("Pending requests", a.courses.map((c) => c.pending_requests), "#e0a030"),
-    ], { ...tall, xaxis: { rangemode: "tozero", dtick: 1 } });
-    chart("chart-progress", [bars("Average progress", a.courses.map((c) => Math.round(c.average_progress)), "#2f4fb5")],
-      { ...tall, showlegend: false, xaxis: { range: [0, 100], ticksuffix: " %" } });
-    replace("course-figures", a.courses.map((c) =>
-      h("tr", { "data-course-id": c.course_id },
-        h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.course_id + "/analytics" }, c.title)),
-        h("td", {}, badge(c.status)), h("td", {}, c.access),
-        h("td", {}, String(c.active_enrollments)), h("td", {}, String(c.completed_enrollments)),
-        h("td", {}, String(c.pending_requests)), h("td", {}, percent(c.average_progress)))));
+    const bars = (name, values, color) => ({
+      type: "bar",
+      orientation: "h",
+      name,
+      y: titles,
+      x: values,
+      marker: { color },
+    });
+    const tall = {
+      height: Math.max(260, 60 + 44 * titles.length),
+      margin: { t: 40, r: 10, b: 40, l: 170 },
+      yaxis: { automargin: true, autorange: "reversed" },
+    };
+    chart(
+      "chart-enrollments",
+      [
+        bars(
+          "Active",
+          a.courses.map((c) => c.active_enrollments),
+          "#3c62d6",
+        ),
+        bars(
+          "Completed",
+          a.courses.map((c) => c.completed_enrollments),
+          "#2f9e6b",
+        ),
+        bars(
+          "Pending requests",
+          a.courses.map((c) => c.pending_requests),
+          "#e0a030",
+        ),
+      ],
+      { ...tall, xaxis: { rangemode: "tozero", dtick: 1 } },
+    );
+    chart(
+      "chart-progress",
+      [
+        bars(
+          "Average progress",
+          a.courses.map((c) => Math.round(c.average_progress)),
+          "#2f4fb5",
+        ),
+      ],
+      { ...tall, showlegend: false, xaxis: { range: [0, 100], ticksuffix: " %" } },
+    );
+    replace(
+      "course-figures",
+      a.courses.map((c) =>
+        h(
+          "tr",
+          { "data-course-id": c.course_id },
+          h(
+            "th",
+            { scope: "row" },
+            h("a", { href: "/admin/courses/" + c.course_id + "/analytics" }, c.title),
+          ),
+          h("td", {}, badge(c.status)),
+          h("td", {}, c.access),
+          h("td", {}, String(c.active_enrollments)),
+          h("td", {}, String(c.completed_enrollments)),
+          h("td", {}, String(c.pending_requests)),
+          h("td", {}, percent(c.average_progress)),
+        ),
+      ),
+    );
   }
 
   // -- request queue --------------------------------------------------------------------------
   async function renderRequests() {
     const status = document.getElementById("request-status").value;
-    const requests = await api("GET", "/api/v1/admin/access-requests?status=" + encodeURIComponent(status));
-    replace("request-rows", requests.length ? requests.map((r) => requestRow(r)) :
-      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No " + status + " requests.")));
+    const requests = await api(
+      "GET",
+      "/api/v1/admin/access-requests?status=" + encodeURIComponent(status),
+    );
+    replace(
+      "request-rows",
+      requests.length
+        ? requests.map((r) => requestRow(r))
+        : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No " + status + " requests.")),
+    );
   }
 
   // A row is rebuilt only when its request changed, so a note being typed survives updates.
@@ -87,42 +173,117 @@
     if (cached && cached.key === key) return cached.node;
     const node = (() => {
       const noteId = "note-" + r.id;
-      const decision = r.status === "pending"
-        ? h("div", { class: "stack" },
-          h("label", { for: noteId, class: "visually-hidden" }, "Note to " + r.learner_name),
-          h("input", { id: noteId, placeholder: "Note (optional)", maxlength: "2000" }),
-          h("div", { class: "row" },
-            h("button", { type: "button", "data-action": "approve", "aria-label": "Approve " + r.learner_name + " for " + r.course_title, onclick: (e) =>
-              act(e.target, "POST", "/api/v1/admin/access-requests/" + r.id + "/approve", { note: document.getElementById(noteId).value }, "Approved " + r.learner_name + ".").then(queue) }, "Approve"),
-            h("button", { type: "button", class: "danger", "data-action": "reject", "aria-label": "Reject " + r.learner_name + " for " + r.course_title, onclick: (e) =>
-              act(e.target, "POST", "/api/v1/admin/access-requests/" + r.id + "/reject", { note: document.getElementById(noteId).value }, "Rejected " + r.learner_name + ".").then(queue) }, "Reject")))
-        : h("span", {}, r.note || "");
-      return h("tr", { "data-request-id": r.id },
-        h("th", { scope: "row" }, h("a", { href: "/admin/students/" + r.user_id }, r.learner_name), h("div", { class: "meta" }, r.learner_email)),
-        h("td", {}, r.course_title), h("td", {}, when(r.created_at)), h("td", {}, badge(r.status)), h("td", {}, decision));
+      const decision =
+        r.status === "pending"
+          ? h(
+              "div",
+              { class: "stack" },
+              h("label", { for: noteId, class: "visually-hidden" }, "Note to " + r.learner_name),
+              h("input", { id: noteId, placeholder: "Note (optional)", maxlength: "2000" }),
+              h(
+                "div",
+                { class: "row" },
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    "data-action": "approve",
+                    "aria-label": "Approve " + r.learner_name + " for " + r.course_title,
+                    onclick: (e) =>
+                      act(
+                        e.target,
+                        "POST",
+                        "/api/v1/admin/access-requests/" + r.id + "/approve",
+                        { note: document.getElementById(noteId).value },
+                        "Approved " + r.learner_name + ".",
+                      ).then(queue),
+                  },
+                  "Approve",
+                ),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "danger",
+                    "data-action": "reject",
+                    "aria-label": "Reject " + r.learner_name + " for " + r.course_title,
+                    onclick: (e) =>
+                      act(
+                        e.target,
+                        "POST",
+                        "/api/v1/admin/access-requests/" + r.id + "/reject",
+                        { note: document.getElementById(noteId).value },
+                        "Rejected " + r.learner_name + ".",
+                      ).then(queue),
+                  },
+                  "Reject",
+                ),
+              ),
+            )
+          : h("span", {}, r.note || "");
+      return h(
+        "tr",
+        { "data-request-id": r.id },
+        h(
+          "th",
+          { scope: "row" },
+          h("a", { href: "/admin/students/" + r.user_id }, r.learner_name),
+          h("div", { class: "meta" }, r.learner_email),
+        ),
+        h("td", {}, r.course_title),
+        h("td", {}, when(r.created_at)),
+        h("td", {}, badge(r.status)),
+        h("td", {}, decision),
+      );
     })();
     requestRows.set(r.id, { key, node });
     return node;
   }
 
   function paymentRows(id, payments, first) {
-    replace(id, payments.length ? payments.map((p) =>
-      h("tr", { "data-payment-id": p.id, "data-status": p.status },
-        h("th", { scope: "row" }, first(p)), h("td", {}, money(p.amount_cents, p.currency)),
-        h("td", {}, badge(p.status), p.flag_reason ? h("div", { class: "meta" }, p.flag_reason) : null),
-        h("td", {}, when(p.created_at)), h("td", {}, when(p.completed_at)))) :
-      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No payments.")));
+    replace(
+      id,
+      payments.length
+        ? payments.map((p) =>
+            h(
+              "tr",
+              { "data-payment-id": p.id, "data-status": p.status },
+              h("th", { scope: "row" }, first(p)),
+              h("td", {}, money(p.amount_cents, p.currency)),
+              h(
+                "td",
+                {},
+                badge(p.status),
+                p.flag_reason ? h("div", { class: "meta" }, p.flag_reason) : null,
+              ),
+              h("td", {}, when(p.created_at)),
+              h("td", {}, when(p.completed_at)),
+            ),
+          )
+        : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No payments.")),
+    );
   }
 
   // -- students -------------------------------------------------------------------------------
   async function renderStudents() {
     const students = await api("GET", "/api/v1/admin/students?limit=1000");
-    replace("student-rows", students.length ? students.map((s) =>
-      h("tr", { "data-user-id": s.id },
-        h("th", { scope: "row" }, h("a", { href: "/admin/students/" + s.id }, s.full_name)),
-        h("td", {}, s.email), h("td", {}, String(s.active_enrollments)), h("td", {}, String(s.completed_enrollments)),
-        h("td", {}, String(s.pending_requests)), h("td", {}, percent(s.average_progress)))) :
-      h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students yet.")));
+    replace(
+      "student-rows",
+      students.length
+        ? students.map((s) =>
+            h(
+              "tr",
+              { "data-user-id": s.id },
+              h("th", { scope: "row" }, h("a", { href: "/admin/students/" + s.id }, s.full_name)),
+              h("td", {}, s.email),
+              h("td", {}, String(s.active_enrollments)),
+              h("td", {}, String(s.completed_enrollments)),
+              h("td", {}, String(s.pending_requests)),
+              h("td", {}, percent(s.average_progress)),
+            ),
+          )
+        : h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students yet.")),
+    );
   }
 
   async function renderStudent() {
@@ -134,22 +295,80 @@
     ]);
     paymentRows("payment-rows", payments, (p) => p.course_title);
     document.getElementById("student-name").textContent = s.full_name;
-    document.getElementById("student-email").textContent = s.email + " · joined " + when(s.created_at);
-    const enrolled = new Set(s.enrollments.filter((e) => e.status !== "cancelled").map((e) => e.course_id));
+    document.getElementById("student-email").textContent =
+      s.email + " · joined " + when(s.created_at);
+    const enrolled = new Set(
+      s.enrollments.filter((e) => e.status !== "cancelled").map((e) => e.course_id),
+    );
     const select = document.getElementById("enroll-course");
     const keep = select.value;
-    select.replaceChildren(...courses.filter((c) => !enrolled.has(c.id)).map((c) => h("option", { value: String(c.id) }, c.title + " (" + c.status + ")")));
+    select.replaceChildren(
+      ...courses
+        .filter((c) => !enrolled.has(c.id))
+        .map((c) => h("option", { value: String(c.id) }, c.title + " (" + c.status + ")")),
+    );
     if ([...select.options].some((o) => o.value === keep)) select.value = keep;
-    replace("enrollment-rows", s.enrollments.length ? s.enrollments.map((e) =>
-      h("tr", { "data-course-id": e.course_id, "data-status": e.status },
-        h("th", { scope: "row" }, e.course_title), h("td", {}, badge(e.status)), h("td", {}, e.source),
-        h("td", { style: "min-width:160px" }, progressBar(e.progress, "Progress in " + e.course_title)),
-        h("td", {}, e.status === "cancelled" ? "" : e.source === "payment" ? h("span", { class: "meta" }, "Paid: ended by a refund") : h("button", { type: "button", class: "danger", "data-action": "unenroll", "aria-label": "Unenroll from " + e.course_title,
-          onclick: (ev) => act(ev.target, "DELETE", "/api/v1/admin/enrollments/" + e.id, undefined, "Unenrolled from " + e.course_title + ".").then(student) }, "Unenroll")))) :
-      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No enrollments.")));
-    replace("student-requests", s.access_requests.length ? s.access_requests.map((r) =>
-      h("li", {}, r.course_title, " ", badge(r.status), r.note ? " — " + r.note : "", h("span", { class: "meta" }, " " + when(r.created_at)))) :
-      h("li", { class: "empty" }, "No requests."));
+    replace(
+      "enrollment-rows",
+      s.enrollments.length
+        ? s.enrollments.map((e) =>
+            h(
+              "tr",
+              { "data-course-id": e.course_id, "data-status": e.status },
+              h("th", { scope: "row" }, e.course_title),
+              h("td", {}, badge(e.status)),
+              h("td", {}, e.source),
+              h(
+                "td",
+                { style: "min-width:160px" },
+                progressBar(e.progress, "Progress in " + e.course_title),
+              ),
+              h(
+                "td",
+                {},
+                e.status === "cancelled"
+                  ? ""
+                  : e.source === "payment"
+                    ? h("span", { class: "meta" }, "Paid: ended by a refund")
+                    : h(
+                        "button",
+                        {
+                          type: "button",
+                          class: "danger",
+                          "data-action": "unenroll",
+                          "aria-label": "Unenroll from " + e.course_title,
+                          onclick: (ev) =>
+                            act(
+                              ev.target,
+                              "DELETE",
+                              "/api/v1/admin/enrollments/" + e.id,
+                              undefined,
+                              "Unenrolled from " + e.course_title + ".",
+                            ).then(student),
+                        },
+                        "Unenroll",
+                      ),
+              ),
+            ),
+          )
+        : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No enrollments.")),
+    );
+    replace(
+      "student-requests",
+      s.access_requests.length
+        ? s.access_requests.map((r) =>
+            h(
+              "li",
+              {},
+              r.course_title,
+              " ",
+              badge(r.status),
+              r.note ? " — " + r.note : "",
+              h("span", { class: "meta" }, " " + when(r.created_at)),
+            ),
+          )
+        : h("li", { class: "empty" }, "No requests."),
+    );
   }
 
   // -- courses --------------------------------------------------------------------------------
@@ -160,15 +379,27 @@
       isAdmin ? api("GET", "/api/v1/admin/analytics") : { courses: [] },
     ]);
     const byId = Object.fromEntries(figures.courses.map((c) => [c.course_id, c]));
-    replace("course-rows", courses.map((c) => {
-      const f = byId[c.id] || { active_enrollments: 0, completed_enrollments: 0 };
-      return h("tr", { "data-course-id": c.id },
-        h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.id }, c.title)),
-        h("td", {}, badge(c.status)), h("td", {}, c.access),
-        h("td", {}, c.access === "paid" ? money(c.price_cents, c.currency) : "—"),
-        h("td", {}, String(f.active_enrollments + f.completed_enrollments)),
-        h("td", { class: "row" }, h("a", { href: "/admin/courses/" + c.id }, "Edit"), isAdmin ? h("a", { href: "/admin/courses/" + c.id + "/analytics" }, "Analytics") : null));
-    }));
+    replace(
+      "course-rows",
+      courses.map((c) => {
+        const f = byId[c.id] || { active_enrollments: 0, completed_enrollments: 0 };
+        return h(
+          "tr",
+          { "data-course-id": c.id },
+          h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.id }, c.title)),
+          h("td", {}, badge(c.status)),
+          h("td", {}, c.access),
+          h("td", {}, c.access === "paid" ? money(c.price_cents, c.currency) : "—"),
+          h("td", {}, String(f.active_enrollments + f.completed_enrollments)),
+          h(
+            "td",
+            { class: "row" },
+            h("a", { href: "/admin/courses/" + c.id }, "Edit"),
+            isAdmin ? h("a", { href: "/admin/courses/" + c.id + "/analytics" }, "Analytics") : null,
+          ),
+        );
+      }),
+    );
   }
 
   function setUpNewCourse() {
@@ -178,10 +409,15 @@
       const data = new FormData(form);
       try {
         const course = await api("POST", "/api/v1/courses", {
-          title: data.get("title"), access: data.get("access"), status: "draft", price_cents: Number(data.get("price_cents") || 0),
+          title: data.get("title"),
+          access: data.get("access"),
+          status: "draft",
+          price_cents: Number(data.get("price_cents") || 0),
         });
         location.assign("/admin/courses/" + course.id);
-      } catch (error) { document.getElementById("new-course-error").textContent = error.message; }
+      } catch (error) {
+        document.getElementById("new-course-error").textContent = error.message;
+      }
     });
   }
 
@@ -201,25 +437,87 @@
       api("GET", "/api/v1/admin/courses/" + courseId + "/analytics"),
       api("GET", "/api/v1/admin/payments?course_id=" + courseId),
     ]);
-    paymentRows("course-payment-rows", payments, (p) => p.learner_name || p.learner_email || "(deleted)");
+    paymentRows(
+      "course-payment-rows",
+      payments,
+      (p) => p.learner_name || p.learner_email || "(deleted)",
+    );
     document.getElementById("analytics-title").textContent = "Analytics: " + a.title;
     setFigure("ca-active", String(a.active_enrollments));
     setFigure("ca-completed", String(a.completed_enrollments));
     setFigure("ca-progress", percent(a.average_progress));
-    chart("chart-distribution", [{ type: "bar", name: "Learners", x: a.progress_distribution.map((b) => b.label), y: a.progress_distribution.map((b) => b.count), marker: { color: "#3c62d6" } }],
-      { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 } });
+    chart(
+      "chart-distribution",
+      [
+        {
+          type: "bar",
+          name: "Learners",
+          x: a.progress_distribution.map((b) => b.label),
+          y: a.progress_distribution.map((b) => b.count),
+          marker: { color: "#3c62d6" },
+        },
+      ],
+      { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 } },
+    );
     let total = 0;
     const days = a.completions_over_time.map((d) => d.day);
     const cumulative = a.completions_over_time.map((d) => (total += d.completions));
-    const nothing = { xaxis: { visible: false }, yaxis: { visible: false }, showlegend: false,
-      annotations: [{ text: "No completions yet", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { size: 14, color: "#5a6478" } }] };
-    chart("chart-completions", [{ type: "scatter", mode: "lines+markers", name: "Completions", x: days, y: cumulative, line: { color: "#2f9e6b", shape: "hv" } }],
-      days.length ? { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 }, xaxis: { type: "date", tickformat: "%b %d", range: dayRange(days) } } : nothing);
-    replace("qbank-rows", a.qbank_questions.length ? a.qbank_questions.map((q) =>
-      h("tr", { "data-question-id": q.id },
-        h("th", { scope: "row" }, q.prompt), h("td", {}, q.topic || "—"), h("td", {}, String(q.attempts)), h("td", {}, String(q.correct)),
-        h("td", {}, q.share_correct === null ? "—" : percent(q.share_correct * 100)))) :
-      h("tr", {}, h("td", { colspan: "5", class: "empty" }, "This course has no Q-bank questions.")));
+    const nothing = {
+      xaxis: { visible: false },
+      yaxis: { visible: false },
+      showlegend: false,
+      annotations: [
+        {
+          text: "No completions yet",
+          showarrow: false,
+          xref: "paper",
+          yref: "paper",
+          x: 0.5,
+          y: 0.5,
+          font: { size: 14, color: "#5a6478" },
+        },
+      ],
+    };
+    chart(
+      "chart-completions",
+      [
+        {
+          type: "scatter",
+          mode: "lines+markers",
+          name: "Completions",
+          x: days,
+          y: cumulative,
+          line: { color: "#2f9e6b", shape: "hv" },
+        },
+      ],
+      days.length
+        ? {
+            showlegend: false,
+            yaxis: { rangemode: "tozero", dtick: 1 },
+            xaxis: { type: "date", tickformat: "%b %d", range: dayRange(days) },
+          }
+        : nothing,
+    );
+    replace(
+      "qbank-rows",
+      a.qbank_questions.length
+        ? a.qbank_questions.map((q) =>
+            h(
+              "tr",
+              { "data-question-id": q.id },
+              h("th", { scope: "row" }, q.prompt),
+              h("td", {}, q.topic || "—"),
+              h("td", {}, String(q.attempts)),
+              h("td", {}, String(q.correct)),
+              h("td", {}, q.share_correct === null ? "—" : percent(q.share_correct * 100)),
+            ),
+          )
+        : h(
+            "tr",
+            {},
+            h("td", { colspan: "5", class: "empty" }, "This course has no Q-bank questions."),
+          ),
+    );
   }
 
   const queue = refresher(renderRequests);
@@ -237,14 +535,21 @@
     const page = document.body.dataset.page;
     const render = pages[page];
     if (!render) return;
-    if (page === "admin-requests") document.getElementById("request-status").addEventListener("change", () => queue());
+    if (page === "admin-requests")
+      document.getElementById("request-status").addEventListener("change", () => queue());
     if (page === "admin-courses") setUpNewCourse();
     if (page === "admin-student") {
       document.getElementById("enroll-form").addEventListener("submit", async (event) => {
         event.preventDefault();
         const courseId = Number(document.getElementById("enroll-course").value);
         if (!courseId) return;
-        await act(event.submitter, "POST", "/api/v1/admin/enrollments", { user_id: Number(document.body.dataset.userId), course_id: courseId }, "Enrolled.");
+        await act(
+          event.submitter,
+          "POST",
+          "/api/v1/admin/enrollments",
+          { user_id: Number(document.body.dataset.userId), course_id: courseId },
+          "Enrolled.",
+        );
         if (event.submitter) event.submitter.disabled = false;
         student();
       });

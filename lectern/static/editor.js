@@ -28,7 +28,10 @@
     if (afterReset) afterReset();
     const result = await send(method, path, body, message);
     if (!result) {
-      for (const [el, value, checked] of saved) { el.value = value; el.checked = checked; }
+      for (const [el, value, checked] of saved) {
+        el.value = value;
+        el.checked = checked;
+      }
       if (afterReset) afterReset();
     }
     return result;
@@ -53,57 +56,143 @@
 
   // Authors type choices one per line and the correct one by its number (from 1).
   function question(prompt, choicesText, answerNumber, extra) {
-    const choices = choicesText.split("\n").map((c) => c.trim()).filter(Boolean);
+    const choices = choicesText
+      .split("\n")
+      .map((c) => c.trim())
+      .filter(Boolean);
     return { prompt: prompt.trim(), choices, answer: Number(answerNumber) - 1, ...(extra || {}) };
   }
 
   function questionList(questions) {
-    return h("ol", {}, questions.map((q) => h("li", {}, q.prompt,
-      h("ul", {}, q.choices.map((choice, i) => h("li", {}, choice, i === q.answer ? h("span", { class: "badge good", style: "margin-left:.4rem" }, "correct") : null))))));
+    return h(
+      "ol",
+      {},
+      questions.map((q) =>
+        h(
+          "li",
+          {},
+          q.prompt,
+          h(
+            "ul",
+            {},
+            q.choices.map((choice, i) =>
+              h(
+                "li",
+                {},
+                choice,
+                i === q.answer
+                  ? h("span", { class: "badge good", style: "margin-left:.4rem" }, "correct")
+                  : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
   }
 
   function lessonEditor(lesson) {
     const key = "l" + lesson.id;
-    const required = h("input", { type: "checkbox", id: key + "-required", checked: lesson.required });
-    const weight = h("input", { type: "number", min: "0.1", step: "0.1", value: String(lesson.weight) });
+    const required = h("input", {
+      type: "checkbox",
+      id: key + "-required",
+      checked: lesson.required,
+    });
+    const weight = h("input", {
+      type: "number",
+      min: "0.1",
+      step: "0.1",
+      value: String(lesson.weight),
+    });
     const facts = [lesson.kind];
     if (lesson.kind === "video") facts.push(Math.round(lesson.duration_s) + " s");
-    if (lesson.kind === "quiz") facts.push("pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %");
+    if (lesson.kind === "quiz")
+      facts.push("pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %");
     const parts = [
-      h("div", { class: "row", style: "justify-content: space-between" },
-        h("strong", {}, lesson.title), h("span", { class: "meta" }, facts.join(" · "))),
-      h("form", { class: "row", onsubmit: (event) => {
-        event.preventDefault();
-        send("PATCH", "/api/v1/lessons/" + lesson.id, { required: required.checked, weight: Number(weight.value) }, "Lesson saved.");
-      } },
+      h(
+        "div",
+        { class: "row", style: "justify-content: space-between" },
+        h("strong", {}, lesson.title),
+        h("span", { class: "meta" }, facts.join(" · ")),
+      ),
+      h(
+        "form",
+        {
+          class: "row",
+          onsubmit: (event) => {
+            event.preventDefault();
+            send(
+              "PATCH",
+              "/api/v1/lessons/" + lesson.id,
+              { required: required.checked, weight: Number(weight.value) },
+              "Lesson saved.",
+            );
+          },
+        },
         h("label", { class: "choice", for: key + "-required" }, required, "Required"),
-        h("label", { for: key + "-weight" }, "Weight"), Object.assign(weight, { id: key + "-weight" }),
-        h("button", { type: "submit", class: "secondary", "aria-label": "Save " + lesson.title }, "Save"),
-        h("button", { type: "button", class: "danger", "aria-label": "Delete lesson " + lesson.title,
-          onclick: () => { if (confirm("Delete the lesson " + lesson.title + "?")) send("DELETE", "/api/v1/lessons/" + lesson.id, undefined, "Lesson deleted."); } }, "Delete")),
+        h("label", { for: key + "-weight" }, "Weight"),
+        Object.assign(weight, { id: key + "-weight" }),
+        h(
+          "button",
+          { type: "submit", class: "secondary", "aria-label": "Save " + lesson.title },
+          "Save",
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            "aria-label": "Delete lesson " + lesson.title,
+            onclick: () => {
+              if (confirm("Delete the lesson " + lesson.title + "?"))
+                send("DELETE", "/api/v1/lessons/" + lesson.id, undefined, "Lesson deleted.");
+            },
+          },
+          "Delete",
+        ),
+      ),
     ];
     if (lesson.kind === "quiz") {
       const prompt = h("input", { required: true, maxlength: "4000" });
       const choices = h("textarea", { required: true });
       const answer = h("input", { type: "number", min: "1", value: "1", required: true });
-      parts.push(h("details", {}, h("summary", {}, (lesson.questions || []).length + " quiz questions"),
-        questionList(lesson.questions || []),
-        h("form", { class: "stack", onsubmit: (event) => {
-          event.preventDefault();
-          const questions = [...(lesson.questions || []), question(prompt.value, choices.value, answer.value)];
-          send("PATCH", "/api/v1/lessons/" + lesson.id, { questions }, "Question added.");
-        } },
-          field(key + "-q-prompt", "New question", prompt),
-          field(key + "-q-choices", "Choices, one per line", choices),
-          field(key + "-q-answer", "Number of the correct choice", answer),
-          h("button", { type: "submit", class: "secondary" }, "Add quiz question"))));
+      parts.push(
+        h(
+          "details",
+          {},
+          h("summary", {}, (lesson.questions || []).length + " quiz questions"),
+          questionList(lesson.questions || []),
+          h(
+            "form",
+            {
+              class: "stack",
+              onsubmit: (event) => {
+                event.preventDefault();
+                const questions = [
+                  ...(lesson.questions || []),
+                  question(prompt.value, choices.value, answer.value),
+                ];
+                send("PATCH", "/api/v1/lessons/" + lesson.id, { questions }, "Question added.");
+              },
+            },
+            field(key + "-q-prompt", "New question", prompt),
+            field(key + "-q-choices", "Choices, one per line", choices),
+            field(key + "-q-answer", "Number of the correct choice", answer),
+            h("button", { type: "submit", class: "secondary" }, "Add quiz question"),
+          ),
+        ),
+      );
     }
     return h("li", { class: "card", "data-lesson-id": lesson.id }, parts);
   }
 
   function addLessonForm(chapter) {
     const key = "c" + chapter.id;
-    const kind = h("select", {}, KINDS.map((k) => h("option", { value: k }, k)));
+    const kind = h(
+      "select",
+      {},
+      KINDS.map((k) => h("option", { value: k }, k)),
+    );
     const title = h("input", { required: true, maxlength: "200" });
     const duration = h("input", { type: "number", min: "1", step: "1", value: "60" });
     const url = h("input", { maxlength: "2000", placeholder: "/media/lesson.webm" });
@@ -113,28 +202,67 @@
     const choices = h("textarea", {});
     const answer = h("input", { type: "number", min: "1", value: "1" });
     const byKind = {
-      video: h("div", { class: "inline-fields" }, field(key + "-duration", "Duration (seconds)", duration), field(key + "-url", "Video URL", url)),
+      video: h(
+        "div",
+        { class: "inline-fields" },
+        field(key + "-duration", "Duration (seconds)", duration),
+        field(key + "-url", "Video URL", url),
+      ),
       reading: field(key + "-body", "Text (Markdown)", body),
-      quiz: h("div", {}, field(key + "-pass", "Pass mark (0–1)", passMark), field(key + "-prompt", "First question", prompt),
-        field(key + "-choices", "Choices, one per line", choices), field(key + "-answer", "Number of the correct choice", answer)),
-      qbank: h("p", { class: "meta" }, "A Q-bank lesson lets learners practise with the course's question bank."),
+      quiz: h(
+        "div",
+        {},
+        field(key + "-pass", "Pass mark (0–1)", passMark),
+        field(key + "-prompt", "First question", prompt),
+        field(key + "-choices", "Choices, one per line", choices),
+        field(key + "-answer", "Number of the correct choice", answer),
+      ),
+      qbank: h(
+        "p",
+        { class: "meta" },
+        "A Q-bank lesson lets learners practise with the course's question bank.",
+      ),
     };
     const extra = h("div", {});
     const showKind = () => extra.replaceChildren(byKind[kind.value]);
     kind.addEventListener("change", showKind);
     showKind();
-    return h("form", { class: "stack", style: "border-top:1px solid var(--line); padding-top:.75rem", onsubmit: (event) => {
-      event.preventDefault();
-      const lesson = { title: title.value, kind: kind.value };
-      if (kind.value === "video") Object.assign(lesson, { duration_s: Number(duration.value), video_url: url.value });
-      if (kind.value === "reading") lesson.body = body.value;
-      if (kind.value === "quiz") Object.assign(lesson, { pass_mark: Number(passMark.value), questions: [question(prompt.value, choices.value, answer.value)] });
-      submitted(event.target, "POST", "/api/v1/chapters/" + chapter.id + "/lessons", lesson, "Lesson added.", showKind);
-    } },
+    return h(
+      "form",
+      {
+        class: "stack",
+        style: "border-top:1px solid var(--line); padding-top:.75rem",
+        onsubmit: (event) => {
+          event.preventDefault();
+          const lesson = { title: title.value, kind: kind.value };
+          if (kind.value === "video")
+            Object.assign(lesson, { duration_s: Number(duration.value), video_url: url.value });
+          if (kind.value === "reading") lesson.body = body.value;
+          if (kind.value === "quiz")
+            Object.assign(lesson, {
+              pass_mark: Number(passMark.value),
+              questions: [question(prompt.value, choices.value, answer.value)],
+            });
+          submitted(
+            event.target,
+            "POST",
+            "/api/v1/chapters/" + chapter.id + "/lessons",
+            lesson,
+            "Lesson added.",
+            showKind,
+          );
+        },
+      },
       h("h4", { style: "margin:0" }, "Add a lesson to " + chapter.title),
-      h("div", { class: "inline-fields" }, field(key + "-title", "Lesson title", title), field(key + "-kind", "Kind", kind)),
+      h(
+        "div",
+        { class: "inline-fields" },
+        field(key + "-title", "Lesson title", title),
+        field(key + "-kind", "Kind", kind),
+      ),
       extra,
-      h("button", { type: "submit", class: "secondary" }, "Add lesson"));
+      h("button", { type: "submit", class: "secondary" }, "Add lesson"),
+    );
   }
 
   // Live re-renders reuse the nodes of unchanged lessons and the add-lesson forms, so that
@@ -161,31 +289,95 @@
     const key = JSON.stringify(course.chapters);
     if (key === shownOutline) return;
     shownOutline = key;
-    replace("editor-outline", course.chapters.length ? course.chapters.map((chapter) =>
-      h("article", { class: "card stack", "data-chapter-id": chapter.id },
-        h("div", { class: "row", style: "justify-content: space-between" },
-          h("h3", { style: "margin:0" }, chapter.position + 1 + ". " + chapter.title),
-          h("button", { type: "button", class: "danger", "aria-label": "Delete chapter " + chapter.title,
-            onclick: () => { if (confirm("Delete the chapter " + chapter.title + " and its lessons?")) send("DELETE", "/api/v1/chapters/" + chapter.id, undefined, "Chapter deleted."); } }, "Delete chapter")),
-        chapter.lessons.length ? h("ol", { class: "stack", style: "list-style:none; padding:0" }, chapter.lessons.map(lessonNode)) : h("p", { class: "empty" }, "No lessons."),
-        addFormFor(chapter))) :
-      h("p", { class: "empty" }, "This course has no chapters yet."));
+    replace(
+      "editor-outline",
+      course.chapters.length
+        ? course.chapters.map((chapter) =>
+            h(
+              "article",
+              { class: "card stack", "data-chapter-id": chapter.id },
+              h(
+                "div",
+                { class: "row", style: "justify-content: space-between" },
+                h("h3", { style: "margin:0" }, chapter.position + 1 + ". " + chapter.title),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "danger",
+                    "aria-label": "Delete chapter " + chapter.title,
+                    onclick: () => {
+                      if (confirm("Delete the chapter " + chapter.title + " and its lessons?"))
+                        send(
+                          "DELETE",
+                          "/api/v1/chapters/" + chapter.id,
+                          undefined,
+                          "Chapter deleted.",
+                        );
+                    },
+                  },
+                  "Delete chapter",
+                ),
+              ),
+              chapter.lessons.length
+                ? h(
+                    "ol",
+                    { class: "stack", style: "list-style:none; padding:0" },
+                    chapter.lessons.map(lessonNode),
+                  )
+                : h("p", { class: "empty" }, "No lessons."),
+              addFormFor(chapter),
+            ),
+          )
+        : h("p", { class: "empty" }, "This course has no chapters yet."),
+    );
   }
 
   async function renderQbank() {
     const bank = await api("GET", "/api/v1/courses/" + courseId + "/qbank");
-    replace("editor-qbank", bank.length ? h("ol", { class: "stack" }, bank.map((q) =>
-      h("li", { "data-question-id": q.id }, q.prompt, q.topic ? h("span", { class: "badge", style: "margin-left:.4rem" }, q.topic) : null,
-        h("div", { class: "meta" }, "Correct: " + q.choices[q.answer]),
-        h("button", { type: "button", class: "danger", "aria-label": "Delete question " + q.prompt,
-          onclick: () => send("DELETE", "/api/v1/qbank-questions/" + q.id, undefined, "Question deleted.") }, "Delete")))) :
-      h("p", { class: "empty" }, "No Q-bank questions."));
+    replace(
+      "editor-qbank",
+      bank.length
+        ? h(
+            "ol",
+            { class: "stack" },
+            bank.map((q) =>
+              h(
+                "li",
+                { "data-question-id": q.id },
+                q.prompt,
+                q.topic ? h("span", { class: "badge", style: "margin-left:.4rem" }, q.topic) : null,
+                h("div", { class: "meta" }, "Correct: " + q.choices[q.answer]),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "danger",
+                    "aria-label": "Delete question " + q.prompt,
+                    onclick: () =>
+                      send(
+                        "DELETE",
+                        "/api/v1/qbank-questions/" + q.id,
+                        undefined,
+                        "Question deleted.",
+                      ),
+                  },
+                  "Delete",
+                ),
+              ),
+            ),
+          )
+        : h("p", { class: "empty" }, "No Q-bank questions."),
+    );
   }
 
   let loaded = false;
   async function render() {
     const course = await api("GET", "/api/v1/courses/" + courseId);
-    if (!loaded) { fillSettings(course); loaded = true; }
+    if (!loaded) {
+      fillSettings(course);
+      loaded = true;
+    }
     renderOutline(course);
     await renderQbank();
   }
@@ -220,14 +412,29 @@
     const chapterForm = document.getElementById("add-chapter");
     chapterForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      await submitted(chapterForm, "POST", "/api/v1/courses/" + courseId + "/chapters", { title: chapterForm.elements.title.value }, "Chapter added.");
+      await submitted(
+        chapterForm,
+        "POST",
+        "/api/v1/courses/" + courseId + "/chapters",
+        { title: chapterForm.elements.title.value },
+        "Chapter added.",
+      );
     });
     const qbankForm = document.getElementById("add-qbank");
     qbankForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const e = qbankForm.elements;
-      await submitted(qbankForm, "POST", "/api/v1/courses/" + courseId + "/qbank",
-        { questions: [question(e.prompt.value, e.choices.value, e.answer.value, { topic: e.topic.value })] }, "Question added.");
+      await submitted(
+        qbankForm,
+        "POST",
+        "/api/v1/courses/" + courseId + "/qbank",
+        {
+          questions: [
+            question(e.prompt.value, e.choices.value, e.answer.value, { topic: e.topic.value }),
+          ],
+        },
+        "Question added.",
+      );
     });
     onEvent(["course.", "content.", "qbank."], () => refresh());
     refresh();

@@ -53,7 +53,11 @@ const Lectern = (() => {
 
   function dispatch(message) {
     let event;
-    try { event = JSON.parse(message.data); } catch { return; }
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
     if (message.lastEventId) lastEventId = message.lastEventId;
     if (event.id !== undefined) {
       // Ids can arrive out of order (a late commit), so remember recent ones, not the highest.
@@ -68,9 +72,11 @@ const Lectern = (() => {
   // What a screen-reader user hears about other people's changes; the page updates silently.
   function announceEvent(event) {
     const payload = event.payload || {};
-    if (event.type === "notification.created" && payload.title) announce("Notification: " + payload.title);
+    if (event.type === "notification.created" && payload.title)
+      announce("Notification: " + payload.title);
     else if (event.type === "certificate.issued") announce("A certificate was issued.");
-    else if (event.type === "request.created" && document.body.dataset.role === "admin") announce("New access request.");
+    else if (event.type === "request.created" && document.body.dataset.role === "admin")
+      announce("New access request.");
   }
 
   function openStream() {
@@ -83,7 +89,10 @@ const Lectern = (() => {
       // The browser retries by itself unless the server refused; then check the session
       // first (a 401 sends the page to the log-in) and open a new stream.
       if (source.readyState === EventSource.CLOSED) {
-        setTimeout(() => api("GET", "/api/v1/me").then(openStream, () => setTimeout(openStream, 5000)), 1500);
+        setTimeout(
+          () => api("GET", "/api/v1/me").then(openStream, () => setTimeout(openStream, 5000)),
+          1500,
+        );
       }
     };
   }
@@ -101,11 +110,18 @@ const Lectern = (() => {
     let running = null;
     let again = false;
     const run = async () => {
-      if (running) { again = true; return running; }
+      if (running) {
+        again = true;
+        return running;
+      }
       running = (async () => {
         do {
           again = false;
-          try { await render(); } catch (error) { if (!(error instanceof ApiError && error.status === 401)) report(error); }
+          try {
+            await render();
+          } catch (error) {
+            if (!(error instanceof ApiError && error.status === 401)) report(error);
+          }
         } while (again);
         running = null;
       })();
@@ -131,12 +147,23 @@ const Lectern = (() => {
 
   function progressBar(value, label) {
     const pct = Math.max(0, Math.min(100, Math.round(Number(value) || 0)));
-    return h("div", { class: "stack" },
-      h("div", {
-        class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-        "aria-valuenow": String(pct), "aria-label": label || "Progress",
-      }, h("span", { style: "width:" + pct + "%" })),
-      h("div", { class: "progress-label" }, pct + "% complete"));
+    return h(
+      "div",
+      { class: "stack" },
+      h(
+        "div",
+        {
+          class: "progress",
+          role: "progressbar",
+          "aria-valuemin": "0",
+          "aria-valuemax": "100",
+          "aria-valuenow": String(pct),
+          "aria-label": label || "Progress",
+        },
+        h("span", { style: "width:" + pct + "%" }),
+      ),
+      h("div", { class: "progress-label" }, pct + "% complete"),
+    );
   }
 
   function announce(text) {
@@ -146,7 +173,9 @@ const Lectern = (() => {
     if (toast) {
       toast.textContent = text;
       clearTimeout(announce.timer);
-      announce.timer = setTimeout(() => { toast.textContent = ""; }, 4000);
+      announce.timer = setTimeout(() => {
+        toast.textContent = "";
+      }, 4000);
     }
   }
 
@@ -160,8 +189,13 @@ const Lectern = (() => {
 
   function money(cents, currency) {
     try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency: (currency || "usd").toUpperCase() }).format(cents / 100);
-    } catch { return (cents / 100).toFixed(2) + " " + currency; }
+      return new Intl.NumberFormat(undefined, {
+        style: "currency",
+        currency: (currency || "usd").toUpperCase(),
+      }).format(cents / 100);
+    } catch {
+      return (cents / 100).toFixed(2) + " " + currency;
+    }
   }
 
   // Leaves the region alone when nothing changed, and gives focus back to a control that the
@@ -169,25 +203,40 @@ const Lectern = (() => {
   function replace(id, ...children) {
     const node = document.getElementById(id);
     if (!node) return node;
-    const next = children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false);
+    const next = children
+      .flat(Infinity)
+      .filter((child) => child !== null && child !== undefined && child !== false);
     const current = node.childNodes;
-    if (next.length === current.length && next.every((child, i) => child === current[i])) return node;
+    if (next.length === current.length && next.every((child, i) => child === current[i]))
+      return node;
     const focused = document.activeElement;
     node.replaceChildren(...next);
     if (focused && focused !== document.activeElement && node.contains(focused)) focused.focus();
     return node;
   }
 
-  function page() { return document.body.dataset; }
+  function page() {
+    return document.body.dataset;
+  }
 
   async function logout() {
-    try { await api("POST", "/api/v1/auth/logout"); } finally { location.assign("/login"); }
+    try {
+      await api("POST", "/api/v1/auth/logout");
+    } finally {
+      location.assign("/login");
+    }
   }
 
   // The navigation's live counts: pending requests for admins, unread notifications for students.
   const COUNTS = {
-    requests: { path: "/api/v1/admin/access-requests?status=pending&limit=1000", events: ["request."] },
-    notifications: { path: "/api/v1/me/notifications?unread=true&limit=500", events: ["notification."] },
+    requests: {
+      path: "/api/v1/admin/access-requests?status=pending&limit=1000",
+      events: ["request."],
+    },
+    notifications: {
+      path: "/api/v1/me/notifications?unread=true&limit=500",
+      events: ["notification."],
+    },
   };
   const counters = {};
 
@@ -212,5 +261,20 @@ const Lectern = (() => {
     }
   });
 
-  return { api, ApiError, onEvent, refresher, refreshCounts, h, progressBar, announce, report, when, money, replace, page, cookie };
+  return {
+    api,
+    ApiError,
+    onEvent,
+    refresher,
+    refreshCounts,
+    h,
+    progressBar,
+    announce,
+    report,
+    when,
+    money,
+    replace,
+    page,
+    cookie,
+  };
 })();

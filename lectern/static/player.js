@@ -18,20 +18,40 @@
       api("GET", "/api/v1/me/enrollments"),
       api("GET", "/api/v1/me/certificates"),
     ]);
-    const enrollment = enrollments.find((e) => e.course_id === courseId && e.status !== "cancelled") || null;
+    const enrollment =
+      enrollments.find((e) => e.course_id === courseId && e.status !== "cancelled") || null;
     // Asked only when enrolled: the per-lesson facts of a stranger's course are a 404.
-    const detail = enrollment ? await api("GET", "/api/v1/me/courses/" + courseId + "/progress") : null;
-    const done = new Set(detail ? detail.lessons.filter((m) => m.completed).map((m) => m.lesson_id) : []);
+    const detail = enrollment
+      ? await api("GET", "/api/v1/me/courses/" + courseId + "/progress")
+      : null;
+    const done = new Set(
+      detail ? detail.lessons.filter((m) => m.completed).map((m) => m.lesson_id) : [],
+    );
     const certificate = certificates.find((c) => c.course_id === courseId);
-    replace("course-progress",
+    replace(
+      "course-progress",
       enrollment ? progressBar(enrollment.progress, "Course progress") : notEnrolled(),
-      certificate ? h("div", { class: "notice", id: "certificate", style: "margin-top:.75rem" },
-        h("p", { style: "margin-top:0" }, "Course complete — your certificate is ready."),
-        LecternStudent.certificateLinks(certificate)) : null);
+      certificate
+        ? h(
+            "div",
+            { class: "notice", id: "certificate", style: "margin-top:.75rem" },
+            h("p", { style: "margin-top:0" }, "Course complete — your certificate is ready."),
+            LecternStudent.certificateLinks(certificate),
+          )
+        : null,
+    );
     replace("course-state", enrollment ? LecternStudent.statusBadge(enrollment.status) : null);
     const paid = new URLSearchParams(location.search).get("payment");
     if (enrollment && paid && paid !== "cancelled" && !document.getElementById("paid-notice")) {
-      document.getElementById("course-progress").before(h("p", { class: "notice", id: "paid-notice", role: "status" }, "Payment received: you are enrolled."));
+      document
+        .getElementById("course-progress")
+        .before(
+          h(
+            "p",
+            { class: "notice", id: "paid-notice", role: "status" },
+            "Payment received: you are enrolled.",
+          ),
+        );
     }
     for (const link of document.querySelectorAll("#outline a[data-lesson-id]")) {
       const complete = done.has(Number(link.dataset.lessonId));
@@ -39,36 +59,76 @@
       mark.textContent = complete ? "✓" : "○";
       mark.classList.toggle("done", complete);
       link.dataset.completed = String(complete);
-      link.querySelector(".visually-hidden").textContent = complete ? " (completed)" : " (not completed)";
+      link.querySelector(".visually-hidden").textContent = complete
+        ? " (completed)"
+        : " (not completed)";
     }
   }
   const refreshStatus = refresher(renderStatus);
 
   function notEnrolled() {
     const payment = new URLSearchParams(location.search).get("payment");
-    if (payment === "cancelled") return h("p", { class: "error" }, "Payment cancelled: you are not enrolled.");
-    if (payment) return h("p", { class: "notice" }, "Payment received. Your enrollment appears here as soon as it is confirmed.");
-    return h("p", {}, "You are not enrolled in this course. ", h("a", { href: "/learn/catalog" }, "See the catalog"), ".");
+    if (payment === "cancelled")
+      return h("p", { class: "error" }, "Payment cancelled: you are not enrolled.");
+    if (payment)
+      return h(
+        "p",
+        { class: "notice" },
+        "Payment received. Your enrollment appears here as soon as it is confirmed.",
+      );
+    return h(
+      "p",
+      {},
+      "You are not enrolled in this course. ",
+      h("a", { href: "/learn/catalog" }, "See the catalog"),
+      ".",
+    );
   }
 
   function renderOutline() {
-    replace("outline", h("h2", { style: "margin-top:0; font-size:1rem" }, "Outline"),
+    replace(
+      "outline",
+      h("h2", { style: "margin-top:0; font-size:1rem" }, "Outline"),
       course.chapters.map((chapter) => [
         h("h3", {}, chapter.title),
-        h("ol", {}, chapter.lessons.map((lesson) =>
-          h("li", {}, h("a", {
-            href: "?lesson=" + lesson.id, "data-lesson-id": lesson.id, "data-kind": lesson.kind,
-            "aria-current": lesson.id === currentLessonId ? "true" : null,
-            onclick: (event) => { event.preventDefault(); show(lesson.id, true); },
-          }, h("span", { class: "mark", "aria-hidden": "true" }, "○"), h("span", {}, lesson.title),
-          h("span", { class: "visually-hidden" }, " (not completed)"))))),
-      ]));
+        h(
+          "ol",
+          {},
+          chapter.lessons.map((lesson) =>
+            h(
+              "li",
+              {},
+              h(
+                "a",
+                {
+                  href: "?lesson=" + lesson.id,
+                  "data-lesson-id": lesson.id,
+                  "data-kind": lesson.kind,
+                  "aria-current": lesson.id === currentLessonId ? "true" : null,
+                  onclick: (event) => {
+                    event.preventDefault();
+                    show(lesson.id, true);
+                  },
+                },
+                h("span", { class: "mark", "aria-hidden": "true" }, "○"),
+                h("span", {}, lesson.title),
+                h("span", { class: "visually-hidden" }, " (not completed)"),
+              ),
+            ),
+          ),
+        ),
+      ]),
+    );
   }
 
   function show(lessonId, push) {
     const lesson = lessons().find((l) => l.id === lessonId) || lessons()[0];
     if (!lesson) {
-      replace("lesson", h("h2", { id: "lesson-title" }, "No lessons yet"), h("p", { class: "empty" }, "This course has no lessons yet."));
+      replace(
+        "lesson",
+        h("h2", { id: "lesson-title" }, "No lessons yet"),
+        h("p", { class: "empty" }, "This course has no lessons yet."),
+      );
       return;
     }
     currentLessonId = lesson.id;
@@ -77,7 +137,12 @@
       if (Number(link.dataset.lessonId) === lesson.id) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
     }
-    const view = { video: videoLesson, quiz: quizLesson, reading: readingLesson, qbank: qbankLesson }[lesson.kind];
+    const view = {
+      video: videoLesson,
+      quiz: quizLesson,
+      reading: readingLesson,
+      qbank: qbankLesson,
+    }[lesson.kind];
     replace("lesson", h("h2", { id: "lesson-title", tabindex: "-1" }, lesson.title), view(lesson));
     // Chosen from the outline: take keyboard and screen-reader users to the lesson.
     if (push) document.getElementById("lesson-title").focus();
@@ -87,14 +152,29 @@
   function subtract([start, end], covered) {
     let pieces = [[start, end]];
     for (const [a, b] of covered) {
-      pieces = pieces.flatMap(([s, e]) => (b <= s || a >= e ? [[s, e]] : [[s, Math.min(e, a)], [Math.max(s, b), e]]))
+      pieces = pieces
+        .flatMap(([s, e]) =>
+          b <= s || a >= e
+            ? [[s, e]]
+            : [
+                [s, Math.min(e, a)],
+                [Math.max(s, b), e],
+              ],
+        )
         .filter(([s, e]) => e - s > 1e-3);
     }
     return pieces;
   }
 
   function videoLesson(lesson) {
-    const video = h("video", { controls: true, preload: "metadata", src: lesson.video_url, "aria-label": "Video: " + lesson.title, "data-lesson-id": lesson.id, "data-duration": lesson.duration_s });
+    const video = h("video", {
+      controls: true,
+      preload: "metadata",
+      src: lesson.video_url,
+      "aria-label": "Video: " + lesson.title,
+      "data-lesson-id": lesson.id,
+      "data-duration": lesson.duration_s,
+    });
     const reported = [];
     let sending = Promise.resolve();
     let lastFlush = 0;
@@ -116,14 +196,25 @@
       sending = sending.then(async () => {
         const pieces = unreported();
         if (!pieces.length) return;
-        const events = pieces.map(([s, e]) => ({ type: "video.watched", lesson_id: lesson.id, from_s: Number(s.toFixed(3)), to_s: Number(e.toFixed(3)) }));
+        const events = pieces.map(([s, e]) => ({
+          type: "video.watched",
+          lesson_id: lesson.id,
+          from_s: Number(s.toFixed(3)),
+          to_s: Number(e.toFixed(3)),
+        }));
         try {
           const response = await fetch("/api/v1/activity", {
-            method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
-            headers: { "Content-Type": "application/json", "X-CSRF-Token": Lectern.cookie("lectern_csrf") },
+            method: "POST",
+            credentials: "same-origin",
+            keepalive: Boolean(keepalive),
+            headers: {
+              "Content-Type": "application/json",
+              "X-CSRF-Token": Lectern.cookie("lectern_csrf"),
+            },
             body: JSON.stringify({ events }),
           });
-          if (response.ok) reported.push(...pieces.map(([s, e]) => [Number(s.toFixed(3)), Number(e.toFixed(3))]));
+          if (response.ok)
+            reported.push(...pieces.map(([s, e]) => [Number(s.toFixed(3)), Number(e.toFixed(3))]));
         } catch (error) {
           report(error);
         }
@@ -131,47 +222,83 @@
       return sending;
     }
 
-    video.addEventListener("timeupdate", () => { if (performance.now() - lastFlush > 1000) flush(); });
+    video.addEventListener("timeupdate", () => {
+      if (performance.now() - lastFlush > 1000) flush();
+    });
     for (const name of ["pause", "ended", "seeking"]) video.addEventListener(name, () => flush());
     window.addEventListener("pagehide", () => flush(true));
-    return h("div", { class: "stack" }, video,
-      h("p", { class: "meta" }, "Watch at least 90 % of the video to complete it. Skipping ahead does not count."));
+    return h(
+      "div",
+      { class: "stack" },
+      video,
+      h(
+        "p",
+        { class: "meta" },
+        "Watch at least 90 % of the video to complete it. Skipping ahead does not count.",
+      ),
+    );
   }
 
   // -- quiz -------------------------------------------------------------------------------------
   function choiceGroup(name, prompt, choices, number, onchange) {
-    return h("fieldset", {},
+    return h(
+      "fieldset",
+      {},
       h("legend", {}, number + ". " + prompt),
       choices.map((choice, index) => {
         const id = name + "-" + index;
-        return h("div", { class: "choice" },
+        return h(
+          "div",
+          { class: "choice" },
           h("input", { type: "radio", id, name, value: String(index), required: true, onchange }),
-          h("label", { for: id, style: "font-weight:400" }, choice));
-      }));
+          h("label", { for: id, style: "font-weight:400" }, choice),
+        );
+      }),
+    );
   }
 
   function quizLesson(lesson) {
     const result = h("div", { id: "quiz-result", role: "status", "aria-live": "polite" });
-    const form = h("form", { id: "quiz-form", "data-lesson-id": lesson.id },
+    const form = h(
+      "form",
+      { id: "quiz-form", "data-lesson-id": lesson.id },
       lesson.questions.map((q, i) => choiceGroup("q" + i, q.prompt, q.choices, i + 1)),
-      h("button", { type: "submit" }, "Submit answers"), result);
+      h("button", { type: "submit" }, "Submit answers"),
+      result,
+    );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const answers = lesson.questions.map((_, i) => {
         const picked = form.querySelector("input[name=q" + i + "]:checked");
         return picked ? Number(picked.value) : -1;
       });
-      if (answers.includes(-1)) { result.textContent = "Answer every question first."; return; }
+      if (answers.includes(-1)) {
+        result.textContent = "Answer every question first.";
+        return;
+      }
       try {
-        const attempt = await api("POST", "/api/v1/lessons/" + lesson.id + "/quiz-attempts", { answers });
+        const attempt = await api("POST", "/api/v1/lessons/" + lesson.id + "/quiz-attempts", {
+          answers,
+        });
         const pct = Math.round(attempt.score * 100);
-        result.replaceChildren(h("p", { class: attempt.passed ? "notice" : "error", "data-passed": String(attempt.passed) },
-          "Score " + pct + " % — " + (attempt.passed ? "passed." : "not passed yet; try again.")));
+        result.replaceChildren(
+          h(
+            "p",
+            { class: attempt.passed ? "notice" : "error", "data-passed": String(attempt.passed) },
+            "Score " + pct + " % — " + (attempt.passed ? "passed." : "not passed yet; try again."),
+          ),
+        );
         announce("Quiz scored " + pct + " %.");
-      } catch (error) { result.textContent = error.message; }
+      } catch (error) {
+        result.textContent = error.message;
+      }
     });
-    return h("div", { class: "stack" },
-      h("p", { class: "meta" }, "Pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %."), form);
+    return h(
+      "div",
+      { class: "stack" },
+      h("p", { class: "meta" }, "Pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %."),
+      form,
+    );
   }
 
   // -- reading ----------------------------------------------------------------------------------
@@ -179,15 +306,28 @@
     const body = lesson.body_html
       ? Object.assign(h("article", { class: "reading html" }), { innerHTML: lesson.body_html }) // sanitized by the server
       : h("article", { class: "reading" }, lesson.body || "");
-    const button = h("button", { type: "button", "data-action": "mark-read", onclick: async () => {
-      button.disabled = true;
-      try {
-        const outcome = await api("POST", "/api/v1/activity", { events: [{ type: "lesson.completed", lesson_id: lesson.id }] });
-        const rejected = (outcome.results || []).find((r) => !r.accepted);
-        if (rejected) throw new Error(rejected.error || "Not accepted.");
-        announce("Marked as read.");
-      } catch (error) { report(error); button.disabled = false; }
-    } }, "Mark as read");
+    const button = h(
+      "button",
+      {
+        type: "button",
+        "data-action": "mark-read",
+        onclick: async () => {
+          button.disabled = true;
+          try {
+            const outcome = await api("POST", "/api/v1/activity", {
+              events: [{ type: "lesson.completed", lesson_id: lesson.id }],
+            });
+            const rejected = (outcome.results || []).find((r) => !r.accepted);
+            if (rejected) throw new Error(rejected.error || "Not accepted.");
+            announce("Marked as read.");
+          } catch (error) {
+            report(error);
+            button.disabled = false;
+          }
+        },
+      },
+      "Mark as read",
+    );
     return h("div", { class: "stack" }, body, button);
   }
 
@@ -195,58 +335,106 @@
   function qbankLesson() {
     const area = h("div", { id: "qbank-area", class: "stack" });
     const countId = "qbank-count";
-    const start = h("form", { id: "qbank-start", class: "row" },
+    const start = h(
+      "form",
+      { id: "qbank-start", class: "row" },
       h("label", { for: countId }, "Questions"),
-      h("select", { id: countId, name: "count" }, [5, 10, 20].map((n) => h("option", { value: String(n) }, String(n)))),
-      h("button", { type: "submit" }, "Start test"));
+      h(
+        "select",
+        { id: countId, name: "count" },
+        [5, 10, 20].map((n) => h("option", { value: String(n) }, String(n))),
+      ),
+      h("button", { type: "submit" }, "Start test"),
+    );
     start.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        const test = await api("POST", "/api/v1/courses/" + courseId + "/qbank-tests", { count: Number(start.elements.count.value) });
+        const test = await api("POST", "/api/v1/courses/" + courseId + "/qbank-tests", {
+          count: Number(start.elements.count.value),
+        });
         runTest(test, area);
-      } catch (error) { area.replaceChildren(h("p", { class: "error" }, error.message)); }
+      } catch (error) {
+        area.replaceChildren(h("p", { class: "error" }, error.message));
+      }
     });
-    return h("div", { class: "stack" }, h("p", { class: "meta" }, "Practise with questions drawn from the course bank. Feedback comes at the end."), start, area);
+    return h(
+      "div",
+      { class: "stack" },
+      h(
+        "p",
+        { class: "meta" },
+        "Practise with questions drawn from the course bank. Feedback comes at the end.",
+      ),
+      start,
+      area,
+    );
   }
 
   function runTest(test, area) {
     const chosen = {};
     const status = h("p", { role: "status", "aria-live": "polite" });
-    const form = h("form", { id: "qbank-test", "data-test-id": test.id },
-      test.questions.map((q, i) => choiceGroup("t" + test.id + "-" + q.id, q.prompt, q.choices, i + 1, async (event) => {
-        chosen[q.id] = Number(event.target.value);
-        try {
-          await api("POST", "/api/v1/qbank-tests/" + test.id + "/answers", { question_id: q.id, choice: chosen[q.id] });
-        } catch (error) { status.textContent = error.message; }
-      })),
-      h("button", { type: "submit" }, "Finish test"), status);
+    const form = h(
+      "form",
+      { id: "qbank-test", "data-test-id": test.id },
+      test.questions.map((q, i) =>
+        choiceGroup("t" + test.id + "-" + q.id, q.prompt, q.choices, i + 1, async (event) => {
+          chosen[q.id] = Number(event.target.value);
+          try {
+            await api("POST", "/api/v1/qbank-tests/" + test.id + "/answers", {
+              question_id: q.id,
+              choice: chosen[q.id],
+            });
+          } catch (error) {
+            status.textContent = error.message;
+          }
+        }),
+      ),
+      h("button", { type: "submit" }, "Finish test"),
+      status,
+    );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
         const finished = await api("POST", "/api/v1/qbank-tests/" + test.id + "/finish", {});
         area.replaceChildren(feedback(test, chosen, finished));
         announce("Test finished.");
-      } catch (error) { status.textContent = error.message; }
+      } catch (error) {
+        status.textContent = error.message;
+      }
     });
     area.replaceChildren(form);
   }
 
   function feedback(test, chosen, finished) {
     const results = {};
-    for (const r of finished.results || finished.questions || finished.answers || []) results[r.question_id ?? r.id] = r;
+    for (const r of finished.results || finished.questions || finished.answers || [])
+      results[r.question_id ?? r.id] = r;
     const pct = Math.round((finished.score || 0) * 100);
-    return h("section", { id: "qbank-feedback", "aria-labelledby": "qbank-feedback-title", class: "card" },
+    return h(
+      "section",
+      { id: "qbank-feedback", "aria-labelledby": "qbank-feedback-title", class: "card" },
       h("h3", { id: "qbank-feedback-title" }, "Your result: " + pct + " %"),
-      h("ol", { class: "feedback" }, test.questions.map((q) => {
-        const r = results[q.id] || {};
-        const correct = r.is_correct ?? r.correct;
-        const answer = r.answer ?? r.correct_choice;
-        const picked = chosen[q.id];
-        return h("li", { class: correct ? "right" : "wrong", "data-correct": String(Boolean(correct)) },
-          h("strong", {}, correct ? "Correct: " : "Incorrect: "), q.prompt,
-          h("div", {}, "Your answer: ", picked === undefined ? "none" : q.choices[picked]),
-          !correct && answer !== undefined ? h("div", {}, "Right answer: ", q.choices[answer]) : null);
-      })));
+      h(
+        "ol",
+        { class: "feedback" },
+        test.questions.map((q) => {
+          const r = results[q.id] || {};
+          const correct = r.is_correct ?? r.correct;
+          const answer = r.answer ?? r.correct_choice;
+          const picked = chosen[q.id];
+          return h(
+            "li",
+            { class: correct ? "right" : "wrong", "data-correct": String(Boolean(correct)) },
+            h("strong", {}, correct ? "Correct: " : "Incorrect: "),
+            q.prompt,
+            h("div", {}, "Your answer: ", picked === undefined ? "none" : q.choices[picked]),
+            !correct && answer !== undefined
+              ? h("div", {}, "Right answer: ", q.choices[answer])
+              : null,
+          );
+        }),
+      ),
+    );
   }
 
   // Content changed while the learner is here: redraw the outline, keep the open lesson.
@@ -273,8 +461,12 @@
     const wanted = Number(new URLSearchParams(location.search).get("lesson"));
     show(wanted, false);
     refreshStatus();
-    window.addEventListener("popstate", () => show(Number(new URLSearchParams(location.search).get("lesson")), false));
-    onEvent(["progress.", "certificate.", "enrollment.", "lesson.", "quiz.", "qbank."], () => refreshStatus());
+    window.addEventListener("popstate", () =>
+      show(Number(new URLSearchParams(location.search).get("lesson")), false),
+    );
+    onEvent(["progress.", "certificate.", "enrollment.", "lesson.", "quiz.", "qbank."], () =>
+      refreshStatus(),
+    );
     onEvent(["content.", "course."], () => refreshOutline());
   });
 })();

@@ -6,16 +6,27 @@ document.addEventListener("DOMContentLoaded", async () => {
   const code = document.body.dataset.code;
   const box = document.getElementById("verification");
   try {
-    const response = await fetch("/api/v1/certificates/" + encodeURIComponent(code), { headers: { Accept: "application/json" } });
+    const response = await fetch("/api/v1/certificates/" + encodeURIComponent(code), {
+      headers: { Accept: "application/json" },
+    });
     if (!response.ok) throw new Error("No certificate has this code.");
     const c = await response.json();
-    replace("verification",
+    replace(
+      "verification",
       h("p", { class: "badge good", "data-verified": "true" }, "Verified"),
-      h("dl", { class: "facts" },
-        h("dt", {}, "Learner"), h("dd", {}, c.learner_name),
-        h("dt", {}, "Course"), h("dd", {}, c.course_title),
-        h("dt", {}, "Issued"), h("dd", {}, when(c.issued_at)),
-        h("dt", {}, "Code"), h("dd", {}, h("code", {}, c.code))));
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "Learner"),
+        h("dd", {}, c.learner_name),
+        h("dt", {}, "Course"),
+        h("dd", {}, c.course_title),
+        h("dt", {}, "Issued"),
+        h("dd", {}, when(c.issued_at)),
+        h("dt", {}, "Code"),
+        h("dd", {}, h("code", {}, c.code)),
+      ),
+    );
   } catch (error) {
     replace("verification", h("p", { class: "error", "data-verified": "false" }, error.message));
   }
