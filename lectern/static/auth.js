@@ -6,6 +6,10 @@ document.addEventListener("DOMContentLoaded", () => {
   // Only a path on this site: "//host" and "/\host" would leave it.
   const home = next && /^\/(?![\/\\])/.test(next) ? next : "/";
 
+  /**
+   * @param {FormDataEntryValue | null} email
+   * @param {FormDataEntryValue | null} password
+   */
   async function login(email, password) {
     await Lectern.api("POST", "/api/v1/auth/login", { email, password });
     location.assign(home);
@@ -15,11 +19,12 @@ document.addEventListener("DOMContentLoaded", () => {
   if (loginForm) {
     loginForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const form = new FormData(loginForm);
+      const form = new FormData(/** @type {HTMLFormElement} */ (loginForm));
       try {
         await login(form.get("email"), form.get("password"));
       } catch (error) {
-        document.getElementById("login-error").textContent = error.message;
+        /** @type {HTMLElement} */ (document.getElementById("login-error")).textContent =
+          error.message;
       }
     });
   }
@@ -28,12 +33,13 @@ document.addEventListener("DOMContentLoaded", () => {
   if (signupForm) {
     signupForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const form = Object.fromEntries(new FormData(signupForm));
+      const form = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (signupForm)));
       try {
         await Lectern.api("POST", "/api/v1/auth/register", form);
         await login(form.email, form.password);
       } catch (error) {
-        document.getElementById("signup-error").textContent = error.message;
+        /** @type {HTMLElement} */ (document.getElementById("signup-error")).textContent =
+          error.message;
       }
     });
   }

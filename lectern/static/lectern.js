@@ -2,13 +2,29 @@
 // DOM builders. Every page renders from the API and re-renders in place when an event arrives.
 "use strict";
 
+/**
+ * A child that `h` and `replace` accept: nodes, text, and nested lists of them; null, undefined
+ * and false are left out.
+ * @typedef {Node | string | number | boolean | null | undefined | Child[]} Child
+ */
+/**
+ * An event from the live stream.
+ * @typedef {{ id?: number, type?: string, payload?: any }} LiveEvent
+ */
+
+// biome-ignore lint/correctness/noUnusedVariables: the page scripts loaded after this one use it.
 const Lectern = (() => {
+  /** @param {string} name */
   function cookie(name) {
     const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
     return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
   }
 
   class ApiError extends Error {
+    /**
+     * @param {number} status
+     * @param {any} problem the RFC 9457 problem details, or the response's text
+     */
     constructor(status, problem) {
       super((problem && (problem.detail || problem.title)) || "Request failed (" + status + ")");
       this.status = status;
@@ -16,7 +32,15 @@ const Lectern = (() => {
     }
   }
 
+  /**
+   * Calls the JSON API; resolves to the decoded body (null for 204), throws ApiError otherwise.
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @returns {Promise<any>}
+   */
   async function api(method, path, body) {
+    /** @type {Record<string, string>} */
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = cookie("lectern_csrf");
@@ -38,11 +62,16 @@ const Lectern = (() => {
   }
 
   // One EventSource per page; reconnects resume from the last id the page saw.
+  /** @type {((event: LiveEvent) => void)[]} */
   const listeners = [];
+  /** @type {Set<number>} */
   const seen = new Set();
+  /** @type {string | null} */
   let lastEventId = null;
+  /** @type {EventSource | null} */
   let source = null;
 
+  /** @param {boolean} on */
   function setLive(on) {
     const dot = document.getElementById("live-dot");
     if (!dot) return;
@@ -51,7 +80,9 @@ const Lectern = (() => {
     dot.title = on ? "Live updates on" : "Reconnecting…";
   }
 
+  /** @param {MessageEvent} message */
   function dispatch(message) {
+    /** @type {LiveEvent} */
     let event;
     try {
       event = JSON.parse(message.data);
@@ -63,13 +94,14 @@ const Lectern = (() => {
       // Ids can arrive out of order (a late commit), so remember recent ones, not the highest.
       if (seen.has(event.id)) return;
       seen.add(event.id);
-      if (seen.size > 2000) seen.delete(seen.values().next().value);
+      if (seen.size > 2000) seen.delete(/** @type {number} */ (seen.values().next().value));
     }
     announceEvent(event);
     for (const listener of listeners) listener(event);
   }
 
   // What a screen-reader user hears about other people's changes; the page updates silently.
+  /** @param {LiveEvent} event */
   function announceEvent(event) {
     const payload = event.payload || {};
     if (event.type === "notification.created" && payload.title)
@@ -81,14 +113,15 @@ const Lectern = (() => {
 
   function openStream() {
     const query = lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "";
-    source = new EventSource("/api/v1/stream" + query);
-    source.onopen = () => setLive(true);
-    source.onmessage = dispatch;
-    source.onerror = () => {
+    const stream = new EventSource("/api/v1/stream" + query);
+    source = stream;
+    stream.onopen = () => setLive(true);
+    stream.onmessage = dispatch;
+    stream.onerror = () => {
       setLive(false);
       // The browser retries by itself unless the server refused; then check the session
       // first (a 401 sends the page to the log-in) and open a new stream.
-      if (source.readyState === EventSource.CLOSED) {
+      if (stream.readyState === EventSource.CLOSED) {
         setTimeout(
           () => api("GET", "/api/v1/me").then(openStream, () => setTimeout(openStream, 5000)),
           1500,
@@ -97,6 +130,11 @@ const Lectern = (() => {
     };
   }
 
+  /**
+   * Calls `handler` with each live event whose type starts with one of `prefixes`.
+   * @param {string[]} prefixes
+   * @param {(event: LiveEvent) => void} handler
+   */
   function onEvent(prefixes, handler) {
     listeners.push((event) => {
       if (prefixes.some((prefix) => (event.type || "").startsWith(prefix))) handler(event);
@@ -106,7 +144,12 @@ const Lectern = (() => {
 
   // Runs `render` now and again whenever asked, never twice at once; requests made while it
   // runs collapse into one more run.
+  /**
+   * @param {() => unknown} render
+   * @returns {() => Promise<void>}
+   */
   function refresher(render) {
+    /** @type {Promise<void> | null} */
     let running = null;
     let again = false;
     const run = async () => {
@@ -130,6 +173,15 @@ const Lectern = (() => {
     return run;
   }
 
+  /**
+   * Builds an element: `on…` attributes add listeners, `text` sets the text, `true` is a bare
+   * attribute, and null, undefined and false leave an attribute or child out.
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, any> | null} [attributes]
+   * @param {...Child} children
+   * @returns {HTMLElementTagNameMap[K]}
+   */
   function h(tag, attributes, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(attributes || {})) {
@@ -138,13 +190,26 @@ const Lectern = (() => {
       else if (key === "text") node.textContent = value;
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat(Infinity)) {
+    for (const child of flatten(children)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
     return node;
   }
 
+  /**
+   * @param {Child[]} children
+   * @returns {Exclude<Child, Child[]>[]}
+   */
+  function flatten(children) {
+    // Cast before flat(): TypeScript cannot compute flat()'s type over a recursive type.
+    return /** @type {any[]} */ (children).flat(Infinity);
+  }
+
+  /**
+   * @param {unknown} value a percentage
+   * @param {string} [label]
+   */
   function progressBar(value, label) {
     const pct = Math.max(0, Math.min(100, Math.round(Number(value) || 0)));
     return h(
@@ -166,27 +231,37 @@ const Lectern = (() => {
     );
   }
 
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let toastTimer;
+
+  /** @param {string} text */
   function announce(text) {
     const region = document.getElementById("announcer");
     if (region) region.textContent = text;
     const toast = document.getElementById("toast");
     if (toast) {
       toast.textContent = text;
-      clearTimeout(announce.timer);
-      announce.timer = setTimeout(() => {
+      clearTimeout(toastTimer);
+      toastTimer = setTimeout(() => {
         toast.textContent = "";
       }, 4000);
     }
   }
 
+  /** @param {any} error */
   function report(error) {
     announce(error.message || String(error));
   }
 
+  /** @param {string | null | undefined} iso */
   function when(iso) {
     return iso ? new Date(iso).toLocaleString() : "";
   }
 
+  /**
+   * @param {number} cents
+   * @param {string | null | undefined} currency
+   */
   function money(cents, currency) {
     try {
       return new Intl.NumberFormat(undefined, {
@@ -200,18 +275,23 @@ const Lectern = (() => {
 
   // Leaves the region alone when nothing changed, and gives focus back to a control that the
   // update moved, so that a live update never takes the caret from someone typing.
+  /**
+   * @param {string} id
+   * @param {...Child} children
+   */
   function replace(id, ...children) {
     const node = document.getElementById(id);
     if (!node) return node;
-    const next = children
-      .flat(Infinity)
-      .filter((child) => child !== null && child !== undefined && child !== false);
+    const next = /** @type {(Node | string | number | true)[]} */ (
+      flatten(children).filter((child) => child !== null && child !== undefined && child !== false)
+    );
     const current = node.childNodes;
     if (next.length === current.length && next.every((child, i) => child === current[i]))
       return node;
     const focused = document.activeElement;
-    node.replaceChildren(...next);
-    if (focused && focused !== document.activeElement && node.contains(focused)) focused.focus();
+    node.replaceChildren(...next.map((child) => (child instanceof Node ? child : String(child))));
+    if (focused && focused !== document.activeElement && node.contains(focused))
+      /** @type {HTMLElement} */ (focused).focus();
     return node;
   }
 
@@ -238,11 +318,16 @@ const Lectern = (() => {
       events: ["notification."],
     },
   };
+  /** @type {Record<string, () => Promise<void>>} */
   const counters = {};
 
+  /**
+   * @param {string} key
+   * @param {number} n
+   */
   function showCount(key, n) {
-    const badge = document.getElementById("count-" + key);
-    badge.querySelector(".n").textContent = String(n);
+    const badge = /** @type {HTMLElement} */ (document.getElementById("count-" + key));
+    /** @type {HTMLElement} */ (badge.querySelector(".n")).textContent = String(n);
     badge.hidden = n === 0;
   }
 

@@ -14,19 +14,22 @@
     "course.",
   ];
 
+  /** @param {string} status */
   function statusBadge(status) {
-    const tone =
-      {
-        active: "good",
-        enrolled: "good",
-        completed: "good",
-        pending: "warn",
-        rejected: "bad",
-        cancelled: "bad",
-      }[status] || "";
+    /** @type {Record<string, string>} */
+    const tones = {
+      active: "good",
+      enrolled: "good",
+      completed: "good",
+      pending: "warn",
+      rejected: "bad",
+      cancelled: "bad",
+    };
+    const tone = tones[status] || "";
     return h("span", { class: "badge " + tone, "data-status": status }, status);
   }
 
+  /** @param {ApiRecord} certificate */
   function certificateLinks(certificate) {
     const pdf = "/api/v1/certificates/" + encodeURIComponent(certificate.code) + ".pdf";
     return h(
@@ -56,6 +59,7 @@
 
   // -- dashboard ------------------------------------------------------------------------------
   async function renderDashboard() {
+    /** @type {ApiRecord[][]} */
     const [enrollments, requests, notifications] = await Promise.all([
       api("GET", "/api/v1/me/enrollments"),
       api("GET", "/api/v1/me/access-requests"),
@@ -82,7 +86,10 @@
             ".",
           ),
     );
-    document.getElementById("courses").setAttribute("aria-busy", "false");
+    /** @type {HTMLElement} */ (document.getElementById("courses")).setAttribute(
+      "aria-busy",
+      "false",
+    );
     const pending = requests.filter((r) => r.status === "pending");
     replace(
       "requests",
@@ -107,6 +114,7 @@
     );
   }
 
+  /** @param {ApiRecord} n */
   function notificationItem(n) {
     return h(
       "li",
@@ -119,6 +127,12 @@
   }
 
   // -- catalog --------------------------------------------------------------------------------
+  /**
+   * @param {HTMLButtonElement} button
+   * @param {string} method
+   * @param {string} path
+   * @param {string} message
+   */
   async function act(button, method, path, message) {
     button.disabled = true;
     try {
@@ -132,6 +146,10 @@
     }
   }
 
+  /**
+   * @param {ApiRecord} course
+   * @param {HTMLButtonElement} button
+   */
   async function buy(course, button) {
     const checkout = await act(
       button,
@@ -143,6 +161,11 @@
     if (url) location.assign(url);
   }
 
+  /**
+   * @param {ApiRecord} course
+   * @param {ApiRecord | undefined} request the student's latest request for the course
+   * @param {() => void} refresh
+   */
   function catalogAction(course, request, refresh) {
     const state = course.enrollment_status;
     if (state === "active" || state === "completed") {
@@ -168,7 +191,7 @@
             type: "button",
             class: "secondary",
             "data-action": "cancel",
-            onclick: async (e) => {
+            onclick: async (/** @type {ButtonClick} */ e) => {
               await act(
                 e.target,
                 "DELETE",
@@ -200,7 +223,7 @@
           {
             type: "button",
             "data-action": "enroll",
-            onclick: async (e) => {
+            onclick: async (/** @type {ButtonClick} */ e) => {
               await act(
                 e.target,
                 "POST",
@@ -220,7 +243,7 @@
           {
             type: "button",
             "data-action": "request",
-            onclick: async (e) => {
+            onclick: async (/** @type {ButtonClick} */ e) => {
               await act(
                 e.target,
                 "POST",
@@ -237,7 +260,11 @@
       parts.push(
         h(
           "button",
-          { type: "button", "data-action": "buy", onclick: (e) => buy(course, e.target) },
+          {
+            type: "button",
+            "data-action": "buy",
+            onclick: (/** @type {ButtonClick} */ e) => buy(course, e.target),
+          },
           "Buy for " + money(course.price_cents, course.currency),
         ),
       );
@@ -246,10 +273,12 @@
   }
 
   async function renderCatalog() {
+    /** @type {ApiRecord[][]} */
     const [courses, requests] = await Promise.all([
       api("GET", "/api/v1/courses"),
       api("GET", "/api/v1/me/access-requests"),
     ]);
+    /** @type {Record<number, ApiRecord>} */
     const latest = {};
     for (const r of requests)
       if (!latest[r.course_id] || latest[r.course_id].id < r.id) latest[r.course_id] = r;
@@ -278,11 +307,15 @@
           )
         : h("p", { class: "empty" }, "No courses are published yet."),
     );
-    document.getElementById("catalog").setAttribute("aria-busy", "false");
+    /** @type {HTMLElement} */ (document.getElementById("catalog")).setAttribute(
+      "aria-busy",
+      "false",
+    );
   }
 
   // -- progress, certificates, notifications ---------------------------------------------------
   async function renderProgress() {
+    /** @type {ApiRecord[]} */
     const enrollments = await api("GET", "/api/v1/me/enrollments");
     replace(
       "progress-rows",
@@ -310,6 +343,7 @@
   }
 
   async function renderCertificates() {
+    /** @type {ApiRecord[]} */
     const certificates = await api("GET", "/api/v1/me/certificates");
     replace(
       "certificates",
@@ -332,10 +366,14 @@
           )
         : h("p", { class: "empty" }, "Finish a course to earn its certificate."),
     );
-    document.getElementById("certificates").setAttribute("aria-busy", "false");
+    /** @type {HTMLElement} */ (document.getElementById("certificates")).setAttribute(
+      "aria-busy",
+      "false",
+    );
   }
 
   async function renderNotifications() {
+    /** @type {ApiRecord[]} */
     const notifications = await api("GET", "/api/v1/me/notifications?limit=100");
     replace(
       "notification-list",
@@ -350,7 +388,7 @@
                     type: "button",
                     class: "secondary",
                     "data-action": "read",
-                    onclick: async (e) => {
+                    onclick: async (/** @type {ButtonClick} */ e) => {
                       await act(
                         e.target,
                         "POST",
@@ -369,11 +407,15 @@
           })
         : h("li", { class: "empty" }, "No notifications."),
     );
-    document.getElementById("notification-list").setAttribute("aria-busy", "false");
+    /** @type {HTMLElement} */ (document.getElementById("notification-list")).setAttribute(
+      "aria-busy",
+      "false",
+    );
   }
 
   const catalog = refresher(renderCatalog);
   const notificationsPage = refresher(renderNotifications);
+  /** @type {Record<string, () => Promise<void>>} */
   const pages = {
     "student-dashboard": refresher(renderDashboard),
     "student-catalog": catalog,
@@ -385,7 +427,7 @@
   window.LecternStudent = { certificateLinks, statusBadge };
 
   document.addEventListener("DOMContentLoaded", () => {
-    const render = pages[document.body.dataset.page];
+    const render = pages[document.body.dataset.page || ""];
     if (!render) return;
     onEvent(LEARNER_EVENTS, () => render());
     render();

@@ -3,8 +3,8 @@
 
 document.addEventListener("DOMContentLoaded", async () => {
   const { h, replace, when } = Lectern;
-  const code = document.body.dataset.code;
-  const box = document.getElementById("verification");
+  const code = /** @type {string} */ (document.body.dataset.code);
+  const box = /** @type {HTMLElement} */ (document.getElementById("verification"));
   try {
     const response = await fetch("/api/v1/certificates/" + encodeURIComponent(code), {
       headers: { Accept: "application/json" },

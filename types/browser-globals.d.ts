@@ -1,0 +1,28 @@
+// What the browser scripts in lectern/static share at run time, declared for the type check
+// (tsconfig.json) only.
+
+/** A resource decoded from the JSON API; its fields are the API contract's, unchecked here. */
+type ApiRecord = Record<string, any>;
+
+/** A click on a button built by Lectern.h, whose handlers read the button from the target. */
+type ButtonClick = MouseEvent & { target: HTMLButtonElement };
+
+/** What student.js lends the course player. */
+interface LecternStudentApi {
+  certificateLinks(certificate: ApiRecord): HTMLDivElement;
+  statusBadge(status: string): HTMLSpanElement;
+}
+
+declare var LecternStudent: LecternStudentApi;
+
+/** The part of Plotly (served at /assets/plotly.min.js on the admin pages) that admin.js uses. */
+interface PlotlyApi {
+  react(
+    target: string | HTMLElement,
+    traces: object[],
+    layout?: object,
+    config?: object,
+  ): Promise<unknown>;
+}
+
+declare var Plotly: PlotlyApi;
