@@ -26,3 +26,11 @@ interface PlotlyApi {
 }
 
 declare var Plotly: PlotlyApi;
+
+/** A form submitted through a handler that reads the form from the target. */
+type FormSubmit = SubmitEvent & { target: HTMLFormElement };
+
+/** A form whose controls the scripts read by name (`form.elements.title.value`). */
+type NamedForm = HTMLFormElement & {
+  elements: HTMLFormControlsCollection & Record<string, HTMLInputElement>;
+};

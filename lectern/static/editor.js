@@ -4,9 +4,10 @@
 (() => {
   const { api, h, onEvent, refresher, announce, report, replace } = Lectern;
   const courseId = Number(document.body.dataset.courseId);
-  const form = () => document.getElementById("course-settings");
+  const form = () => /** @type {NamedForm} */ (document.getElementById("course-settings"));
   const KINDS = ["video", "quiz", "reading", "qbank"];
 
+  /** @param {ApiRecord} course */
   function fillSettings(course) {
     const f = form();
     f.elements.title.value = course.title;
@@ -17,13 +18,24 @@
     f.elements.currency.value = course.currency;
     f.elements.qbank_pass_mark.value = String(course.qbank_pass_mark);
     f.elements.qbank_required.checked = Boolean(course.qbank_required);
-    document.getElementById("editor-title").textContent = "Edit: " + course.title;
+    /** @type {HTMLElement} */ (document.getElementById("editor-title")).textContent =
+      "Edit: " + course.title;
   }
 
   // Empties a submitted form at once and gives its values back if the change fails, so that
   // an author who starts the next entry while the first is saving never loses what they type.
+  /**
+   * @param {HTMLFormElement} form
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} body
+   * @param {string} message
+   * @param {() => void} [afterReset]
+   */
   async function submitted(form, method, path, body, message, afterReset) {
-    const saved = [...form.elements].map((el) => [el, el.value, el.checked]);
+    const controls = /** @type {HTMLInputElement[]} */ ([...form.elements]);
+    /** @type {[HTMLInputElement, string, boolean][]} */
+    const saved = controls.map((el) => [el, el.value, el.checked]);
     form.reset();
     if (afterReset) afterReset();
     const result = await send(method, path, body, message);
@@ -37,6 +49,12 @@
     return result;
   }
 
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} body
+   * @param {string} message
+   */
   async function send(method, path, body, message) {
     try {
       const result = await api(method, path, body);
@@ -49,12 +67,23 @@
     }
   }
 
+  /**
+   * @param {string} id
+   * @param {string} label
+   * @param {HTMLElement} control
+   */
   function field(id, label, control) {
     control.id = id;
     return h("div", { class: "field" }, h("label", { for: id }, label), control);
   }
 
   // Authors type choices one per line and the correct one by its number (from 1).
+  /**
+   * @param {string} prompt
+   * @param {string} choicesText
+   * @param {string} answerNumber
+   * @param {Record<string, unknown>} [extra]
+   */
   function question(prompt, choicesText, answerNumber, extra) {
     const choices = choicesText
       .split("\n")
@@ -63,6 +92,7 @@
     return { prompt: prompt.trim(), choices, answer: Number(answerNumber) - 1, ...(extra || {}) };
   }
 
+  /** @param {ApiRecord[]} questions */
   function questionList(questions) {
     return h(
       "ol",
@@ -75,7 +105,7 @@
           h(
             "ul",
             {},
-            q.choices.map((choice, i) =>
+            q.choices.map((/** @type {string} */ choice, /** @type {number} */ i) =>
               h(
                 "li",
                 {},
@@ -91,6 +121,7 @@
     );
   }
 
+  /** @param {ApiRecord} lesson */
   function lessonEditor(lesson) {
     const key = "l" + lesson.id;
     const required = h("input", {
@@ -108,6 +139,7 @@
     if (lesson.kind === "video") facts.push(Math.round(lesson.duration_s) + " s");
     if (lesson.kind === "quiz")
       facts.push("pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %");
+    /** @type {HTMLElement[]} */
     const parts = [
       h(
         "div",
@@ -119,7 +151,7 @@
         "form",
         {
           class: "row",
-          onsubmit: (event) => {
+          onsubmit: (/** @type {SubmitEvent} */ event) => {
             event.preventDefault();
             send(
               "PATCH",
@@ -166,7 +198,7 @@
             "form",
             {
               class: "stack",
-              onsubmit: (event) => {
+              onsubmit: (/** @type {SubmitEvent} */ event) => {
                 event.preventDefault();
                 const questions = [
                   ...(lesson.questions || []),
@@ -186,6 +218,7 @@
     return h("li", { class: "card", "data-lesson-id": lesson.id }, parts);
   }
 
+  /** @param {ApiRecord} chapter */
   function addLessonForm(chapter) {
     const key = "c" + chapter.id;
     const kind = h(
@@ -201,6 +234,7 @@
     const prompt = h("input", { maxlength: "4000" });
     const choices = h("textarea", {});
     const answer = h("input", { type: "number", min: "1", value: "1" });
+    /** @type {Record<string, HTMLElement>} */
     const byKind = {
       video: h(
         "div",
@@ -232,8 +266,9 @@
       {
         class: "stack",
         style: "border-top:1px solid var(--line); padding-top:.75rem",
-        onsubmit: (event) => {
+        onsubmit: (/** @type {FormSubmit} */ event) => {
           event.preventDefault();
+          /** @type {ApiRecord} */
           const lesson = { title: title.value, kind: kind.value };
           if (kind.value === "video")
             Object.assign(lesson, { duration_s: Number(duration.value), video_url: url.value });
@@ -267,9 +302,12 @@
 
   // Live re-renders reuse the nodes of unchanged lessons and the add-lesson forms, so that
   // what an author is typing survives an update that arrives meanwhile.
+  /** @type {Map<number, { key: string, node: HTMLLIElement }>} */
   const lessonNodes = new Map();
+  /** @type {Map<number, HTMLFormElement>} */
   const addForms = new Map();
 
+  /** @param {ApiRecord} lesson */
   function lessonNode(lesson) {
     const key = JSON.stringify(lesson);
     const cached = lessonNodes.get(lesson.id);
@@ -279,12 +317,14 @@
     return node;
   }
 
+  /** @param {ApiRecord} chapter */
   function addFormFor(chapter) {
     if (!addForms.has(chapter.id)) addForms.set(chapter.id, addLessonForm(chapter));
     return addForms.get(chapter.id);
   }
 
   let shownOutline = "";
+  /** @param {ApiRecord} course */
   function renderOutline(course) {
     const key = JSON.stringify(course.chapters);
     if (key === shownOutline) return;
@@ -292,7 +332,7 @@
     replace(
       "editor-outline",
       course.chapters.length
-        ? course.chapters.map((chapter) =>
+        ? course.chapters.map((/** @type {ApiRecord} */ chapter) =>
             h(
               "article",
               { class: "card stack", "data-chapter-id": chapter.id },
@@ -334,6 +374,7 @@
   }
 
   async function renderQbank() {
+    /** @type {ApiRecord[]} */
     const bank = await api("GET", "/api/v1/courses/" + courseId + "/qbank");
     replace(
       "editor-qbank",
@@ -387,7 +428,7 @@
     form().addEventListener("submit", async (event) => {
       event.preventDefault();
       const f = form();
-      const result = document.getElementById("settings-result");
+      const result = /** @type {HTMLElement} */ (document.getElementById("settings-result"));
       const body = {
         title: f.elements.title.value,
         description: f.elements.description.value,
@@ -409,7 +450,7 @@
         result.className = "error";
       }
     });
-    const chapterForm = document.getElementById("add-chapter");
+    const chapterForm = /** @type {NamedForm} */ (document.getElementById("add-chapter"));
     chapterForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       await submitted(
@@ -420,7 +461,7 @@
         "Chapter added.",
       );
     });
-    const qbankForm = document.getElementById("add-qbank");
+    const qbankForm = /** @type {NamedForm} */ (document.getElementById("add-qbank"));
     qbankForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const e = qbankForm.elements;
