@@ -24,13 +24,22 @@
     barmode: "stack",
   };
   const CHART_CONFIG = { displayModeBar: false, responsive: true };
-  const percent = (value) => Math.round(Number(value) || 0) + " %";
+  const percent = (/** @type {unknown} */ value) => Math.round(Number(value) || 0) + " %";
 
+  /**
+   * @param {string} id
+   * @param {object[]} traces
+   * @param {object} [layout]
+   */
   function chart(id, traces, layout) {
     if (window.Plotly)
       Plotly.react(id, traces, { ...CHART_LAYOUT, ...(layout || {}) }, CHART_CONFIG);
   }
 
+  /**
+   * @param {string} id
+   * @param {string} text
+   */
   function setFigure(id, text) {
     const node = document.getElementById(id);
     if (!node || node.textContent === text) return;
@@ -43,24 +52,33 @@
     }
   }
 
+  /** @param {string} status */
   function badge(status) {
-    const tone =
-      {
-        active: "good",
-        completed: "good",
-        published: "good",
-        pending: "warn",
-        draft: "warn",
-        rejected: "bad",
-        cancelled: "bad",
-        archived: "bad",
-        refunded: "warn",
-        failed: "bad",
-        flagged: "bad",
-      }[status] || "";
+    /** @type {Record<string, string>} */
+    const tones = {
+      active: "good",
+      completed: "good",
+      published: "good",
+      pending: "warn",
+      draft: "warn",
+      rejected: "bad",
+      cancelled: "bad",
+      archived: "bad",
+      refunded: "warn",
+      failed: "bad",
+      flagged: "bad",
+    };
+    const tone = tones[status] || "";
     return h("span", { class: "badge " + tone }, status);
   }
 
+  /**
+   * @param {HTMLButtonElement | null} button
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} body
+   * @param {string} message
+   */
   async function act(button, method, path, body, message) {
     if (button) button.disabled = true;
     try {
@@ -77,12 +95,19 @@
   // -- dashboard ------------------------------------------------------------------------------
   async function renderDashboard() {
     const a = await api("GET", "/api/v1/admin/analytics");
+    /** @type {ApiRecord[]} */
+    const courses = a.courses;
     setFigure("fig-students", String(a.students));
     setFigure("fig-active", String(a.active_enrollments));
     setFigure("fig-pending", String(a.pending_requests));
     setFigure("fig-completions", String(a.completions));
     setFigure("fig-progress", percent(a.average_progress));
-    const titles = a.courses.map((c) => c.title);
+    const titles = courses.map((c) => c.title);
+    /**
+     * @param {string} name
+     * @param {number[]} values
+     * @param {string} color
+     */
     const bars = (name, values, color) => ({
       type: "bar",
       orientation: "h",
@@ -101,17 +126,17 @@
       [
         bars(
           "Active",
-          a.courses.map((c) => c.active_enrollments),
+          courses.map((c) => c.active_enrollments),
           "#3c62d6",
         ),
         bars(
           "Completed",
-          a.courses.map((c) => c.completed_enrollments),
+          courses.map((c) => c.completed_enrollments),
           "#2f9e6b",
         ),
         bars(
           "Pending requests",
-          a.courses.map((c) => c.pending_requests),
+          courses.map((c) => c.pending_requests),
           "#e0a030",
         ),
       ],
@@ -122,7 +147,7 @@
       [
         bars(
           "Average progress",
-          a.courses.map((c) => Math.round(c.average_progress)),
+          courses.map((c) => Math.round(c.average_progress)),
           "#2f4fb5",
         ),
       ],
@@ -130,7 +155,7 @@
     );
     replace(
       "course-figures",
-      a.courses.map((c) =>
+      courses.map((c) =>
         h(
           "tr",
           { "data-course-id": c.course_id },
@@ -152,7 +177,9 @@
 
   // -- request queue --------------------------------------------------------------------------
   async function renderRequests() {
-    const status = document.getElementById("request-status").value;
+    const status = /** @type {HTMLSelectElement} */ (document.getElementById("request-status"))
+      .value;
+    /** @type {ApiRecord[]} */
     const requests = await api(
       "GET",
       "/api/v1/admin/access-requests?status=" + encodeURIComponent(status),
@@ -166,13 +193,17 @@
   }
 
   // A row is rebuilt only when its request changed, so a note being typed survives updates.
+  /** @type {Map<number, { key: string, node: HTMLTableRowElement }>} */
   const requestRows = new Map();
+  /** @param {ApiRecord} r */
   function requestRow(r) {
     const key = JSON.stringify(r);
     const cached = requestRows.get(r.id);
     if (cached && cached.key === key) return cached.node;
     const node = (() => {
       const noteId = "note-" + r.id;
+      const noteValue = () =>
+        /** @type {HTMLInputElement} */ (document.getElementById(noteId)).value;
       const decision =
         r.status === "pending"
           ? h(
@@ -189,12 +220,12 @@
                     type: "button",
                     "data-action": "approve",
                     "aria-label": "Approve " + r.learner_name + " for " + r.course_title,
-                    onclick: (e) =>
+                    onclick: (/** @type {ButtonClick} */ e) =>
                       act(
                         e.target,
                         "POST",
                         "/api/v1/admin/access-requests/" + r.id + "/approve",
-                        { note: document.getElementById(noteId).value },
+                        { note: noteValue() },
                         "Approved " + r.learner_name + ".",
                       ).then(queue),
                   },
@@ -207,12 +238,12 @@
                     class: "danger",
                     "data-action": "reject",
                     "aria-label": "Reject " + r.learner_name + " for " + r.course_title,
-                    onclick: (e) =>
+                    onclick: (/** @type {ButtonClick} */ e) =>
                       act(
                         e.target,
                         "POST",
                         "/api/v1/admin/access-requests/" + r.id + "/reject",
-                        { note: document.getElementById(noteId).value },
+                        { note: noteValue() },
                         "Rejected " + r.learner_name + ".",
                       ).then(queue),
                   },
@@ -240,6 +271,11 @@
     return node;
   }
 
+  /**
+   * @param {string} id
+   * @param {ApiRecord[]} payments
+   * @param {(payment: ApiRecord) => string} first what the row's first cell shows
+   */
   function paymentRows(id, payments, first) {
     replace(
       id,
@@ -266,6 +302,7 @@
 
   // -- students -------------------------------------------------------------------------------
   async function renderStudents() {
+    /** @type {ApiRecord[]} */
     const students = await api("GET", "/api/v1/admin/students?limit=1000");
     replace(
       "student-rows",
@@ -288,19 +325,22 @@
 
   async function renderStudent() {
     const userId = Number(document.body.dataset.userId);
+    /** @type {[ApiRecord, ApiRecord[], ApiRecord[]]} */
     const [s, courses, payments] = await Promise.all([
       api("GET", "/api/v1/admin/students/" + userId),
       api("GET", "/api/v1/courses"),
       api("GET", "/api/v1/admin/payments?user_id=" + userId),
     ]);
     paymentRows("payment-rows", payments, (p) => p.course_title);
-    document.getElementById("student-name").textContent = s.full_name;
-    document.getElementById("student-email").textContent =
+    /** @type {HTMLElement} */ (document.getElementById("student-name")).textContent = s.full_name;
+    /** @type {HTMLElement} */ (document.getElementById("student-email")).textContent =
       s.email + " · joined " + when(s.created_at);
     const enrolled = new Set(
-      s.enrollments.filter((e) => e.status !== "cancelled").map((e) => e.course_id),
+      /** @type {ApiRecord[]} */ (s.enrollments)
+        .filter((e) => e.status !== "cancelled")
+        .map((e) => e.course_id),
     );
-    const select = document.getElementById("enroll-course");
+    const select = /** @type {HTMLSelectElement} */ (document.getElementById("enroll-course"));
     const keep = select.value;
     select.replaceChildren(
       ...courses
@@ -311,7 +351,7 @@
     replace(
       "enrollment-rows",
       s.enrollments.length
-        ? s.enrollments.map((e) =>
+        ? s.enrollments.map((/** @type {ApiRecord} */ e) =>
             h(
               "tr",
               { "data-course-id": e.course_id, "data-status": e.status },
@@ -337,7 +377,7 @@
                           class: "danger",
                           "data-action": "unenroll",
                           "aria-label": "Unenroll from " + e.course_title,
-                          onclick: (ev) =>
+                          onclick: (/** @type {ButtonClick} */ ev) =>
                             act(
                               ev.target,
                               "DELETE",
@@ -356,7 +396,7 @@
     replace(
       "student-requests",
       s.access_requests.length
-        ? s.access_requests.map((r) =>
+        ? s.access_requests.map((/** @type {ApiRecord} */ r) =>
             h(
               "li",
               {},
@@ -374,11 +414,14 @@
   // -- courses --------------------------------------------------------------------------------
   async function renderCourses() {
     const isAdmin = document.body.dataset.role === "admin";
+    /** @type {[ApiRecord[], ApiRecord]} */
     const [courses, figures] = await Promise.all([
       api("GET", "/api/v1/courses"),
       isAdmin ? api("GET", "/api/v1/admin/analytics") : { courses: [] },
     ]);
-    const byId = Object.fromEntries(figures.courses.map((c) => [c.course_id, c]));
+    const byId = Object.fromEntries(
+      figures.courses.map((/** @type {ApiRecord} */ c) => [c.course_id, c]),
+    );
     replace(
       "course-rows",
       courses.map((c) => {
@@ -403,7 +446,7 @@
   }
 
   function setUpNewCourse() {
-    const form = document.getElementById("new-course");
+    const form = /** @type {HTMLFormElement} */ (document.getElementById("new-course"));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData(form);
@@ -416,13 +459,15 @@
         });
         location.assign("/admin/courses/" + course.id);
       } catch (error) {
-        document.getElementById("new-course-error").textContent = error.message;
+        /** @type {HTMLElement} */ (document.getElementById("new-course-error")).textContent =
+          error.message;
       }
     });
   }
 
   // -- per-course analytics -------------------------------------------------------------------
   // At least a week around the completions, so that a single day does not fill the axis.
+  /** @param {string[]} days ISO dates, oldest first */
   function dayRange(days) {
     const DAY = 86400000;
     const first = Date.parse(days[0]);
@@ -433,6 +478,7 @@
 
   async function renderAnalytics() {
     const courseId = Number(document.body.dataset.courseId);
+    /** @type {[ApiRecord, ApiRecord[]]} */
     const [a, payments] = await Promise.all([
       api("GET", "/api/v1/admin/courses/" + courseId + "/analytics"),
       api("GET", "/api/v1/admin/payments?course_id=" + courseId),
@@ -442,7 +488,8 @@
       payments,
       (p) => p.learner_name || p.learner_email || "(deleted)",
     );
-    document.getElementById("analytics-title").textContent = "Analytics: " + a.title;
+    /** @type {HTMLElement} */ (document.getElementById("analytics-title")).textContent =
+      "Analytics: " + a.title;
     setFigure("ca-active", String(a.active_enrollments));
     setFigure("ca-completed", String(a.completed_enrollments));
     setFigure("ca-progress", percent(a.average_progress));
@@ -452,16 +499,18 @@
         {
           type: "bar",
           name: "Learners",
-          x: a.progress_distribution.map((b) => b.label),
-          y: a.progress_distribution.map((b) => b.count),
+          x: a.progress_distribution.map((/** @type {ApiRecord} */ b) => b.label),
+          y: a.progress_distribution.map((/** @type {ApiRecord} */ b) => b.count),
           marker: { color: "#3c62d6" },
         },
       ],
       { showlegend: false, yaxis: { rangemode: "tozero", dtick: 1 } },
     );
     let total = 0;
-    const days = a.completions_over_time.map((d) => d.day);
-    const cumulative = a.completions_over_time.map((d) => (total += d.completions));
+    /** @type {ApiRecord[]} */
+    const completions = a.completions_over_time;
+    const days = completions.map((d) => d.day);
+    const cumulative = completions.map((d) => (total += d.completions));
     const nothing = {
       xaxis: { visible: false },
       yaxis: { visible: false },
@@ -501,7 +550,7 @@
     replace(
       "qbank-rows",
       a.qbank_questions.length
-        ? a.qbank_questions.map((q) =>
+        ? a.qbank_questions.map((/** @type {ApiRecord} */ q) =>
             h(
               "tr",
               { "data-question-id": q.id },
@@ -522,6 +571,7 @@
 
   const queue = refresher(renderRequests);
   const student = refresher(renderStudent);
+  /** @type {Record<string, () => Promise<void>>} */
   const pages = {
     "admin-dashboard": refresher(renderDashboard),
     "admin-requests": queue,
@@ -533,24 +583,31 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     const page = document.body.dataset.page;
-    const render = pages[page];
+    const render = pages[page || ""];
     if (!render) return;
     if (page === "admin-requests")
-      document.getElementById("request-status").addEventListener("change", () => queue());
+      /** @type {HTMLElement} */ (document.getElementById("request-status")).addEventListener(
+        "change",
+        () => queue(),
+      );
     if (page === "admin-courses") setUpNewCourse();
     if (page === "admin-student") {
-      document.getElementById("enroll-form").addEventListener("submit", async (event) => {
+      const enrollForm = /** @type {HTMLFormElement} */ (document.getElementById("enroll-form"));
+      enrollForm.addEventListener("submit", async (event) => {
         event.preventDefault();
-        const courseId = Number(document.getElementById("enroll-course").value);
+        const courseId = Number(
+          /** @type {HTMLSelectElement} */ (document.getElementById("enroll-course")).value,
+        );
+        const submitter = /** @type {HTMLButtonElement | null} */ (event.submitter);
         if (!courseId) return;
         await act(
-          event.submitter,
+          submitter,
           "POST",
           "/api/v1/admin/enrollments",
           { user_id: Number(document.body.dataset.userId), course_id: courseId },
           "Enrolled.",
         );
-        if (event.submitter) event.submitter.disabled = false;
+        if (submitter) submitter.disabled = false;
         student();
       });
     }
