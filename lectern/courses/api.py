@@ -5,7 +5,7 @@ from lectern.accounts.actor import Actor
 from lectern.accounts.deps import admin_actor, current_actor, staff_actor
 from lectern.courses import service
 from lectern.courses.markdown import render_markdown
-from lectern.courses.rules import parse_status
+from lectern.courses.rules import may_see_content, parse_status
 from lectern.courses.schemas import (
     ChapterOut,
     CourseCreate,
@@ -26,7 +26,9 @@ from lectern.schemas import PathId
 router = api_router(prefix="/api/v1", tags=["courses"])
 
 
-def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:
+def lesson_out(lesson: Lesson, *, with_answers: bool, with_content: bool = True) -> LessonOut:
+    """A lesson as the caller may see it; without content, only what the outline shows: no
+    reading body, no video URL, no quiz questions."""
     out = LessonOut(
         id=lesson.id,
         title=lesson.title,
@@ -36,9 +38,13 @@ def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:
         weight=lesson.weight,
     )
     if lesson.kind == LessonKind.VIDEO:
-        out.duration_s, out.video_url = lesson.duration_s, lesson.video_url
+        out.duration_s = lesson.duration_s
+        if with_content:
+            out.video_url = lesson.video_url
     elif lesson.kind == LessonKind.QUIZ:
         out.pass_mark = lesson.pass_mark
+        if not with_content:
+            return out
         out.questions = [
             QuestionOut(
                 prompt=q["prompt"],
@@ -47,7 +53,7 @@ def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:
             )
             for q in lesson.questions
         ]
-    elif lesson.kind == LessonKind.READING:
+    elif lesson.kind == LessonKind.READING and with_content:
         out.body, out.body_html = lesson.body, render_markdown(lesson.body)
     elif lesson.kind == LessonKind.QBANK:
         out.pass_mark = lesson.pass_mark
@@ -56,6 +62,10 @@ def lesson_out(lesson: Lesson, *, with_answers: bool) -> LessonOut:
 
 def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> CourseOut:
     course: Course = entry.course
+    enrollment = entry.enrollment
+    content_access = may_see_content(
+        actor, course.institution_id, enrollment.status if enrollment else None
+    )
     chapters = (
         [
             ChapterOut(
@@ -63,7 +73,8 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
                 title=chapter.title,
                 position=chapter.position,
                 lessons=[
-                    lesson_out(lesson, with_answers=actor.is_staff) for lesson in chapter.lessons
+                    lesson_out(lesson, with_answers=actor.is_staff, with_content=content_access)
+                    for lesson in chapter.lessons
                 ],
             )
             for chapter in course.chapters
@@ -71,7 +82,6 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
         if with_outline
         else []
     )
-    enrollment = entry.enrollment
     return CourseOut(
         id=course.id,
         title=course.title,
@@ -86,6 +96,7 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
         qbank_pass_mark=course.qbank_pass_mark,
         created_at=course.created_at,
         chapters=chapters,
+        content_access=content_access,
         enrollment_status=enrollment.status if enrollment else None,
         request_status=entry.request_status,
         enrollment=EnrollmentOut.model_validate(enrollment).model_dump(mode="json")

@@ -1,7 +1,10 @@
-"""Course status and access as the edge receives them, parsed to their canonical form."""
+"""Course status and access as the edge receives them, parsed to their canonical form, and
+who may see a course's lesson content."""
 
 from typing import TypeVar
 
+from lectern.accounts.actor import Actor
+from lectern.enrollments.rules import is_enrolled
 from lectern.models.enums import CourseAccess, CourseStatus
 
 T = TypeVar("T")
@@ -46,3 +49,21 @@ def parse_status(value: object) -> CourseStatus:
 
 def parse_access(value: object) -> CourseAccess:
     return _parse(value, ACCESS_ALIASES, "access")
+
+
+def may_see_content(
+    actor: Actor, course_institution_id: int, enrollment_status: str | None
+) -> bool:
+    """Whether the actor sees a course's lesson content (reading bodies, video files and URLs,
+    quiz and Q-bank questions) or only its outline.
+
+    The staff (admins, instructors) of the course's institution see it; a learner sees it while
+    enrolled (`active` or `completed`). Nobody else does: not a learner without an enrollment,
+    with only a pending, rejected or cancelled request, or with a cancelled enrollment (unenrolled
+    by an admin, or refunded); nor anyone of another institution. The rule is "may take the
+    course = is enrolled" for every access mode: an `open` or `default` course's content is
+    hidden too until the learner enrolls, which there is one click.
+    """
+    if actor.institution_id != course_institution_id:
+        return False
+    return actor.is_staff or is_enrolled(enrollment_status)

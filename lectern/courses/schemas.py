@@ -11,15 +11,18 @@ Status = Annotated[CourseStatus, BeforeValidator(parse_status)]
 Access = Annotated[CourseAccess, BeforeValidator(parse_access)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+MAX_CHOICES = 12
+# A question's choice, named by its index among the choices.
+ChoiceIndex = Annotated[int, Field(ge=0, le=MAX_CHOICES - 1)]
 
 
 class QuestionIn(Input):
     prompt: Annotated[str, Field(min_length=1, max_length=4000)]
     choices: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=1000)]],
-        Field(min_length=2, max_length=12),
+        Field(min_length=2, max_length=MAX_CHOICES),
     ]
-    answer: Annotated[int, Field(ge=0)]
+    answer: ChoiceIndex
 
     @model_validator(mode="after")
     def _answer_is_a_choice(self) -> Self:
@@ -140,6 +143,9 @@ class CourseOut(Output):
     qbank_pass_mark: float
     created_at: datetime
     chapters: list[ChapterOut] = []
+    # False: the caller sees the outline only (no reading body, video URL or quiz question)
+    # until enrolled; see courses.rules.may_see_content.
+    content_access: bool
     enrollment_status: str | None = None
     request_status: str | None = None
     enrollment: dict[str, Any] | None = None

@@ -62,16 +62,19 @@ async def _own_test(
     session: AsyncSession, actor: Actor, test_id: int, *, lock: bool = False
 ) -> tuple[QbankTest, Enrollment]:
     """The caller's test (another learner's answers 404), optionally locked with its
-    enrollment, enrollment first as every progress command locks it."""
+    enrollment, enrollment first as every progress command locks it. A test of a course the
+    learner is no longer enrolled in (unenrolled, refunded) is gone with the course's content."""
     row = (
         await session.execute(
-            select(QbankTest.id, Enrollment.id)
+            select(QbankTest.id, Enrollment.id, Enrollment.status)
             .join(Enrollment, Enrollment.id == QbankTest.enrollment_id)
             .where(QbankTest.id == test_id, Enrollment.user_id == actor.id)
         )
     ).first()
     if row is None:
         raise NotFound("No such Q-bank test.")
+    if not is_enrolled(row[2]):
+        raise NotFound("You are not enrolled in this course.", slug="not-enrolled")
     if lock:
         await lock_enrollments(session, [row[1]])
     query = select(QbankTest).where(QbankTest.id == test_id)

@@ -125,6 +125,12 @@ async def test_create_course_with_outline_and_read_it(
     assert await event_types(db, start) == ["course.created"]
 
     student = await world.student(admin.institution_slug)
+    r = await client.post(
+        "/api/v1/admin/enrollments",
+        json={"user_id": student.id, "course_id": course["id"]},
+        headers=admin.headers,
+    )
+    assert r.status_code == 201, r.text
     seen = (await client.get(f"/api/v1/courses/{course['id']}", headers=student.headers)).json()
     quiz = seen["chapters"][0]["lessons"][1]
     assert quiz["questions"] == [{"prompt": "2+2?", "choices": ["3", "4"], "answer": None}]
