@@ -34,3 +34,8 @@ type FormSubmit = SubmitEvent & { target: HTMLFormElement };
 type NamedForm = HTMLFormElement & {
   elements: HTMLFormControlsCollection & Record<string, HTMLInputElement>;
 };
+
+/** What player.js exposes for the browser tests. */
+declare var LecternPlayer: {
+  subtract(range: [number, number], covered: [number, number][]): [number, number][];
+};

@@ -5,15 +5,27 @@
 (() => {
   const { api, h, onEvent, refresher, progressBar, announce, report, replace } = Lectern;
   const courseId = Number(document.body.dataset.courseId);
+  /** @type {ApiRecord | null} */
   let course = null;
+  /** @type {number | null} */
   let currentLessonId = null;
 
+  /** @returns {ApiRecord[]} */
   function lessons() {
-    return course ? course.chapters.flatMap((chapter) => chapter.lessons) : [];
+    return course
+      ? course.chapters.flatMap((/** @type {ApiRecord} */ chapter) => chapter.lessons)
+      : [];
+  }
+
+  function outlineLinks() {
+    return /** @type {NodeListOf<HTMLAnchorElement>} */ (
+      document.querySelectorAll("#outline a[data-lesson-id]")
+    );
   }
 
   // -- live status: progress bar, outline marks, certificate link -------------------------------
   async function renderStatus() {
+    /** @type {ApiRecord[][]} */
     const [enrollments, certificates] = await Promise.all([
       api("GET", "/api/v1/me/enrollments"),
       api("GET", "/api/v1/me/certificates"),
@@ -25,7 +37,11 @@
       ? await api("GET", "/api/v1/me/courses/" + courseId + "/progress")
       : null;
     const done = new Set(
-      detail ? detail.lessons.filter((m) => m.completed).map((m) => m.lesson_id) : [],
+      detail
+        ? /** @type {ApiRecord[]} */ (detail.lessons)
+            .filter((m) => m.completed)
+            .map((m) => m.lesson_id)
+        : [],
     );
     const certificate = certificates.find((c) => c.course_id === courseId);
     replace(
@@ -43,23 +59,21 @@
     replace("course-state", enrollment ? LecternStudent.statusBadge(enrollment.status) : null);
     const paid = new URLSearchParams(location.search).get("payment");
     if (enrollment && paid && paid !== "cancelled" && !document.getElementById("paid-notice")) {
-      document
-        .getElementById("course-progress")
-        .before(
-          h(
-            "p",
-            { class: "notice", id: "paid-notice", role: "status" },
-            "Payment received: you are enrolled.",
-          ),
-        );
+      /** @type {HTMLElement} */ (document.getElementById("course-progress")).before(
+        h(
+          "p",
+          { class: "notice", id: "paid-notice", role: "status" },
+          "Payment received: you are enrolled.",
+        ),
+      );
     }
-    for (const link of document.querySelectorAll("#outline a[data-lesson-id]")) {
+    for (const link of outlineLinks()) {
       const complete = done.has(Number(link.dataset.lessonId));
-      const mark = link.querySelector(".mark");
+      const mark = /** @type {HTMLElement} */ (link.querySelector(".mark"));
       mark.textContent = complete ? "✓" : "○";
       mark.classList.toggle("done", complete);
       link.dataset.completed = String(complete);
-      link.querySelector(".visually-hidden").textContent = complete
+      /** @type {HTMLElement} */ (link.querySelector(".visually-hidden")).textContent = complete
         ? " (completed)"
         : " (not completed)";
     }
@@ -89,12 +103,12 @@
     replace(
       "outline",
       h("h2", { style: "margin-top:0; font-size:1rem" }, "Outline"),
-      course.chapters.map((chapter) => [
+      /** @type {ApiRecord} */ (course).chapters.map((/** @type {ApiRecord} */ chapter) => [
         h("h3", {}, chapter.title),
         h(
           "ol",
           {},
-          chapter.lessons.map((lesson) =>
+          chapter.lessons.map((/** @type {ApiRecord} */ lesson) =>
             h(
               "li",
               {},
@@ -105,7 +119,7 @@
                   "data-lesson-id": lesson.id,
                   "data-kind": lesson.kind,
                   "aria-current": lesson.id === currentLessonId ? "true" : null,
-                  onclick: (event) => {
+                  onclick: (/** @type {MouseEvent} */ event) => {
                     event.preventDefault();
                     show(lesson.id, true);
                   },
@@ -121,6 +135,10 @@
     );
   }
 
+  /**
+   * @param {number | null} lessonId the course's first lesson when it has no such lesson
+   * @param {boolean} push
+   */
   function show(lessonId, push) {
     const lesson = lessons().find((l) => l.id === lessonId) || lessons()[0];
     if (!lesson) {
@@ -133,39 +151,52 @@
     }
     currentLessonId = lesson.id;
     if (push) history.pushState({ lesson: lesson.id }, "", "?lesson=" + lesson.id);
-    for (const link of document.querySelectorAll("#outline a[data-lesson-id]")) {
+    for (const link of outlineLinks()) {
       if (Number(link.dataset.lessonId) === lesson.id) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
     }
-    const view = {
+    /** @type {Record<string, (lesson: ApiRecord) => HTMLElement>} */
+    const views = {
       video: videoLesson,
       quiz: quizLesson,
       reading: readingLesson,
       qbank: qbankLesson,
-    }[lesson.kind];
+    };
+    const view = views[lesson.kind];
     replace("lesson", h("h2", { id: "lesson-title", tabindex: "-1" }, lesson.title), view(lesson));
     // Chosen from the outline: take keyboard and screen-reader users to the lesson.
-    if (push) document.getElementById("lesson-title").focus();
+    if (push) /** @type {HTMLElement} */ (document.getElementById("lesson-title")).focus();
   }
 
   // -- video: report the ranges actually played, never a seek -----------------------------------
+  /**
+   * What of [start, end] the covered ranges leave out.
+   * @param {[number, number]} range
+   * @param {[number, number][]} covered
+   * @returns {[number, number][]}
+   */
   function subtract([start, end], covered) {
+    /** @type {[number, number][]} */
     let pieces = [[start, end]];
     for (const [a, b] of covered) {
       pieces = pieces
-        .flatMap(([s, e]) =>
-          b <= s || a >= e
-            ? [[s, e]]
-            : [
-                [s, Math.min(e, a)],
-                [Math.max(s, b), e],
-              ],
+        .flatMap(
+          ([s, e]) =>
+            /** @type {[number, number][]} */ (
+              b <= s || a >= e
+                ? [[s, e]]
+                : [
+                    [s, Math.min(e, a)],
+                    [Math.max(s, b), e],
+                  ]
+            ),
         )
         .filter(([s, e]) => e - s > 1e-3);
     }
     return pieces;
   }
 
+  /** @param {ApiRecord} lesson */
   function videoLesson(lesson) {
     const video = h("video", {
       controls: true,
@@ -175,11 +206,13 @@
       "data-lesson-id": lesson.id,
       "data-duration": lesson.duration_s,
     });
+    /** @type {[number, number][]} */
     const reported = [];
     let sending = Promise.resolve();
     let lastFlush = 0;
 
     function unreported() {
+      /** @type {[number, number][]} */
       const pieces = [];
       for (let i = 0; i < video.played.length; i += 1) {
         const end = Math.min(video.played.end(i), lesson.duration_s);
@@ -191,6 +224,7 @@
       return pieces;
     }
 
+    /** @param {boolean} [keepalive] */
     function flush(keepalive) {
       lastFlush = performance.now();
       sending = sending.then(async () => {
@@ -214,7 +248,12 @@
             body: JSON.stringify({ events }),
           });
           if (response.ok)
-            reported.push(...pieces.map(([s, e]) => [Number(s.toFixed(3)), Number(e.toFixed(3))]));
+            reported.push(
+              ...pieces.map(
+                ([s, e]) =>
+                  /** @type {[number, number]} */ ([Number(s.toFixed(3)), Number(e.toFixed(3))]),
+              ),
+            );
         } catch (error) {
           report(error);
         }
@@ -240,6 +279,13 @@
   }
 
   // -- quiz -------------------------------------------------------------------------------------
+  /**
+   * @param {string} name
+   * @param {string} prompt
+   * @param {string[]} choices
+   * @param {number} number
+   * @param {(event: Event & { target: HTMLInputElement }) => void} [onchange]
+   */
   function choiceGroup(name, prompt, choices, number, onchange) {
     return h(
       "fieldset",
@@ -257,18 +303,22 @@
     );
   }
 
+  /** @param {ApiRecord} lesson */
   function quizLesson(lesson) {
     const result = h("div", { id: "quiz-result", role: "status", "aria-live": "polite" });
     const form = h(
       "form",
       { id: "quiz-form", "data-lesson-id": lesson.id },
-      lesson.questions.map((q, i) => choiceGroup("q" + i, q.prompt, q.choices, i + 1)),
+      lesson.questions.map((/** @type {ApiRecord} */ q, /** @type {number} */ i) =>
+        choiceGroup("q" + i, q.prompt, q.choices, i + 1),
+      ),
       h("button", { type: "submit" }, "Submit answers"),
       result,
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const answers = lesson.questions.map((_, i) => {
+      const answers = lesson.questions.map((/** @type {unknown} */ _, /** @type {number} */ i) => {
+        /** @type {HTMLInputElement | null} */
         const picked = form.querySelector("input[name=q" + i + "]:checked");
         return picked ? Number(picked.value) : -1;
       });
@@ -302,9 +352,11 @@
   }
 
   // -- reading ----------------------------------------------------------------------------------
+  /** @param {ApiRecord} lesson */
   function readingLesson(lesson) {
     const body = lesson.body_html
-      ? Object.assign(h("article", { class: "reading html" }), { innerHTML: lesson.body_html }) // sanitized by the server
+      ? // The server sanitizes body_html.
+        Object.assign(h("article", { class: "reading html" }), { innerHTML: lesson.body_html })
       : h("article", { class: "reading" }, lesson.body || "");
     const button = h(
       "button",
@@ -317,7 +369,9 @@
             const outcome = await api("POST", "/api/v1/activity", {
               events: [{ type: "lesson.completed", lesson_id: lesson.id }],
             });
-            const rejected = (outcome.results || []).find((r) => !r.accepted);
+            /** @type {ApiRecord[]} */
+            const results = outcome.results || [];
+            const rejected = results.find((r) => !r.accepted);
             if (rejected) throw new Error(rejected.error || "Not accepted.");
             announce("Marked as read.");
           } catch (error) {
@@ -350,7 +404,7 @@
       event.preventDefault();
       try {
         const test = await api("POST", "/api/v1/courses/" + courseId + "/qbank-tests", {
-          count: Number(start.elements.count.value),
+          count: Number(/** @type {NamedForm} */ (start).elements.count.value),
         });
         runTest(test, area);
       } catch (error) {
@@ -370,13 +424,18 @@
     );
   }
 
+  /**
+   * @param {ApiRecord} test
+   * @param {HTMLElement} area
+   */
   function runTest(test, area) {
+    /** @type {Record<number, number>} */
     const chosen = {};
     const status = h("p", { role: "status", "aria-live": "polite" });
     const form = h(
       "form",
       { id: "qbank-test", "data-test-id": test.id },
-      test.questions.map((q, i) =>
+      test.questions.map((/** @type {ApiRecord} */ q, /** @type {number} */ i) =>
         choiceGroup("t" + test.id + "-" + q.id, q.prompt, q.choices, i + 1, async (event) => {
           chosen[q.id] = Number(event.target.value);
           try {
@@ -405,7 +464,13 @@
     area.replaceChildren(form);
   }
 
+  /**
+   * @param {ApiRecord} test
+   * @param {Record<number, number>} chosen the learner's choice for each question id
+   * @param {ApiRecord} finished
+   */
   function feedback(test, chosen, finished) {
+    /** @type {Record<number, ApiRecord>} */
     const results = {};
     for (const r of finished.results || finished.questions || finished.answers || [])
       results[r.question_id ?? r.id] = r;
@@ -417,7 +482,7 @@
       h(
         "ol",
         { class: "feedback" },
-        test.questions.map((q) => {
+        test.questions.map((/** @type {ApiRecord} */ q) => {
           const r = results[q.id] || {};
           const correct = r.is_correct ?? r.correct;
           const answer = r.answer ?? r.correct_choice;
@@ -455,8 +520,9 @@
       replace("lesson", h("p", { class: "error" }, error.message));
       return;
     }
-    document.getElementById("course-title").textContent = course.title;
-    document.title = course.title + " · Lectern";
+    const loaded = /** @type {ApiRecord} */ (course);
+    /** @type {HTMLElement} */ (document.getElementById("course-title")).textContent = loaded.title;
+    document.title = loaded.title + " · Lectern";
     renderOutline();
     const wanted = Number(new URLSearchParams(location.search).get("lesson"));
     show(wanted, false);
