@@ -24,7 +24,7 @@
     barmode: "stack",
   };
   const CHART_CONFIG = { displayModeBar: false, responsive: true };
-  const percent = (/** @type {unknown} */ value) => Math.round(Number(value) || 0) + " %";
+  const percent = (/** @type {unknown} */ value) => `${Math.round(Number(value) || 0)} %`;
 
   /**
    * @param {string} id
@@ -69,7 +69,7 @@
       flagged: "bad",
     };
     const tone = tones[status] || "";
-    return h("span", { class: "badge " + tone }, status);
+    return h("span", { class: `badge ${tone}` }, status);
   }
 
   /**
@@ -162,7 +162,7 @@
           h(
             "th",
             { scope: "row" },
-            h("a", { href: "/admin/courses/" + c.course_id + "/analytics" }, c.title),
+            h("a", { href: `/admin/courses/${c.course_id}/analytics` }, c.title),
           ),
           h("td", {}, badge(c.status)),
           h("td", {}, c.access),
@@ -182,13 +182,13 @@
     /** @type {ApiRecord[]} */
     const requests = await api(
       "GET",
-      "/api/v1/admin/access-requests?status=" + encodeURIComponent(status),
+      `/api/v1/admin/access-requests?status=${encodeURIComponent(status)}`,
     );
     replace(
       "request-rows",
       requests.length
         ? requests.map((r) => requestRow(r))
-        : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "No " + status + " requests.")),
+        : h("tr", {}, h("td", { colspan: "5", class: "empty" }, `No ${status} requests.`)),
     );
   }
 
@@ -201,7 +201,7 @@
     const cached = requestRows.get(r.id);
     if (cached && cached.key === key) return cached.node;
     const node = (() => {
-      const noteId = "note-" + r.id;
+      const noteId = `note-${r.id}`;
       const noteValue = () =>
         /** @type {HTMLInputElement} */ (document.getElementById(noteId)).value;
       const decision =
@@ -209,7 +209,7 @@
           ? h(
               "div",
               { class: "stack" },
-              h("label", { for: noteId, class: "visually-hidden" }, "Note to " + r.learner_name),
+              h("label", { for: noteId, class: "visually-hidden" }, `Note to ${r.learner_name}`),
               h("input", { id: noteId, placeholder: "Note (optional)", maxlength: "2000" }),
               h(
                 "div",
@@ -219,14 +219,14 @@
                   {
                     type: "button",
                     "data-action": "approve",
-                    "aria-label": "Approve " + r.learner_name + " for " + r.course_title,
+                    "aria-label": `Approve ${r.learner_name} for ${r.course_title}`,
                     onclick: (/** @type {ButtonClick} */ e) =>
                       act(
                         e.target,
                         "POST",
-                        "/api/v1/admin/access-requests/" + r.id + "/approve",
+                        `/api/v1/admin/access-requests/${r.id}/approve`,
                         { note: noteValue() },
-                        "Approved " + r.learner_name + ".",
+                        `Approved ${r.learner_name}.`,
                       ).then(queue),
                   },
                   "Approve",
@@ -237,14 +237,14 @@
                     type: "button",
                     class: "danger",
                     "data-action": "reject",
-                    "aria-label": "Reject " + r.learner_name + " for " + r.course_title,
+                    "aria-label": `Reject ${r.learner_name} for ${r.course_title}`,
                     onclick: (/** @type {ButtonClick} */ e) =>
                       act(
                         e.target,
                         "POST",
-                        "/api/v1/admin/access-requests/" + r.id + "/reject",
+                        `/api/v1/admin/access-requests/${r.id}/reject`,
                         { note: noteValue() },
-                        "Rejected " + r.learner_name + ".",
+                        `Rejected ${r.learner_name}.`,
                       ).then(queue),
                   },
                   "Reject",
@@ -258,7 +258,7 @@
         h(
           "th",
           { scope: "row" },
-          h("a", { href: "/admin/students/" + r.user_id }, r.learner_name),
+          h("a", { href: `/admin/students/${r.user_id}` }, r.learner_name),
           h("div", { class: "meta" }, r.learner_email),
         ),
         h("td", {}, r.course_title),
@@ -311,7 +311,7 @@
             h(
               "tr",
               { "data-user-id": s.id },
-              h("th", { scope: "row" }, h("a", { href: "/admin/students/" + s.id }, s.full_name)),
+              h("th", { scope: "row" }, h("a", { href: `/admin/students/${s.id}` }, s.full_name)),
               h("td", {}, s.email),
               h("td", {}, String(s.active_enrollments)),
               h("td", {}, String(s.completed_enrollments)),
@@ -327,14 +327,14 @@
     const userId = Number(document.body.dataset.userId);
     /** @type {[ApiRecord, ApiRecord[], ApiRecord[]]} */
     const [s, courses, payments] = await Promise.all([
-      api("GET", "/api/v1/admin/students/" + userId),
+      api("GET", `/api/v1/admin/students/${userId}`),
       api("GET", "/api/v1/courses"),
-      api("GET", "/api/v1/admin/payments?user_id=" + userId),
+      api("GET", `/api/v1/admin/payments?user_id=${userId}`),
     ]);
     paymentRows("payment-rows", payments, (p) => p.course_title);
     /** @type {HTMLElement} */ (document.getElementById("student-name")).textContent = s.full_name;
     /** @type {HTMLElement} */ (document.getElementById("student-email")).textContent =
-      s.email + " · joined " + when(s.created_at);
+      `${s.email} · joined ${when(s.created_at)}`;
     const enrolled = new Set(
       /** @type {ApiRecord[]} */ (s.enrollments)
         .filter((e) => e.status !== "cancelled")
@@ -345,7 +345,7 @@
     select.replaceChildren(
       ...courses
         .filter((c) => !enrolled.has(c.id))
-        .map((c) => h("option", { value: String(c.id) }, c.title + " (" + c.status + ")")),
+        .map((c) => h("option", { value: String(c.id) }, `${c.title} (${c.status})`)),
     );
     if ([...select.options].some((o) => o.value === keep)) select.value = keep;
     replace(
@@ -361,7 +361,7 @@
               h(
                 "td",
                 { style: "min-width:160px" },
-                progressBar(e.progress, "Progress in " + e.course_title),
+                progressBar(e.progress, `Progress in ${e.course_title}`),
               ),
               h(
                 "td",
@@ -376,14 +376,14 @@
                           type: "button",
                           class: "danger",
                           "data-action": "unenroll",
-                          "aria-label": "Unenroll from " + e.course_title,
+                          "aria-label": `Unenroll from ${e.course_title}`,
                           onclick: (/** @type {ButtonClick} */ ev) =>
                             act(
                               ev.target,
                               "DELETE",
-                              "/api/v1/admin/enrollments/" + e.id,
+                              `/api/v1/admin/enrollments/${e.id}`,
                               undefined,
-                              "Unenrolled from " + e.course_title + ".",
+                              `Unenrolled from ${e.course_title}.`,
                             ).then(student),
                         },
                         "Unenroll",
@@ -403,8 +403,8 @@
               r.course_title,
               " ",
               badge(r.status),
-              r.note ? " — " + r.note : "",
-              h("span", { class: "meta" }, " " + when(r.created_at)),
+              r.note ? ` — ${r.note}` : "",
+              h("span", { class: "meta" }, ` ${when(r.created_at)}`),
             ),
           )
         : h("li", { class: "empty" }, "No requests."),
@@ -429,7 +429,7 @@
         return h(
           "tr",
           { "data-course-id": c.id },
-          h("th", { scope: "row" }, h("a", { href: "/admin/courses/" + c.id }, c.title)),
+          h("th", { scope: "row" }, h("a", { href: `/admin/courses/${c.id}` }, c.title)),
           h("td", {}, badge(c.status)),
           h("td", {}, c.access),
           h("td", {}, c.access === "paid" ? money(c.price_cents, c.currency) : "—"),
@@ -437,8 +437,8 @@
           h(
             "td",
             { class: "row" },
-            h("a", { href: "/admin/courses/" + c.id }, "Edit"),
-            isAdmin ? h("a", { href: "/admin/courses/" + c.id + "/analytics" }, "Analytics") : null,
+            h("a", { href: `/admin/courses/${c.id}` }, "Edit"),
+            isAdmin ? h("a", { href: `/admin/courses/${c.id}/analytics` }, "Analytics") : null,
           ),
         );
       }),
@@ -457,7 +457,7 @@
           status: "draft",
           price_cents: Number(data.get("price_cents") || 0),
         });
-        location.assign("/admin/courses/" + course.id);
+        location.assign(`/admin/courses/${course.id}`);
       } catch (error) {
         /** @type {HTMLElement} */ (document.getElementById("new-course-error")).textContent =
           error.message;
@@ -480,8 +480,8 @@
     const courseId = Number(document.body.dataset.courseId);
     /** @type {[ApiRecord, ApiRecord[]]} */
     const [a, payments] = await Promise.all([
-      api("GET", "/api/v1/admin/courses/" + courseId + "/analytics"),
-      api("GET", "/api/v1/admin/payments?course_id=" + courseId),
+      api("GET", `/api/v1/admin/courses/${courseId}/analytics`),
+      api("GET", `/api/v1/admin/payments?course_id=${courseId}`),
     ]);
     paymentRows(
       "course-payment-rows",
@@ -489,7 +489,7 @@
       (p) => p.learner_name || p.learner_email || "(deleted)",
     );
     /** @type {HTMLElement} */ (document.getElementById("analytics-title")).textContent =
-      "Analytics: " + a.title;
+      `Analytics: ${a.title}`;
     setFigure("ca-active", String(a.active_enrollments));
     setFigure("ca-completed", String(a.completed_enrollments));
     setFigure("ca-progress", percent(a.average_progress));

@@ -4,7 +4,7 @@
 document.addEventListener("DOMContentLoaded", () => {
   const next = new URLSearchParams(location.search).get("next");
   // Only a path on this site: "//host" and "/\host" would leave it.
-  const home = next && /^\/(?![\/\\])/.test(next) ? next : "/";
+  const home = next && /^\/(?![/\\])/.test(next) ? next : "/";
 
   /**
    * @param {FormDataEntryValue | null} email

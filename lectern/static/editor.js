@@ -19,7 +19,7 @@
     f.elements.qbank_pass_mark.value = String(course.qbank_pass_mark);
     f.elements.qbank_required.checked = Boolean(course.qbank_required);
     /** @type {HTMLElement} */ (document.getElementById("editor-title")).textContent =
-      "Edit: " + course.title;
+      `Edit: ${course.title}`;
   }
 
   // Empties a submitted form at once and gives its values back if the change fails, so that
@@ -123,10 +123,10 @@
 
   /** @param {ApiRecord} lesson */
   function lessonEditor(lesson) {
-    const key = "l" + lesson.id;
+    const key = `l${lesson.id}`;
     const required = h("input", {
       type: "checkbox",
-      id: key + "-required",
+      id: `${key}-required`,
       checked: lesson.required,
     });
     const weight = h("input", {
@@ -136,9 +136,9 @@
       value: String(lesson.weight),
     });
     const facts = [lesson.kind];
-    if (lesson.kind === "video") facts.push(Math.round(lesson.duration_s) + " s");
+    if (lesson.kind === "video") facts.push(`${Math.round(lesson.duration_s)} s`);
     if (lesson.kind === "quiz")
-      facts.push("pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %");
+      facts.push(`pass mark ${Math.round((lesson.pass_mark || 0) * 100)} %`);
     /** @type {HTMLElement[]} */
     const parts = [
       h(
@@ -155,18 +155,18 @@
             event.preventDefault();
             send(
               "PATCH",
-              "/api/v1/lessons/" + lesson.id,
+              `/api/v1/lessons/${lesson.id}`,
               { required: required.checked, weight: Number(weight.value) },
               "Lesson saved.",
             );
           },
         },
-        h("label", { class: "choice", for: key + "-required" }, required, "Required"),
-        h("label", { for: key + "-weight" }, "Weight"),
-        Object.assign(weight, { id: key + "-weight" }),
+        h("label", { class: "choice", for: `${key}-required` }, required, "Required"),
+        h("label", { for: `${key}-weight` }, "Weight"),
+        Object.assign(weight, { id: `${key}-weight` }),
         h(
           "button",
-          { type: "submit", class: "secondary", "aria-label": "Save " + lesson.title },
+          { type: "submit", class: "secondary", "aria-label": `Save ${lesson.title}` },
           "Save",
         ),
         h(
@@ -174,10 +174,10 @@
           {
             type: "button",
             class: "danger",
-            "aria-label": "Delete lesson " + lesson.title,
+            "aria-label": `Delete lesson ${lesson.title}`,
             onclick: () => {
-              if (confirm("Delete the lesson " + lesson.title + "?"))
-                send("DELETE", "/api/v1/lessons/" + lesson.id, undefined, "Lesson deleted.");
+              if (confirm(`Delete the lesson ${lesson.title}?`))
+                send("DELETE", `/api/v1/lessons/${lesson.id}`, undefined, "Lesson deleted.");
             },
           },
           "Delete",
@@ -192,7 +192,7 @@
         h(
           "details",
           {},
-          h("summary", {}, (lesson.questions || []).length + " quiz questions"),
+          h("summary", {}, `${(lesson.questions || []).length} quiz questions`),
           questionList(lesson.questions || []),
           h(
             "form",
@@ -204,12 +204,12 @@
                   ...(lesson.questions || []),
                   question(prompt.value, choices.value, answer.value),
                 ];
-                send("PATCH", "/api/v1/lessons/" + lesson.id, { questions }, "Question added.");
+                send("PATCH", `/api/v1/lessons/${lesson.id}`, { questions }, "Question added.");
               },
             },
-            field(key + "-q-prompt", "New question", prompt),
-            field(key + "-q-choices", "Choices, one per line", choices),
-            field(key + "-q-answer", "Number of the correct choice", answer),
+            field(`${key}-q-prompt`, "New question", prompt),
+            field(`${key}-q-choices`, "Choices, one per line", choices),
+            field(`${key}-q-answer`, "Number of the correct choice", answer),
             h("button", { type: "submit", class: "secondary" }, "Add quiz question"),
           ),
         ),
@@ -220,7 +220,7 @@
 
   /** @param {ApiRecord} chapter */
   function addLessonForm(chapter) {
-    const key = "c" + chapter.id;
+    const key = `c${chapter.id}`;
     const kind = h(
       "select",
       {},
@@ -239,17 +239,17 @@
       video: h(
         "div",
         { class: "inline-fields" },
-        field(key + "-duration", "Duration (seconds)", duration),
-        field(key + "-url", "Video URL", url),
+        field(`${key}-duration`, "Duration (seconds)", duration),
+        field(`${key}-url`, "Video URL", url),
       ),
-      reading: field(key + "-body", "Text (Markdown)", body),
+      reading: field(`${key}-body`, "Text (Markdown)", body),
       quiz: h(
         "div",
         {},
-        field(key + "-pass", "Pass mark (0–1)", passMark),
-        field(key + "-prompt", "First question", prompt),
-        field(key + "-choices", "Choices, one per line", choices),
-        field(key + "-answer", "Number of the correct choice", answer),
+        field(`${key}-pass`, "Pass mark (0–1)", passMark),
+        field(`${key}-prompt`, "First question", prompt),
+        field(`${key}-choices`, "Choices, one per line", choices),
+        field(`${key}-answer`, "Number of the correct choice", answer),
       ),
       qbank: h(
         "p",
@@ -281,19 +281,19 @@
           submitted(
             event.target,
             "POST",
-            "/api/v1/chapters/" + chapter.id + "/lessons",
+            `/api/v1/chapters/${chapter.id}/lessons`,
             lesson,
             "Lesson added.",
             showKind,
           );
         },
       },
-      h("h4", { style: "margin:0" }, "Add a lesson to " + chapter.title),
+      h("h4", { style: "margin:0" }, `Add a lesson to ${chapter.title}`),
       h(
         "div",
         { class: "inline-fields" },
-        field(key + "-title", "Lesson title", title),
-        field(key + "-kind", "Kind", kind),
+        field(`${key}-title`, "Lesson title", title),
+        field(`${key}-kind`, "Kind", kind),
       ),
       extra,
       h("button", { type: "submit", class: "secondary" }, "Add lesson"),
@@ -339,18 +339,18 @@
               h(
                 "div",
                 { class: "row", style: "justify-content: space-between" },
-                h("h3", { style: "margin:0" }, chapter.position + 1 + ". " + chapter.title),
+                h("h3", { style: "margin:0" }, `${chapter.position + 1}. ${chapter.title}`),
                 h(
                   "button",
                   {
                     type: "button",
                     class: "danger",
-                    "aria-label": "Delete chapter " + chapter.title,
+                    "aria-label": `Delete chapter ${chapter.title}`,
                     onclick: () => {
-                      if (confirm("Delete the chapter " + chapter.title + " and its lessons?"))
+                      if (confirm(`Delete the chapter ${chapter.title} and its lessons?`))
                         send(
                           "DELETE",
-                          "/api/v1/chapters/" + chapter.id,
+                          `/api/v1/chapters/${chapter.id}`,
                           undefined,
                           "Chapter deleted.",
                         );
@@ -375,7 +375,7 @@
 
   async function renderQbank() {
     /** @type {ApiRecord[]} */
-    const bank = await api("GET", "/api/v1/courses/" + courseId + "/qbank");
+    const bank = await api("GET", `/api/v1/courses/${courseId}/qbank`);
     replace(
       "editor-qbank",
       bank.length
@@ -388,17 +388,17 @@
                 { "data-question-id": q.id },
                 q.prompt,
                 q.topic ? h("span", { class: "badge", style: "margin-left:.4rem" }, q.topic) : null,
-                h("div", { class: "meta" }, "Correct: " + q.choices[q.answer]),
+                h("div", { class: "meta" }, `Correct: ${q.choices[q.answer]}`),
                 h(
                   "button",
                   {
                     type: "button",
                     class: "danger",
-                    "aria-label": "Delete question " + q.prompt,
+                    "aria-label": `Delete question ${q.prompt}`,
                     onclick: () =>
                       send(
                         "DELETE",
-                        "/api/v1/qbank-questions/" + q.id,
+                        `/api/v1/qbank-questions/${q.id}`,
                         undefined,
                         "Question deleted.",
                       ),
@@ -414,7 +414,7 @@
 
   let loaded = false;
   async function render() {
-    const course = await api("GET", "/api/v1/courses/" + courseId);
+    const course = await api("GET", `/api/v1/courses/${courseId}`);
     if (!loaded) {
       fillSettings(course);
       loaded = true;
@@ -440,7 +440,7 @@
         qbank_required: f.elements.qbank_required.checked,
       };
       try {
-        const course = await api("PATCH", "/api/v1/courses/" + courseId, body);
+        const course = await api("PATCH", `/api/v1/courses/${courseId}`, body);
         fillSettings(course);
         result.textContent = "Saved.";
         result.className = "";
@@ -456,7 +456,7 @@
       await submitted(
         chapterForm,
         "POST",
-        "/api/v1/courses/" + courseId + "/chapters",
+        `/api/v1/courses/${courseId}/chapters`,
         { title: chapterForm.elements.title.value },
         "Chapter added.",
       );
@@ -468,7 +468,7 @@
       await submitted(
         qbankForm,
         "POST",
-        "/api/v1/courses/" + courseId + "/qbank",
+        `/api/v1/courses/${courseId}/qbank`,
         {
           questions: [
             question(e.prompt.value, e.choices.value, e.answer.value, { topic: e.topic.value }),

@@ -16,7 +16,7 @@
 const Lectern = (() => {
   /** @param {string} name */
   function cookie(name) {
-    const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+    const found = document.cookie.split("; ").find((part) => part.startsWith(`${name}=`));
     return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
   }
 
@@ -26,7 +26,7 @@ const Lectern = (() => {
      * @param {any} problem the RFC 9457 problem details, or the response's text
      */
     constructor(status, problem) {
-      super((problem && (problem.detail || problem.title)) || "Request failed (" + status + ")");
+      super((problem && (problem.detail || problem.title)) || `Request failed (${status})`);
       this.status = status;
       this.problem = problem;
     }
@@ -51,7 +51,7 @@ const Lectern = (() => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (response.status === 401 && !location.pathname.startsWith("/login")) {
-      location.assign("/login?next=" + encodeURIComponent(location.pathname));
+      location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
       throw new ApiError(401, null);
     }
     if (response.status === 204) return null;
@@ -105,15 +105,15 @@ const Lectern = (() => {
   function announceEvent(event) {
     const payload = event.payload || {};
     if (event.type === "notification.created" && payload.title)
-      announce("Notification: " + payload.title);
+      announce(`Notification: ${payload.title}`);
     else if (event.type === "certificate.issued") announce("A certificate was issued.");
     else if (event.type === "request.created" && document.body.dataset.role === "admin")
       announce("New access request.");
   }
 
   function openStream() {
-    const query = lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "";
-    const stream = new EventSource("/api/v1/stream" + query);
+    const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : "";
+    const stream = new EventSource(`/api/v1/stream${query}`);
     source = stream;
     stream.onopen = () => setLive(true);
     stream.onmessage = dispatch;
@@ -225,9 +225,9 @@ const Lectern = (() => {
           "aria-valuenow": String(pct),
           "aria-label": label || "Progress",
         },
-        h("span", { style: "width:" + pct + "%" }),
+        h("span", { style: `width:${pct}%` }),
       ),
-      h("div", { class: "progress-label" }, pct + "% complete"),
+      h("div", { class: "progress-label" }, `${pct}% complete`),
     );
   }
 
@@ -269,7 +269,7 @@ const Lectern = (() => {
         currency: (currency || "usd").toUpperCase(),
       }).format(cents / 100);
     } catch {
-      return (cents / 100).toFixed(2) + " " + currency;
+      return `${(cents / 100).toFixed(2)} ${currency}`;
     }
   }
 
@@ -326,7 +326,7 @@ const Lectern = (() => {
    * @param {number} n
    */
   function showCount(key, n) {
-    const badge = /** @type {HTMLElement} */ (document.getElementById("count-" + key));
+    const badge = /** @type {HTMLElement} */ (document.getElementById(`count-${key}`));
     /** @type {HTMLElement} */ (badge.querySelector(".n")).textContent = String(n);
     badge.hidden = n === 0;
   }
@@ -339,7 +339,7 @@ const Lectern = (() => {
     const button = document.getElementById("logout");
     if (button) button.addEventListener("click", logout);
     for (const [key, count] of Object.entries(COUNTS)) {
-      if (!document.getElementById("count-" + key)) continue;
+      if (!document.getElementById(`count-${key}`)) continue;
       counters[key] = refresher(async () => showCount(key, (await api("GET", count.path)).length));
       onEvent(count.events, () => counters[key]());
       counters[key]();

@@ -33,9 +33,7 @@
     const enrollment =
       enrollments.find((e) => e.course_id === courseId && e.status !== "cancelled") || null;
     // Asked only when enrolled: the per-lesson facts of a stranger's course are a 404.
-    const detail = enrollment
-      ? await api("GET", "/api/v1/me/courses/" + courseId + "/progress")
-      : null;
+    const detail = enrollment ? await api("GET", `/api/v1/me/courses/${courseId}/progress`) : null;
     const done = new Set(
       detail
         ? /** @type {ApiRecord[]} */ (detail.lessons)
@@ -115,7 +113,7 @@
               h(
                 "a",
                 {
-                  href: "?lesson=" + lesson.id,
+                  href: `?lesson=${lesson.id}`,
                   "data-lesson-id": lesson.id,
                   "data-kind": lesson.kind,
                   "aria-current": lesson.id === currentLessonId ? "true" : null,
@@ -150,7 +148,7 @@
       return;
     }
     currentLessonId = lesson.id;
-    if (push) history.pushState({ lesson: lesson.id }, "", "?lesson=" + lesson.id);
+    if (push) history.pushState({ lesson: lesson.id }, "", `?lesson=${lesson.id}`);
     for (const link of outlineLinks()) {
       if (Number(link.dataset.lessonId) === lesson.id) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
@@ -202,7 +200,7 @@
       controls: true,
       preload: "metadata",
       src: lesson.video_url,
-      "aria-label": "Video: " + lesson.title,
+      "aria-label": `Video: ${lesson.title}`,
       "data-lesson-id": lesson.id,
       "data-duration": lesson.duration_s,
     });
@@ -290,9 +288,9 @@
     return h(
       "fieldset",
       {},
-      h("legend", {}, number + ". " + prompt),
+      h("legend", {}, `${number}. ${prompt}`),
       choices.map((choice, index) => {
-        const id = name + "-" + index;
+        const id = `${name}-${index}`;
         return h(
           "div",
           { class: "choice" },
@@ -310,7 +308,7 @@
       "form",
       { id: "quiz-form", "data-lesson-id": lesson.id },
       lesson.questions.map((/** @type {ApiRecord} */ q, /** @type {number} */ i) =>
-        choiceGroup("q" + i, q.prompt, q.choices, i + 1),
+        choiceGroup(`q${i}`, q.prompt, q.choices, i + 1),
       ),
       h("button", { type: "submit" }, "Submit answers"),
       result,
@@ -319,7 +317,7 @@
       event.preventDefault();
       const answers = lesson.questions.map((/** @type {unknown} */ _, /** @type {number} */ i) => {
         /** @type {HTMLInputElement | null} */
-        const picked = form.querySelector("input[name=q" + i + "]:checked");
+        const picked = form.querySelector(`input[name=q${i}]:checked`);
         return picked ? Number(picked.value) : -1;
       });
       if (answers.includes(-1)) {
@@ -327,7 +325,7 @@
         return;
       }
       try {
-        const attempt = await api("POST", "/api/v1/lessons/" + lesson.id + "/quiz-attempts", {
+        const attempt = await api("POST", `/api/v1/lessons/${lesson.id}/quiz-attempts`, {
           answers,
         });
         const pct = Math.round(attempt.score * 100);
@@ -335,10 +333,10 @@
           h(
             "p",
             { class: attempt.passed ? "notice" : "error", "data-passed": String(attempt.passed) },
-            "Score " + pct + " % — " + (attempt.passed ? "passed." : "not passed yet; try again."),
+            `Score ${pct} % — ${attempt.passed ? "passed." : "not passed yet; try again."}`,
           ),
         );
-        announce("Quiz scored " + pct + " %.");
+        announce(`Quiz scored ${pct} %.`);
       } catch (error) {
         result.textContent = error.message;
       }
@@ -346,7 +344,7 @@
     return h(
       "div",
       { class: "stack" },
-      h("p", { class: "meta" }, "Pass mark " + Math.round((lesson.pass_mark || 0) * 100) + " %."),
+      h("p", { class: "meta" }, `Pass mark ${Math.round((lesson.pass_mark || 0) * 100)} %.`),
       form,
     );
   }
@@ -403,7 +401,7 @@
     start.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        const test = await api("POST", "/api/v1/courses/" + courseId + "/qbank-tests", {
+        const test = await api("POST", `/api/v1/courses/${courseId}/qbank-tests`, {
           count: Number(/** @type {NamedForm} */ (start).elements.count.value),
         });
         runTest(test, area);
@@ -436,10 +434,10 @@
       "form",
       { id: "qbank-test", "data-test-id": test.id },
       test.questions.map((/** @type {ApiRecord} */ q, /** @type {number} */ i) =>
-        choiceGroup("t" + test.id + "-" + q.id, q.prompt, q.choices, i + 1, async (event) => {
+        choiceGroup(`t${test.id}-${q.id}`, q.prompt, q.choices, i + 1, async (event) => {
           chosen[q.id] = Number(event.target.value);
           try {
-            await api("POST", "/api/v1/qbank-tests/" + test.id + "/answers", {
+            await api("POST", `/api/v1/qbank-tests/${test.id}/answers`, {
               question_id: q.id,
               choice: chosen[q.id],
             });
@@ -454,7 +452,7 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        const finished = await api("POST", "/api/v1/qbank-tests/" + test.id + "/finish", {});
+        const finished = await api("POST", `/api/v1/qbank-tests/${test.id}/finish`, {});
         area.replaceChildren(feedback(test, chosen, finished));
         announce("Test finished.");
       } catch (error) {
@@ -478,7 +476,7 @@
     return h(
       "section",
       { id: "qbank-feedback", "aria-labelledby": "qbank-feedback-title", class: "card" },
-      h("h3", { id: "qbank-feedback-title" }, "Your result: " + pct + " %"),
+      h("h3", { id: "qbank-feedback-title" }, `Your result: ${pct} %`),
       h(
         "ol",
         { class: "feedback" },
@@ -504,7 +502,7 @@
 
   // Content changed while the learner is here: redraw the outline, keep the open lesson.
   const refreshOutline = refresher(async () => {
-    course = await api("GET", "/api/v1/courses/" + courseId);
+    course = await api("GET", `/api/v1/courses/${courseId}`);
     renderOutline();
     if (!lessons().some((l) => l.id === currentLessonId)) show(null, false);
     await refreshStatus();
@@ -515,14 +513,14 @@
   // -- start ------------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", async () => {
     try {
-      course = await api("GET", "/api/v1/courses/" + courseId);
+      course = await api("GET", `/api/v1/courses/${courseId}`);
     } catch (error) {
       replace("lesson", h("p", { class: "error" }, error.message));
       return;
     }
     const loaded = /** @type {ApiRecord} */ (course);
     /** @type {HTMLElement} */ (document.getElementById("course-title")).textContent = loaded.title;
-    document.title = loaded.title + " · Lectern";
+    document.title = `${loaded.title} · Lectern`;
     renderOutline();
     const wanted = Number(new URLSearchParams(location.search).get("lesson"));
     show(wanted, false);

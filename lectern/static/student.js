@@ -26,12 +26,12 @@
       cancelled: "bad",
     };
     const tone = tones[status] || "";
-    return h("span", { class: "badge " + tone, "data-status": status }, status);
+    return h("span", { class: `badge ${tone}`, "data-status": status }, status);
   }
 
   /** @param {ApiRecord} certificate */
   function certificateLinks(certificate) {
-    const pdf = "/api/v1/certificates/" + encodeURIComponent(certificate.code) + ".pdf";
+    const pdf = `/api/v1/certificates/${encodeURIComponent(certificate.code)}.pdf`;
     return h(
       "div",
       { class: "row" },
@@ -40,7 +40,7 @@
         {
           class: "button",
           href: pdf,
-          download: "certificate-" + certificate.code + ".pdf",
+          download: `certificate-${certificate.code}.pdf`,
           "data-test": "certificate-pdf",
         },
         "Download PDF",
@@ -49,7 +49,7 @@
         "a",
         {
           class: "button secondary",
-          href: "/verify/" + encodeURIComponent(certificate.code),
+          href: `/verify/${encodeURIComponent(certificate.code)}`,
           "data-test": "certificate-verify",
         },
         "Verification link",
@@ -73,9 +73,9 @@
             h(
               "article",
               { class: "card", "data-course-id": e.course_id, "data-enrollment-status": e.status },
-              h("h3", {}, h("a", { href: "/learn/courses/" + e.course_id }, e.course_title)),
+              h("h3", {}, h("a", { href: `/learn/courses/${e.course_id}` }, e.course_title)),
               h("p", { class: "meta" }, statusBadge(e.status), " via ", e.source),
-              progressBar(e.progress, "Progress in " + e.course_title),
+              progressBar(e.progress, `Progress in ${e.course_title}`),
             ),
           )
         : h(
@@ -101,7 +101,7 @@
               h("strong", {}, r.course_title),
               " ",
               statusBadge(r.status),
-              h("div", { class: "meta" }, "Asked " + when(r.created_at)),
+              h("div", { class: "meta" }, `Asked ${when(r.created_at)}`),
             ),
           )
         : h("li", { class: "empty" }, "No pending requests."),
@@ -154,7 +154,7 @@
     const checkout = await act(
       button,
       "POST",
-      "/api/v1/courses/" + course.id + "/checkout",
+      `/api/v1/courses/${course.id}/checkout`,
       "Opening checkout…",
     );
     const url = checkout && (checkout.checkout_url || checkout.url);
@@ -175,7 +175,7 @@
         statusBadge(state === "active" ? "enrolled" : "completed"),
         h(
           "a",
-          { class: "button", href: "/learn/courses/" + course.id, "data-action": "open" },
+          { class: "button", href: `/learn/courses/${course.id}`, "data-action": "open" },
           "Open course",
         ),
       );
@@ -195,7 +195,7 @@
               await act(
                 e.target,
                 "DELETE",
-                "/api/v1/access-requests/" + request.id,
+                `/api/v1/access-requests/${request.id}`,
                 "Request cancelled.",
               );
               refresh();
@@ -212,7 +212,7 @@
           "p",
           { class: "error", "data-test": "rejected-note" },
           "Request rejected",
-          request && request.note ? ": " + request.note : ".",
+          request?.note ? `: ${request.note}` : ".",
         ),
       );
     }
@@ -227,8 +227,8 @@
               await act(
                 e.target,
                 "POST",
-                "/api/v1/courses/" + course.id + "/enroll",
-                "Enrolled in " + course.title + ".",
+                `/api/v1/courses/${course.id}/enroll`,
+                `Enrolled in ${course.title}.`,
               );
               refresh();
             },
@@ -247,7 +247,7 @@
               await act(
                 e.target,
                 "POST",
-                "/api/v1/courses/" + course.id + "/access-requests",
+                `/api/v1/courses/${course.id}/access-requests`,
                 "Access requested.",
               );
               refresh();
@@ -265,7 +265,7 @@
             "data-action": "buy",
             onclick: (/** @type {ButtonClick} */ e) => buy(course, e.target),
           },
-          "Buy for " + money(course.price_cents, course.currency),
+          `Buy for ${money(course.price_cents, course.currency)}`,
         ),
       );
     }
@@ -327,13 +327,13 @@
               h(
                 "th",
                 { scope: "row" },
-                h("a", { href: "/learn/courses/" + e.course_id }, e.course_title),
+                h("a", { href: `/learn/courses/${e.course_id}` }, e.course_title),
               ),
               h("td", {}, statusBadge(e.status)),
               h(
                 "td",
                 { style: "min-width:180px" },
-                progressBar(e.progress, "Progress in " + e.course_title),
+                progressBar(e.progress, `Progress in ${e.course_title}`),
               ),
               h("td", {}, when(e.completed_at)),
             ),
@@ -359,7 +359,7 @@
                 "p",
                 { class: "meta" },
                 "Anyone can check it at ",
-                h("code", {}, location.origin + "/verify/" + c.code),
+                h("code", {}, `${location.origin}/verify/${c.code}`),
               ),
               certificateLinks(c),
             ),
@@ -392,7 +392,7 @@
                       await act(
                         e.target,
                         "POST",
-                        "/api/v1/me/notifications/" + n.id + "/read",
+                        `/api/v1/me/notifications/${n.id}/read`,
                         "Marked as read.",
                       );
                       notificationsPage();

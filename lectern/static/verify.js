@@ -6,7 +6,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const code = /** @type {string} */ (document.body.dataset.code);
   const box = /** @type {HTMLElement} */ (document.getElementById("verification"));
   try {
-    const response = await fetch("/api/v1/certificates/" + encodeURIComponent(code), {
+    const response = await fetch(`/api/v1/certificates/${encodeURIComponent(code)}`, {
       headers: { Accept: "application/json" },
     });
     if (!response.ok) throw new Error("No certificate has this code.");
