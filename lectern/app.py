@@ -13,6 +13,7 @@ from lectern.accounts.ratelimit import LoginThrottle
 from lectern.analytics.api import router as analytics_router
 from lectern.audit.api import router as audit_router
 from lectern.audit.schedule import audit_forever
+from lectern.bodylimit import BodyLimit
 from lectern.certificates.api import router as certificates_router
 from lectern.config import Settings, get_settings
 from lectern.courses.api import router as courses_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     quiet_cut_off_streams()
     for router in (
         accounts_router,

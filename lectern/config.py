@@ -2,7 +2,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Font files accepted for certificates; of a collection (.ttc, .otc) fpdf2 takes the first face.
@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     demo_on_first_start: bool = True
     # Files Lectern makes and serves at /media/, such as the demo course's video.
     media_dir: Path = Path.cwd() / "media"
+    # A request body over this many bytes is answered 413 before it is read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     stream_ping_seconds: float = 15.0
     stream_queue_size: int = 1000
     audit_interval_seconds: float = 3600.0
