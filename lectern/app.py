@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from lectern.accounts.api import router as accounts_router
 from lectern.accounts.ratelimit import LoginThrottle
@@ -18,6 +17,7 @@ from lectern.certificates.api import router as certificates_router
 from lectern.config import Settings, get_settings
 from lectern.courses.api import router as courses_router
 from lectern.courses.content_api import router as content_router
+from lectern.courses.media import router as media_router
 from lectern.db import Database
 from lectern.enrollments.api import router as enrollments_router
 from lectern.events.api import router as events_router
@@ -93,8 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         add_routes(app, router)
     install_web_apps(app)
-    # Generated media (the demo video); the directory may appear only when the demo is loaded.
-    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+    # Lesson media (the demo video), served only to those who may see the lessons.
+    add_routes(app, media_router)
 
     add_routes(app, _ops_router())
     return app

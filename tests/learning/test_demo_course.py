@@ -55,11 +55,14 @@ async def test_the_demo_course_has_a_playable_video_a_reading_a_quiz_and_a_qbank
     [video] = [lesson for lesson in lessons if lesson["kind"] == "video"]
     # The session's app may serve another media directory: serve this test's with a fresh one.
     media_app = create_app(settings.model_copy(update={"media_dir": media_dir}))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=media_app), base_url="http://t"
-    ) as media:
-        r = await media.get(video["video_url"])
-        ranged = await media.get(video["video_url"], headers={"Range": "bytes=0-99"})
+    async with (
+        media_app.router.lifespan_context(media_app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=media_app), base_url="http://t"
+        ) as media,
+    ):
+        r = await media.get(video["video_url"], headers=headers)
+        ranged = await media.get(video["video_url"], headers={**headers, "Range": "bytes=0-99"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "video/webm"
     assert r.content[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM container
