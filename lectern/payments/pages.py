@@ -1,15 +1,18 @@
 """The test provider's checkout page, served by Lectern in place of Stripe's.
 
-Like Stripe's hosted page it is reached by its unguessable checkout id, not by login, so its
-forms need no CSRF token. "Pay" posts a signed `checkout.session.completed` to Lectern's own
-webhook endpoint, in process, so it passes the same verification as Stripe's events.
+Only the learner who started a checkout sees it and can act on it: anyone else is told no such
+checkout exists. "Pay" and "Cancel" post from the page's script with the session's CSRF token,
+like every other cookie request. "Pay" posts a signed `checkout.session.completed` to Lectern's
+own webhook endpoint, in process, so it passes the same verification as Stripe's events.
 """
 
-from fastapi import Depends
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
+from lectern.accounts.actor import Actor
+from lectern.accounts.deps import current_actor
 from lectern.db import Database, get_database
 from lectern.errors import NotFound
 from lectern.models import Course, Payment
@@ -23,6 +26,7 @@ from lectern.payments.providers import (
 )
 from lectern.payments.service import course_page
 from lectern.routes import api_router
+from lectern.web.rendering import CONTENT_SECURITY_POLICY, page_actor, redirect
 
 router = api_router(prefix=TEST_CHECKOUT_PATH.rstrip("/"), include_in_schema=False)
 templates = Environment(
@@ -38,13 +42,18 @@ def require_test_provider(
     return provider
 
 
-async def _checkout(db: Database, checkout_id: str) -> tuple[Payment, Course]:
+async def _buyers_checkout(db: Database, checkout_id: str, buyer: Actor) -> tuple[Payment, Course]:
+    """The checkout and its course, if `buyer` started it; to anyone else it does not exist."""
     async with db.session() as session:
         row = (
             await session.execute(
                 select(Payment, Course)
                 .join(Course, Course.id == Payment.course_id)
-                .where(Payment.provider == TestProvider.name, Payment.checkout_id == checkout_id)
+                .where(
+                    Payment.provider == TestProvider.name,
+                    Payment.checkout_id == checkout_id,
+                    Payment.user_id == buyer.id,
+                )
             )
         ).first()
     if row is None:
@@ -57,13 +66,17 @@ def _amount(payment: Payment) -> str:
     return f"{payment.amount_cents / 100:,.2f} {payment.currency.upper()}"
 
 
-@router.get("/{checkout_id}", response_class=HTMLResponse)
+@router.get("/{checkout_id}", response_model=None)
 async def checkout_page(
     checkout_id: str,
+    request: Request,
     db: Database = Depends(get_database),
     _provider: TestProvider = Depends(require_test_provider),
-) -> HTMLResponse:
-    payment, course = await _checkout(db, checkout_id)
+) -> Response:
+    buyer = await page_actor(request)
+    if buyer is None:
+        return redirect(f"/login?next={request.url.path}")
+    payment, course = await _buyers_checkout(db, checkout_id, buyer)
     page = templates.get_template("test_checkout.html").render(
         course_title=course.title,
         amount=_amount(payment),
@@ -72,17 +85,25 @@ async def checkout_page(
         cancel_action=f"{TEST_CHECKOUT_PATH}{checkout_id}/cancel",
         course_url=course_page(course.id),
     )
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        page,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/{checkout_id}/pay")
 async def pay(
     checkout_id: str,
+    buyer: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
     provider: TestProvider = Depends(require_test_provider),
 ) -> RedirectResponse:
     """Pay as the learner would on Stripe: the webhook follows, then the way back."""
-    payment, course = await _checkout(db, checkout_id)
+    payment, course = await _buyers_checkout(db, checkout_id, buyer)
     if payment.status == PaymentStatus.PENDING:
         try:
             await provider.pay(payment)
@@ -94,9 +115,10 @@ async def pay(
 @router.post("/{checkout_id}/cancel")
 async def cancel(
     checkout_id: str,
+    buyer: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
     _provider: TestProvider = Depends(require_test_provider),
 ) -> RedirectResponse:
     """Leave the checkout as Stripe's cancel link does: nothing happens, the payment waits."""
-    _payment, course = await _checkout(db, checkout_id)
+    _payment, course = await _buyers_checkout(db, checkout_id, buyer)
     return RedirectResponse(f"{course_page(course.id)}?payment=cancelled", status_code=303)

@@ -22,16 +22,16 @@ async def test_paying_on_the_test_checkout_page_enrolls_the_learner(
         f"/api/v1/courses/{shop.course['id']}/checkout", headers=shop.student.headers
     )
     checkout = r.json()
-    page = await client.get(checkout["checkout_url"])
+    page = await client.get(checkout["checkout_url"], headers=shop.student.headers)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert shop.course["title"] in page.text
     assert "49.00 USD" in page.text
-    assert "<script" not in page.text
+    assert '<script src="/static/test_checkout.js" defer></script>' in page.text
     actions = _form_actions(page.text)
     assert set(actions) == {"pay", "cancel"}
 
-    r = await client.post(actions["pay"])
+    r = await client.post(actions["pay"], headers=shop.student.headers)
     assert r.status_code == 303
     assert r.headers["location"] == (
         f"/learn/courses/{shop.course['id']}?payment={checkout['payment_id']}"
@@ -43,10 +43,10 @@ async def test_paying_on_the_test_checkout_page_enrolls_the_learner(
     ]
 
     before = await counts(db)
-    r = await client.post(actions["pay"])
+    r = await client.post(actions["pay"], headers=shop.student.headers)
     assert r.status_code == 303
     assert await counts(db) == before
-    page = await client.get(checkout["checkout_url"])
+    page = await client.get(checkout["checkout_url"], headers=shop.student.headers)
     assert "This payment is completed." in page.text
 
 
@@ -57,8 +57,8 @@ async def test_cancelling_on_the_test_checkout_page_leaves_the_payment_pending(
         f"/api/v1/courses/{shop.course['id']}/checkout", headers=shop.student.headers
     )
     checkout = r.json()
-    page = await client.get(checkout["checkout_url"])
-    r = await client.post(_form_actions(page.text)["cancel"])
+    page = await client.get(checkout["checkout_url"], headers=shop.student.headers)
+    r = await client.post(_form_actions(page.text)["cancel"], headers=shop.student.headers)
     assert r.status_code == 303
     assert r.headers["location"] == f"/learn/courses/{shop.course['id']}?payment=cancelled"
     assert (await payment_row(db, checkout["payment_id"])).status == "pending"
@@ -70,6 +70,8 @@ async def test_an_unknown_checkout_page_is_not_found(
     shop: Shop, client: httpx.AsyncClient, db: Database
 ) -> None:
     before = await counts(db)
-    assert (await client.get("/pay/test/cs_test_nothing")).status_code == 404
-    assert (await client.post("/pay/test/cs_test_nothing/pay")).status_code == 404
+    signed_in = shop.student.headers
+    assert (await client.get("/pay/test/cs_test_nothing", headers=signed_in)).status_code == 404
+    r = await client.post("/pay/test/cs_test_nothing/pay", headers=signed_in)
+    assert r.status_code == 404
     assert await counts(db) == before
