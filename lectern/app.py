@@ -32,6 +32,7 @@ from lectern.payments.pages import router as payment_pages_router
 from lectern.problems import install_problem_handlers
 from lectern.qbank.api import router as qbank_router
 from lectern.routes import add_routes, api_router
+from lectern.storable import RefuseUnstorableText
 from lectern.web.pages import install_web_apps
 
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_problem_handlers(app)
+    app.add_middleware(RefuseUnstorableText)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     quiet_cut_off_streams()
     for router in (

@@ -1,15 +1,31 @@
 """Base classes for the JSON the API reads and writes."""
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Header, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from lectern.storable import UNSTORABLE_MESSAGE, all_storable
 
 
 class Input(BaseModel):
-    """Request bodies: unknown fields and coerced types are rejected, not guessed at."""
+    """Request bodies: unknown fields and coerced types are rejected, not guessed at, and so is
+    what no column can hold: NaN and infinities (which Python's JSON parser accepts), NUL and
+    lone surrogates in any string."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
+
+    @model_validator(mode="after")
+    def _storable_text(self) -> Self:
+        for name, value in self:
+            if not all_storable(value):
+                raise PydanticCustomError(
+                    "unstorable_text", "{field} " + UNSTORABLE_MESSAGE, {"field": name}
+                )
+        return self
 
 
 class Output(BaseModel):
@@ -22,3 +38,14 @@ MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# A page of a list starts at most this many rows in: no list has more rows than ids.
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+# Event ids are 64-bit; a client's last seen one (query or Last-Event-ID header) is at most that.
+MAX_EVENT_ID = 2**63 - 1
+QueryEventId = Annotated[
+    int | None,
+    Query(
+        ge=0, le=MAX_EVENT_ID, description="For clients that cannot send the Last-Event-ID header."
+    ),
+]
+HeaderEventId = Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID)]

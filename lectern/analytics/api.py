@@ -7,7 +7,7 @@ from lectern.analytics import service
 from lectern.analytics.schemas import AnalyticsOut, StudentDetailOut, StudentSummaryOut
 from lectern.db import read_session
 from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.schemas import Offset, PathId
 
 router = api_router(prefix="/api/v1/admin", tags=["admin"])
 
@@ -15,7 +15,7 @@ router = api_router(prefix="/api/v1/admin", tags=["admin"])
 @router.get("/students", response_model=list[StudentSummaryOut])
 async def students(
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[StudentSummaryOut]:

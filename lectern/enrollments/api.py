@@ -17,7 +17,7 @@ from lectern.enrollments.schemas import (
 from lectern.enrollments.service import EnrollResult
 from lectern.models.enums import RequestStatus
 from lectern.routes import api_router
-from lectern.schemas import PathId, QueryId
+from lectern.schemas import Offset, PathId, QueryId
 
 router = api_router(prefix="/api/v1", tags=["enrollments"])
 
@@ -84,7 +84,7 @@ async def request_queue(
     status_filter: RequestStatus | None = Query(None, alias="status"),
     course_id: QueryId = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[QueuedRequestOut]:

@@ -6,7 +6,7 @@ gets them all; the event's own `type` is in the JSON `data`, and the SSE `id` is
 
 from collections.abc import AsyncIterator
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Request
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import current_actor
@@ -17,6 +17,7 @@ from lectern.events.pump import EventPump
 from lectern.events.response import EventStreamResponse
 from lectern.events.rules import Viewer, resume_from, sse_message
 from lectern.routes import api_router
+from lectern.schemas import HeaderEventId, QueryEventId
 
 router = api_router(prefix="/api/v1", tags=["events"])
 
@@ -80,10 +81,8 @@ async def _messages(
 )
 async def stream(
     request: Request,
-    last_event_id: int | None = Query(
-        None, ge=0, description="For clients that cannot send the Last-Event-ID header."
-    ),
-    last_event_id_header: int | None = Header(None, alias="Last-Event-ID", ge=0),
+    last_event_id: QueryEventId = None,
+    last_event_id_header: HeaderEventId = None,
     actor: Actor = Depends(current_actor),
 ) -> EventStreamResponse:
     """Server-Sent Events for what the caller may see: a learner their own events, staff their

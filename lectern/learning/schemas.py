@@ -3,6 +3,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from lectern.courses.schemas import ChoiceIndex
 from lectern.schemas import Id, Input, Output
 
 MAX_BATCH = 500
@@ -59,7 +60,7 @@ class ActivityOut(Output):
 
 
 class QuizAttemptIn(Input):
-    answers: Annotated[list[int], Field(max_length=200)]
+    answers: Annotated[list[ChoiceIndex], Field(max_length=200)]
 
 
 class QuizAttemptOut(Output):

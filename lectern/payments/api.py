@@ -32,7 +32,7 @@ from lectern.payments.service import course_page
 from lectern.payments.stripe_events import verify_event
 from lectern.payments.webhooks import receive_event
 from lectern.routes import api_router
-from lectern.schemas import PathId, QueryId
+from lectern.schemas import Offset, PathId, QueryId
 
 router = api_router(prefix="/api/v1", tags=["payments"])
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
@@ -125,7 +125,7 @@ async def admin_payments(
     user_id: QueryId = None,
     status_filter: PaymentStatus | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[PaymentOut]:

@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
+from lectern.courses.schemas import ChoiceIndex
 from lectern.schemas import Id, Input, Output
 
 
@@ -13,7 +14,7 @@ class TestStartIn(Input):
 
 class AnswerIn(Input):
     question_id: Id
-    choice: Annotated[int, Field(ge=0)]
+    choice: ChoiceIndex
 
 
 class TestQuestionOut(Output):
