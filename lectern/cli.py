@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern import migrate, serving
+from lectern.accounts.passwords import password_as_entered, password_weakness
 from lectern.accounts.security import hash_password
 from lectern.accounts.service import create_staff
 from lectern.audit import service as audit_service
@@ -82,7 +83,7 @@ def serve(
         "factory": True,
         "host": host,
         "port": port,
-        "proxy_headers": True,
+        **serving.proxy_options(settings),
         "log_level": log_level,
         "access_log": access_log,
         "backlog": backlog,
@@ -105,8 +106,9 @@ def create_admin(
     ),
 ) -> None:
     """Create an admin of an institution (matching its name case- and space-insensitively)."""
-    if len(password) < 8:
-        raise typer.BadParameter("The password needs at least 8 characters.")
+    password = password_as_entered(password)
+    if weakness := password_weakness(password, user_inputs=(email, full_name)):
+        raise typer.BadParameter(weakness, param_hint="--password")
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     password_hash = hash_password(password)

@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Font files accepted for certificates; of a collection (.ttc, .otc) fpdf2 takes the first face.
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+DEFAULT_TOKEN_DAYS = 30
 
 
 class Settings(BaseSettings):
@@ -20,13 +21,19 @@ class Settings(BaseSettings):
     # Public origin used for the CSRF Origin check and links in e-mails and certificates.
     public_url: str = "http://127.0.0.1:8000"
     session_days: int = 14
+    # How long a Bearer token from POST /api/v1/auth/tokens works.
+    token_days: int = Field(default=DEFAULT_TOKEN_DAYS, ge=1)
     cookie_secure: bool = False
     # Argon2id cost; the defaults follow RFC 9106's second recommended option.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # Wrong passwords per account from one address (then that address waits), and from all.
     login_rate_limit: str = "10/minute"
     login_rate_limit_per_ip: str = "100/minute"
     rate_limit_storage: str = "memory://"
+    # Comma-separated addresses (or "*") of proxies whose X-Forwarded-For names the client;
+    # empty: no proxy is trusted and the connection's peer is the client.
+    forwarded_allow_ips: str = ""
     demo_on_first_start: bool = True
     # Files Lectern makes and serves at /media/, such as the demo course's video.
     media_dir: Path = Path.cwd() / "media"

@@ -21,13 +21,27 @@ import sys
 import threading
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from lectern.config import Settings
+
 log = logging.getLogger("uvicorn.error")
 RESTART_PAUSE_SECONDS = 1.0
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-For: believed only from LECTERN_FORWARDED_ALLOW_IPS.
+
+    uvicorn by itself trusts 127.0.0.1, so anyone connecting from the machine could name any
+    client address (and so escape the per-address login limit); with none configured, none is.
+    """
+    if not settings.forwarded_allow_ips.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 def balances_connections() -> bool:

@@ -11,6 +11,12 @@ type ButtonClick = MouseEvent & { target: HTMLButtonElement };
 interface LecternStudentApi {
   certificateLinks(certificate: ApiRecord): HTMLDivElement;
   statusBadge(status: string): HTMLSpanElement;
+  /** The way into a course the learner may take (enroll, request access, buy), or its state. */
+  catalogAction(
+    course: ApiRecord,
+    request: ApiRecord | undefined,
+    refresh: () => void,
+  ): HTMLDivElement;
 }
 
 declare var LecternStudent: LecternStudentApi;

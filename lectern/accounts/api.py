@@ -1,23 +1,40 @@
+from datetime import timedelta
+
 from fastapi import Depends, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from lectern.accounts import service
+from lectern.accounts import credentials, service
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     admin_actor,
+    bearer_token,
+    credential_digest,
     current_actor,
     optional_actor,
 )
+from lectern.accounts.passwords import require_strong_password
 from lectern.accounts.ratelimit import LoginThrottle
-from lectern.accounts.schemas import LoginIn, LoginOut, MeOut, RegisterIn, TokenOut, UserOut
+from lectern.accounts.schemas import (
+    CredentialOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    PasswordChangeIn,
+    RegisterIn,
+    TokenIn,
+    TokenInfoOut,
+    TokenOut,
+    UserOut,
+)
 from lectern.accounts.security import dummy_hash, hash_password, verify_password
 from lectern.db import Database, get_database, read_session
-from lectern.errors import Unauthorized
+from lectern.errors import Forbidden, Unauthorized
 from lectern.models import Institution, User
+from lectern.models.base import utcnow
 from lectern.routes import api_router
 from lectern.schemas import PathId
 
@@ -26,6 +43,7 @@ router = api_router(prefix="/api/v1", tags=["accounts"])
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
 async def register(body: RegisterIn, db: Database = Depends(get_database)) -> User:
+    require_strong_password(body.password, user_inputs=(body.email, body.full_name))
     password_hash = await run_in_threadpool(hash_password, body.password)
     return await db.run(
         lambda s: service.register_student(
@@ -38,14 +56,21 @@ async def register(body: RegisterIn, db: Database = Depends(get_database)) -> Us
     )
 
 
+def _client_address(request: Request) -> str:
+    # uvicorn puts a trusted proxy's X-Forwarded-For here (LECTERN_FORWARDED_ALLOW_IPS).
+    return request.client.host if request.client else "unknown"
+
+
 async def _authenticate(request: Request, db: Database, body: LoginIn) -> User:
     throttle: LoginThrottle = request.app.state.login_throttle
-    throttle.check(request.client.host if request.client else "unknown", body.email)
+    address = _client_address(request)
+    throttle.admit(address, body.email)
     async with db.session() as session:
         user = await service.user_by_email(session, body.email)
     password_hash = user.password_hash if user else dummy_hash()
     valid = await run_in_threadpool(verify_password, password_hash, body.password)
     if user is None or not valid:
+        throttle.failed(address, body.email)
         raise Unauthorized("Wrong e-mail or password.", slug="bad-credentials")
     return user
 
@@ -79,6 +104,8 @@ async def logout(
     _actor: Actor | None = Depends(optional_actor),
     db: Database = Depends(get_database),
 ) -> None:
+    if token := bearer_token(request):
+        await db.run(lambda s: credentials.end_api_token(s, token))
     if cookie := request.cookies.get(SESSION_COOKIE):
         await db.run(lambda s: service.end_session(s, cookie))
     response.delete_cookie(SESSION_COOKIE)
@@ -87,11 +114,72 @@ async def logout(
 
 @router.post("/auth/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
 async def create_token(
-    body: LoginIn, request: Request, db: Database = Depends(get_database)
+    body: TokenIn, request: Request, db: Database = Depends(get_database)
 ) -> TokenOut:
     user = await _authenticate(request, db, body)
-    token = await db.run(lambda s: service.issue_api_token(s, user))
-    return TokenOut(token=token)
+    expires_at = utcnow() + timedelta(days=db.settings.token_days)
+    token = await db.run(
+        lambda s: service.issue_api_token(s, user, expires_at=expires_at, name=body.name)
+    )
+    return TokenOut(token=token, name=body.name, expires_at=expires_at)
+
+
+@router.get("/me/tokens", response_model=list[TokenInfoOut])
+async def my_tokens(
+    request: Request,
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[TokenInfoOut]:
+    return await credentials.my_tokens(session, actor, current_digest=credential_digest(request))
+
+
+@router.get("/me/sessions", response_model=list[CredentialOut])
+async def my_sessions(
+    request: Request,
+    actor: Actor = Depends(current_actor),
+    session: AsyncSession = Depends(read_session),
+) -> list[CredentialOut]:
+    return await credentials.my_sessions(session, actor, current_digest=credential_digest(request))
+
+
+@router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_token(
+    token_id: PathId, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: credentials.revoke_token(s, actor, token_id))
+
+
+@router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_session(
+    session_id: PathId, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: credentials.revoke_session(s, actor, session_id))
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_database),
+) -> None:
+    """Set a new password; every other session and token of the caller ends."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = _client_address(request)
+    throttle.admit(address, actor.email)
+    async with db.session() as session:
+        current_hash = (await session.get_one(User, actor.id)).password_hash
+    if not await run_in_threadpool(verify_password, current_hash, body.current_password):
+        throttle.failed(address, actor.email)
+        raise Forbidden("The current password is not right.", slug="wrong-password")
+    require_strong_password(body.new_password, user_inputs=(actor.email, actor.full_name))
+    password_hash = await run_in_threadpool(hash_password, body.new_password)
+    keep = credential_digest(request)
+    await db.run(
+        lambda s: credentials.change_password(
+            s, actor, password_hash=password_hash, keep_digest=keep
+        )
+    )
 
 
 @router.get("/me", response_model=MeOut)

@@ -31,7 +31,10 @@ _ACTOR = [_USERS.c[field.name] for field in fields(Actor)]
 _BY_TOKEN = Prepared(
     select(*_ACTOR)
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
-    .where(_TOKENS.c.token_hash == bindparam("digest"))
+    .where(
+        _TOKENS.c.token_hash == bindparam("digest"),
+        _TOKENS.c.expires_at > bindparam("now", type_=UTCDateTime()),
+    )
 )
 _BY_SESSION = Prepared(
     select(*_ACTOR, _SESSIONS.c.csrf_token)
@@ -47,18 +50,30 @@ def _first(rows: list[Any]) -> Any | None:
     return rows[0] if rows else None
 
 
+def bearer_token(request: Request) -> str | None:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
+
+
+def credential_digest(request: Request) -> str | None:
+    """The stored digest of the credential a request authenticates with: its Bearer token,
+    else its session cookie."""
+    credential = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    return token_digest(credential) if credential else None
+
+
 async def optional_actor(request: Request) -> Actor | None:
     cached: Actor | None = request.scope.get(_ACTOR_KEY)
     if cached is not None:
         return cached
-    authorization = request.headers.get("authorization", "")
-    scheme, _, credential = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credential:
+    if token := bearer_token(request):
         row = _first(
-            await database_of(request).read(_BY_TOKEN, {"digest": token_digest(credential.strip())})
+            await database_of(request).read(
+                _BY_TOKEN, {"digest": token_digest(token), "now": utcnow()}
+            )
         )
         if row is None:
-            raise Unauthorized("The token is not valid.")
+            raise Unauthorized("The token is not valid, or has expired or been revoked.")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         row = _first(
             await database_of(request).read(

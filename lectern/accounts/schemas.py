@@ -2,11 +2,24 @@ from datetime import datetime
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from lectern.accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_as_entered
 from lectern.schemas import Input, Output
 
-Password = Annotated[str, Field(min_length=8, max_length=1024)]
+
+def _as_entered(value: object) -> object:
+    # Other types pass through to the strict str check, which refuses them.
+    return password_as_entered(value) if isinstance(value, str) else value
+
+
+# A password given to sign in, and a new one (its strength is checked by the command's edge).
+GivenPassword = Annotated[
+    str, BeforeValidator(_as_entered), Field(min_length=1, max_length=MAX_LENGTH)
+]
+Password = Annotated[
+    str, BeforeValidator(_as_entered), Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+]
 
 
 def _email_address(value: str) -> str:
@@ -29,7 +42,16 @@ class RegisterIn(Input):
 
 class LoginIn(Input):
     email: Annotated[str, Field(min_length=1, max_length=320)]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    password: GivenPassword
+
+
+class TokenIn(LoginIn):
+    name: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+
+
+class PasswordChangeIn(Input):
+    current_password: GivenPassword
+    new_password: Password
 
 
 class InstitutionOut(Output):
@@ -58,3 +80,18 @@ class LoginOut(UserOut):
 
 class TokenOut(Output):
     token: str
+    name: str | None
+    expires_at: datetime
+
+
+class CredentialOut(Output):
+    """A token or session of the caller's, never its secret."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class TokenInfoOut(CredentialOut):
+    name: str | None

@@ -1,12 +1,13 @@
 """Commands on people: registration, logins, tokens, deletion."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.security import new_token, token_digest
+from lectern.config import DEFAULT_TOKEN_DAYS
 from lectern.db import insert_for
 from lectern.enrollments.service import enroll_in_default_courses
 from lectern.errors import Conflict, Forbidden, Invalid, NotFound
@@ -138,9 +139,24 @@ async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_digest(token)))
 
 
-async def issue_api_token(session: AsyncSession, user: User) -> str:
-    token = new_token()
-    session.add(ApiToken(token_hash=token_digest(token), user_id=user.id))
+async def issue_api_token(
+    session: AsyncSession,
+    user: User,
+    *,
+    expires_at: datetime | None = None,
+    name: str | None = None,
+) -> str:
+    """A new Bearer token, by default for the default number of days; returns its secret."""
+    token, now = new_token(), utcnow()
+    session.add(
+        ApiToken(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            name=name,
+            created_at=now,
+            expires_at=expires_at or now + timedelta(days=DEFAULT_TOKEN_DAYS),
+        )
+    )
     return token
 
 

@@ -41,6 +41,8 @@
             .map((m) => m.lesson_id)
         : [],
     );
+    // Enrolled (paid, approved) or unenrolled (refunded) while here: the content opens or closes.
+    if (course && Boolean(enrollment) !== Boolean(course.content_access)) refreshOutline();
     const certificate = certificates.find((c) => c.course_id === courseId);
     replace(
       "course-progress",
@@ -160,10 +162,32 @@
       reading: readingLesson,
       qbank: qbankLesson,
     };
-    const view = views[lesson.kind];
+    const view = /** @type {ApiRecord} */ (course).content_access
+      ? views[lesson.kind]
+      : lockedLesson;
     replace("lesson", h("h2", { id: "lesson-title", tabindex: "-1" }, lesson.title), view(lesson));
     // Chosen from the outline: take keyboard and screen-reader users to the lesson.
     if (push) /** @type {HTMLElement} */ (document.getElementById("lesson-title")).focus();
+  }
+
+  // -- locked: the course's content waits until the learner is enrolled -------------------------
+  function lockedLesson() {
+    const action = h("div", { id: "lesson-access" });
+    const locked = /** @type {ApiRecord} */ (course);
+    api("GET", "/api/v1/me/access-requests")
+      .then((/** @type {ApiRecord[]} */ requests) => {
+        const mine = requests
+          .filter((r) => r.course_id === courseId)
+          .sort((a, b) => b.id - a.id)[0];
+        action.replaceChildren(LecternStudent.catalogAction(locked, mine, () => refreshOutline()));
+      })
+      .catch(report);
+    return h(
+      "div",
+      { class: "stack", id: "lesson-locked" },
+      h("p", {}, "The lessons of this course open once you are enrolled."),
+      action,
+    );
   }
 
   // -- video: report the ranges actually played, never a seek -----------------------------------
@@ -502,9 +526,11 @@
 
   // Content changed while the learner is here: redraw the outline, keep the open lesson.
   const refreshOutline = refresher(async () => {
+    const wasOpen = course?.content_access;
     course = await api("GET", `/api/v1/courses/${courseId}`);
     renderOutline();
-    if (!lessons().some((l) => l.id === currentLessonId)) show(null, false);
+    const opened = /** @type {ApiRecord} */ (course).content_access !== wasOpen;
+    if (opened || !lessons().some((l) => l.id === currentLessonId)) show(currentLessonId, false);
     await refreshStatus();
   });
 

@@ -424,7 +424,7 @@
     "student-notifications": notificationsPage,
   };
 
-  window.LecternStudent = { certificateLinks, statusBadge };
+  window.LecternStudent = { certificateLinks, statusBadge, catalogAction };
 
   document.addEventListener("DOMContentLoaded", () => {
     const render = pages[document.body.dataset.page || ""];

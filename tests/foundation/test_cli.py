@@ -146,7 +146,8 @@ def test_serve_first_start_migrates_and_loads_the_demo(
         "127.0.0.1",
         8123,
     )
-    assert (config.proxy_headers, config.access_log, config.log_level) == (True, True, "info")
+    # No proxy is trusted unless configured, so X-Forwarded-For names no client.
+    assert (config.proxy_headers, config.access_log, config.log_level) == (False, True, "info")
     assert _query(empty_database, "SELECT count(*) FROM institutions") == [(1,)]
 
     served.clear()

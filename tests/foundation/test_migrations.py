@@ -1,11 +1,12 @@
 """One Alembic chain for both databases: up, down to nothing, up again; and the models agree."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
@@ -13,6 +14,7 @@ from sqlalchemy.schema import CreateTable
 from lectern.db import make_engine
 from lectern.migrate import downgrade, upgrade
 from lectern.models import Base
+from lectern.models.base import utcnow
 
 
 def _inspect(url: str, look: Any) -> Any:
@@ -132,7 +134,7 @@ def test_every_id_is_autoincrement_on_sqlite_and_the_rebuilds_keep_every_constra
 ) -> None:
     upgrade(empty_database, "0003")
     before = _inspect(empty_database, _shape)
-    upgrade(empty_database)
+    upgrade(empty_database, "0004")
 
     assert _inspect(empty_database, _shape) == before
     if empty_database.startswith("sqlite"):
@@ -206,3 +208,44 @@ def test_course_status_check_constraint_holds_in_the_database(empty_database: st
         return "accepted"
 
     assert _inspect(empty_database, insert_bad_status) == "IntegrityError"
+
+
+def test_tokens_issued_before_expiry_existed_expire_in_thirty_days(empty_database: str) -> None:
+    upgrade(empty_database, "0004")
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO institutions (name, name_key, slug, created_at)"
+                " VALUES ('A', 'a', 'a', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO users (institution_id, email, email_key, password_hash, full_name,"
+                " role, is_platform_admin, created_at) SELECT id, 'x', 'x', '-', 'x', 'admin',"
+                " false, CURRENT_TIMESTAMP FROM institutions"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at)"
+                " SELECT 'digest', id, CURRENT_TIMESTAMP FROM users"
+            )
+        )
+        connection.commit()
+
+    def expiry(connection: Connection) -> Any:
+        return connection.execute(
+            select(Base.metadata.tables["api_tokens"].c.expires_at)
+        ).scalar_one()
+
+    _inspect(empty_database, seed)
+    upgrade(empty_database)
+
+    days = (_inspect(empty_database, expiry) - utcnow()) / timedelta(days=1)
+    assert 29.9 < days <= 30
+    if empty_database.startswith("sqlite"):
+        assert "api_tokens" in _inspect(empty_database, _autoincrement_tables)
+    downgrade(empty_database, "0004")
+    assert _inspect(empty_database, _tables) == set(Base.metadata.tables)

@@ -197,12 +197,13 @@ async def test_recorded_events_are_written_in_record_order(
 
 async def test_a_prepared_lookup_on_a_reader_connection(world: World, db: Database) -> None:
     admin = await world.admin()
-    digest = token_digest(admin.token)
+    known = {"digest": token_digest(admin.token), "now": utcnow()}
+    unknown = {"digest": token_digest("no such token"), "now": utcnow()}
     async with db.reader() as reader:
-        found = await _BY_TOKEN.one_or_none(reader, {"digest": digest})
-        missing = await _BY_TOKEN.one_or_none(reader, {"digest": token_digest("no such token")})
+        found = await _BY_TOKEN.one_or_none(reader, known)
+        missing = await _BY_TOKEN.one_or_none(reader, unknown)
         await reader.execute(text("SELECT 1"))  # SQLAlchemy has begun its (autocommit) transaction
-        again = await _BY_TOKEN.one_or_none(reader, {"digest": digest})
+        again = await _BY_TOKEN.one_or_none(reader, known)
 
     assert missing is None
     assert found is not None
