@@ -29,6 +29,7 @@ from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
 from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
+from lectern.payments.providers import warn_if_payments_are_free
 from lectern.problems import install_problem_handlers
 from lectern.qbank.api import router as qbank_router
 from lectern.routes import add_routes, api_router
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_if_payments_are_free(settings)
         database = Database(settings)
         app.state.database = database
         app.state.settings = settings

@@ -21,6 +21,7 @@ from lectern.demo import is_empty, load_demo
 from lectern.errors import LecternError
 from lectern.institutions.merge import MergeResult, merge_institutions
 from lectern.institutions.service import institution_id_of
+from lectern.public_url import settings_served_at
 
 APP = "lectern.app:create_app"
 app = typer.Typer(help="Lectern, a learning management system core.", no_args_is_help=True)
@@ -72,7 +73,7 @@ def serve(
     timeout_keep_alive: int = typer.Option(5, help="Seconds an idle connection is kept."),
 ) -> None:
     """Migrate, load the demo data on first start, and serve the web app and the API."""
-    settings = get_settings()
+    settings = settings_served_at(host, port)
     if workers > 1 and not settings.is_postgres:
         raise typer.BadParameter("Several workers need PostgreSQL (LECTERN_DATABASE_URL).")
     migrate.upgrade(settings.database_url)

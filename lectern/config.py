@@ -1,3 +1,4 @@
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,8 +19,11 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{Path.cwd() / 'lectern.db'}"
     database_pool_size: int = 20
     database_echo: bool = False
-    # Public origin used for the CSRF Origin check and links in e-mails and certificates.
-    public_url: str = "http://127.0.0.1:8000"
+    # `production` refuses settings that are only safe on a developer's machine.
+    environment: Literal["development", "production"] = "development"
+    # Public origin of links in certificates and checkouts. Unset: `lectern serve` sets it from
+    # its --host and --port; an app served otherwise links to the origin each request came to.
+    public_url: str | None = None
     session_days: int = 14
     # How long a Bearer token from POST /api/v1/auth/tokens works.
     token_days: int = Field(default=DEFAULT_TOKEN_DAYS, ge=1)
@@ -46,8 +50,11 @@ class Settings(BaseSettings):
     payment_provider: Literal["test", "stripe"] = "test"
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
-    # Public on purpose: with the test provider anyone may "pay" anyway.
-    test_payment_webhook_secret: str = "whsec_lectern_test_provider"  # noqa: S105
+    # Random unless set: the test provider signs webhooks only to its own process, and a known
+    # secret would let anyone post Lectern a "paid" event for their checkout.
+    test_payment_webhook_secret: str = Field(
+        default_factory=lambda: f"whsec_{secrets.token_urlsafe(32)}"
+    )
     # Comma-separated font files for certificates: the first draws the text, the others supply
     # the characters it lacks; a "-Bold" file beside one is its bold face.
     # Unset: well-known system fonts; empty: the PDF core Helvetica, Latin-1 only.
@@ -71,6 +78,36 @@ class Settings(BaseSettings):
             if not font.is_file():
                 raise ValueError(f"LECTERN_CERTIFICATE_FONTS: no font file at {font}")
         return None if fonts is None else tuple(font.absolute() for font in fonts)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_origin(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"LECTERN_PUBLIC_URL must start with http:// or https://, not {url!r}")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        if self.payment_provider == "test":
+            raise ValueError(
+                "LECTERN_ENVIRONMENT=production refuses LECTERN_PAYMENT_PROVIDER=test, with which "
+                "anyone with an account can pay without money; set it to stripe"
+            )
+        if self.public_url is None:
+            raise ValueError(
+                "LECTERN_ENVIRONMENT=production needs LECTERN_PUBLIC_URL, the address learners "
+                "and certificate readers reach Lectern at"
+            )
+        if self.public_url.startswith("https://") and not self.cookie_secure:
+            raise ValueError(
+                "LECTERN_ENVIRONMENT=production with an https LECTERN_PUBLIC_URL needs "
+                "LECTERN_COOKIE_SECURE=true, or sign-in cookies also travel unencrypted"
+            )
+        return self
 
     @model_validator(mode="after")
     def _stripe_needs_its_keys(self) -> "Settings":

@@ -11,18 +11,18 @@ from lectern.certificates.schemas import CertificateOut
 from lectern.config import Settings
 from lectern.db import read_session
 from lectern.models import Certificate
+from lectern.public_url import public_url
 from lectern.routes import api_router
 
 router = api_router(prefix="/api/v1", tags=["certificates"])
 
 
 def _verify_url(request: Request, code: str) -> str:
-    settings: Settings = request.app.state.settings
-    return f"{settings.public_url.rstrip('/')}/api/v1/certificates/{code}"
+    """The verification page a reader of the certificate opens (lectern.web.pages)."""
+    return f"{public_url(request)}/verify/{code}"
 
 
 def certificate_out(request: Request, certificate: Certificate) -> CertificateOut:
-    verify_url = _verify_url(request, certificate.code)
     return CertificateOut(
         code=certificate.code,
         user_id=certificate.user_id,
@@ -30,8 +30,8 @@ def certificate_out(request: Request, certificate: Certificate) -> CertificateOu
         learner_name=certificate.learner_name,
         course_title=certificate.course_title,
         issued_at=certificate.issued_at,
-        verify_url=verify_url,
-        pdf_url=f"{verify_url}.pdf",
+        verify_url=_verify_url(request, certificate.code),
+        pdf_url=f"{public_url(request)}/api/v1/certificates/{certificate.code}.pdf",
     )
 
 

@@ -69,10 +69,12 @@ def _drawn(
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
     width = pdf.w - 40
 
-    def line(text: str, size: int, bold: bool = False, gap: float = 4) -> None:
+    def line(
+        text: str, size: int, bold: bool = False, gap: float = 4, link: str | None = None
+    ) -> None:
         pdf.set_font(family, bold_style if bold else "", size)
         pdf.set_x(20)
-        pdf.multi_cell(width, size * 0.5, text if fonts else _latin1(text), align="C")
+        pdf.multi_cell(width, size * 0.5, text if fonts else _latin1(text), align="C", link=link)
         pdf.ln(gap)
 
     pdf.set_y(35)
@@ -84,5 +86,5 @@ def _drawn(
     line(f"Issued on {issued_at:%d %B %Y}", 12)
     pdf.set_y(pdf.h - 45)
     line(f"Verification code: {code}", 11, gap=2)
-    line(f"Verify at {verify_url}", 9)
+    line(f"Verify at {verify_url}", 9, link=verify_url)
     return bytes(pdf.output())

@@ -7,7 +7,6 @@ from starlette.types import ASGIApp
 
 from lectern.accounts.actor import Actor
 from lectern.accounts.deps import admin_actor, current_actor, student_actor
-from lectern.config import Settings
 from lectern.db import Database, get_database, read_session
 from lectern.errors import LecternError
 from lectern.models.enums import PaymentStatus
@@ -31,6 +30,7 @@ from lectern.payments.schemas import (
 from lectern.payments.service import course_page
 from lectern.payments.stripe_events import verify_event
 from lectern.payments.webhooks import receive_event
+from lectern.public_url import public_url
 from lectern.routes import api_router
 from lectern.schemas import Offset, PathId, QueryId
 
@@ -83,8 +83,7 @@ async def checkout(
     start = await db.run(lambda s: service.start_checkout(s, actor, course_id, provider.name))
     payment = start.payment
     if not payment.checkout_url:
-        settings: Settings = request.app.state.settings
-        page = settings.public_url.rstrip("/") + course_page(start.course.id)
+        page = public_url(request) + course_page(start.course.id)
         order = CheckoutOrder(
             payment_id=payment.id,
             course_title=start.course.title,

@@ -7,6 +7,7 @@ verification serve both.
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from lectern.config import Settings
 from lectern.models import Payment
 from lectern.payments.stripe_events import PAYMENT_METADATA_KEY
 
+log = logging.getLogger(__name__)
 TEST_CHECKOUT_PATH = "/pay/test/"
 # Takes a signed webhook (raw body, Stripe-Signature header) to Lectern's endpoint.
 WebhookSink = Callable[[bytes, str], Awaitable[None]]
@@ -145,8 +147,8 @@ class StripeProvider:
 class TestProvider:
     """A provider for demos and machines without Stripe: Lectern shows the checkout page.
 
-    Paying on that page makes Lectern post itself a signed Stripe-format webhook. Anyone who
-    can open the page can pay, so it is never a way to take real money.
+    Paying on that page makes Lectern post itself a signed Stripe-format webhook. Any learner
+    can pay for their own checkout, so it is never a way to take real money.
     """
 
     name = "test"
@@ -223,6 +225,15 @@ def _event(type: str, obj: dict[str, Any]) -> dict[str, Any]:
         "livemode": False,
         "data": {"object": obj},
     }
+
+
+def warn_if_payments_are_free(settings: Settings) -> None:
+    """Say at start that the test provider takes no money: a default nobody should miss."""
+    if settings.payment_provider == TestProvider.name:
+        log.warning(
+            "LECTERN_PAYMENT_PROVIDER=test: anyone with an account can pay for a course without "
+            "money. Set LECTERN_PAYMENT_PROVIDER=stripe to sell courses."
+        )
 
 
 def provider_for(settings: Settings, deliver: WebhookSink | None = None) -> PaymentProvider:
