@@ -17,11 +17,16 @@ from lectern.db import insert_of
 from lectern.enrollments.rules import self_enroll_allowed
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import (
+    REQUEST_CLOSED,
+    EnrollmentCancelled,
+    EnrollmentCreated,
+    EnrollmentReactivated,
+)
 from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import AccessRequest, Course, Enrollment, Payment, User
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import (
-    Audience,
     CourseAccess,
     CourseStatus,
     EnrollmentSource,
@@ -193,13 +198,12 @@ async def enroll(
         await close_pending_request(
             session, user_id, course, RequestStatus.APPROVED, reviewer_id, "Enrolled."
         )
+    started = EnrollmentCreated if change == Change.CREATED else EnrollmentReactivated
     record_event(
         session,
-        f"enrollment.{change.value}",
+        started(**enrollment_payload(enrollment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=user_id,
-        audience=Audience.BOTH,
-        payload={**enrollment_payload(enrollment), "course_title": course.title},
     )
     if change == Change.REACTIVATED:
         # The facts were kept while cancelled: recompute from them, completing if they suffice.
@@ -250,11 +254,9 @@ async def close_pending_request(
     for request in closed:
         record_event(
             session,
-            f"request.{status.value}",
+            REQUEST_CLOSED[status](**request_payload(request)),
             institution_id=course.institution_id,
             user_id=user_id,
-            audience=Audience.BOTH,
-            payload=request_payload(request),
         )
 
 
@@ -351,9 +353,10 @@ async def admin_unenroll(session: AsyncSession, actor: Actor, enrollment_id: int
     """Cancel an enrollment, keeping its facts for a later re-enrollment; again is a no-op."""
     _require_admin(actor)
     enrollment = await session.get(Enrollment, enrollment_id)
-    if enrollment is None:
+    course = None if enrollment is None else await session.get(Course, enrollment.course_id)
+    # Another institution's enrollment answers as an unknown one.
+    if course is None or enrollment is None or course.institution_id != actor.institution_id:
         raise NotFound("No such enrollment.")
-    course = await _course_in_institution(session, actor, enrollment.course_id)
     await lock_pair(session, enrollment.user_id, course.id)
     await session.refresh(enrollment)
     if enrollment.status == EnrollmentStatus.CANCELLED:
@@ -386,11 +389,9 @@ async def cancel_enrollment(
     )
     record_event(
         session,
-        "enrollment.cancelled",
+        EnrollmentCancelled(**enrollment_payload(enrollment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
-        audience=Audience.BOTH,
-        payload={**enrollment_payload(enrollment), "course_title": course.title},
     )
     await notify(
         session,
