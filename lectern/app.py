@@ -34,6 +34,7 @@ from lectern.problems import install_problem_handlers
 from lectern.qbank.api import router as qbank_router
 from lectern.routes import add_routes, api_router
 from lectern.storable import RefuseUnstorableText
+from lectern.unavailable import install_unavailable_handler
 from lectern.web.pages import install_web_apps
 
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_problem_handlers(app)
+    install_unavailable_handler(app)
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     quiet_cut_off_streams()

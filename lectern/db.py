@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import pydantic_core
@@ -12,7 +12,8 @@ from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,12 +27,15 @@ from sqlalchemy.util import greenlet_spawn
 from lectern.config import Settings, to_async_url
 from lectern.events.service import write_events
 from lectern.prepared import Prepared, begin, commit, connection_lost, mark_autocommit, pin
+from lectern.unavailable import CommitOutcomeUnknown, DatabaseUnavailable, unreachable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_ATTEMPTS = 8
+# Connections a command's BEGIN may find ended by the server before it takes a fresh one.
+MAX_DEAD_CONNECTIONS = 3
 
 
 def json_text(value: Any) -> str:
@@ -68,7 +72,7 @@ def make_engine(
         return engine
     # No overflow: past pool_size, requests wait their turn for a connection instead of each
     # opening one (a new server process) and closing it on return.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         json_serializer=json_text,
@@ -79,6 +83,16 @@ def make_engine(
         pool_pre_ping=False,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """A pooled connection the server ended while it rested (a restart, a failover) is replaced
+    as it is taken: asyncpg notices the closed socket at once, so asking costs no round trip."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server ended this pooled connection")
 
 
 def _is_retryable(exc: DBAPIError) -> bool:
@@ -120,25 +134,42 @@ class Database:
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
         """A connection for one read: autocommit spares the BEGIN and ROLLBACK round trips."""
-        async with self._autocommit.connect() as connection:
-            yield connection
+        with _reaching():
+            async with self._autocommit.connect() as connection:
+                yield connection
 
     async def read(self, statement: Prepared, parameters: Mapping[str, Any]) -> list[Any]:
         """One statement outside any transaction (every request's sign-in check): on PostgreSQL
-        straight on a pooled autocommit connection, without a SQLAlchemy Connection around it."""
+        straight on a pooled autocommit connection, without a SQLAlchemy Connection around it.
+        A read whose connection the server had ended is read again, once, on another."""
         if not self.is_postgres:
             async with self.reader() as reader:
                 return await statement.all(reader, parameters)
+        with _reaching():
+            try:
+                return await self._read_on_driver(statement, parameters)
+            except _ConnectionLost as lost:
+                log.info("reading again after a lost connection (%s)", lost.__cause__)
+            try:
+                return await self._read_on_driver(statement, parameters)
+            except _ConnectionLost as lost:
+                raise DatabaseUnavailable() from lost.__cause__
+
+    async def _read_on_driver(
+        self, statement: Prepared, parameters: Mapping[str, Any]
+    ) -> list[Any]:
         raw = await self._autocommit.raw_connection()
         driver: Any = raw.driver_connection
         try:
             rows = await statement.on_driver(driver, self._autocommit.dialect, parameters)
         except BaseException as error:
-            if isinstance(error, DBAPIError) and not connection_lost(driver, error):
+            if not _lost(driver, error):
                 raw.close()
-            else:
-                # Lost, or left mid-statement by a cancellation: never handed out again.
-                await greenlet_spawn(raw.invalidate)
+                raise
+            # Lost, or left mid-statement by a cancellation: never handed out again.
+            await greenlet_spawn(raw.invalidate)
+            if isinstance(error, DBAPIError):
+                raise _ConnectionLost from error
             raise
         # Back to the pool without a greenlet: with no transaction, its reset does no I/O.
         raw.close()
@@ -147,20 +178,36 @@ class Database:
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session for reading; whatever it did is rolled back on exit."""
-        async with self.sessionmaker() as session:
-            yield session
+        with _reaching():
+            session = self.sessionmaker()
+            try:
+                yield session
+            finally:
+                await _close_read_session(session)
 
     async def run(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run a command in one transaction, commit it, and retry it on a serialization failure."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        """Run a command in one transaction and commit it. It is run again after a serialization
+        failure or a deadlock, and once more if the server ended its connection before COMMIT
+        (nothing of it was saved); a connection lost during COMMIT is CommitOutcomeUnknown."""
+        with _reaching():
+            return await self._run(command)
+
+    async def _run(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        attempt, reconnected = 0, False
+        while True:
+            attempt += 1
             try:
                 return await self._run_once(command)
+            except _ConnectionLost as lost:
+                if reconnected:
+                    raise DatabaseUnavailable() from lost.__cause__
+                reconnected = True
+                log.info("running a command again after a lost connection (%s)", lost.__cause__)
             except DBAPIError as exc:
-                if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                if attempt >= MAX_ATTEMPTS or not _is_retryable(exc):
                     raise
                 log.info("retrying command after %s (attempt %d)", exc.orig, attempt)
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
-        raise AssertionError("unreachable")
 
     async def _run_once(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if self.is_postgres:
@@ -191,21 +238,37 @@ class Database:
         runs Prepared statements never has the session take a connection, begin or commit:
         that bookkeeping cost more than the command's own statements. One that uses the ORM
         has the session begin on this connection and commit through it."""
-        fairy = await self.engine.raw_connection()
-        connection = Connection(self.engine.sync_engine, connection=fairy)
-        adapter: Any = fairy.dbapi_connection
-        driver: Any = fairy.driver_connection
-        try:
-            if await begin(adapter, self.engine.dialect):
+        for _ in range(MAX_DEAD_CONNECTIONS):
+            try:
+                fairy = await self.engine.raw_connection()
+            except (TimeoutError, SQLAlchemyTimeout):
+                raise  # the pool had no connection to spare in time
+            except Exception:
+                log.info("a new connection failed; taking another", exc_info=True)
+                continue
+            connection = Connection(self.engine.sync_engine, connection=fairy)
+            adapter: Any = fairy.dbapi_connection
+            driver: Any = fairy.driver_connection
+            try:
+                begun = await begin(adapter, self.engine.dialect)
+            except BaseException as error:
+                await greenlet_spawn(_abandon, connection, adapter, True)
+                if isinstance(error, DBAPIError):
+                    continue  # ended by the server before the pool noticed: take another
+                raise
+            if not begun:
+                connection.close()  # the adapter could not begin here: the session's own way
+                return await self._in_session(command)
+            try:
                 return await self._pinned(command, connection, adapter, driver)
-        except BaseException as error:
-            lost = not isinstance(error, Exception) or (
-                isinstance(error, DBAPIError) and connection_lost(driver, error)
-            )
-            await greenlet_spawn(_abandon, connection, adapter, lost)
-            raise
-        connection.close()  # the adapter could not begin here: the session's own way, then
-        return await self._in_session(command)
+            except BaseException as error:
+                cause = error.__cause__ if isinstance(error, CommitOutcomeUnknown) else error
+                lost = cause is not None and _lost(driver, cause)
+                await greenlet_spawn(_abandon, connection, adapter, lost)
+                if lost and isinstance(error, DBAPIError):
+                    raise _ConnectionLost from error  # before COMMIT: nothing of it was saved
+                raise
+        raise DatabaseUnavailable("Every connection tried had been ended by the server.")
 
     async def _pinned(
         self,
@@ -219,10 +282,13 @@ class Database:
         result = await command(session)
         await write_events(session)
         if session.in_transaction():
-            await session.commit()
+            await session.flush()
+            with _outcome_unknown_if_lost(driver):
+                await session.commit()
             await session.close()
         if driver.is_in_transaction():
-            await commit(adapter)
+            with _outcome_unknown_if_lost(driver):
+                await commit(adapter)
         # With its transaction ended, its return to the pool does no I/O.
         connection.close()
         return result, session
@@ -231,6 +297,55 @@ class Database:
         await self.engine.dispose()
         if self._autocommit.pool is not self.engine.pool:
             await self._autocommit.dispose()
+
+
+async def _close_read_session(session: AsyncSession) -> None:
+    """Roll back and return the connection, or drop it if it cannot: with its reads done (a
+    response may be on its way), a connection the server ended meanwhile is nobody's error."""
+    try:
+        await session.close()
+    except DBAPIError:
+        log.info("a read session's connection could not roll back; dropped", exc_info=True)
+        await session.invalidate()
+
+
+class _ConnectionLost(Exception):
+    """The server ended the connection of a read or of a command before its COMMIT."""
+
+
+def _lost(driver: Any, error: BaseException) -> bool:
+    """Whether a connection that raised `error` must never be handed out again: the server
+    ended it, or a cancellation left it in the middle of a statement."""
+    if not isinstance(error, Exception):
+        return True
+    return isinstance(error, DBAPIError) and connection_lost(driver, error)
+
+
+@contextlib.contextmanager
+def _outcome_unknown_if_lost(driver: Any) -> Iterator[None]:
+    """Around COMMIT: a connection lost now leaves unknown whether the server committed, unless
+    the driver knew it closed before COMMIT could be sent (the server ended it while the command
+    ran its Python between statements): then nothing was saved, and it may run again."""
+    closed_before = driver.is_closed()
+    try:
+        yield
+    except DBAPIError as error:
+        if connection_lost(driver, error) and not closed_before:
+            raise CommitOutcomeUnknown from error
+        raise
+
+
+@contextlib.contextmanager
+def _reaching() -> Iterator[None]:
+    """Errors that say the database could not be reached become DatabaseUnavailable."""
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except Exception as error:
+        if unreachable(error):
+            raise DatabaseUnavailable() from error
+        raise
 
 
 def _abandon(connection: Connection, adapter: Any, lost: bool) -> None:

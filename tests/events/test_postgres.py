@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.db import Database
 from lectern.events.inflight import NOTIFY_CHANNEL, LogHead
 from lectern.events.service import record_event, write_events
-from lectern.models.enums import Audience
+from lectern.events.types import AuditRepaired
+from tests.backends import admin_connection, kill_every_backend
 from tests.conftest import free_port
 from tests.events.conftest import EventStream, StreamServer, record_through
 from tests.factories import Person, World
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.postgres_only
 
 async def append(session: AsyncSession, person: Person) -> int:
     record_event(
-        session, "test.overlap", institution_id=person.institution_id, audience=Audience.ADMINS
+        session, AuditRepaired(invariant="overlap", row={}), institution_id=person.institution_id
     )
     [event_id] = await write_events(session)
     return event_id
@@ -212,3 +213,25 @@ async def test_events_still_arrive_after_the_listening_connection_is_killed(
         assert listener.backend_pid not in (None, killed)
         after = await record_through(db, admin, audience="admins")
         assert [m.id for m in await stream.take(2)] == meanwhile + after
+
+
+async def test_a_stream_still_gets_events_after_every_connection_of_the_server_is_ended(
+    stream_server: StreamServer, world: World, db: Database, database_url: str
+) -> None:
+    listener = stream_server.pump.listener
+    assert listener is not None
+    admin = await world.admin()
+    async with EventStream(stream_server, admin) as stream:
+        killed = listener.backend_pid
+        async with admin_connection(database_url) as admin_session:
+            assert await kill_every_backend(admin_session) > 0
+        # The server's own commands find their pooled connections ended, and its pump its reader.
+        through_server = await stream_server.record(admin, audience="admins")
+        for _ in range(1000):
+            if listener.backend_pid not in (None, killed):
+                break
+            await asyncio.sleep(0.01)
+        assert listener.backend_pid not in (None, killed)
+        # Committed elsewhere: only the new LISTEN connection can tell the server's pump.
+        elsewhere = await record_through(db, admin, audience="admins")
+        assert [m.id for m in await stream.take(2)] == through_server + elsewhere

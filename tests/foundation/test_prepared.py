@@ -3,7 +3,7 @@ the session or connection they run on, and on PostgreSQL straight on the driver.
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -32,9 +32,10 @@ from lectern.db import Database
 from lectern.enrollments.requests import RequestedCourse
 from lectern.enrollments.service import ENROLLMENTS, current_enrollment, enroll
 from lectern.events.service import record_event, write_events
+from lectern.events.types import AuditRepaired, LessonProgressed, ProgressUpdated
 from lectern.models import Base, User
 from lectern.models.base import UTCDateTime, utcnow
-from lectern.models.enums import Audience, EnrollmentSource
+from lectern.models.enums import EnrollmentSource
 from lectern.notifications.service import _WRITE, notify
 from lectern.prepared import Prepared, _begin, commit
 from tests.factories import Person, World
@@ -109,21 +110,30 @@ async def test_json_and_null_columns_come_back_as_sqlalchemy_gives_them(
     world: World, db: Database
 ) -> None:
     admin = await world.admin()
-    payload = {"ratio": 0.5, "name": "Zoë", "none": None, "list": [1, [2, 3]]}
+    # Progress about no learner: recorded nowhere else, so this test finds its own row.
+    lesson = LessonProgressed(lesson_id=1, watched_s=0.5, completed=False, best_score=None)
+    progressed = ProgressUpdated(
+        enrollment_id=1,
+        course_id=1,
+        course_title="Zoë",
+        progress=0.5,
+        previous=0,
+        status="active",
+        lessons=[lesson],
+    )
+    payload = progressed.payload()
 
     async def command(session: AsyncSession) -> None:
-        record_event(
-            session,
-            "test.shape",
-            institution_id=admin.institution_id,
-            audience=Audience.ADMINS,
-            payload=payload,
-        )
+        record_event(session, progressed, institution_id=admin.institution_id)
 
     await db.run(command)
-    prepared = Prepared(select(_EVENTS).where(_EVENTS.c.type == bindparam("type")))
+    prepared = Prepared(
+        select(_EVENTS).where(_EVENTS.c.type == bindparam("type"), _EVENTS.c.user_id.is_(None))
+    )
     async with db.session() as session:
-        got, expected, keys = await _prepared_and_plain(session, prepared, {"type": "test.shape"})
+        got, expected, keys = await _prepared_and_plain(
+            session, prepared, {"type": "progress.updated"}
+        )
 
     _same_values(got, expected)
     [row] = got
@@ -173,26 +183,29 @@ async def test_recorded_events_are_written_in_record_order(
     world: World, db: Database, count: int
 ) -> None:
     admin = await world.admin()
-    types = [f"test.order.{n}" for n in range(count)]
+    types = [f"order.{n}" for n in range(count)]
 
     async def command(session: AsyncSession) -> tuple[list[int], int]:
         for type_ in types:
             record_event(
-                session, type_, institution_id=admin.institution_id, audience=Audience.ADMINS
+                session,
+                AuditRepaired(invariant=type_, row={}),
+                institution_id=admin.institution_id,
+                user_id=admin.id,
             )
         ids = await write_events(session)
         return ids, session.info["last_event_id"]
 
     ids, last = await db.run(command)
 
-    stored = await rows(
-        db, "SELECT id, type FROM events WHERE type LIKE 'test.order.%' ORDER BY id"
-    )
+    async with db.session() as session:
+        mine = select(_EVENTS.c.id, _EVENTS.c.payload).where(_EVENTS.c.user_id == admin.id)
+        stored = (await session.execute(mine.order_by(_EVENTS.c.id))).all()
     assert len(ids) == count
     assert ids == sorted(ids)
     assert last == ids[-1]
-    assert [r["id"] for r in stored] == ids
-    assert [r["type"] for r in stored] == types
+    assert [r.id for r in stored] == ids
+    assert [r.payload["invariant"] for r in stored] == types
 
 
 async def test_a_prepared_lookup_on_a_reader_connection(world: World, db: Database) -> None:
@@ -582,36 +595,69 @@ async def test_a_read_gives_the_rows_outside_any_transaction(world: World, db: D
 
 
 @pytest.mark.postgres_only
-async def test_a_read_on_a_lost_connection_fails_once_and_the_next_gets_a_new_one(
+async def test_a_pooled_connection_ended_while_idle_is_replaced_before_a_read_or_command(
     db: Database,
 ) -> None:
     fresh = Database(db.settings)  # pools of its own, holding nothing else
     try:
-        [first] = await fresh.read(_BACKEND_PID, {})
-        await _terminate(db, first.pid)
+        [read_first] = await fresh.read(_BACKEND_PID, {})
+        command_first = await fresh.run(lambda s: _BACKEND_PID.one(s))
+        await _terminate(db, read_first.pid)
+        await _terminate(db, command_first.pid)
 
-        with pytest.raises(exc.DBAPIError):
-            await fresh.read(_BACKEND_PID, {})
-        [second] = await fresh.read(_BACKEND_PID, {})
+        [read_second] = await fresh.read(_BACKEND_PID, {})
+        command_second = await fresh.run(lambda s: _BACKEND_PID.one(s))
     finally:
         await fresh.dispose()
 
-    assert second.pid != first.pid
+    assert read_second.pid != read_first.pid
+    assert command_second.pid != command_first.pid
+
+
+@pytest.fixture
+async def ends_its_connection_once(db: Database) -> AsyncIterator[Prepared]:
+    """A statement whose first run ends its own connection; every later one gives its pid."""
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE SEQUENCE ended_once"))
+    yield Prepared(
+        text(
+            "SELECT pg_backend_pid() AS pid, CASE WHEN nextval('ended_once') = 1"
+            " THEN pg_terminate_backend(pg_backend_pid()) END AS ended"
+        )
+    )
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DROP SEQUENCE ended_once"))
 
 
 @pytest.mark.postgres_only
-async def test_a_command_on_a_lost_connection_fails_once_and_the_next_gets_a_new_one(
-    db: Database,
+async def test_a_read_whose_connection_is_ended_midway_is_read_again_on_another(
+    db: Database, ends_its_connection_once: Prepared
 ) -> None:
-    fresh = Database(db.settings)
-    try:
-        first = await fresh.run(lambda s: _BACKEND_PID.one(s))
-        await _terminate(db, first.pid)
+    [row] = await db.read(ends_its_connection_once, {})
 
-        with pytest.raises(exc.DBAPIError):
-            await fresh.run(lambda s: _BACKEND_PID.one(s))
-        second = await fresh.run(lambda s: _BACKEND_PID.one(s))
-    finally:
-        await fresh.dispose()
+    assert row.ended is None
+    assert await scalar(db, "SELECT last_value FROM ended_once") == 2
 
-    assert second.pid != first.pid
+
+@pytest.mark.postgres_only
+async def test_a_command_whose_connection_is_ended_before_commit_runs_again_on_another(
+    world: World, db: Database, ends_its_connection_once: Prepared
+) -> None:
+    admin = await world.admin()
+    runs = 0
+
+    async def command(session: AsyncSession) -> Any:
+        nonlocal runs
+        runs += 1
+        record_event(
+            session, AuditRepaired(invariant="once", row={}), institution_id=admin.institution_id
+        )
+        return await ends_its_connection_once.one(session)
+
+    row = await db.run(command)
+
+    assert runs == 2
+    assert row.ended is None
+    assert await rows(db, "SELECT type FROM events WHERE type = 'test.once'") == [
+        {"type": "test.once"}
+    ]
