@@ -145,15 +145,18 @@ class Database:
         if not self.is_postgres:
             async with self.reader() as reader:
                 return await statement.all(reader, parameters)
-        with _reaching():
+        for attempt in (1, 2):
             try:
                 return await self._read_on_driver(statement, parameters)
             except _ConnectionLost as lost:
+                if attempt == 2:
+                    raise DatabaseUnavailable() from lost.__cause__
                 log.info("reading again after a lost connection (%s)", lost.__cause__)
-            try:
-                return await self._read_on_driver(statement, parameters)
-            except _ConnectionLost as lost:
-                raise DatabaseUnavailable() from lost.__cause__
+            except Exception as error:
+                if _newly_unreachable(error):
+                    raise DatabaseUnavailable() from error
+                raise
+        raise AssertionError("unreachable")
 
     async def _read_on_driver(
         self, statement: Prepared, parameters: Mapping[str, Any]
@@ -189,8 +192,12 @@ class Database:
         """Run a command in one transaction and commit it. It is run again after a serialization
         failure or a deadlock, and once more if the server ended its connection before COMMIT
         (nothing of it was saved); a connection lost during COMMIT is CommitOutcomeUnknown."""
-        with _reaching():
+        try:
             return await self._run(command)
+        except Exception as error:
+            if _newly_unreachable(error):
+                raise DatabaseUnavailable() from error
+            raise
 
     async def _run(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
         attempt, reconnected = 0, False
@@ -335,15 +342,18 @@ def _outcome_unknown_if_lost(driver: Any) -> Iterator[None]:
         raise
 
 
+def _newly_unreachable(error: Exception) -> bool:
+    """Whether `error` says the database could not be reached, and is not yet said so."""
+    return not isinstance(error, DatabaseUnavailable) and unreachable(error)
+
+
 @contextlib.contextmanager
 def _reaching() -> Iterator[None]:
     """Errors that say the database could not be reached become DatabaseUnavailable."""
     try:
         yield
-    except DatabaseUnavailable:
-        raise
     except Exception as error:
-        if unreachable(error):
+        if _newly_unreachable(error):
             raise DatabaseUnavailable() from error
         raise
 
