@@ -39,6 +39,7 @@ from lectern.db import Database
 from lectern.events import service as events
 from lectern.events.inflight import NOTIFY_CHANNEL
 from lectern.events.service import record_event
+from lectern.events.types import AuditRepaired, DomainEvent, NotificationCreated
 from lectern.models import ApiToken, Institution, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience, Role
@@ -161,6 +162,21 @@ async def open_streams(port: int, people: list[Person], run: Run) -> None:
         await asyncio.gather(*(open_stream(port, p, run) for p in people[start : start + 250]))
 
 
+def sample_event(audience: Audience) -> DomainEvent:
+    """A small event of the catalogue that reaches `audience`."""
+    if audience == Audience.LEARNER:
+        return NotificationCreated(
+            id=1,
+            kind="bench",
+            title="Progress 50 %",
+            body="",
+            link="",
+            created_at=utcnow(),
+            read_at=None,
+        )
+    return AuditRepaired(invariant="bench", row={"course_id": "1", "progress": "50"})
+
+
 async def write_events(
     database: Database,
     institution_id: int,
@@ -177,11 +193,9 @@ async def write_events(
         async def command(session: AsyncSession, target: Person = target) -> int:
             record_event(
                 session,
-                "bench.event",
+                sample_event(audience),
                 institution_id=institution_id,
                 user_id=target.user_id,
-                audience=audience,
-                payload={"course_id": 1, "progress": 50},
             )
             [event_id] = await events.write_events(session)
             return event_id

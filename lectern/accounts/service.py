@@ -12,10 +12,11 @@ from lectern.db import insert_for
 from lectern.enrollments.service import enroll_in_default_courses
 from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import UserDeleted, UserRegistered
 from lectern.institutions.service import get_or_create_institution, institution_by_slug
 from lectern.models import ApiToken, AuthSession, Institution, StudentProfile, User
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience, Role
+from lectern.models.enums import Role
 
 
 def email_key(email: str) -> str:
@@ -76,11 +77,9 @@ async def register_student(
         raise Conflict("An account with this e-mail already exists.", slug="email-taken")
     record_event(
         session,
-        "user.registered",
+        UserRegistered(user_id=user.id, full_name=user.full_name, email=user.email),
         institution_id=institution.id,
         user_id=user.id,
-        audience=Audience.BOTH,
-        payload={"user_id": user.id, "full_name": user.full_name, "email": user.email},
     )
     await enroll_in_default_courses(session, user)
     return user
@@ -170,10 +169,4 @@ async def delete_user(session: AsyncSession, actor: Actor, user_id: int) -> None
     if not actor.is_admin and actor.id != user_id:
         raise Forbidden("Only an admin can delete another account.")
     await session.execute(delete(User).where(User.id == user_id))
-    record_event(
-        session,
-        "user.deleted",
-        institution_id=user.institution_id,
-        audience=Audience.ADMINS,
-        payload={"user_id": user_id},
-    )
+    record_event(session, UserDeleted(user_id=user_id), institution_id=user.institution_id)

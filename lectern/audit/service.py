@@ -12,6 +12,7 @@ from lectern.audit.invariants import INVARIANTS, Invariant, violations
 from lectern.certificates.service import certificate_payload, issue_certificate
 from lectern.enrollments.service import close_pending_request, enroll, lock_pair
 from lectern.events.service import record_event
+from lectern.events.types import AuditRepaired, CertificateIssued
 from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import (
     Course,
@@ -24,7 +25,6 @@ from lectern.models import (
 )
 from lectern.models.base import utcnow
 from lectern.models.enums import (
-    Audience,
     EnrollmentSource,
     QbankTestStatus,
     RequestStatus,
@@ -87,10 +87,8 @@ async def _record_repair(session: AsyncSession, invariant: Invariant, row: dict[
     institution_id = await _institution_of(session, row)
     record_event(
         session,
-        "audit.repaired",
+        AuditRepaired(invariant=invariant.name, row={k: str(v) for k, v in row.items()}),
         institution_id=institution_id,
-        audience=Audience.ADMINS,
-        payload={"invariant": invariant.name, "row": {k: str(v) for k, v in row.items()}},
     )
 
 
@@ -161,11 +159,9 @@ async def _certify(session: AsyncSession, row: dict[str, Any]) -> None:
     if certificate is not None:
         record_event(
             session,
-            "certificate.issued",
+            CertificateIssued(**certificate_payload(certificate)),
             institution_id=course.institution_id,
             user_id=enrollment.user_id,
-            audience=Audience.BOTH,
-            payload=certificate_payload(certificate),
         )
 
 

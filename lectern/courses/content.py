@@ -26,24 +26,27 @@ from lectern.courses.service import (
 )
 from lectern.errors import Invalid, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import (
+    ChapterAdded,
+    ChapterRemoved,
+    ChapterUpdated,
+    ContentChanged,
+    LessonAdded,
+    LessonRemoved,
+    LessonUpdated,
+    QbankAdded,
+    QbankRemoved,
+)
 from lectern.learning.progress import recompute_course
 from lectern.models import Chapter, Course, Lesson, QbankQuestion
-from lectern.models.enums import Audience, CourseStatus, LessonKind
+from lectern.models.enums import LessonKind
 
 # Fields whose change alters what the course requires, and so every learner's progress.
 REQUIREMENT_FIELDS = {"required", "weight"}
 
 
-async def _content_changed(
-    session: AsyncSession, course: Course, change: str, payload: dict[str, object]
-) -> None:
-    record_event(
-        session,
-        f"content.{change}",
-        institution_id=course.institution_id,
-        audience=Audience.BOTH if course.status == CourseStatus.PUBLISHED else Audience.ADMINS,
-        payload={"course_id": course.id, **payload},
-    )
+async def _content_changed(session: AsyncSession, course: Course, event: ContentChanged) -> None:
+    record_event(session, event, institution_id=course.institution_id)
 
 
 # A part of a course's content that knows its course.
@@ -93,7 +96,9 @@ async def add_chapter(
     chapter = new_chapter(course.id, position, data)
     session.add(chapter)
     await session.flush()
-    await _content_changed(session, course, "chapter_added", {"chapter_id": chapter.id})
+    await _content_changed(
+        session, course, ChapterAdded(course_id=course.id, chapter_id=chapter.id)
+    )
     if any(lesson.required for lesson in data.lessons):
         await recompute_course(session, course.id)
     return chapter
@@ -108,7 +113,9 @@ async def update_chapter(
         for field, value in changes.items():
             setattr(chapter, field, value)
         await session.flush()
-        await _content_changed(session, course, "chapter_updated", {"chapter_id": chapter.id})
+        await _content_changed(
+            session, course, ChapterUpdated(course_id=course.id, chapter_id=chapter.id)
+        )
     return chapter
 
 
@@ -117,7 +124,9 @@ async def delete_chapter(session: AsyncSession, actor: Actor, chapter_id: int) -
     chapter, course = await chapter_in_institution(session, actor, chapter_id)
     await session.delete(chapter)
     await session.flush()
-    await _content_changed(session, course, "chapter_removed", {"chapter_id": chapter_id})
+    await _content_changed(
+        session, course, ChapterRemoved(course_id=course.id, chapter_id=chapter_id)
+    )
     await recompute_course(session, course.id)
 
 
@@ -130,7 +139,7 @@ async def add_lesson(
     lesson = new_lesson(course.id, chapter, position, data)
     session.add(lesson)
     await session.flush()
-    await _content_changed(session, course, "lesson_added", {"lesson_id": lesson.id})
+    await _content_changed(session, course, LessonAdded(course_id=course.id, lesson_id=lesson.id))
     if lesson.required:
         await recompute_course(session, course.id)
     return lesson
@@ -158,7 +167,9 @@ async def update_lesson(
     _check_complete_for_kind(lesson)
     await session.flush()
     await _content_changed(
-        session, course, "lesson_updated", {"lesson_id": lesson.id, "fields": sorted(changed)}
+        session,
+        course,
+        LessonUpdated(course_id=course.id, lesson_id=lesson.id, fields=sorted(changed)),
     )
     if changed & REQUIREMENT_FIELDS:
         await recompute_course(session, course.id)
@@ -171,7 +182,7 @@ async def delete_lesson(session: AsyncSession, actor: Actor, lesson_id: int) -> 
     was_required = lesson.required
     await session.delete(lesson)
     await session.flush()
-    await _content_changed(session, course, "lesson_removed", {"lesson_id": lesson_id})
+    await _content_changed(session, course, LessonRemoved(course_id=course.id, lesson_id=lesson_id))
     if was_required:
         await recompute_course(session, course.id)
 
@@ -199,7 +210,7 @@ async def add_qbank_questions(
     added = [new_qbank_question(course.id, q) for q in questions]
     session.add_all(added)
     await session.flush()
-    await _content_changed(session, course, "qbank_added", {"questions": len(added)})
+    await _content_changed(session, course, QbankAdded(course_id=course.id, questions=len(added)))
     return added
 
 
@@ -218,4 +229,6 @@ async def delete_qbank_question(session: AsyncSession, actor: Actor, question_id
     question, course = row
     await session.delete(question)
     await session.flush()
-    await _content_changed(session, course, "qbank_removed", {"question_id": question_id})
+    await _content_changed(
+        session, course, QbankRemoved(course_id=course.id, question_id=question_id)
+    )

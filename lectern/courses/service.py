@@ -11,10 +11,17 @@ from lectern.accounts.actor import Actor
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
 from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import (
+    COURSE_STATUS_CHANGED,
+    CourseChanged,
+    CourseCreated,
+    CourseDeleted,
+    CourseUpdated,
+)
 from lectern.institutions.rules import free_slug, slugify
 from lectern.learning.progress import recompute_course
 from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
-from lectern.models.enums import Audience, CourseStatus
+from lectern.models.enums import CourseStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +117,7 @@ async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate)
     session.add_all(new_qbank_question(course.id, q) for q in data.qbank)
     await session.flush()
     record_event(
-        session,
-        "course.created",
-        institution_id=course.institution_id,
-        audience=Audience.ADMINS,
-        payload=course_payload(course),
+        session, CourseCreated(**course_payload(course)), institution_id=course.institution_id
     )
     return await load_course(session, course.id)
 
@@ -138,16 +141,10 @@ async def update_course(
     if course.access == "paid" and course.price_cents <= 0:
         raise Invalid("A paid course needs a price.", slug="price-required")
     await session.flush()
-    event = "course.updated"
+    changed: type[CourseChanged] = CourseUpdated
     if course.status != old_status:
-        event = f"course.{course.status}"
-    record_event(
-        session,
-        event,
-        institution_id=course.institution_id,
-        audience=Audience.BOTH if course.status == CourseStatus.PUBLISHED else Audience.ADMINS,
-        payload=course_payload(course),
-    )
+        changed = COURSE_STATUS_CHANGED[CourseStatus(course.status)]
+    record_event(session, changed(**course_payload(course)), institution_id=course.institution_id)
     if changes.keys() & {"qbank_required", "qbank_pass_mark"}:
         await recompute_course(session, course.id)
     return await load_course(session, course.id)
@@ -170,13 +167,7 @@ async def delete_course(session: AsyncSession, actor: Actor, course_id: int) -> 
         )
     await session.delete(course)
     await session.flush()
-    record_event(
-        session,
-        "course.deleted",
-        institution_id=actor.institution_id,
-        audience=Audience.ADMINS,
-        payload={"id": course_id},
-    )
+    record_event(session, CourseDeleted(id=course_id), institution_id=actor.institution_id)
 
 
 async def course_in_institution(session: AsyncSession, actor: Actor, course_id: int) -> Course:

@@ -29,9 +29,10 @@ from lectern.enrollments.service import (
 )
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import REQUEST_CLOSED, RequestCancelled, RequestCreated
 from lectern.models import Course
 from lectern.models.base import UTCDateTime, utcnow
-from lectern.models.enums import Audience, CourseAccess, EnrollmentSource, RequestStatus
+from lectern.models.enums import CourseAccess, EnrollmentSource, RequestStatus
 from lectern.notifications.service import notify, notify_admins
 from lectern.prepared import Prepared
 
@@ -111,15 +112,11 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
         return RequestResult(existing, False)
     record_event(
         session,
-        "request.created",
+        RequestCreated(
+            **request_payload(created), course_title=course.title, learner_name=actor.full_name
+        ),
         institution_id=course.institution_id,
         user_id=actor.id,
-        audience=Audience.BOTH,
-        payload={
-            **request_payload(created),
-            "course_title": course.title,
-            "learner_name": actor.full_name,
-        },
     )
     await notify_admins(
         session,
@@ -231,14 +228,13 @@ async def _tell_learner(
     link: str,
 ) -> None:
     """Record a review as `request.<its new status>` and notify the learner of it."""
-    kind = f"request.{request.status}"
+    reviewed = REQUEST_CLOSED[RequestStatus(request.status)]
+    kind = reviewed.type
     record_event(
         session,
-        kind,
+        reviewed(**request_payload(request), course_title=course.title),
         institution_id=course.institution_id,
         user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload={**request_payload(request), "course_title": course.title},
     )
     await notify(
         session,
@@ -311,10 +307,8 @@ async def cancel_request(session: AsyncSession, actor: Actor, request_id: int) -
         return RequestResult(request, False)
     record_event(
         session,
-        "request.cancelled",
+        RequestCancelled(**request_payload(request)),
         institution_id=course.institution_id,
         user_id=request.user_id,
-        audience=Audience.BOTH,
-        payload=request_payload(request),
     )
     return RequestResult(request, True)

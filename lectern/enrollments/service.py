@@ -17,11 +17,16 @@ from lectern.db import insert_of
 from lectern.enrollments.rules import self_enroll_allowed
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import (
+    REQUEST_CLOSED,
+    EnrollmentCancelled,
+    EnrollmentCreated,
+    EnrollmentReactivated,
+)
 from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import AccessRequest, Course, Enrollment, Payment, User
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import (
-    Audience,
     CourseAccess,
     CourseStatus,
     EnrollmentSource,
@@ -193,13 +198,12 @@ async def enroll(
         await close_pending_request(
             session, user_id, course, RequestStatus.APPROVED, reviewer_id, "Enrolled."
         )
+    started = EnrollmentCreated if change == Change.CREATED else EnrollmentReactivated
     record_event(
         session,
-        f"enrollment.{change.value}",
+        started(**enrollment_payload(enrollment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=user_id,
-        audience=Audience.BOTH,
-        payload={**enrollment_payload(enrollment), "course_title": course.title},
     )
     if change == Change.REACTIVATED:
         # The facts were kept while cancelled: recompute from them, completing if they suffice.
@@ -250,11 +254,9 @@ async def close_pending_request(
     for request in closed:
         record_event(
             session,
-            f"request.{status.value}",
+            REQUEST_CLOSED[status](**request_payload(request)),
             institution_id=course.institution_id,
             user_id=user_id,
-            audience=Audience.BOTH,
-            payload=request_payload(request),
         )
 
 
@@ -387,11 +389,9 @@ async def cancel_enrollment(
     )
     record_event(
         session,
-        "enrollment.cancelled",
+        EnrollmentCancelled(**enrollment_payload(enrollment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
-        audience=Audience.BOTH,
-        payload={**enrollment_payload(enrollment), "course_title": course.title},
     )
     await notify(
         session,

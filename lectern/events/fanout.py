@@ -1,4 +1,7 @@
-"""A process's open streams, indexed so that an event reaches only the streams that may see it."""
+"""A process's open streams, indexed so that an event reaches only the streams that may see it.
+
+The index finds the streams that might (the event's learner's, its institution's staff's);
+`can_see` decides for each."""
 
 import asyncio
 import contextlib
@@ -6,7 +9,7 @@ import dataclasses
 from collections.abc import Callable, Collection, Iterable, Iterator
 
 from lectern.events import metrics
-from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
+from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer, can_see
 
 # An outgoing message: the event id and its encoded bytes, shared by every recipient.
 Message = tuple[int, bytes]
@@ -121,13 +124,18 @@ class Subscribers:
             subscriber.viewer = dataclasses.replace(subscriber.viewer, institution_id=into_id)
             self.add(subscriber)
 
-    def matching(self, event: LoggedEvent) -> Iterable[Subscriber]:
+    def candidates(self, event: LoggedEvent) -> Iterable[Subscriber]:
+        """The streams that might see the event: its learner's if it is for the learner, its
+        institution's staff's if it is for the admins."""
         if event.audience in LEARNER_AUDIENCES and event.user_id is not None:
-            for subscriber in self._by_user.get(event.user_id, ()):
-                if subscriber.viewer.institution_id == event.institution_id:
-                    yield subscriber
+            yield from self._by_user.get(event.user_id, ())
         if event.audience in STAFF_AUDIENCES:
             yield from self._by_institution.get(event.institution_id, ())
+
+    def matching(self, event: LoggedEvent) -> Iterable[Subscriber]:
+        for subscriber in self.candidates(event):
+            if can_see(subscriber.viewer, event):
+                yield subscriber
 
     def deliver(self, event: LoggedEvent, encode: Callable[[LoggedEvent], bytes]) -> int:
         """Queue the event, encoded once if any stream may see it, for every stream that may;

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer
+from lectern.events.rules import LoggedEvent, Viewer, visible_to
 from lectern.models import Event
 from lectern.prepared import Prepared
 
@@ -53,20 +53,9 @@ async def read_for(
     connection: AsyncConnection, viewer: Viewer, after: int, upto: int, limit: int
 ) -> list[LoggedEvent]:
     """What `viewer` may see with after < id <= upto, oldest first."""
-    if viewer.is_staff:
-        visible = and_(
-            Event.institution_id == viewer.institution_id,
-            Event.audience.in_(STAFF_AUDIENCES),
-        )
-    else:
-        visible = and_(
-            Event.user_id == viewer.user_id,
-            Event.institution_id == viewer.institution_id,
-            Event.audience.in_(LEARNER_AUDIENCES),
-        )
     query = (
         select(*_COLUMNS)
-        .where(visible, Event.id > after, Event.id <= upto)
+        .where(visible_to(viewer), Event.id > after, Event.id <= upto)
         .order_by(Event.id)
         .limit(limit)
     )

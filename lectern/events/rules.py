@@ -1,11 +1,18 @@
-"""Who may see which event, where a reader stands in the log, and how an event is sent."""
+"""Who may see which event, where a reader stands in the log, and how an event is sent.
+
+The audience rule is `can_see`, for one event, and `visible_to`, the same rule as a WHERE clause
+for reading the log; a property test holds the two equal. The fan-out runs `can_see` on every
+stream its index finds.
+"""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pydantic_core
+from sqlalchemy import ColumnElement, and_
 
+from lectern.models import Event
 from lectern.models.enums import Audience, Role
 
 LEARNER_AUDIENCES = frozenset({Audience.LEARNER.value, Audience.BOTH.value})
@@ -39,12 +46,28 @@ class LoggedEvent:
 
 
 def can_see(viewer: Viewer, event: LoggedEvent) -> bool:
+    """Staff see their institution's events for admins; a learner sees their own events for the
+    learner, in their institution."""
     if viewer.is_staff:
         return event.institution_id == viewer.institution_id and event.audience in STAFF_AUDIENCES
     return (
         event.user_id == viewer.user_id
         and event.institution_id == viewer.institution_id
         and event.audience in LEARNER_AUDIENCES
+    )
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """`can_see` as a condition on the events table, clause for clause."""
+    if viewer.is_staff:
+        return and_(
+            Event.institution_id == viewer.institution_id,
+            Event.audience.in_(sorted(STAFF_AUDIENCES)),
+        )
+    return and_(
+        Event.user_id == viewer.user_id,
+        Event.institution_id == viewer.institution_id,
+        Event.audience.in_(sorted(LEARNER_AUDIENCES)),
     )
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from lectern.events.inflight import announce, announce_writer
+from lectern.events.types import DomainEvent
 from lectern.models import Event
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience
 from lectern.prepared import Prepared
 
 _RECORDED = "recorded_events"
@@ -43,23 +43,22 @@ def _append(rows: int) -> Prepared:
 
 def record_event(
     session: AsyncSession,
-    type: str,
+    event: DomainEvent,
     *,
     institution_id: int,
-    audience: Audience,
     user_id: int | None = None,
-    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Add an event to the transaction; it becomes visible, and is announced, on commit.
+    """Add an event of the catalogue (lectern.events.types) to the transaction, about the
+    learner `user_id` if any; it becomes visible, and is announced, on commit.
     (Commands use no savepoints: one rolled back would not take back what was recorded in it.)"""
     recorded: list[dict[str, Any]] = session.info.setdefault(_RECORDED, [])
     recorded.append(
         {
-            "type": type,
+            "type": event.type,
             "institution_id": institution_id,
             "user_id": user_id,
-            "audience": audience,
-            "payload": payload or {},
+            "audience": event.audience_for(user_id),
+            "payload": event.payload(),
             "created_at": utcnow(),
         }
     )

@@ -11,10 +11,11 @@ from lectern.accounts.actor import Actor
 from lectern.enrollments.service import enroll
 from lectern.errors import Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import InstitutionMerged
 from lectern.institutions.rules import free_slug
 from lectern.models import Course, Enrollment, Institution, InstitutionMerge, User
 from lectern.models.base import Base, utcnow
-from lectern.models.enums import Audience, CourseAccess, CourseStatus, EnrollmentSource, Role
+from lectern.models.enums import CourseAccess, CourseStatus, EnrollmentSource, Role
 
 _TABLES = Base.metadata.tables
 
@@ -82,15 +83,13 @@ async def merge_institutions(
         result.enrollments_created += created.changed
     record_event(
         session,
-        "institution.merged",
+        InstitutionMerged(
+            institution_id=into_id,
+            merged=[asdict(m) for m in merged],
+            users_moved=result.users_moved,
+            courses_moved=result.courses_moved,
+        ),
         institution_id=into_id,
-        audience=Audience.ADMINS,
-        payload={
-            "institution_id": into_id,
-            "merged": [asdict(m) for m in merged],
-            "users_moved": result.users_moved,
-            "courses_moved": result.courses_moved,
-        },
     )
     return result
 

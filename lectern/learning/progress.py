@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.certificates.service import certificate_payload, issue_certificate
 from lectern.events.service import record_event
+from lectern.events.types import CertificateIssued, EnrollmentCompleted, ProgressUpdated
 from lectern.learning.rules import ProgressItem, course_items, course_progress, criteria_met
 from lectern.models import Course, Enrollment, Lesson, LessonProgress, QbankTest
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience, EnrollmentStatus, QbankTestStatus
+from lectern.models.enums import EnrollmentStatus, QbankTestStatus
 from lectern.notifications.service import notify
 
 # Bound on the ids sent in one IN (...) list; SQLite allows 32,766 parameters.
@@ -163,19 +164,17 @@ async def _announce(
     enrollment = change.enrollment
     record_event(
         session,
-        "progress.updated",
+        ProgressUpdated(
+            enrollment_id=enrollment.id,
+            course_id=course.id,
+            course_title=course.title,
+            progress=enrollment.progress,
+            previous=change.previous,
+            status=enrollment.status,
+            **(details or {}).get(enrollment.id, {}),
+        ),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
-        audience=Audience.BOTH,
-        payload={
-            "enrollment_id": enrollment.id,
-            "course_id": course.id,
-            "course_title": course.title,
-            "progress": enrollment.progress,
-            "previous": change.previous,
-            "status": enrollment.status,
-            **(details or {}).get(enrollment.id, {}),
-        },
     )
 
 
@@ -190,30 +189,26 @@ async def complete_enrollment(
     await session.flush()
     record_event(
         session,
-        "enrollment.completed",
+        EnrollmentCompleted(
+            id=enrollment.id,
+            user_id=enrollment.user_id,
+            course_id=course.id,
+            course_title=course.title,
+            status=enrollment.status,
+            progress=enrollment.progress,
+            completed_at=now,
+        ),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
-        audience=Audience.BOTH,
-        payload={
-            "id": enrollment.id,
-            "user_id": enrollment.user_id,
-            "course_id": course.id,
-            "course_title": course.title,
-            "status": enrollment.status,
-            "progress": enrollment.progress,
-            "completed_at": now.isoformat(),
-        },
     )
     certificate = await issue_certificate(session, enrollment, course)
     if certificate is None:
         return
     record_event(
         session,
-        "certificate.issued",
+        CertificateIssued(**certificate_payload(certificate)),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
-        audience=Audience.BOTH,
-        payload=certificate_payload(certificate),
     )
     await notify(
         session,

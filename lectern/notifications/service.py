@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.errors import NotFound
 from lectern.events.service import record_event
+from lectern.events.types import NotificationCreated
 from lectern.models import Notification, User
 from lectern.models.base import UTCDateTime, utcnow
-from lectern.models.enums import Audience, Role
+from lectern.models.enums import Role
 from lectern.prepared import Prepared
 
 _NOTIFICATIONS = Notification.metadata.tables["notifications"]
@@ -45,11 +46,9 @@ async def notify(
     notification = await _WRITE.one(session, values)
     record_event(
         session,
-        "notification.created",
+        NotificationCreated(**notification_payload(notification)),
         institution_id=institution_id,
         user_id=user_id,
-        audience=Audience.LEARNER,
-        payload=notification_payload(notification),
     )
 
 

@@ -19,9 +19,10 @@ from lectern.enrollments.rules import is_enrolled
 from lectern.enrollments.service import lock_pair, visible_course
 from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import PaymentCreated, PaymentFailed
 from lectern.models import Course, Enrollment, Payment, User, WebhookEvent
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience, CourseAccess, PaymentStatus, Role
+from lectern.models.enums import CourseAccess, PaymentStatus, Role
 from lectern.payments.providers import Checkout
 from lectern.payments.rules import price_changed
 
@@ -49,10 +50,6 @@ def payment_payload(payment: Payment) -> dict[str, Any]:
         "status": payment.status,
         "flag_reason": payment.flag_reason,
     }
-
-
-def payment_audience(payment: Payment) -> Audience:
-    return Audience.BOTH if payment.user_id is not None else Audience.ADMINS
 
 
 async def start_checkout(
@@ -118,11 +115,9 @@ async def start_checkout(
     payment = await session.get_one(Payment, payment_id)
     record_event(
         session,
-        "payment.created",
+        PaymentCreated(**payment_payload(payment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=actor.id,
-        audience=Audience.BOTH,
-        payload={**payment_payload(payment), "course_title": course.title},
     )
     return CheckoutStart(payment, course, created=True)
 
@@ -178,11 +173,9 @@ async def _abandon(session: AsyncSession, payment: Payment, course: Course, reas
     await session.flush()
     record_event(
         session,
-        "payment.failed",
+        PaymentFailed(**payment_payload(payment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=payment.user_id,
-        audience=payment_audience(payment),
-        payload={**payment_payload(payment), "course_title": course.title},
     )
 
 

@@ -16,12 +16,20 @@ from lectern.db import insert_for
 from lectern.enrollments.rules import is_enrolled
 from lectern.enrollments.service import cancel_enrollment, enroll, lock_pair
 from lectern.events.service import record_event
+from lectern.events.types import (
+    PaymentChanged,
+    PaymentCompleted,
+    PaymentFailed,
+    PaymentFlagged,
+    PaymentPartiallyRefunded,
+    PaymentRefunded,
+)
 from lectern.models import Course, Enrollment, Payment, WebhookEvent
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience, EnrollmentSource, PaymentStatus
+from lectern.models.enums import EnrollmentSource, PaymentStatus
 from lectern.notifications.service import notify, notify_admins
 from lectern.payments.rules import PaymentAction, amount_mismatch, next_status
-from lectern.payments.service import course_page, payment_audience, payment_payload
+from lectern.payments.service import course_page, payment_payload
 from lectern.payments.stripe_events import (
     COMPLETED_TYPES,
     FAILED_TYPES,
@@ -126,7 +134,7 @@ async def _checkout_result(
     if facts.payment_ref and payment.payment_ref is None:
         payment.payment_ref = facts.payment_ref
     if event.type in FAILED_TYPES:
-        changed = await _transition(session, payment, course, PaymentAction.FAIL, "payment.failed")
+        changed = await _transition(session, payment, course, PaymentAction.FAIL, PaymentFailed)
         return (Outcome.FAILED if changed else Outcome.UNCHANGED), payment.id, facts.payment_ref
     assert event.type in COMPLETED_TYPES
     if not facts.paid:
@@ -186,7 +194,11 @@ async def _refund_arrived_first(session: AsyncSession, provider: str, ref: str |
 
 
 async def _transition(
-    session: AsyncSession, payment: Payment, course: Course, action: PaymentAction, event_type: str
+    session: AsyncSession,
+    payment: Payment,
+    course: Course,
+    action: PaymentAction,
+    changed: type[PaymentChanged],
 ) -> bool:
     new_status = next_status(payment.status, action)
     if new_status is None:
@@ -201,18 +213,16 @@ async def _transition(
     await session.flush()
     record_event(
         session,
-        event_type,
+        changed(**payment_payload(payment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=payment.user_id,
-        audience=payment_audience(payment),
-        payload={**payment_payload(payment), "course_title": course.title},
     )
     return True
 
 
 async def _complete(session: AsyncSession, payment: Payment, course: Course) -> bool:
     """The course is paid for: the learner is enrolled and told so."""
-    if not await _transition(session, payment, course, PaymentAction.COMPLETE, "payment.completed"):
+    if not await _transition(session, payment, course, PaymentAction.COMPLETE, PaymentCompleted):
         return False
     if payment.user_id is None:
         return True
@@ -234,7 +244,7 @@ async def _flag(session: AsyncSession, payment: Payment, course: Course, reason:
         await session.flush()
         return False
     payment.flag_reason = reason
-    await _transition(session, payment, course, PaymentAction.FLAG, "payment.flagged")
+    await _transition(session, payment, course, PaymentAction.FLAG, PaymentFlagged)
     await notify_admins(
         session,
         institution_id=course.institution_id,
@@ -248,7 +258,7 @@ async def _flag(session: AsyncSession, payment: Payment, course: Course, reason:
 
 async def _refund_payment(session: AsyncSession, payment: Payment, course: Course) -> bool:
     """The money went back: the enrollment it bought is cancelled, whenever it was made."""
-    if not await _transition(session, payment, course, PaymentAction.REFUND, "payment.refunded"):
+    if not await _transition(session, payment, course, PaymentAction.REFUND, PaymentRefunded):
         return False
     if payment.user_id is None:
         return True
@@ -308,15 +318,13 @@ async def _refund(
         await session.flush()
         record_event(
             session,
-            "payment.partially_refunded",
+            PaymentPartiallyRefunded(
+                **payment_payload(payment),
+                course_title=course.title,
+                amount_refunded=facts.amount_refunded,
+            ),
             institution_id=course.institution_id,
             user_id=payment.user_id,
-            audience=Audience.ADMINS,
-            payload={
-                **payment_payload(payment),
-                "course_title": course.title,
-                "amount_refunded": facts.amount_refunded,
-            },
         )
         return Outcome.PARTIALLY_REFUNDED, payment.id, facts.payment_ref
     changed = await _refund_payment(session, payment, course)

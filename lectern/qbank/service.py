@@ -14,12 +14,13 @@ from lectern.accounts.actor import Actor
 from lectern.enrollments.rules import is_enrolled
 from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
+from lectern.events.types import QbankTestFinished
 from lectern.learning.facts import lesson_state, load_lesson_facts, write_lesson_facts
 from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.learning.rules import passes, qbank_score
 from lectern.models import Course, Enrollment, Lesson, QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience, LessonKind, QbankTestStatus
+from lectern.models.enums import LessonKind, QbankTestStatus
 
 OPEN_STATUSES = (QbankTestStatus.PENDING, QbankTestStatus.IN_PROGRESS)
 
@@ -201,17 +202,15 @@ async def finish_test(session: AsyncSession, actor: Actor, test_id: int) -> Test
     await _count_toward_progress(session, test, enrollment, course)
     record_event(
         session,
-        "qbank.test_finished",
+        QbankTestFinished(
+            test_id=test.id,
+            course_id=course.id,
+            score=test.score,
+            questions=int(total),
+            correct=int(correct),
+        ),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
-        audience=Audience.BOTH,
-        payload={
-            "test_id": test.id,
-            "course_id": course.id,
-            "score": test.score,
-            "questions": int(total),
-            "correct": int(correct),
-        },
     )
     return await test_view(session, test, course.id)
 

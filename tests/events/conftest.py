@@ -17,6 +17,8 @@ from lectern.config import Settings
 from lectern.db import Database
 from lectern.events.pump import EventPump
 from lectern.events.service import record_event, write_events
+from lectern.events.types import AuditRepaired, DomainEvent, NotificationCreated, ProgressUpdated
+from lectern.models.base import utcnow
 from lectern.models.enums import Audience
 from tests.conftest import free_port
 from tests.factories import Person
@@ -82,16 +84,35 @@ class StreamServer:
         count: int = 1,
         *,
         audience: str = "both",
-        payload: dict[str, Any] | None = None,
+        note: str = "",
     ) -> list[int]:
         """Commit `count` events about `person` in one transaction, through the server."""
         return await self.call(
-            lambda: record_through(self.database, person, count, audience=audience, payload=payload)
+            lambda: record_through(self.database, person, count, audience=audience, note=note)
         )
 
     async def catch_up(self) -> None:
         """Fan out whatever was committed elsewhere (tests' own writes do not wake this pump)."""
         await self.call(self.pump.drain)
+
+
+def sample_event(n: int, audience: str = "both", note: str = "") -> DomainEvent:
+    """An event of the catalogue for `audience`, numbered `n`, carrying `note`."""
+    if audience == Audience.LEARNER:
+        return NotificationCreated(
+            id=n,
+            kind="test",
+            title=f"Event {n}",
+            body=note,
+            link="",
+            created_at=utcnow(),
+            read_at=None,
+        )
+    if audience == Audience.ADMINS:
+        return AuditRepaired(invariant=f"event {n}", row={"note": note})
+    return ProgressUpdated(
+        enrollment_id=n, course_id=1, course_title=note, progress=n, previous=0, status="active"
+    )
 
 
 async def record_through(
@@ -100,20 +121,16 @@ async def record_through(
     count: int = 1,
     *,
     audience: str = "both",
-    payload: dict[str, Any] | None = None,
+    note: str = "",
+    event: Callable[[int], DomainEvent] | None = None,
 ) -> list[int]:
-    """Commit `count` events about `person` in one transaction of `database`."""
+    """Commit `count` events about `person` in one transaction of `database`: `event(n)`, or
+    else a sample event for `audience`."""
 
     async def command(session: Any) -> list[int]:
         for n in range(count):
-            record_event(
-                session,
-                "test.happened",
-                institution_id=person.institution_id,
-                user_id=person.id,
-                audience=Audience(audience),
-                payload={"n": n, **(payload or {})},
-            )
+            recorded = event(n) if event else sample_event(n, audience, note)
+            record_event(session, recorded, institution_id=person.institution_id, user_id=person.id)
         return await write_events(session)
 
     return await database.run(command)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.db import Database
 from lectern.events.inflight import NOTIFY_CHANNEL, LogHead
 from lectern.events.service import record_event, write_events
-from lectern.models.enums import Audience
+from lectern.events.types import AuditRepaired
 from tests.backends import admin_connection, kill_every_backend
 from tests.conftest import free_port
 from tests.events.conftest import EventStream, StreamServer, record_through
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.postgres_only
 
 async def append(session: AsyncSession, person: Person) -> int:
     record_event(
-        session, "test.overlap", institution_id=person.institution_id, audience=Audience.ADMINS
+        session, AuditRepaired(invariant="overlap", row={}), institution_id=person.institution_id
     )
     [event_id] = await write_events(session)
     return event_id

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.db import Database
 from lectern.events.inflight import NOTIFY_CHANNEL
 from lectern.events.service import record_event
+from lectern.events.types import AuditRepaired, LessonProgressed, ProgressUpdated
 from lectern.models import Event
-from lectern.models.enums import Audience
 from tests.events.conftest import record_through
 from tests.factories import Person, World
 
@@ -22,20 +22,19 @@ def record(session: AsyncSession, person: Person, kinds: list[str]) -> None:
     for kind in kinds:
         record_event(
             session,
-            kind,
+            AuditRepaired(invariant=kind, row={}),
             institution_id=person.institution_id,
             user_id=person.id,
-            audience=Audience.BOTH,
-            payload={"kind": kind},
         )
 
 
 async def logged_types(db: Database, person: Person) -> list[str]:
+    """The kinds `record` wrote about `person`, in log order."""
     async with db.session() as session:
         rows = await session.scalars(
-            select(Event.type).where(Event.user_id == person.id).order_by(Event.id)
+            select(Event.payload).where(Event.user_id == person.id).order_by(Event.id)
         )
-        return list(rows)
+        return [payload["invariant"] for payload in rows]
 
 
 async def test_a_commands_events_are_written_at_commit_in_the_order_recorded(
@@ -47,7 +46,7 @@ async def test_a_commands_events_are_written_at_commit_in_the_order_recorded(
     async def command(session: AsyncSession) -> list[str]:
         record(session, admin, kinds)
         # Recorded, not yet written: the transaction itself does not see them before commit.
-        visible = await session.scalars(select(Event.type).where(Event.user_id == admin.id))
+        visible = await session.scalars(select(Event.id).where(Event.user_id == admin.id))
         return list(visible)
 
     assert await db.run(command) == []
@@ -105,16 +104,37 @@ async def test_a_payload_reads_back_as_it_was_recorded(
     world: World, db: Database, rows: int
 ) -> None:
     admin = await world.admin()
-    payload = {
-        "title": 'Ünïcode — 日本語 "quoted" \\ back\nline',
-        "nested": {"list": [1, 2.5, None, True], "empty": {}},
-        "count": 2**40,
-    }
+    title = 'Ünïcode — 日本語 "quoted" \\ back\nline'
 
-    await record_through(db, admin, rows, payload=payload)
+    def progressed(n: int) -> ProgressUpdated:
+        lesson = LessonProgressed(lesson_id=2**40, watched_s=2.5, completed=True, best_score=None)
+        return ProgressUpdated(
+            enrollment_id=n,
+            course_id=1,
+            course_title=title,
+            progress=12.5,
+            previous=0,
+            status="active",
+            lessons=[lesson],
+        )
+
+    await record_through(db, admin, rows, event=progressed)
     async with db.session() as session:
         stored = await session.scalars(
             select(Event.payload).where(Event.user_id == admin.id).order_by(Event.id)
         )
 
-        assert list(stored) == [{"n": n, **payload} for n in range(rows)]
+        assert list(stored) == [
+            {
+                "enrollment_id": n,
+                "course_id": 1,
+                "course_title": title,
+                "progress": 12.5,
+                "previous": 0.0,
+                "status": "active",
+                "lessons": [
+                    {"lesson_id": 2**40, "watched_s": 2.5, "completed": True, "best_score": None}
+                ],
+            }
+            for n in range(rows)
+        ]

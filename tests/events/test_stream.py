@@ -57,15 +57,22 @@ async def test_events_arrive_live_as_sse_messages(
     admin = await world.admin()
     student = await world.student(admin.institution_slug)
     async with EventStream(stream_server, student) as stream:
-        [event_id] = await stream_server.record(student, payload={"hello": "world"})
+        [event_id] = await stream_server.record(student, note="hello world")
         [message] = await stream.take(1)
     assert message.id == event_id
     assert message.event == "message"
     assert message.data["id"] == event_id
-    assert message.data["type"] == "test.happened"
+    assert message.data["type"] == "progress.updated"
     assert message.data["user_id"] == student.id
     assert message.data["institution_id"] == student.institution_id
-    assert message.data["payload"] == {"n": 0, "hello": "world"}
+    assert message.data["payload"] == {
+        "enrollment_id": 0,
+        "course_id": 1,
+        "course_title": "hello world",
+        "progress": 0.0,
+        "previous": 0.0,
+        "status": "active",
+    }
     assert message.data["created_at"].endswith("Z")
 
 
@@ -253,9 +260,9 @@ async def test_a_client_that_stops_reading_is_dropped_with_bounded_memory(
         [subscriber] = streams_of(stream_server, sleeper)
         async with EventStream(stream_server, admin) as reader:
             sent: list[int] = []
-            padding = {"padding": "x" * 4000}
+            padding = "x" * 4000
             for _ in range(2000):
-                sent += await stream_server.record(sleeper, 4, payload=padding)
+                sent += await stream_server.record(sleeper, 4, note=padding)
                 assert subscriber.queue.qsize() <= 50
                 received = [m.id for m in await reader.take(4)]
                 assert received == sent[-4:]
@@ -287,9 +294,9 @@ async def test_a_send_that_waits_past_the_send_timeout_closes_the_stream(
     try:
         await wait_for(lambda: len(streams_of(stream_server, sleeper)) == 1)
         [subscriber] = streams_of(stream_server, sleeper)
-        padding = {"padding": "x" * 8000}
+        padding = "x" * 8000
         for _ in range(100):
-            *_, last = await stream_server.record(sleeper, 4, payload=padding)
+            *_, last = await stream_server.record(sleeper, 4, note=padding)
             await wait_for(lambda last=last: stream_server.pump.cursor >= last)  # fanned out
             if subscriber.queue.qsize() >= 8:  # a backlog: its send is waiting on the client
                 break

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.db import Database
 from lectern.events import inflight
 from lectern.events.service import record_event, write_events
+from lectern.events.types import AuditRepaired
 from lectern.models import Institution
 from lectern.models.base import utcnow
-from lectern.models.enums import Audience
 from lectern.prepared import Prepared
 from tests.foundation.rows import scalar
 
@@ -226,7 +226,9 @@ async def test_a_command_announces_itself_as_an_event_writer_once(
             if step == 1:
                 await session.scalar(text("SELECT 1"))  # the ORM begins on the same connection
             record_event(
-                session, "test.step", institution_id=institution.id, audience=Audience.BOTH
+                session,
+                AuditRepaired(invariant=f"step {step}", row={}),
+                institution_id=institution.id,
             )
             drawn += await write_events(session)
         return drawn

@@ -32,9 +32,10 @@ from lectern.db import Database
 from lectern.enrollments.requests import RequestedCourse
 from lectern.enrollments.service import ENROLLMENTS, current_enrollment, enroll
 from lectern.events.service import record_event, write_events
+from lectern.events.types import AuditRepaired, LessonProgressed, ProgressUpdated
 from lectern.models import Base, User
 from lectern.models.base import UTCDateTime, utcnow
-from lectern.models.enums import Audience, EnrollmentSource
+from lectern.models.enums import EnrollmentSource
 from lectern.notifications.service import _WRITE, notify
 from lectern.prepared import Prepared, _begin, commit
 from tests.factories import Person, World
@@ -109,21 +110,30 @@ async def test_json_and_null_columns_come_back_as_sqlalchemy_gives_them(
     world: World, db: Database
 ) -> None:
     admin = await world.admin()
-    payload = {"ratio": 0.5, "name": "Zoë", "none": None, "list": [1, [2, 3]]}
+    # Progress about no learner: recorded nowhere else, so this test finds its own row.
+    lesson = LessonProgressed(lesson_id=1, watched_s=0.5, completed=False, best_score=None)
+    progressed = ProgressUpdated(
+        enrollment_id=1,
+        course_id=1,
+        course_title="Zoë",
+        progress=0.5,
+        previous=0,
+        status="active",
+        lessons=[lesson],
+    )
+    payload = progressed.payload()
 
     async def command(session: AsyncSession) -> None:
-        record_event(
-            session,
-            "test.shape",
-            institution_id=admin.institution_id,
-            audience=Audience.ADMINS,
-            payload=payload,
-        )
+        record_event(session, progressed, institution_id=admin.institution_id)
 
     await db.run(command)
-    prepared = Prepared(select(_EVENTS).where(_EVENTS.c.type == bindparam("type")))
+    prepared = Prepared(
+        select(_EVENTS).where(_EVENTS.c.type == bindparam("type"), _EVENTS.c.user_id.is_(None))
+    )
     async with db.session() as session:
-        got, expected, keys = await _prepared_and_plain(session, prepared, {"type": "test.shape"})
+        got, expected, keys = await _prepared_and_plain(
+            session, prepared, {"type": "progress.updated"}
+        )
 
     _same_values(got, expected)
     [row] = got
@@ -173,26 +183,29 @@ async def test_recorded_events_are_written_in_record_order(
     world: World, db: Database, count: int
 ) -> None:
     admin = await world.admin()
-    types = [f"test.order.{n}" for n in range(count)]
+    types = [f"order.{n}" for n in range(count)]
 
     async def command(session: AsyncSession) -> tuple[list[int], int]:
         for type_ in types:
             record_event(
-                session, type_, institution_id=admin.institution_id, audience=Audience.ADMINS
+                session,
+                AuditRepaired(invariant=type_, row={}),
+                institution_id=admin.institution_id,
+                user_id=admin.id,
             )
         ids = await write_events(session)
         return ids, session.info["last_event_id"]
 
     ids, last = await db.run(command)
 
-    stored = await rows(
-        db, "SELECT id, type FROM events WHERE type LIKE 'test.order.%' ORDER BY id"
-    )
+    async with db.session() as session:
+        mine = select(_EVENTS.c.id, _EVENTS.c.payload).where(_EVENTS.c.user_id == admin.id)
+        stored = (await session.execute(mine.order_by(_EVENTS.c.id))).all()
     assert len(ids) == count
     assert ids == sorted(ids)
     assert last == ids[-1]
-    assert [r["id"] for r in stored] == ids
-    assert [r["type"] for r in stored] == types
+    assert [r.id for r in stored] == ids
+    assert [r.payload["invariant"] for r in stored] == types
 
 
 async def test_a_prepared_lookup_on_a_reader_connection(world: World, db: Database) -> None:
@@ -637,7 +650,7 @@ async def test_a_command_whose_connection_is_ended_before_commit_runs_again_on_a
         nonlocal runs
         runs += 1
         record_event(
-            session, "test.once", institution_id=admin.institution_id, audience=Audience.ADMINS
+            session, AuditRepaired(invariant="once", row={}), institution_id=admin.institution_id
         )
         return await ends_its_connection_once.one(session)
 

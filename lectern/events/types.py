@@ -1,0 +1,424 @@
+"""The event catalogue: every event type once, with its audience and its payload.
+
+An event type is a class here. Its `type` is the name clients see in the stream and the log
+(`request.approved`), its `audience` says who it reaches (lectern.events.rules.can_see decides
+with it), and its fields are the payload. A command records one by instance:
+
+    record_event(session, RequestApproved(...), institution_id=..., user_id=...)
+
+and the stored row and the stream carry `payload()`: the fields as JSON, timestamps in ISO 8601
+as `datetime.isoformat` writes them, an optional field left out when it was not given.
+
+The audience part `learner` needs a learner: an event that names none (`user_id` None; a
+payment whose buyer was deleted) reaches the admins only, and is stored so. Course and content
+events name no learner, so they are the admins' alone.
+
+| type | audience | payload |
+|---|---|---|
+| user.registered | both | UserRegistered |
+| user.deleted | admins | UserDeleted |
+| request.created | both | RequestCreated |
+| request.approved, request.rejected, request.cancelled | both | RequestClosed |
+| enrollment.created, enrollment.reactivated, enrollment.cancelled | both | EnrollmentChanged |
+| enrollment.completed | both | EnrollmentCompleted |
+| progress.updated | both | ProgressUpdated |
+| certificate.issued | both | CertificateIssued |
+| qbank.test_finished | both | QbankTestFinished |
+| notification.created | learner | NotificationCreated |
+| payment.created, .completed, .failed, .flagged, .refunded | both | PaymentChanged |
+| payment.partially_refunded | admins | PaymentPartiallyRefunded |
+| course.created, .updated, .draft, .published, .archived | admins | CourseChanged |
+| course.deleted | admins | CourseDeleted |
+| content.chapter_added, .chapter_updated, .chapter_removed | admins | ChapterChanged |
+| content.lesson_added, .lesson_removed / .lesson_updated | admins | LessonChanged / LessonUpdated |
+| content.qbank_added / content.qbank_removed | admins | QbankAdded / QbankRemoved |
+| institution.merged | admins | InstitutionMerged |
+| audit.repaired | admins | AuditRepaired |
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from lectern.models.enums import (
+    Audience,
+    CourseAccess,
+    CourseStatus,
+    EnrollmentSource,
+    EnrollmentStatus,
+    PaymentStatus,
+    RequestStatus,
+)
+
+# As the payloads have always written them (`+00:00`, not pydantic's `Z`).
+Timestamp = Annotated[datetime, PlainSerializer(datetime.isoformat)]
+
+
+class DomainEvent(BaseModel):
+    """An event type's payload; the class carries the type's name and audience."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ClassVar[str]
+    audience: ClassVar[Audience]
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+    @classmethod
+    def audience_for(cls, user_id: int | None) -> Audience:
+        """Who it reaches when it concerns `user_id`: nobody's learner part without a learner."""
+        if user_id is None and cls.audience == Audience.BOTH:
+            return Audience.ADMINS
+        return cls.audience
+
+
+# People
+
+
+class UserRegistered(DomainEvent):
+    type = "user.registered"
+    audience = Audience.BOTH
+    user_id: int
+    full_name: str
+    email: str
+
+
+class UserDeleted(DomainEvent):
+    type = "user.deleted"
+    audience = Audience.ADMINS
+    user_id: int
+
+
+class MergedInstitution(BaseModel):
+    id: int
+    name: str
+    slug: str
+
+
+class InstitutionMerged(DomainEvent):
+    type = "institution.merged"
+    audience = Audience.ADMINS
+    institution_id: int
+    merged: list[MergedInstitution]
+    users_moved: int
+    courses_moved: int
+
+
+# Access requests
+
+
+class RequestFields(DomainEvent):
+    id: int
+    user_id: int
+    course_id: int
+    status: RequestStatus
+    note: str
+    created_at: Timestamp
+    reviewed_at: Timestamp | None
+    course_title: str | None = None
+
+
+class RequestCreated(RequestFields):
+    type = "request.created"
+    audience = Audience.BOTH
+    learner_name: str
+
+
+class RequestClosed(RequestFields):
+    """A request that is no longer pending; its type is its new status."""
+
+
+class RequestApproved(RequestClosed):
+    type = "request.approved"
+    audience = Audience.BOTH
+
+
+class RequestRejected(RequestClosed):
+    type = "request.rejected"
+    audience = Audience.BOTH
+
+
+class RequestCancelled(RequestClosed):
+    type = "request.cancelled"
+    audience = Audience.BOTH
+
+
+REQUEST_CLOSED: dict[RequestStatus, type[RequestClosed]] = {
+    RequestStatus.APPROVED: RequestApproved,
+    RequestStatus.REJECTED: RequestRejected,
+    RequestStatus.CANCELLED: RequestCancelled,
+}
+
+
+# Enrollments and learning
+
+
+class EnrollmentChanged(DomainEvent):
+    id: int
+    user_id: int
+    course_id: int
+    status: EnrollmentStatus
+    source: EnrollmentSource
+    progress: float
+    completed_at: Timestamp | None
+    course_title: str
+
+
+class EnrollmentCreated(EnrollmentChanged):
+    type = "enrollment.created"
+    audience = Audience.BOTH
+
+
+class EnrollmentReactivated(EnrollmentChanged):
+    type = "enrollment.reactivated"
+    audience = Audience.BOTH
+
+
+class EnrollmentCancelled(EnrollmentChanged):
+    type = "enrollment.cancelled"
+    audience = Audience.BOTH
+
+
+class EnrollmentCompleted(DomainEvent):
+    type = "enrollment.completed"
+    audience = Audience.BOTH
+    id: int
+    user_id: int
+    course_id: int
+    course_title: str
+    status: EnrollmentStatus
+    progress: float
+    completed_at: Timestamp
+
+
+class LessonProgressed(BaseModel):
+    """A lesson's state after the command that changed it (lectern.learning LessonState)."""
+
+    lesson_id: int
+    watched_s: float
+    completed: bool
+    best_score: float | None = None
+
+
+class ProgressUpdated(DomainEvent):
+    type = "progress.updated"
+    audience = Audience.BOTH
+    enrollment_id: int
+    course_id: int
+    course_title: str
+    progress: float
+    previous: float
+    status: EnrollmentStatus
+    qbank_score: float | None = None  # given when a finished Q-bank test counted
+    lessons: list[LessonProgressed] | None = None  # given when lesson facts changed
+
+
+class CertificateIssued(DomainEvent):
+    type = "certificate.issued"
+    audience = Audience.BOTH
+    code: str
+    user_id: int
+    course_id: int
+    learner_name: str
+    course_title: str
+    issued_at: Timestamp
+
+
+class QbankTestFinished(DomainEvent):
+    type = "qbank.test_finished"
+    audience = Audience.BOTH
+    test_id: int
+    course_id: int
+    score: float | None
+    questions: int
+    correct: int
+
+
+class NotificationCreated(DomainEvent):
+    type = "notification.created"
+    audience = Audience.LEARNER
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+# Payments
+
+
+class PaymentChanged(DomainEvent):
+    id: int
+    user_id: int | None
+    course_id: int
+    provider: str
+    amount_cents: int
+    currency: str
+    status: PaymentStatus
+    flag_reason: str | None
+    course_title: str
+
+
+class PaymentCreated(PaymentChanged):
+    type = "payment.created"
+    audience = Audience.BOTH
+
+
+class PaymentCompleted(PaymentChanged):
+    type = "payment.completed"
+    audience = Audience.BOTH
+
+
+class PaymentFailed(PaymentChanged):
+    type = "payment.failed"
+    audience = Audience.BOTH
+
+
+class PaymentFlagged(PaymentChanged):
+    type = "payment.flagged"
+    audience = Audience.BOTH
+
+
+class PaymentRefunded(PaymentChanged):
+    type = "payment.refunded"
+    audience = Audience.BOTH
+
+
+class PaymentPartiallyRefunded(PaymentChanged):
+    type = "payment.partially_refunded"
+    audience = Audience.ADMINS
+    amount_refunded: int
+
+
+# Courses and their content
+
+
+class CourseChanged(DomainEvent):
+    id: int
+    title: str
+    status: CourseStatus
+    access: CourseAccess
+    price_cents: int
+    currency: str
+
+
+class CourseCreated(CourseChanged):
+    type = "course.created"
+    audience = Audience.ADMINS
+
+
+class CourseUpdated(CourseChanged):
+    """Fields changed, the status not."""
+
+    type = "course.updated"
+    audience = Audience.ADMINS
+
+
+class CourseMadeDraft(CourseChanged):
+    type = "course.draft"
+    audience = Audience.ADMINS
+
+
+class CoursePublished(CourseChanged):
+    type = "course.published"
+    audience = Audience.ADMINS
+
+
+class CourseArchived(CourseChanged):
+    type = "course.archived"
+    audience = Audience.ADMINS
+
+
+COURSE_STATUS_CHANGED: dict[CourseStatus, type[CourseChanged]] = {
+    CourseStatus.DRAFT: CourseMadeDraft,
+    CourseStatus.PUBLISHED: CoursePublished,
+    CourseStatus.ARCHIVED: CourseArchived,
+}
+
+
+class CourseDeleted(DomainEvent):
+    type = "course.deleted"
+    audience = Audience.ADMINS
+    id: int
+
+
+class ContentChanged(DomainEvent):
+    course_id: int
+
+
+class ChapterChanged(ContentChanged):
+    chapter_id: int
+
+
+class ChapterAdded(ChapterChanged):
+    type = "content.chapter_added"
+    audience = Audience.ADMINS
+
+
+class ChapterUpdated(ChapterChanged):
+    type = "content.chapter_updated"
+    audience = Audience.ADMINS
+
+
+class ChapterRemoved(ChapterChanged):
+    type = "content.chapter_removed"
+    audience = Audience.ADMINS
+
+
+class LessonChanged(ContentChanged):
+    lesson_id: int
+
+
+class LessonAdded(LessonChanged):
+    type = "content.lesson_added"
+    audience = Audience.ADMINS
+
+
+class LessonUpdated(LessonChanged):
+    type = "content.lesson_updated"
+    audience = Audience.ADMINS
+    fields: list[str]
+
+
+class LessonRemoved(LessonChanged):
+    type = "content.lesson_removed"
+    audience = Audience.ADMINS
+
+
+class QbankAdded(ContentChanged):
+    type = "content.qbank_added"
+    audience = Audience.ADMINS
+    questions: int
+
+
+class QbankRemoved(ContentChanged):
+    type = "content.qbank_removed"
+    audience = Audience.ADMINS
+    question_id: int
+
+
+# Audit
+
+
+class AuditRepaired(DomainEvent):
+    type = "audit.repaired"
+    audience = Audience.ADMINS
+    invariant: str
+    row: dict[str, str]
+
+
+def _concrete(base: type[DomainEvent]) -> list[type[DomainEvent]]:
+    found = []
+    for cls in base.__subclasses__():
+        if "type" in vars(cls):
+            found.append(cls)
+        found += _concrete(cls)
+    return found
+
+
+# Every event type, by name; a type defined twice would hide one here (a test checks).
+CATALOGUE: dict[str, type[DomainEvent]] = {cls.type: cls for cls in _concrete(DomainEvent)}
