@@ -34,6 +34,7 @@ events name no learner, so they are the admins' alone.
 | content.qbank_added / content.qbank_removed | admins | QbankAdded / QbankRemoved |
 | institution.merged | admins | InstitutionMerged |
 | audit.repaired | admins | AuditRepaired |
+| import.completed | admins | LegacyImported |
 """
 
 from datetime import datetime
@@ -409,6 +410,20 @@ class AuditRepaired(DomainEvent):
     audience = Audience.ADMINS
     invariant: str
     row: dict[str, str]
+
+
+# Legacy import
+
+
+class LegacyImported(DomainEvent):
+    """An applied `lectern import-legacy`: this institution's part of its report."""
+
+    type = "import.completed"
+    audience = Audience.ADMINS
+    import_id: int
+    source: str
+    decisions: dict[str, int]
+    created: dict[str, int]
 
 
 def _concrete(base: type[DomainEvent]) -> list[type[DomainEvent]]:

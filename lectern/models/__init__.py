@@ -6,6 +6,7 @@ from lectern.models.certificates import Certificate
 from lectern.models.courses import Chapter, Course, Lesson
 from lectern.models.enrollments import AccessRequest, Enrollment
 from lectern.models.events import Event, Notification
+from lectern.models.imports import LegacyId, LegacyImport
 from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
 from lectern.models.payments import Payment, WebhookEvent
@@ -23,6 +24,8 @@ __all__ = [
     "Event",
     "Institution",
     "InstitutionMerge",
+    "LegacyId",
+    "LegacyImport",
     "Lesson",
     "LessonProgress",
     "Notification",

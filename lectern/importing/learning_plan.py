@@ -1,0 +1,327 @@
+"""Enrollments, requests, payments and learning facts planned, and progress from the facts.
+
+One enrollment per (learner, course) from both legacy enrollment tables, approved requests
+and completed payments; its status and progress follow from the imported facts through
+Lectern's own pure functions (lectern.learning.rules).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lectern.importing import rules
+from lectern.importing.plan import CourseInfo, LessonInfo, Planner, Ref, Row, _order, row_time
+from lectern.learning.rules import course_items, course_progress, criteria_met
+from lectern.models.enums import (
+    CourseAccess,
+    CourseStatus,
+    EnrollmentSource,
+    EnrollmentStatus,
+    LessonKind,
+    PaymentStatus,
+    RequestStatus,
+)
+from lectern.payments.rules import amount_mismatch
+
+Pair = tuple[Ref, Ref]
+
+
+@dataclass
+class Facts:
+    """A lesson_progress row of a new enrollment as the legacy rows build it."""
+
+    watched_s: float = 0.0
+    watched: list[list[float]] = field(default_factory=list)
+    best_score: float | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class Enrolled:
+    course: CourseInfo
+    ref: Ref | None = None  # None until the pair has an enrollment
+    existing_status: str | None = None
+    statuses: list[EnrollmentStatus | None] = field(default_factory=list)
+    legacy_progress: list[float | None] = field(default_factory=list)
+    legacy_completed: bool = False
+    tables: set[str] = field(default_factory=set)
+    created_at: datetime | None = None
+    source: str = EnrollmentSource.IMPORT
+    paid: rules.PaidState = rules.PaidState.NONE
+    facts: dict[Ref, Facts] = field(default_factory=dict)
+    row: Row | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return isinstance(self.ref, str)
+
+
+class LearningPlanner:
+    def __init__(self, planner: Planner) -> None:
+        self.p = planner
+        self.report = planner.report
+        self.pairs: dict[Pair, Enrolled] = {}
+
+    def pair_of(self, table: str, person: str | None, course_id: str | None) -> Pair | None:
+        """The (user, course) refs of a legacy row, or None (reported) when one is missing."""
+        user = self.p.person.get(person or "")
+        course = self.p.course.get(course_id or "")
+        if user is None or course is None:
+            self.report.row(table, "skipped", "user_missing" if user is None else "course_missing")
+            return None
+        return (user, course.ref)
+
+    def enrolled(self, pair: Pair) -> Enrolled:
+        if pair not in self.pairs:
+            state = Enrolled(self.p.course_by_ref[pair[1]])
+            user, course = pair
+            if isinstance(user, int) and isinstance(course, int):
+                found = self.p.known.enrollments.get((user, course))
+                if found is not None:
+                    state.ref, state.existing_status = found
+            self.pairs[pair] = state
+        return self.pairs[pair]
+
+    def enroll(self, pair: Pair, source: str, at: datetime, decision: str) -> Enrolled:
+        """The pair's enrollment, made now from `source` if it has none."""
+        state = self.enrolled(pair)
+        if state.ref is None:
+            user, course = pair
+            state.ref = f"{user}|{course}"
+            state.source, state.created_at = source, at
+            self.report.decide(decision, state.course.institution)
+        return state
+
+    # Enrollments from both legacy tables
+
+    def enrollment_tables(self) -> None:
+        sources = [("enrollments", "user_id"), ("student_progress", "student_id")]
+        for table, person in sources:
+            for row in sorted(self.p.legacy[table], key=_order):
+                pair = self.pair_of(table, row[person], row["course_id"])
+                if pair is None:
+                    continue
+                state = self.enrolled(pair)
+                known = self.p.known_id(table, row["id"])
+                if known is not None:
+                    state.ref = known
+                    state.existing_status = state.existing_status or EnrollmentStatus.ACTIVE
+                    self.report.row(table, "skipped", "already_imported")
+                    continue
+                if table == "enrollments":
+                    status = rules.parse_enrollment_status(row["status"])
+                    state.statuses.append(status)
+                    state.legacy_progress.append(row["progress"])
+                    state.legacy_completed |= status == EnrollmentStatus.COMPLETED
+                    at = row_time(row)
+                else:
+                    state.legacy_progress.append(row["total_progress"])
+                    at = row["created_at"]
+                    self._readings(state, pair, row)
+                first = state.ref is None
+                if first:
+                    self.enroll(pair, EnrollmentSource.IMPORT, at, "enrollments_imported")
+                state.created_at = rules.earliest(state.created_at, at)
+                if state.tables and table not in state.tables and state.is_new:
+                    self.report.decide("enrollments_from_both_tables", state.course.institution)
+                state.tables.add(table)
+                self.report.row(
+                    table,
+                    "imported" if first else "merged",
+                    None if first else "same_learner_and_course",
+                )
+                self.p.link(table, row["id"], "enrollments", pair_key(state))
+
+    def _readings(self, state: Enrolled, pair: Pair, row: Row) -> None:
+        done = row["completed_chapters"] if isinstance(row["completed_chapters"], list) else []
+        at = row["last_accessed"] or row["created_at"]
+        for chapter_id in done:
+            lesson = self.p.lesson.get(str(chapter_id))
+            if lesson is None or lesson.course != pair[1]:
+                self.report.decide("completed_chapters_unknown", state.course.institution)
+            elif lesson.kind != LessonKind.READING:
+                self.report.decide(
+                    "completed_chapters_not_readings_ignored", state.course.institution
+                )
+            else:
+                facts = state.facts.setdefault(lesson.ref, Facts())
+                facts.completed_at = rules.earliest(facts.completed_at, at)
+        if row["watched_videos"]:
+            self.report.decide("watched_video_lists_ignored", state.course.institution)
+
+    # Payments and requests
+
+    def payments(self) -> None:
+        sessions: dict[str, list[Row]] = defaultdict(list)
+        for row in self.p.legacy["payments"]:
+            sessions[(row["stripe_session_id"] or "").strip() or f"row:{row['id']}"].append(row)
+        for checkout, rows in sessions.items():
+            rows.sort(key=_order)
+            pair = self.pair_of("payments", rows[0]["user_id"], rows[0]["course_id"])
+            if pair is None:
+                for _ in rows[1:]:
+                    self.report.row("payments", "skipped", "points_at_nothing")
+                continue
+            course = self.p.course_by_ref[pair[1]]
+            status = rules.payment_status(r["status"] for r in rows)
+            paid_at = max((r["updated_at"] or r["created_at"]) for r in rows)
+            mismatch = amount_mismatch(
+                expected_cents=course.price_cents, expected_currency=course.currency,
+                paid_cents=rules.cents(rows[0]["amount"]),
+                paid_currency=(rows[0]["currency"] or "").strip()[:3],
+            )  # fmt: skip
+            if status == PaymentStatus.COMPLETED and mismatch:
+                status = PaymentStatus.FLAGGED
+                self.report.decide("payments_flagged", course.institution)
+            known = [k for r in rows if (k := self.p.known_id("payments", r["id"])) is not None]
+            has_checkout = not checkout.startswith("row:")
+            ref: Ref = known[0] if known else rows[0]["id"]
+            if not known and checkout in self.p.known.payments:
+                ref = self.p.known.payments[checkout]
+            state = self.enrolled(pair)
+            if not known:
+                state.paid = max(state.paid, rules.paid_state([status]), key=_paid_rank)
+                if status == PaymentStatus.COMPLETED:
+                    self.enroll(
+                        pair,
+                        EnrollmentSource.PAYMENT,
+                        rows[0]["created_at"],
+                        "enrollments_from_payments",
+                    )
+            if isinstance(ref, str):
+                self.p.add("payments", {
+                    "key": ref, "institution_id": course.institution, "user_id": pair[0],
+                    "course_id": pair[1], "provider": "stripe",
+                    "checkout_id": checkout[:255] if has_checkout else None,
+                    "payment_ref": (rows[0]["stripe_payment_intent"] or None),
+                    "amount_cents": max(rules.cents(rows[0]["amount"]), 0),
+                    "currency": (rows[0]["currency"] or "usd").strip().lower()[:3],
+                    "status": status, "flag_reason": mismatch or "" if status == "flagged" else "",
+                    "created_at": rows[0]["created_at"], "updated_at": paid_at,
+                    "completed_at": paid_at if status != PaymentStatus.FAILED else None,
+                    "refunded_at": paid_at if status == PaymentStatus.REFUNDED else None,
+                })  # fmt: skip
+                self.report.create("payments", course.institution)
+            for n, row in enumerate(rows):
+                if self.p.known_id("payments", row["id"]) is not None:
+                    self.report.row("payments", "skipped", "already_imported")
+                    continue
+                if n == 0 and isinstance(ref, str):
+                    self.report.row("payments", "imported")
+                else:
+                    self.report.row("payments", "merged", "same_provider_session")
+                    self.report.decide("payments_deduplicated", course.institution)
+                self.p.link("payments", row["id"], "payments", ref)
+        for state in self.pairs.values():
+            if state.paid == rules.PaidState.REFUNDED and state.is_new:
+                self.report.decide("enrollments_cancelled_by_refund", state.course.institution)
+
+    def approved_requests(self) -> list[tuple[Pair, Row, RequestStatus]]:
+        requests: list[tuple[Pair, Row, RequestStatus]] = []
+        for row in sorted(self.p.legacy["access_requests"], key=_order):
+            pair = self.pair_of("access_requests", row["student_id"], row["course_id"])
+            if pair is None:
+                continue
+            status = rules.parse_request_status(row["status"])
+            if status is None:
+                self.report.row("access_requests", "skipped", "unknown_status")
+                continue
+            if self.p.known_id("access_requests", row["id"]) is not None:
+                self.report.row("access_requests", "skipped", "already_imported")
+                continue
+            requests.append((pair, row, status))
+            if status == RequestStatus.APPROVED:
+                self.enroll(
+                    pair,
+                    EnrollmentSource.REQUEST,
+                    row["reviewed_at"] or row["created_at"],
+                    "enrollments_from_approved_requests",
+                )
+        return requests
+
+    def requests(self, requests: list[tuple[Pair, Row, RequestStatus]]) -> None:
+        pending: dict[Pair, Ref] = {}
+        for pair, row, status in requests:
+            state = self.pairs.get(pair)
+            institution = self.p.course_by_ref[pair[1]].institution
+            reviewed_at = row["reviewed_at"]
+            enrolled = (
+                state is not None
+                and state.ref is not None
+                and self.status_of(state) != EnrollmentStatus.CANCELLED
+            )
+            if status == RequestStatus.PENDING and enrolled:
+                status, reviewed_at = RequestStatus.APPROVED, self.p.now
+                self.report.decide("pending_requests_closed", institution)
+            if status == RequestStatus.PENDING and pair in pending:
+                self.report.row("access_requests", "merged", "second_pending_request")
+                self.report.decide("pending_requests_merged", institution)
+                self.p.link("access_requests", row["id"], "access_requests", pending[pair])
+                continue
+            if status == RequestStatus.PENDING:
+                pending[pair] = row["id"]
+            reviewer = self.p.person.get(row["reviewed_by"] or "")
+            self.p.add("access_requests", {
+                "key": row["id"], "user_id": pair[0], "course_id": pair[1], "status": status,
+                "note": row["admin_note"] or "", "reviewer_id": reviewer,
+                "created_at": row["created_at"], "reviewed_at": reviewed_at,
+            })  # fmt: skip
+            self.report.row("access_requests", "imported")
+            self.p.link("access_requests", row["id"], "access_requests", row["id"])
+
+    def status_of(self, state: Enrolled) -> str:
+        if not state.is_new:
+            return state.existing_status or EnrollmentStatus.ACTIVE
+        return rules.enrollment_status(state.statuses, state.paid)
+
+    def default_courses(self) -> None:
+        """Students who never had an enrollment join their institution's default courses, as
+        registration does."""
+        enrolled = {user for (user, _), state in self.pairs.items() if state.ref is not None}
+        defaults: dict[Ref, list[CourseInfo]] = defaultdict(list)
+        for course in self.p.course_by_ref.values():
+            if course.access == CourseAccess.DEFAULT and course.status == CourseStatus.PUBLISHED:
+                defaults[course.institution].append(course)
+        for user in self.p.new_students:
+            if user in enrolled:
+                continue
+            for course in defaults.get(self.p.user_institution[user], []):
+                self.enroll(
+                    (user, course.ref),
+                    EnrollmentSource.DEFAULT,
+                    self.p.now,
+                    "default_course_enrollments",
+                )
+
+
+def _paid_rank(state: rules.PaidState) -> int:
+    return [rules.PaidState.NONE, rules.PaidState.REFUNDED, rules.PaidState.PAID].index(state)
+
+
+def pair_key(state: Enrolled) -> Ref:
+    assert state.ref is not None
+    return state.ref
+
+
+def lessons_required(lessons: list[LessonInfo]) -> list[LessonInfo]:
+    return [lesson for lesson in lessons if lesson.required]
+
+
+def progress_of(state: Enrolled, lessons: list[LessonInfo]) -> tuple[float, bool, datetime | None]:
+    """Progress, whether completed, and when: by Lectern's pure functions over the facts."""
+    required = lessons_required(lessons)
+    index = {lesson.ref: n for n, lesson in enumerate(required)}
+    done = {
+        index[ref] for ref, facts in state.facts.items()
+        if ref in index and facts.completed_at is not None
+    }  # fmt: skip
+    items = course_items(
+        [(index[lesson.ref], 1.0) for lesson in required],
+        done,
+        qbank_required=False,
+        qbank_passed=False,
+    )
+    completed = criteria_met(items)
+    times = [f.completed_at for r, f in state.facts.items() if r in index and f.completed_at]
+    return course_progress(items), completed, (max(times) if completed and times else None)

@@ -1,0 +1,86 @@
+"""The whole import planned, in the order its decisions depend on each other."""
+
+from datetime import datetime
+
+from lectern.certificates.service import new_code
+from lectern.importing import facts_plan, rules
+from lectern.importing.learning_plan import Facts, LearningPlanner, progress_of
+from lectern.importing.people import plan_people
+from lectern.importing.plan import Known, Legacy, Plan, Planner, Ref, Row
+from lectern.models.enums import EnrollmentStatus
+
+NOTES = [
+    "The legacy platform kept seconds watched, not where: each video's watched seconds became "
+    "one interval from 0, and the 90 % rule decided completion, not the client's flag.",
+    "Legacy progress numbers and course counters were not imported: Lectern derived them.",
+]
+
+
+def plan_import(legacy: Legacy, known: Known, now: datetime) -> Plan:
+    """Every legacy row decided: the rows to write, and the report that accounts for each."""
+    planner = Planner(legacy, known, now)
+    planner.plan.known_names = known.institution_names
+    planner.institutions()
+    planner.courses()
+    planner.lessons()
+    planner.qbank_questions()
+    plan_people(planner)
+    learning = LearningPlanner(planner)
+    learning.enrollment_tables()
+    learning.payments()
+    requests = learning.approved_requests()
+    learning.default_courses()
+    facts_plan.videos(learning)
+    facts_plan.quizzes(learning)
+    facts_plan.qbank(learning)
+    _enrollments(learning)
+    learning.requests(requests)
+    planner.report.notes.extend(NOTES)
+    return planner.plan
+
+
+def _enrollments(lp: LearningPlanner) -> None:
+    """The new enrollments' rows with progress, status and certificate from their facts."""
+    plan, report = lp.p.plan, lp.report
+    for (user, course_ref), state in lp.pairs.items():
+        course = state.course
+        if not state.is_new:
+            _facts(plan.rows["lesson_progress"], state.ref, state.facts, lp.p.now)
+            continue
+        progress, complete, completed_at = progress_of(state, lp.p.lessons_of[course_ref])
+        status = rules.enrollment_status(state.statuses, state.paid)
+        if status == EnrollmentStatus.ACTIVE and complete:
+            status = EnrollmentStatus.COMPLETED
+            report.decide("enrollments_completed_by_facts", course.institution)
+        if state.legacy_completed and status != EnrollmentStatus.COMPLETED:
+            report.decide("legacy_completions_not_met", course.institution)
+        if any(rules.differs(p, progress) for p in state.legacy_progress):
+            report.decide("progress_differs_from_legacy", course.institution)
+        if status == EnrollmentStatus.CANCELLED:
+            report.decide("enrollments_cancelled", course.institution)
+        created_at = state.created_at or lp.p.now
+        completed_at = completed_at or created_at if status == EnrollmentStatus.COMPLETED else None
+        plan.rows["enrollments"].append({
+            "key": state.ref, "user_id": user, "course_id": course_ref, "status": status,
+            "source": state.source, "progress": progress, "completed_at": completed_at,
+            "created_at": created_at, "updated_at": lp.p.now,
+        })  # fmt: skip
+        report.create("enrollments", course.institution)
+        _facts(plan.rows["lesson_progress"], state.ref, state.facts, created_at)
+        if status == EnrollmentStatus.COMPLETED:
+            plan.rows["certificates"].append({
+                "enrollment_id": state.ref, "code": new_code(), "user_id": user,
+                "course_id": course_ref, "learner_name": lp.p.user_name.get(user, ""),
+                "course_title": course.title, "issued_at": completed_at,
+            })  # fmt: skip
+            report.create("certificates", course.institution)
+
+
+def _facts(rows: list[Row], enrollment: Ref | None, facts: dict[Ref, Facts], at: datetime) -> None:
+    for lesson_ref, fact in facts.items():
+        rows.append({
+            "enrollment_id": enrollment, "lesson_id": lesson_ref, "watched": fact.watched,
+            "watched_s": fact.watched_s, "best_score": fact.best_score,
+            "completed_at": fact.completed_at,
+            "updated_at": fact.updated_at or fact.completed_at or at,
+        })  # fmt: skip

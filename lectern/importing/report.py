@@ -1,0 +1,74 @@
+"""The import's report: every legacy row read, and what became of it."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TableCount:
+    read: int = 0
+    imported: int = 0
+    merged: int = 0
+    skipped: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "imported": self.imported,
+            "merged": self.merged,
+            "skipped": self.skipped,
+            "reasons": dict(sorted(self.reasons.items())),
+        }
+
+
+@dataclass
+class Report:
+    """What the import read and decided. `tables` accounts for every legacy row:
+    read = imported + merged + skipped, per table."""
+
+    tables: dict[str, TableCount] = field(default_factory=dict)
+    decisions: Counter[str] = field(default_factory=Counter)
+    # The decisions by the Lectern institution they concern (its plan reference until written).
+    by_institution: dict[object, Counter[str]] = field(default_factory=dict)
+    created: Counter[str] = field(default_factory=Counter)
+    created_by_institution: dict[object, Counter[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> TableCount:
+        return self.tables.setdefault(name, TableCount())
+
+    def row(self, table: str, outcome: str, reason: str | None = None) -> None:
+        """Account for one legacy row: imported, merged or skipped (with why)."""
+        count = self.table(table)
+        count.read += 1
+        if outcome == "imported":
+            count.imported += 1
+        elif outcome == "merged":
+            count.merged += 1
+        else:
+            count.skipped += 1
+        if reason:
+            count.reasons[reason] += 1
+
+    def decide(self, kind: str, institution: object, n: int = 1) -> None:
+        if n <= 0:
+            return
+        self.decisions[kind] += n
+        self.by_institution.setdefault(institution, Counter())[kind] += n
+
+    def create(self, what: str, institution: object) -> None:
+        self.created[what] += 1
+        self.created_by_institution.setdefault(institution, Counter())[what] += 1
+
+    def sums_hold(self) -> bool:
+        return all(t.read == t.imported + t.merged + t.skipped for t in self.tables.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tables": {name: t.as_json() for name, t in sorted(self.tables.items())},
+            "decisions": dict(sorted(self.decisions.items())),
+            "lectern": dict(sorted(self.created.items())),
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,176 @@
+"""Reading the legacy platform's database (PostgreSQL, or MySQL/MariaDB) into plain rows.
+
+Every value is read as the planner expects it whatever the dialect: ids as lower-case text,
+JSON parsed, numbers as float, timestamps as UTC-aware datetimes (MariaDB's DATETIME is
+naive, and taken as UTC).
+"""
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from lectern.importing.plan import Legacy
+
+# The legacy tables and the columns the import reads, as in the legacy schema.
+TABLES: dict[str, tuple[str, ...]] = {
+    "institutions": ("id", "name", "created_at"),
+    "users": ("id", "email", "password_hash", "name", "role", "institution_id", "status",
+              "created_at"),
+    "students": ("id", "user_id", "name", "email", "bio", "created_at"),
+    "courses": ("id", "institution_id", "title", "description", "status", "price", "currency",
+                "requires_approval", "is_default_unlocked", "created_at"),
+    "chapters": ("id", "course_id", "title", "position", "kind", "video_url", "duration_seconds",
+                 "content", "pass_mark"),
+    "quiz_questions": ("id", "chapter_id", "position", "prompt", "options", "correct_index"),
+    "enrollments": ("id", "user_id", "course_id", "status", "progress", "enrolled_at",
+                    "completed_at"),
+    "student_progress": ("id", "student_id", "course_id", "total_progress", "completed_chapters",
+                         "watched_videos", "last_accessed", "created_at"),
+    "access_requests": ("id", "student_id", "course_id", "status", "admin_note", "reviewed_by",
+                        "created_at", "reviewed_at"),
+    "payments": ("id", "user_id", "course_id", "amount", "currency", "status",
+                 "stripe_session_id", "stripe_payment_intent", "created_at", "updated_at"),
+    "video_progress": ("id", "user_id", "chapter_id", "watched_seconds", "completed",
+                       "updated_at"),
+    "quiz_attempts": ("id", "user_id", "chapter_id", "answers", "score", "passed", "created_at"),
+    "qbank_questions": ("id", "course_id", "topic", "prompt", "options", "correct_index"),
+    "qbank_tests": ("id", "user_id", "course_id", "status", "score", "created_at",
+                    "completed_at"),
+    "qbank_question_attempts": ("id", "test_id", "question_id", "user_id", "selected_index",
+                                "is_correct", "created_at"),
+    "qbank_question_statistics": ("question_id",),
+}  # fmt: skip
+ID_COLUMNS = {"id", "reviewed_by"}
+JSON_COLUMNS = {"options", "answers", "completed_chapters", "watched_videos"}
+NUMBER_COLUMNS = {"price", "progress", "total_progress", "amount", "watched_seconds", "score",
+                  "pass_mark"}  # fmt: skip
+TIME_COLUMNS = {"created_at", "updated_at", "enrolled_at", "completed_at", "last_accessed",
+                "reviewed_at"}  # fmt: skip
+FLAG_COLUMNS = {"requires_approval", "is_default_unlocked", "completed", "passed", "is_correct"}
+# Rows fetched per round trip while reading.
+FETCH_ROWS = 10_000
+
+Progress = Callable[[str, int], None]
+
+
+class SourceError(Exception):
+    """The legacy database cannot be read as it is: said in one line."""
+
+
+def source_engine(url: str) -> Engine:
+    """An engine on the legacy database, through psycopg or PyMySQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise SourceError(f"not a database URL: {url!r}") from error
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend in {"mysql", "mariadb"}:
+        parsed = parsed.set(drivername=f"{backend}+pymysql")
+    else:
+        raise SourceError(f"the legacy database must be PostgreSQL or MySQL/MariaDB, not {backend}")
+    return create_engine(parsed, pool_pre_ping=False)
+
+
+def described(url: str) -> str:
+    """The source's URL without its password, as the report shows it."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
+def _as_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip().lower() if not isinstance(value, uuid.UUID) else str(value)
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _as_number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_time(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _converter(column: str) -> Callable[[Any], Any]:
+    if column in ID_COLUMNS or column.endswith("_id"):
+        return _as_id
+    if column in JSON_COLUMNS:
+        return _as_json
+    if column in NUMBER_COLUMNS:
+        return _as_number
+    if column in TIME_COLUMNS:
+        return _as_time
+    if column in FLAG_COLUMNS:
+        return lambda v: None if v is None else bool(v)
+    return lambda v: v
+
+
+def check_schema(engine: Engine) -> None:
+    """Every table and column the import reads is there, or SourceError names what is not."""
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            tables = set(inspector.get_table_names())
+            for table, columns in TABLES.items():
+                if table not in tables:
+                    raise SourceError(f"the legacy database has no table {table!r}")
+                present = {c["name"] for c in inspector.get_columns(table)}
+                if missing := [c for c in columns if c not in present]:
+                    raise SourceError(f"legacy table {table!r} has no column {missing[0]!r}")
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise SourceError(f"cannot reach the legacy database: {reason}") from error
+
+
+def read_legacy(url: str, progress: Progress | None = None) -> Legacy:
+    """Every legacy table the import needs, as lists of plain rows."""
+    engine = source_engine(url)
+    try:
+        check_schema(engine)
+        legacy: Legacy = {}
+        with engine.connect() as connection:
+            for table, columns in TABLES.items():
+                convert = [_converter(c) for c in columns]
+                result = connection.execution_options(yield_per=FETCH_ROWS).execute(
+                    text(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
+                )
+                rows = legacy[table] = []
+                for chunk in result.partitions():
+                    rows.extend(
+                        {c: f(v) for c, f, v in zip(columns, convert, row, strict=True)}
+                        for row in chunk
+                    )
+                    if progress:
+                        progress(table, len(chunk))
+        return legacy
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise SourceError(f"cannot read the legacy database: {reason}") from error
+    finally:
+        engine.dispose()
