@@ -19,6 +19,7 @@ from lectern.config import get_settings
 from lectern.db import Database
 from lectern.demo import is_empty, load_demo
 from lectern.errors import LecternError
+from lectern.importing.command import ImportRefused, import_legacy, print_report
 from lectern.institutions.merge import MergeResult, merge_institutions
 from lectern.institutions.service import institution_id_of
 from lectern.public_url import settings_served_at
@@ -214,6 +215,22 @@ def merge_institutions_command(
     )
     for course in result.renamed_courses:
         console.print(f"  course {course.title!r} is now at slug {course.slug!r}")
+
+
+@app.command("import-legacy")
+def import_legacy_command(
+    source_url: str = typer.Argument(..., help="The legacy database (PostgreSQL or MySQL URL)."),
+    apply: bool = typer.Option(False, "--apply", help="Write the import (default: dry run)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Take in the legacy platform's database, deciding every conflict by Lectern's rules; a
+    dry run that writes nothing unless --apply. Exits 2 on a source or target it cannot use."""
+    try:
+        report = import_legacy(get_settings(), source_url, apply=apply, as_json=as_json)
+    except ImportRefused as refused:
+        typer.echo(f"import-legacy: {refused}", err=True)
+        raise typer.Exit(2) from refused
+    print_report(report, as_json=as_json)
 
 
 def main() -> None:
