@@ -8,6 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from lectern.accounts.api import router as accounts_router
+from lectern.accounts.deps import (
+    admin_actor,
+    current_actor,
+    optional_actor,
+    platform_admin_actor,
+    staff_actor,
+    student_actor,
+)
 from lectern.accounts.ratelimit import LoginThrottle
 from lectern.analytics.api import router as analytics_router
 from lectern.audit.api import router as audit_router
@@ -27,6 +35,7 @@ from lectern.events.response import quiet_cut_off_streams
 from lectern.institutions.api import router as institutions_router
 from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
+from lectern.openapi import install_problem_document
 from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
 from lectern.payments.providers import warn_if_payments_are_free
@@ -103,6 +112,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_routes(app, media_router)
 
     add_routes(app, _ops_router())
+    install_problem_document(
+        app,
+        authenticated_by=(
+            optional_actor,
+            current_actor,
+            admin_actor,
+            staff_actor,
+            student_actor,
+            platform_admin_actor,
+        ),
+    )
     return app
 
 

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Depends, Request, Response, status
 from sqlalchemy import select
@@ -39,6 +40,11 @@ from lectern.routes import api_router
 from lectern.schemas import PathId
 
 router = api_router(prefix="/api/v1", tags=["accounts"])
+# Described in the OpenAPI document, as problem details like every error.
+SIGN_IN_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Wrong e-mail or password."},
+    429: {"description": "Too many sign-in attempts for this address or client; wait."},
+}
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
@@ -75,7 +81,7 @@ async def _authenticate(request: Request, db: Database, body: LoginIn) -> User:
     return user
 
 
-@router.post("/auth/login", response_model=LoginOut)
+@router.post("/auth/login", response_model=LoginOut, responses=SIGN_IN_PROBLEMS)
 async def login(
     body: LoginIn, request: Request, response: Response, db: Database = Depends(get_database)
 ) -> LoginOut:
@@ -112,7 +118,12 @@ async def logout(
     response.delete_cookie(CSRF_COOKIE)
 
 
-@router.post("/auth/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+@router.post(
+    "/auth/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenOut,
+    responses=SIGN_IN_PROBLEMS,
+)
 async def create_token(
     body: TokenIn, request: Request, db: Database = Depends(get_database)
 ) -> TokenOut:

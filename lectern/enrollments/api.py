@@ -16,6 +16,7 @@ from lectern.enrollments.schemas import (
 )
 from lectern.enrollments.service import EnrollResult
 from lectern.models.enums import RequestStatus
+from lectern.openapi import answered_again
 from lectern.routes import api_router
 from lectern.schemas import Offset, PathId, QueryId
 
@@ -36,7 +37,12 @@ def _request(result: RequestResult, response: Response | None = None) -> AccessR
     return out
 
 
-@router.post("/courses/{course_id}/enroll", response_model=EnrollmentOut, status_code=201)
+@router.post(
+    "/courses/{course_id}/enroll",
+    response_model=EnrollmentOut,
+    status_code=201,
+    responses=answered_again(EnrollmentOut),
+)
 async def self_enroll(
     course_id: PathId,
     response: Response,
@@ -47,7 +53,10 @@ async def self_enroll(
 
 
 @router.post(
-    "/courses/{course_id}/access-requests", response_model=AccessRequestOut, status_code=201
+    "/courses/{course_id}/access-requests",
+    response_model=AccessRequestOut,
+    status_code=201,
+    responses=answered_again(AccessRequestOut),
 )
 async def request_access(
     course_id: PathId,
@@ -115,7 +124,12 @@ async def reject(
     return _request(await db.run(lambda s: requests.reject_request(s, actor, request_id, note)))
 
 
-@router.post("/admin/enrollments", response_model=EnrollmentOut, status_code=201)
+@router.post(
+    "/admin/enrollments",
+    response_model=EnrollmentOut,
+    status_code=201,
+    responses=answered_again(EnrollmentOut),
+)
 async def admin_enroll(
     body: AdminEnrollIn,
     response: Response,

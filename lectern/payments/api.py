@@ -10,6 +10,7 @@ from lectern.accounts.deps import admin_actor, current_actor, student_actor
 from lectern.db import Database, get_database, read_session
 from lectern.errors import LecternError
 from lectern.models.enums import PaymentStatus
+from lectern.openapi import answered_again
 from lectern.payments import service
 from lectern.payments.providers import (
     CheckoutOrder,
@@ -70,7 +71,12 @@ def deliver_to(app: ASGIApp) -> WebhookSink:
     return deliver
 
 
-@router.post("/courses/{course_id}/checkout", response_model=CheckoutOut, status_code=201)
+@router.post(
+    "/courses/{course_id}/checkout",
+    response_model=CheckoutOut,
+    status_code=201,
+    responses=answered_again(CheckoutOut),
+)
 async def checkout(
     course_id: PathId,
     request: Request,
@@ -104,7 +110,11 @@ async def checkout(
     )
 
 
-@router.post(WEBHOOK_PATH.removeprefix("/api/v1"), response_model=WebhookReceipt)
+@router.post(
+    WEBHOOK_PATH.removeprefix("/api/v1"),
+    response_model=WebhookReceipt,
+    responses={400: {"description": "The Stripe-Signature header does not verify the body."}},
+)
 async def stripe_webhook(
     request: Request,
     db: Database = Depends(get_database),
