@@ -31,7 +31,7 @@ from lectern.accounts.schemas import (
     TokenOut,
     UserOut,
 )
-from lectern.accounts.security import dummy_hash, hash_password, verify_password
+from lectern.accounts.security import dummy_hash, hash_password, needs_rehash, verify_password
 from lectern.db import Database, get_database, read_session
 from lectern.errors import Forbidden, Unauthorized
 from lectern.models import Institution, User
@@ -78,6 +78,12 @@ async def _authenticate(request: Request, db: Database, body: LoginIn) -> User:
     if user is None or not valid:
         throttle.failed(address, body.email)
         raise Unauthorized("Wrong e-mail or password.", slug="bad-credentials")
+    if needs_rehash(user.password_hash):
+        old_hash = user.password_hash
+        new_hash = await run_in_threadpool(hash_password, body.password)
+        await db.run(
+            lambda s: credentials.rehash_password(s, user.id, old_hash=old_hash, new_hash=new_hash)
+        )
     return user
 
 

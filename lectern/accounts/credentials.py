@@ -76,6 +76,18 @@ async def end_api_token(session: AsyncSession, token: str) -> None:
     await session.execute(delete(ApiToken).where(ApiToken.token_hash == token_digest(token)))
 
 
+async def rehash_password(
+    session: AsyncSession, user_id: int, *, old_hash: str, new_hash: str
+) -> None:
+    """Replace a legacy hash the password just verified against by Lectern's own; a no-op if
+    the hash changed meanwhile (another sign-in replaced it, or the password was changed)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.password_hash == old_hash)
+        .values(password_hash=new_hash)
+    )
+
+
 async def change_password(
     session: AsyncSession, actor: Actor, *, password_hash: str, keep_digest: str | None
 ) -> None:

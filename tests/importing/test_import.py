@@ -1,0 +1,169 @@
+"""The sample imported into Lectern on SQLite and PostgreSQL: every row accounted for, the audit
+clean, a second import changing nothing, a dry run writing nothing, a failed one leaving
+nothing, and a cut-over import taking in exactly the new rows."""
+
+import copy
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from lectern.db import Database
+from lectern.importing import writer
+from lectern.importing.plan import Legacy
+from lectern.importing.service import run_import
+from lectern.importing.source import read_legacy
+from lectern.models import Base, Enrollment, Event, LegacyImport, Payment, User
+from tests.importing.conftest import SEEDS
+from tests.importing.legacy_data import LEGACY_HASH, LEGACY_PASSWORD, LegacyData, at
+from tests.importing.legacy_databases import legacy_mariadb, sample_sql
+
+
+async def _counts(db: Database) -> dict[str, int]:
+    async with db.session() as session:
+        return {
+            table.name: await session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _assert_accounted(report: dict[str, Any], legacy: Legacy) -> None:
+    for table, rows in legacy.items():
+        empty = {"read": 0, "imported": 0, "merged": 0, "skipped": 0}
+        counted = report["tables"].get(table, empty)
+        assert counted["read"] == len(rows), table
+        assert counted["read"] == counted["imported"] + counted["merged"] + counted["skipped"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_the_sample_is_accounted_for_with_a_clean_audit_and_a_second_apply_adds_nothing(
+    db: Database, samples: dict[int, Legacy], seed: int
+) -> None:
+    legacy = samples[seed]
+    report = await run_import(db, legacy, "sample", apply=True)
+    _assert_accounted(report, legacy)
+    assert report["audit"] == {"violations": 0, "by_invariant": {}}
+    assert report["decisions"]["institutions_merged"] == 7
+    assert report["decisions"]["users_merged_by_email"] >= 1
+    after_first = await _counts(db)
+    assert after_first["institutions"] == 3
+    assert after_first["events"] == 3  # the report, once per institution
+
+    again = await run_import(db, legacy, "sample", apply=True)
+    assert again["import_id"] is None
+    assert again["lectern"] == {}
+    _assert_accounted(again, legacy)
+    assert await _counts(db) == after_first
+
+
+async def test_a_dry_run_writes_nothing(db: Database, samples: dict[int, Legacy]) -> None:
+    before = await _counts(db)
+    report = await run_import(db, samples[SEEDS[0]], "sample", apply=False)
+    assert report["applied"] is False
+    assert report["lectern"]["enrollments"] > 0
+    assert await _counts(db) == before
+
+
+async def test_an_import_that_fails_midway_leaves_nothing_and_a_rerun_completes(
+    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = samples[SEEDS[0]]
+    before = await _counts(db)
+
+    async def fail(*_args: Any) -> None:
+        raise RuntimeError("killed after every row was inserted")
+
+    monkeypatch.setattr(writer, "recount_questions", fail)
+    with pytest.raises(RuntimeError):
+        await run_import(db, legacy, "sample", apply=True)
+    assert await _counts(db) == before
+    monkeypatch.undo()
+    report = await run_import(db, legacy, "sample", apply=True)
+    assert report["audit"]["violations"] == 0
+    assert (await _counts(db))["legacy_imports"] == 1
+
+
+async def test_a_cut_over_import_takes_in_exactly_the_new_sign_ups_and_payments(
+    db: Database, samples: dict[int, Legacy]
+) -> None:
+    legacy = copy.deepcopy(samples[SEEDS[0]])
+    await run_import(db, legacy, "sample", apply=True)
+    before = await _counts(db)
+    later = LegacyData()
+    later.tables = legacy
+    school = legacy["institutions"][0]["id"]
+    paid = next(c for c in legacy["courses"] if (c["price"] or 0) > 0)
+    newcomer = later.user("newcomer@abc.example", school, days=60)
+    later.add("payments", user_id=newcomer, course_id=paid["id"], amount=paid["price"],
+              currency="usd", status="completed", stripe_session_id="cs_new",
+              created_at=at(61))  # fmt: skip
+
+    report = await run_import(db, legacy, "sample", apply=True)
+    after = await _counts(db)
+    changed = {t: after[t] - before[t] for t in after if after[t] != before[t]}
+    assert changed == {
+        "users": 1, "student_profiles": 1, "payments": 1, "enrollments": 1,
+        "legacy_imports": 1, "legacy_ids": 3, "events": 1,
+    }  # fmt: skip
+    assert report["tables"]["users"]["imported"] == 1
+    assert report["audit"]["violations"] == 0
+    async with db.session() as session:
+        source = await session.scalar(
+            select(Enrollment.source)
+            .join(User, User.id == Enrollment.user_id)
+            .where(User.email_key == "newcomer@abc.example")
+        )
+        assert source == "payment"
+        assert await session.scalar(select(func.count()).select_from(Payment)) == after["payments"]
+
+
+async def test_the_sample_from_mariadb_imports_as_from_postgresql(
+    db: Database, samples: dict[int, Legacy]
+) -> None:
+    with legacy_mariadb(sample_sql(40, SEEDS[0])) as url:
+        legacy = read_legacy(url)
+    from_postgres = await run_import(db, samples[SEEDS[0]], "postgresql", apply=False)
+    report = await run_import(db, legacy, "mariadb", apply=True)
+    _assert_accounted(report, legacy)
+    assert report["tables"] == from_postgres["tables"]
+    assert report["decisions"] == from_postgres["decisions"]
+    assert report["audit"]["violations"] == 0
+
+
+async def test_the_import_is_recorded_as_an_event_per_institution_with_its_decisions(
+    db: Database, samples: dict[int, Legacy]
+) -> None:
+    report = await run_import(db, samples[SEEDS[1]], "sample", apply=True)
+    async with db.session() as session:
+        events = (await session.scalars(select(Event).order_by(Event.id))).all()
+        record = await session.scalar(select(LegacyImport))
+    assert {e.type for e in events} == {"import.completed"}
+    parts = {p["id"]: p for p in report["institutions"]}
+    for event in events:
+        assert event.audience == "admins"
+        assert event.payload["decisions"] == parts[event.institution_id]["decisions"]
+    assert record is not None
+    assert record.report["tables"] == report["tables"]
+
+
+async def test_a_legacy_user_signs_in_with_their_old_password_and_again_on_the_new_hash(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    data = LegacyData()
+    school = data.institution()
+    data.user("Ann@abc.example", school, password_hash=LEGACY_HASH)
+    await run_import(db, data.tables, "hand-written", apply=True)
+    credentials = {"email": "ann@abc.example", "password": LEGACY_PASSWORD}
+
+    first = await client.post("/api/v1/auth/login", json=credentials)
+    assert first.status_code == 200, first.text
+    async with db.session() as session:
+        new_hash = await session.scalar(select(User.password_hash))
+    assert new_hash is not None
+    assert new_hash.startswith("$argon2id$")
+    client.cookies.clear()
+    again = await client.post("/api/v1/auth/login", json=credentials)
+    assert again.status_code == 200, again.text
+    wrong = await client.post("/api/v1/auth/login", json={**credentials, "password": "nope-nope"})
+    assert wrong.status_code == 401
