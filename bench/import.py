@@ -1,0 +1,132 @@
+"""Legacy import: legacy rows per second taken into Lectern, against COPY-ing the same rows.
+
+Lectern side: `make_sample.py --students N` (../shared/legacy/, beside the repository) is loaded
+into a legacy PostgreSQL database; the import then reads it, plans it and applies it into a
+migrated, empty Lectern database on the same server, in one transaction: the work of
+`lectern import-legacy --apply` with the audit after it left out.
+
+Baseline, in the same run: the same legacy rows COPY-ed from that database into an empty copy
+of the legacy schema (COPY … TO STDOUT piped into COPY … FROM STDIN), the fastest way
+PostgreSQL has to move those rows. The ratio (Lectern / COPY) prices reading, deciding every
+row, writing Lectern's rows with their ids and the legacy-id links.
+
+    .venv/bin/python bench/import.py [--students 100000] [--seed 1]
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from harness import scratch_database
+from sqlalchemy.engine import make_url
+
+from lectern.config import Settings
+from lectern.db import Database
+from lectern.importing.planning import plan_import
+from lectern.importing.service import apply_import, known_state
+from lectern.importing.source import TABLES, read_legacy
+from lectern.models.base import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+LEGACY = ROOT / ".." / "shared" / "legacy"
+SERVER = make_url(
+    os.environ.get("LECTERN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+)
+
+
+@contextlib.contextmanager
+def legacy_database(prefix: str) -> Iterator[str]:
+    """An empty database with the legacy schema, dropped afterwards; its URL."""
+    name = f"legacy_bench_{prefix}_{uuid.uuid4().hex[:8]}"
+    admin_url = SERVER.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = SERVER.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute((LEGACY / "schema.sql").read_text())  # type: ignore[arg-type]
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load_sample(url: str, students: int, seed: int) -> int:
+    sample = subprocess.run(  # noqa: S603
+        [sys.executable, str(LEGACY / "make_sample.py"), "--students", str(students),
+         "--seed", str(seed)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sample)  # type: ignore[arg-type]
+        return sum(
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in TABLES
+        )
+
+
+def copy_baseline(source: str, target: str) -> float:
+    """Seconds to COPY every legacy table from `source` into the empty `target`."""
+    started = time.perf_counter()
+    with psycopg.connect(source) as src, psycopg.connect(target) as dst:
+        for table in TABLES:
+            with (
+                src.cursor().copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as out,
+                dst.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as into,
+            ):
+                for block in out:
+                    into.write(block)
+        dst.commit()
+    return time.perf_counter() - started
+
+
+async def lectern_import(source: str, target_url: str) -> dict[str, float]:
+    """Seconds to read, plan and apply the import into the empty Lectern database."""
+    database = Database(Settings(database_url=target_url, demo_on_first_start=False))
+    try:
+        started = time.perf_counter()
+        legacy = await asyncio.to_thread(read_legacy, source)
+        read = time.perf_counter()
+        async with database.session() as session:
+            known = await known_state(session)
+        plan = plan_import(legacy, known, utcnow())
+        planned = time.perf_counter()
+        await database.run(lambda s: apply_import(s, plan, "bench"))
+        done = time.perf_counter()
+    finally:
+        await database.dispose()
+    return {"read": read - started, "plan": planned - read, "write": done - planned,
+            "total": done - started}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with legacy_database("source") as source, legacy_database("copy") as copy_target:
+        rows = load_sample(source, args.students, args.seed)
+        print(f"legacy rows: {rows:,} (make_sample.py --students {args.students})")
+        baseline = copy_baseline(source, copy_target)
+        print(f"COPY baseline: {baseline:.1f} s, {rows / baseline:,.0f} rows/s")
+        with scratch_database("import") as target:
+            times = asyncio.run(lectern_import(source, target.async_url))
+        rate = rows / times["total"]
+        print(
+            f"Lectern import: {times['total']:.1f} s (read {times['read']:.1f}, plan "
+            f"{times['plan']:.1f}, write {times['write']:.1f}), {rate:,.0f} rows/s"
+        )
+        print(f"ratio Lectern / COPY: {rate / (rows / baseline):.2f} (target ≥ 0.25)")
+        print(f"1,000,000 legacy rows at this rate: {1_000_000 / rate:.0f} s (target < 300 s)")
+
+
+if __name__ == "__main__":
+    main()
