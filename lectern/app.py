@@ -32,6 +32,7 @@ from lectern.events.api import router as events_router
 from lectern.events.metrics import router as metrics_router
 from lectern.events.pump import EventPump
 from lectern.events.response import quiet_cut_off_streams
+from lectern.importing.api import router as imports_router
 from lectern.institutions.api import router as institutions_router
 from lectern.learning.api import router as learning_router
 from lectern.notifications.api import router as notifications_router
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_router,
         analytics_router,
         audit_router,
+        imports_router,
         content_router,
         learning_router,
         qbank_router,

@@ -37,6 +37,18 @@ async def requests(request: Request, actor: Actor = Depends(admin_page)) -> HTML
     )
 
 
+@router.get("/imports", response_class=HTMLResponse)
+async def imports(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request,
+        "admin/imports.html",
+        actor=actor,
+        title="Imports",
+        section="imports",
+        scripts=("imports.js",),
+    )
+
+
 @router.get("/students", response_class=HTMLResponse)
 async def students(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
     return render(

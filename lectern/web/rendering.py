@@ -32,6 +32,7 @@ ADMIN_NAV = [
     ("/admin/requests", "Requests", "requests"),
     ("/admin/students", "Students", "students"),
     ("/admin/courses", "Courses", "courses"),
+    ("/admin/imports", "Imports", "imports"),
 ]
 INSTRUCTOR_NAV = [("/admin/courses", "Courses", "courses")]
 # Navigation entries that show a live count, and what the count means to a screen reader.
