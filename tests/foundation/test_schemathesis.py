@@ -34,7 +34,19 @@ CHECKS = [
 STREAMING = "/api/v1/stream"
 CONFIG: dict[str, Any] = {
     "seed": 20240611,
-    "generation": {"max-examples": 6, "deterministic": True},
+    "generation": {
+        "max-examples": 6,
+        "deterministic": True,
+        # What once reached the database as a server error, offered often beside the rest.
+        "dictionaries": {
+            "string": {"dictionary": "unstorable-text", "probability": 0.25},
+            "integer": {"dictionary": "beyond-columns", "probability": 0.25},
+        },
+    },
+    "dictionaries": {
+        "unstorable-text": {"values": ["\x00", "a\x00b", "x\x00@example.test"]},
+        "beyond-columns": {"values": [2**31, 2**63 - 1, 2**63, -(2**63) - 1]},
+    },
     "phases": {
         "examples": {"enabled": True},
         # Unexpected methods all meet the router's one 405; the caller's methods are enough.
