@@ -31,7 +31,7 @@ from harness import ScratchDatabase, lectern_server, scratch_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
-from lectern.accounts.security import token_digest
+from lectern.platform.tokens import token_digest
 
 LEARNERS = 64
 VIDEOS = 20

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lectern.migrate import upgrade
+from lectern.platform.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -78,7 +78,7 @@ def server_environment(database_url: str, env: dict[str, str] | None = None) -> 
 
 def server_command(port: int, *options: str) -> list[str]:
     """`lectern serve` on `port`, as the benchmarks run it: quiet, and with several workers each
-    accepting on a socket of its own (lectern.serving)."""
+    accepting on a socket of its own (lectern.platform.serving)."""
     return [
         sys.executable, "-m", "lectern.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning", "--no-access-log",

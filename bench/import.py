@@ -28,12 +28,12 @@ import psycopg
 from harness import scratch_database
 from sqlalchemy.engine import make_url
 
-from lectern.config import Settings
-from lectern.db import Database
 from lectern.importing.planning import plan_import
 from lectern.importing.service import apply_import, known_state
 from lectern.importing.source import TABLES, read_legacy
 from lectern.models.base import utcnow
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 LEGACY = ROOT / ".." / "shared" / "legacy"

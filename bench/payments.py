@@ -26,7 +26,7 @@ import stripe
 from harness import ScratchDatabase, lectern_server, scratch_database
 from sqlalchemy import create_engine, text
 
-from lectern.config import Settings
+from lectern.platform.config import Settings
 
 WEBHOOK = "/api/v1/payments/webhooks/stripe"
 PAYMENTS = 1500  # per side

@@ -33,9 +33,6 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.security import token_digest
-from lectern.config import Settings
-from lectern.db import Database
 from lectern.events import service as events
 from lectern.events.inflight import NOTIFY_CHANNEL
 from lectern.events.service import record_event
@@ -43,6 +40,9 @@ from lectern.events.types import AuditRepaired, DomainEvent, NotificationCreated
 from lectern.models import ApiToken, Institution, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience, Role
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
+from lectern.platform.tokens import token_digest
 
 LEVELS = tuple(int(n) for n in os.environ.get("BENCH_STREAM_LEVELS", "1000,5000,10000").split(","))
 TEAM_ADMINS = 100  # admins of the learners' institution with a stream open

@@ -8,7 +8,28 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from lectern.accounts.api import router as accounts_router
-from lectern.accounts.deps import (
+from lectern.accounts.ratelimit import LoginThrottle
+from lectern.analytics.api import router as analytics_router
+from lectern.analytics.course import router as course_analytics_router
+from lectern.audit.api import router as audit_router
+from lectern.audit.schedule import audit_forever
+from lectern.certificates.api import router as certificates_router
+from lectern.courses.api import router as courses_router
+from lectern.courses.content_api import router as content_router
+from lectern.courses.media import router as media_router
+from lectern.enrollments.api import router as enrollments_router
+from lectern.importing.api import router as imports_router
+from lectern.institutions.api import router as institutions_router
+from lectern.learning.api import router as learning_router
+from lectern.live.api import router as events_router
+from lectern.live.metrics import router as metrics_router
+from lectern.live.pump import EventPump
+from lectern.live.response import quiet_cut_off_streams
+from lectern.notifications.api import router as notifications_router
+from lectern.payments.api import router as payments_router
+from lectern.payments.pages import router as payment_pages_router
+from lectern.payments.providers import warn_if_payments_are_free
+from lectern.platform.auth import (
     admin_actor,
     current_actor,
     optional_actor,
@@ -16,35 +37,15 @@ from lectern.accounts.deps import (
     staff_actor,
     student_actor,
 )
-from lectern.accounts.ratelimit import LoginThrottle
-from lectern.analytics.api import router as analytics_router
-from lectern.audit.api import router as audit_router
-from lectern.audit.schedule import audit_forever
-from lectern.bodylimit import BodyLimit
-from lectern.certificates.api import router as certificates_router
-from lectern.config import Settings, get_settings
-from lectern.courses.api import router as courses_router
-from lectern.courses.content_api import router as content_router
-from lectern.courses.media import router as media_router
-from lectern.db import Database
-from lectern.enrollments.api import router as enrollments_router
-from lectern.events.api import router as events_router
-from lectern.events.metrics import router as metrics_router
-from lectern.events.pump import EventPump
-from lectern.events.response import quiet_cut_off_streams
-from lectern.importing.api import router as imports_router
-from lectern.institutions.api import router as institutions_router
-from lectern.learning.api import router as learning_router
-from lectern.notifications.api import router as notifications_router
-from lectern.openapi import install_problem_document
-from lectern.payments.api import router as payments_router
-from lectern.payments.pages import router as payment_pages_router
-from lectern.payments.providers import warn_if_payments_are_free
-from lectern.problems import install_problem_handlers
+from lectern.platform.bodylimit import BodyLimit
+from lectern.platform.config import Settings, get_settings
+from lectern.platform.db import Database
+from lectern.platform.openapi import install_problem_document
+from lectern.platform.problems import install_problem_handlers
+from lectern.platform.routes import add_routes, api_router
+from lectern.platform.storable import RefuseUnstorableText
+from lectern.platform.unavailable import install_unavailable_handler
 from lectern.qbank.api import router as qbank_router
-from lectern.routes import add_routes, api_router
-from lectern.storable import RefuseUnstorableText
-from lectern.unavailable import install_unavailable_handler
 from lectern.web.pages import install_web_apps
 
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enrollments_router,
         notifications_router,
         analytics_router,
+        course_analytics_router,
         audit_router,
         imports_router,
         content_router,

@@ -9,20 +9,20 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern import migrate, serving
 from lectern.accounts.passwords import password_as_entered, password_weakness
 from lectern.accounts.security import hash_password
 from lectern.accounts.service import create_staff
 from lectern.audit import service as audit_service
 from lectern.audit.service import Report
-from lectern.config import get_settings
-from lectern.db import Database
-from lectern.demo import is_empty, load_demo
-from lectern.errors import LecternError
+from lectern.demo.service import is_empty, load_demo
 from lectern.importing.command import ImportRefused, import_legacy, print_report
 from lectern.institutions.merge import MergeResult, merge_institutions
 from lectern.institutions.service import institution_id_of
-from lectern.public_url import settings_served_at
+from lectern.platform import migrate, serving
+from lectern.platform.config import get_settings
+from lectern.platform.db import Database
+from lectern.platform.errors import LecternError
+from lectern.platform.public_url import settings_served_at
 
 APP = "lectern.app:create_app"
 app = typer.Typer(help="Lectern, a learning management system core.", no_args_is_help=True)

@@ -6,10 +6,10 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from lectern.config import get_settings
-from lectern.db import make_engine
 from lectern.models import Base
 from lectern.models.base import UTCDateTime
+from lectern.platform.config import get_settings
+from lectern.platform.db import make_engine
 
 target_metadata = Base.metadata
 

@@ -8,9 +8,9 @@ import httpx
 
 from lectern.accounts.security import hash_password
 from lectern.accounts.service import create_staff, issue_api_token, register_student
-from lectern.db import Database
 from lectern.models import Institution
 from lectern.models.enums import Role
+from lectern.platform.db import Database
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)

@@ -7,16 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from lectern.accounts import credentials, service
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    admin_actor,
-    bearer_token,
-    credential_digest,
-    current_actor,
-    optional_actor,
-)
 from lectern.accounts.passwords import require_strong_password
 from lectern.accounts.ratelimit import LoginThrottle
 from lectern.accounts.schemas import (
@@ -32,12 +22,22 @@ from lectern.accounts.schemas import (
     UserOut,
 )
 from lectern.accounts.security import dummy_hash, hash_password, needs_rehash, verify_password
-from lectern.db import Database, get_database, read_session
-from lectern.errors import Forbidden, Unauthorized
 from lectern.models import Institution, User
 from lectern.models.base import utcnow
-from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    admin_actor,
+    bearer_token,
+    credential_digest,
+    current_actor,
+    optional_actor,
+)
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.errors import Forbidden, Unauthorized
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 
 router = api_router(prefix="/api/v1", tags=["accounts"])
 # Described in the OpenAPI document, as problem details like every error.

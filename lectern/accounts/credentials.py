@@ -3,12 +3,12 @@
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.accounts.schemas import CredentialOut, TokenInfoOut
-from lectern.accounts.security import token_digest
-from lectern.errors import NotFound
 from lectern.models import ApiToken, AuthSession, User
 from lectern.models.base import utcnow
+from lectern.platform.actor import Actor
+from lectern.platform.errors import NotFound
+from lectern.platform.tokens import token_digest
 
 
 async def my_tokens(

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
 
-from lectern.errors import Invalid
+from lectern.platform.errors import Invalid
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024

@@ -8,8 +8,8 @@ the whole account, a failed attempt is answered 429 rather than 401, telling cli
 
 from limits import parse, storage, strategies
 
-from lectern.config import Settings
-from lectern.errors import TooManyRequests
+from lectern.platform.config import Settings
+from lectern.platform.errors import TooManyRequests
 
 
 def _account(email: str) -> str:

@@ -5,7 +5,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from lectern.accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_as_entered
-from lectern.schemas import Input, Output
+from lectern.platform.schemas import Input, Output
 
 
 def _as_entered(value: object) -> object:

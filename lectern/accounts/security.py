@@ -1,6 +1,6 @@
-"""Password hashing and opaque tokens; only hashes of secrets are stored."""
+"""Password hashing: Argon2id for Lectern's own hashes, bcrypt for those brought over from the
+legacy platform (replaced at the next sign-in)."""
 
-import hashlib
 import secrets
 from functools import lru_cache
 
@@ -8,7 +8,7 @@ import bcrypt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from lectern.config import get_settings
+from lectern.platform.config import get_settings
 
 
 @lru_cache
@@ -51,11 +51,3 @@ def verify_password(password_hash: str, password: str) -> bool:
 @lru_cache
 def dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

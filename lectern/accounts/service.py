@@ -5,18 +5,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.security import new_token, token_digest
-from lectern.config import DEFAULT_TOKEN_DAYS
-from lectern.db import insert_for
 from lectern.enrollments.service import enroll_in_default_courses
-from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import UserDeleted, UserRegistered
 from lectern.institutions.service import get_or_create_institution, institution_by_slug
 from lectern.models import ApiToken, AuthSession, Institution, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import Role
+from lectern.platform.actor import Actor
+from lectern.platform.config import DEFAULT_TOKEN_DAYS
+from lectern.platform.db import insert_for
+from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from lectern.platform.tokens import new_token, token_digest
 
 
 def email_key(email: str) -> str:

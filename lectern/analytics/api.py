@@ -1,13 +1,13 @@
 from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import admin_actor
 from lectern.analytics import service
 from lectern.analytics.schemas import AnalyticsOut, StudentDetailOut, StudentSummaryOut
-from lectern.db import read_session
-from lectern.routes import api_router
-from lectern.schemas import Offset, PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import admin_actor
+from lectern.platform.db import read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import Offset, PathId
 
 router = api_router(prefix="/api/v1/admin", tags=["admin"])
 

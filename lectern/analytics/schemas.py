@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut
-from lectern.schemas import Output
+from lectern.platform.schemas import Output
 
 
 class StudentSummaryOut(Output):

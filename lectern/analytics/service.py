@@ -5,7 +5,6 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.analytics.schemas import (
     AnalyticsOut,
     CourseFiguresOut,
@@ -13,9 +12,10 @@ from lectern.analytics.schemas import (
     StudentSummaryOut,
 )
 from lectern.enrollments import queries
-from lectern.errors import NotFound
 from lectern.models import AccessRequest, Course, Enrollment, User
 from lectern.models.enums import EnrollmentStatus, RequestStatus, Role
+from lectern.platform.actor import Actor
+from lectern.platform.errors import NotFound
 
 
 def _count_where(condition: Any) -> Any:

@@ -4,13 +4,13 @@ from typing import Any
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import admin_actor
 from lectern.audit import service
 from lectern.audit.service import Report
-from lectern.db import Database, get_database, read_session
-from lectern.routes import api_router
-from lectern.schemas import Input, Output
+from lectern.platform.actor import Actor
+from lectern.platform.auth import admin_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import Input, Output
 
 router = api_router(prefix="/api/v1/admin/consistency", tags=["admin"])
 

@@ -12,8 +12,6 @@ from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.institutions.rules import normalize_name
-from lectern.learning.progress import progress_items
-from lectern.learning.rules import course_progress, criteria_met
 from lectern.models import (
     AccessRequest,
     Certificate,
@@ -34,6 +32,8 @@ from lectern.models.enums import (
     RequestStatus,
     Role,
 )
+from lectern.progress.rules import course_progress, criteria_met
+from lectern.progress.service import progress_items
 
 Rows = list[dict[str, Any]]
 Finish = Callable[[AsyncSession, Rows], Awaitable[Rows]]
@@ -150,7 +150,12 @@ def qbank_statistics_off(institution_id: int | None) -> AnySelect:
         .where(answered, QbankTestQuestion.is_correct.is_(True))
     ).scalar_subquery()
     return (
-        select(QbankQuestion.id, QbankQuestion.attempts, QbankQuestion.correct)
+        select(
+            QbankQuestion.id,
+            QbankQuestion.course_id,
+            QbankQuestion.attempts,
+            QbankQuestion.correct,
+        )
         .join(Course, Course.id == QbankQuestion.course_id)
         .where(
             (QbankQuestion.attempts != attempts) | (QbankQuestion.correct != correct),

@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import text
 
 from lectern.audit.service import run_audit
-from lectern.db import Database
+from lectern.platform.db import Database
 
 log = logging.getLogger(__name__)
 AUDIT_LOCK_KEY = 0x1EC7E2A0D17  # one bigint advisory-lock key for the whole cluster

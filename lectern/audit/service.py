@@ -13,7 +13,6 @@ from lectern.certificates.service import certificate_payload, issue_certificate
 from lectern.enrollments.service import close_pending_request, enroll, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import AuditRepaired, CertificateIssued
-from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import (
     Course,
     Enrollment,
@@ -29,6 +28,7 @@ from lectern.models.enums import (
     QbankTestStatus,
     RequestStatus,
 )
+from lectern.progress.service import lock_enrollments, recompute_progress
 
 # Re-applies a command's logic to one violating row.
 Repair = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]

@@ -2,17 +2,17 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import current_actor
 from lectern.certificates import service
 from lectern.certificates.fonts import certificate_fonts
 from lectern.certificates.pdf import certificate_pdf
 from lectern.certificates.schemas import CertificateOut
-from lectern.config import Settings
-from lectern.db import read_session
 from lectern.models import Certificate
-from lectern.public_url import public_url
-from lectern.routes import api_router
+from lectern.platform.actor import Actor
+from lectern.platform.auth import current_actor
+from lectern.platform.config import Settings
+from lectern.platform.db import read_session
+from lectern.platform.public_url import public_url
+from lectern.platform.routes import api_router
 
 router = api_router(prefix="/api/v1", tags=["certificates"])
 

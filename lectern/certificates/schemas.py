@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from lectern.schemas import Output
+from lectern.platform.schemas import Output
 
 
 class CertificateOut(Output):

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import insert_for
-from lectern.errors import NotFound
 from lectern.models import Certificate, Course, Enrollment, User
 from lectern.models.base import utcnow
+from lectern.platform.db import insert_for
+from lectern.platform.errors import NotFound
 
 # 20 random bytes: 160 bits, far beyond guessing, short enough to print on the certificate.
 CODE_BYTES = 20

@@ -1,8 +1,6 @@
 from fastapi import Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import admin_actor, current_actor, staff_actor
 from lectern.courses import service
 from lectern.courses.markdown import render_markdown
 from lectern.courses.rules import may_see_content, parse_status
@@ -15,13 +13,15 @@ from lectern.courses.schemas import (
     QuestionOut,
 )
 from lectern.courses.service import CatalogEntry
-from lectern.db import Database, get_database, read_session
 from lectern.enrollments.schemas import EnrollmentOut
-from lectern.errors import Invalid
 from lectern.models import Course, Lesson
 from lectern.models.enums import LessonKind
-from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import admin_actor, current_actor, staff_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.errors import Invalid
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 
 router = api_router(prefix="/api/v1", tags=["courses"])
 

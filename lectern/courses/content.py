@@ -14,7 +14,6 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.courses.content_schemas import ChapterUpdate, LessonUpdate
 from lectern.courses.schemas import ChapterIn, LessonIn, QbankQuestionIn
 from lectern.courses.service import (
@@ -24,7 +23,6 @@ from lectern.courses.service import (
     new_qbank_question,
     require_staff,
 )
-from lectern.errors import Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import (
     ChapterAdded,
@@ -37,9 +35,11 @@ from lectern.events.types import (
     QbankAdded,
     QbankRemoved,
 )
-from lectern.learning.progress import recompute_course
 from lectern.models import Chapter, Course, Lesson, QbankQuestion
 from lectern.models.enums import LessonKind
+from lectern.platform.actor import Actor
+from lectern.platform.errors import Invalid, NotFound
+from lectern.progress.service import recompute_course
 
 # Fields whose change alters what the course requires, and so every learner's progress.
 REQUIREMENT_FIELDS = {"required", "weight"}

@@ -1,8 +1,6 @@
 from fastapi import Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import staff_actor
 from lectern.courses import content
 from lectern.courses.api import lesson_out
 from lectern.courses.content_schemas import (
@@ -13,10 +11,12 @@ from lectern.courses.content_schemas import (
 )
 from lectern.courses.schemas import ChapterIn, ChapterOut, LessonIn, LessonOut
 from lectern.courses.service import course_in_institution
-from lectern.db import Database, get_database, read_session
 from lectern.models import Chapter
-from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import staff_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 
 router = api_router(prefix="/api/v1", tags=["course content"])
 

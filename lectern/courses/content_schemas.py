@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field
 
 from lectern.courses.schemas import QbankQuestionIn, QuestionIn, Title
-from lectern.schemas import Input, Output
+from lectern.platform.schemas import Input, Output
 
 
 class ChapterUpdate(Input):

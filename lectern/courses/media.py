@@ -15,14 +15,14 @@ from fastapi.responses import FileResponse
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import optional_actor
-from lectern.config import Settings
 from lectern.courses.rules import may_see_content
-from lectern.db import read_session
-from lectern.errors import NotFound, Unauthorized
 from lectern.models import Course, Enrollment, Lesson
-from lectern.routes import api_router
+from lectern.platform.actor import Actor
+from lectern.platform.auth import optional_actor
+from lectern.platform.config import Settings
+from lectern.platform.db import read_session
+from lectern.platform.errors import NotFound, Unauthorized
+from lectern.platform.routes import api_router
 
 router = api_router(tags=["media"], include_in_schema=False)
 PREFIX = "/media/"

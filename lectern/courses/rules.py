@@ -3,9 +3,9 @@ who may see a course's lesson content."""
 
 from typing import TypeVar
 
-from lectern.accounts.actor import Actor
 from lectern.enrollments.rules import is_enrolled
 from lectern.models.enums import CourseAccess, CourseStatus
+from lectern.platform.actor import Actor
 
 T = TypeVar("T")
 

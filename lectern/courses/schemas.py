@@ -5,7 +5,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from lectern.courses.rules import parse_access, parse_status
 from lectern.models.enums import CourseAccess, CourseStatus, LessonKind
-from lectern.schemas import Input, Output
+from lectern.platform.schemas import Input, Output
 
 Status = Annotated[CourseStatus, BeforeValidator(parse_status)]
 Access = Annotated[CourseAccess, BeforeValidator(parse_access)]

@@ -7,9 +7,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from lectern.accounts.actor import Actor
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
-from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import (
     COURSE_STATUS_CHANGED,
@@ -19,9 +17,11 @@ from lectern.events.types import (
     CourseUpdated,
 )
 from lectern.institutions.rules import free_slug, slugify
-from lectern.learning.progress import recompute_course
 from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
 from lectern.models.enums import CourseStatus
+from lectern.platform.actor import Actor
+from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from lectern.progress.service import recompute_course
 
 
 @dataclass(frozen=True, slots=True)

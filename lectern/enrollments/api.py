@@ -1,9 +1,6 @@
 from fastapi import Depends, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import admin_actor, current_actor
-from lectern.db import Database, get_database, read_session
 from lectern.enrollments import queries, requests, service
 from lectern.enrollments.requests import RequestResult
 from lectern.enrollments.schemas import (
@@ -16,9 +13,12 @@ from lectern.enrollments.schemas import (
 )
 from lectern.enrollments.service import EnrollResult
 from lectern.models.enums import RequestStatus
-from lectern.openapi import answered_again
-from lectern.routes import api_router
-from lectern.schemas import Offset, PathId, QueryId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import admin_actor, current_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.openapi import answered_again
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import Offset, PathId, QueryId
 
 router = api_router(prefix="/api/v1", tags=["enrollments"])
 

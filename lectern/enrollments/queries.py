@@ -3,11 +3,11 @@
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut
-from lectern.errors import NotFound
 from lectern.models import AccessRequest, Course, Enrollment, User
 from lectern.models.enums import RequestStatus
+from lectern.platform.actor import Actor
+from lectern.platform.errors import NotFound
 
 # A request with its course title and its learner's name and e-mail.
 QueuedSelect = Select[AccessRequest, str, str, str]

@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Update, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.db import insert_of
 from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
 from lectern.enrollments.service import (
     REQUESTS,
@@ -27,14 +25,16 @@ from lectern.enrollments.service import (
     require_student,
     visible_course,
 )
-from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import REQUEST_CLOSED, RequestCancelled, RequestCreated
 from lectern.models import Course
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import CourseAccess, EnrollmentSource, RequestStatus
 from lectern.notifications.service import notify, notify_admins
-from lectern.prepared import Prepared
+from lectern.platform.actor import Actor
+from lectern.platform.db import insert_of
+from lectern.platform.errors import Conflict, Forbidden, NotFound
+from lectern.platform.prepared import Prepared
 
 COURSES = Course.metadata.tables["courses"]
 

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from lectern.schemas import Id, Input, Output
+from lectern.platform.schemas import Id, Input, Output
 
 
 class EnrollmentOut(Output):

@@ -12,10 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.db import insert_of
 from lectern.enrollments.rules import self_enroll_allowed
-from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import (
     REQUEST_CLOSED,
@@ -23,7 +20,6 @@ from lectern.events.types import (
     EnrollmentCreated,
     EnrollmentReactivated,
 )
-from lectern.learning.progress import lock_enrollments, recompute_progress
 from lectern.models import AccessRequest, Course, Enrollment, Payment, User
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import (
@@ -36,7 +32,11 @@ from lectern.models.enums import (
     Role,
 )
 from lectern.notifications.service import notify
-from lectern.prepared import Prepared
+from lectern.platform.actor import Actor
+from lectern.platform.db import insert_of
+from lectern.platform.errors import Conflict, Forbidden, NotFound
+from lectern.platform.prepared import Prepared
+from lectern.progress.service import lock_enrollments, recompute_progress
 
 
 class Change(StrEnum):
@@ -60,7 +60,7 @@ class CourseRef(Protocol):
 # approval, the ORM's unit of work and entity loading cost more than the SQL itself.
 ENROLLMENTS = Enrollment.metadata.tables["enrollments"]
 REQUESTS = AccessRequest.metadata.tables["access_requests"]
-# A row of `enrollments` or `access_requests`: a named tuple of its columns (lectern.prepared).
+# A row of `enrollments` or `access_requests`: a named tuple of its columns (see Prepared).
 EnrollmentRow = Any
 RequestRow = Any
 

@@ -4,7 +4,7 @@ A transaction that appends events first takes a shared, transaction-scoped advis
 key is the event sequence's last value at that moment: every id it then draws is above its key,
 and the lock is released only after its commit (or rollback) is visible to everyone. A reader
 that reads the sequence and then the held keys knows that every id up to the smaller of the two
-is final. lectern.events.pump gives the whole argument.
+is final. lectern.live.pump gives the whole argument.
 """
 
 from typing import NamedTuple
@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from lectern.prepared import Prepared, pinned
+from lectern.platform.prepared import Prepared, pinned
 
 NOTIFY_CHANNEL = "lectern_events"
 # Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lectern.events.rules import LoggedEvent, Viewer, visible_to
 from lectern.models import Event
-from lectern.prepared import Prepared
+from lectern.platform.prepared import Prepared
 
 _COLUMNS = (
     Event.id,

@@ -18,7 +18,7 @@ from lectern.events.inflight import announce, announce_writer
 from lectern.events.types import DomainEvent
 from lectern.models import Event
 from lectern.models.base import utcnow
-from lectern.prepared import Prepared
+from lectern.platform.prepared import Prepared
 
 _RECORDED = "recorded_events"
 

@@ -6,12 +6,12 @@ from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import admin_actor
-from lectern.db import read_session
 from lectern.models import LegacyImport
-from lectern.routes import api_router
-from lectern.schemas import Output
+from lectern.platform.actor import Actor
+from lectern.platform.auth import admin_actor
+from lectern.platform.db import read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import Output
 
 router = api_router(prefix="/api/v1/admin/imports", tags=["admin"])
 

@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from lectern.config import Settings
-from lectern.db import Database
 from lectern.importing.plan import Legacy
 from lectern.importing.service import TargetNotReady, check_target, run_import
 from lectern.importing.source import SourceError, described, read_legacy
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
 
 
 class ImportRefused(Exception):

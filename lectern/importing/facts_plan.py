@@ -6,8 +6,8 @@ from datetime import datetime
 from lectern.importing import rules
 from lectern.importing.learning_plan import Enrolled, Facts, LearningPlanner
 from lectern.importing.plan import LessonInfo, Ref, Row, _order
-from lectern.learning.rules import qbank_score
 from lectern.models.enums import LessonKind, QbankTestStatus
+from lectern.progress.rules import qbank_score
 
 
 def _lesson_fact(

@@ -2,7 +2,7 @@
 
 One enrollment per (learner, course) from both legacy enrollment tables, approved requests
 and completed payments; its status and progress follow from the imported facts through
-Lectern's own pure functions (lectern.learning.rules).
+Lectern's own pure functions (lectern.progress.rules).
 """
 
 from collections import defaultdict
@@ -11,7 +11,6 @@ from datetime import datetime
 
 from lectern.importing import rules
 from lectern.importing.plan import CourseInfo, LessonInfo, Planner, Ref, Row, _order, row_time
-from lectern.learning.rules import course_items, course_progress, criteria_met
 from lectern.models.enums import (
     CourseAccess,
     CourseStatus,
@@ -22,6 +21,7 @@ from lectern.models.enums import (
     RequestStatus,
 )
 from lectern.payments.rules import amount_mismatch
+from lectern.progress.rules import course_items, course_progress, criteria_met
 
 Pair = tuple[Ref, Ref]
 

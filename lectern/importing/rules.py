@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from lectern.courses.rules import parse_status
-from lectern.learning.rules import passes, quiz_score, video_complete
 from lectern.models.enums import (
     CourseAccess,
     CourseStatus,
@@ -20,6 +19,7 @@ from lectern.models.enums import (
     RequestStatus,
     Role,
 )
+from lectern.progress.rules import passes, quiz_score, video_complete
 
 # A hash Lectern can verify: bcrypt as the legacy platform wrote it ($2a$, $2b$, $2y$).
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")

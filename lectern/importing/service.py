@@ -9,15 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.audit.service import run_audit
-from lectern.db import Database
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
 from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
 from lectern.importing.planning import plan_import
 from lectern.importing.report import Report
 from lectern.importing.writer import Resolver, write_plan
-from lectern.learning.progress import lock_enrollments, recompute_progress
-from lectern.migrate import alembic_config
 from lectern.models import (
     Course,
     Enrollment,
@@ -29,6 +26,9 @@ from lectern.models import (
     User,
 )
 from lectern.models.base import utcnow
+from lectern.platform.db import Database
+from lectern.platform.migrate import alembic_config
+from lectern.progress.service import lock_enrollments, recompute_progress
 
 
 class TargetNotReady(Exception):

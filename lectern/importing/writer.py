@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import insert_for
 from lectern.importing.plan import Plan, Ref
 from lectern.models import (
     Base,
@@ -20,6 +19,7 @@ from lectern.models import (
     QbankTestQuestion,
 )
 from lectern.models.enums import QbankTestStatus
+from lectern.platform.db import insert_for
 
 # In the order foreign keys need them: each table's references and the tables they name.
 REFERENCES: dict[str, dict[str, str]] = {

@@ -4,14 +4,14 @@ from fastapi import Depends
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import platform_admin_actor
-from lectern.db import Database, get_database, read_session
 from lectern.institutions.merge import merge_institutions
 from lectern.institutions.schemas import InstitutionSummaryOut, MergeIn, MergeOut
 from lectern.models import Course, Institution, InstitutionMerge, User
-from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import platform_admin_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 
 router = api_router(prefix="/api/v1/platform", tags=["institutions"])
 

@@ -7,15 +7,15 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.enrollments.service import enroll
-from lectern.errors import Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import InstitutionMerged
 from lectern.institutions.rules import free_slug
 from lectern.models import Course, Enrollment, Institution, InstitutionMerge, User
 from lectern.models.base import Base, utcnow
 from lectern.models.enums import CourseAccess, CourseStatus, EnrollmentSource, Role
+from lectern.platform.actor import Actor
+from lectern.platform.errors import Forbidden, Invalid, NotFound
 
 _TABLES = Base.metadata.tables
 

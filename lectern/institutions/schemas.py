@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from lectern.schemas import Id, Input, Output
+from lectern.platform.schemas import Id, Input, Output
 
 
 class InstitutionSummaryOut(Output):

@@ -1,11 +1,11 @@
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import insert_for
-from lectern.errors import Invalid, NotFound
 from lectern.institutions.rules import free_slug, normalize_name, slugify
 from lectern.models import Institution, InstitutionMerge
 from lectern.models.base import utcnow
+from lectern.platform.db import insert_for
+from lectern.platform.errors import Invalid, NotFound
 
 
 async def get_or_create_institution(session: AsyncSession, name: str) -> Institution:

@@ -1,9 +1,6 @@
 from fastapi import Depends, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import current_actor, student_actor
-from lectern.db import Database, get_database, read_session
 from lectern.learning import service
 from lectern.learning.facts import lesson_state
 from lectern.learning.schemas import (
@@ -14,8 +11,11 @@ from lectern.learning.schemas import (
     QuizAttemptOut,
 )
 from lectern.learning.service import enrollment_progress
-from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import current_actor, student_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 
 router = api_router(prefix="/api/v1", tags=["learning"])
 

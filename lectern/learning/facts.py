@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import insert_for
 from lectern.learning.schemas import LessonState
 from lectern.models import LessonProgress
 from lectern.models.base import utcnow
+from lectern.platform.db import insert_for
 
 
 @dataclass

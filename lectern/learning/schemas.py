@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from lectern.courses.schemas import ChoiceIndex
-from lectern.schemas import Id, Input, Output
+from lectern.platform.schemas import Id, Input, Output
 
 MAX_BATCH = 500
 Seconds = Annotated[float, Field(allow_inf_nan=False)]

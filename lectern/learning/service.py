@@ -14,22 +14,11 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.enrollments.rules import is_enrolled
-from lectern.errors import Forbidden, Invalid, NotFound
 from lectern.learning.facts import (
     lesson_state,
     load_lesson_facts,
     write_lesson_facts,
-)
-from lectern.learning.progress import recompute_progress
-from lectern.learning.rules import (
-    covered_seconds,
-    interval_problem,
-    merge_intervals,
-    passes,
-    quiz_score,
-    video_complete,
 )
 from lectern.learning.schemas import (
     EnrollmentProgress,
@@ -42,6 +31,17 @@ from lectern.learning.schemas import (
 from lectern.models import Course, Enrollment, Lesson, LessonProgress, QuizAttempt
 from lectern.models.base import utcnow
 from lectern.models.enums import EnrollmentStatus, LessonKind
+from lectern.platform.actor import Actor
+from lectern.platform.errors import Forbidden, Invalid, NotFound
+from lectern.progress.rules import (
+    covered_seconds,
+    interval_problem,
+    merge_intervals,
+    passes,
+    quiz_score,
+    video_complete,
+)
+from lectern.progress.service import recompute_progress
 
 EVENT_TYPES = ("video.watched", "lesson.completed")
 _event_adapter: TypeAdapter[VideoWatched | LessonCompleted] = TypeAdapter(LearnerEvent)

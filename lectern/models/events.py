@@ -13,7 +13,7 @@ class Event(Base):
 
     The log is the audit trail and the feed of notifications and live pages; it has no
     foreign keys so that it outlives the rows it describes. Ids are delivered in order;
-    lectern.events.pump explains how a late commit is never skipped.
+    lectern.live.pump explains how a late commit is never skipped.
     """
 
     __tablename__ = "events"

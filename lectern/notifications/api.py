@@ -3,12 +3,12 @@ from datetime import datetime
 from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import current_actor
-from lectern.db import Database, get_database, read_session
 from lectern.notifications import service
-from lectern.routes import api_router
-from lectern.schemas import Output, PathId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import current_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import Output, PathId
 
 router = api_router(prefix="/api/v1", tags=["notifications"])
 

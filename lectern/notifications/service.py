@@ -6,13 +6,13 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.errors import NotFound
 from lectern.events.service import record_event
 from lectern.events.types import NotificationCreated
 from lectern.models import Notification, User
 from lectern.models.base import UTCDateTime, utcnow
 from lectern.models.enums import Role
-from lectern.prepared import Prepared
+from lectern.platform.errors import NotFound
+from lectern.platform.prepared import Prepared
 
 _NOTIFICATIONS = Notification.metadata.tables["notifications"]
 # Built once, on the table: the ORM's flush costs more than the insert on every command.

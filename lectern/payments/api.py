@@ -5,12 +5,7 @@ from fastapi import Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import admin_actor, current_actor, student_actor
-from lectern.db import Database, get_database, read_session
-from lectern.errors import LecternError
 from lectern.models.enums import PaymentStatus
-from lectern.openapi import answered_again
 from lectern.payments import service
 from lectern.payments.providers import (
     CheckoutOrder,
@@ -31,9 +26,14 @@ from lectern.payments.schemas import (
 from lectern.payments.service import course_page
 from lectern.payments.stripe_events import verify_event
 from lectern.payments.webhooks import receive_event
-from lectern.public_url import public_url
-from lectern.routes import api_router
-from lectern.schemas import Offset, PathId, QueryId
+from lectern.platform.actor import Actor
+from lectern.platform.auth import admin_actor, current_actor, student_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.errors import LecternError
+from lectern.platform.openapi import answered_again
+from lectern.platform.public_url import public_url
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import Offset, PathId, QueryId
 
 router = api_router(prefix="/api/v1", tags=["payments"])
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"

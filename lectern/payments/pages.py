@@ -11,10 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import current_actor
-from lectern.db import Database, get_database
-from lectern.errors import NotFound
 from lectern.models import Course, Payment
 from lectern.models.enums import PaymentStatus
 from lectern.payments.api import ProviderUnavailable, get_payment_provider
@@ -25,7 +21,11 @@ from lectern.payments.providers import (
     TestProvider,
 )
 from lectern.payments.service import course_page
-from lectern.routes import api_router
+from lectern.platform.actor import Actor
+from lectern.platform.auth import current_actor
+from lectern.platform.db import Database, get_database
+from lectern.platform.errors import NotFound
+from lectern.platform.routes import api_router
 from lectern.web.rendering import CONTENT_SECURITY_POLICY, page_actor, redirect
 
 router = api_router(prefix=TEST_CHECKOUT_PATH.rstrip("/"), include_in_schema=False)

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import stripe
 
-from lectern.config import Settings
 from lectern.models import Payment
 from lectern.payments.stripe_events import PAYMENT_METADATA_KEY
+from lectern.platform.config import Settings
 
 log = logging.getLogger(__name__)
 TEST_CHECKOUT_PATH = "/pay/test/"

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from lectern.schemas import Output
+from lectern.platform.schemas import Output
 
 
 class CheckoutOut(Output):

@@ -13,11 +13,8 @@ from typing import Any
 from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.db import insert_for
 from lectern.enrollments.rules import is_enrolled
 from lectern.enrollments.service import lock_pair, visible_course
-from lectern.errors import Conflict, Forbidden, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import PaymentCreated, PaymentFailed
 from lectern.models import Course, Enrollment, Payment, User, WebhookEvent
@@ -25,6 +22,9 @@ from lectern.models.base import utcnow
 from lectern.models.enums import CourseAccess, PaymentStatus, Role
 from lectern.payments.providers import Checkout
 from lectern.payments.rules import price_changed
+from lectern.platform.actor import Actor
+from lectern.platform.db import insert_for
+from lectern.platform.errors import Conflict, Forbidden, NotFound
 
 
 @dataclass(frozen=True, slots=True)

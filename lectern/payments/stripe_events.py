@@ -5,8 +5,8 @@ from typing import Any
 
 import stripe
 
-from lectern.errors import BadRequest
-from lectern.schemas import MAX_ID
+from lectern.platform.errors import BadRequest
+from lectern.platform.schemas import MAX_ID
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 PAYMENT_METADATA_KEY = "lectern_payment_id"

@@ -12,7 +12,6 @@ from enum import StrEnum
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import insert_for
 from lectern.enrollments.rules import is_enrolled
 from lectern.enrollments.service import cancel_enrollment, enroll, lock_pair
 from lectern.events.service import record_event
@@ -39,6 +38,7 @@ from lectern.payments.stripe_events import (
     refund_facts,
     session_facts,
 )
+from lectern.platform.db import insert_for
 
 
 class Outcome(StrEnum):

@@ -1,10 +1,12 @@
 from fastapi import Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import current_actor, staff_actor, student_actor
-from lectern.db import Database, get_database, read_session
 from lectern.models.enums import QbankTestStatus
+from lectern.platform.actor import Actor
+from lectern.platform.auth import current_actor, staff_actor, student_actor
+from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 from lectern.qbank import service
 from lectern.qbank.schemas import (
     AnswerIn,
@@ -15,8 +17,6 @@ from lectern.qbank.schemas import (
     TestStartIn,
 )
 from lectern.qbank.service import TestView
-from lectern.routes import api_router
-from lectern.schemas import PathId
 
 router = api_router(prefix="/api/v1", tags=["qbank"])
 

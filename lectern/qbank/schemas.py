@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from lectern.courses.schemas import ChoiceIndex
-from lectern.schemas import Id, Input, Output
+from lectern.platform.schemas import Id, Input, Output
 
 
 class TestStartIn(Input):

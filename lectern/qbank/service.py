@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.actor import Actor
 from lectern.enrollments.rules import is_enrolled
-from lectern.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.events.service import record_event
 from lectern.events.types import QbankTestFinished
 from lectern.learning.facts import lesson_state, load_lesson_facts, write_lesson_facts
-from lectern.learning.progress import lock_enrollments, recompute_progress
-from lectern.learning.rules import passes, qbank_score
 from lectern.models import Course, Enrollment, Lesson, QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.base import utcnow
 from lectern.models.enums import LessonKind, QbankTestStatus
+from lectern.platform.actor import Actor
+from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from lectern.progress.rules import passes, qbank_score
+from lectern.progress.service import lock_enrollments, recompute_progress
 
 OPEN_STATUSES = (QbankTestStatus.PENDING, QbankTestStatus.IN_PROGRESS)
 

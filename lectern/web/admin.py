@@ -3,9 +3,9 @@
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from lectern.accounts.actor import Actor
-from lectern.routes import api_router
-from lectern.schemas import PathId
+from lectern.platform.actor import Actor
+from lectern.platform.routes import api_router
+from lectern.platform.schemas import PathId
 from lectern.web.rendering import admin_page, render, staff_page
 
 router = api_router(prefix="/admin", include_in_schema=False)

@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from lectern.routes import add_routes, api_router
-from lectern.web import admin, course_analytics, student
+from lectern.platform.routes import add_routes, api_router
+from lectern.web import admin, student
 from lectern.web.rendering import PageRedirect, home_of, page_actor, redirect, render
 
 STATIC_DIR = resources.files("lectern") / "static"
@@ -75,5 +75,5 @@ def install_web_apps(app: FastAPI) -> None:
     """Mount the pages, their static files, and the read endpoints the pages need."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(PageRedirect, _page_redirect)
-    for pages in (router, student.router, admin.router, course_analytics.router):
+    for pages in (router, student.router, admin.router):
         add_routes(app, pages)

@@ -8,9 +8,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from lectern.accounts.actor import Actor
-from lectern.accounts.deps import optional_actor
-from lectern.errors import Unauthorized
+from lectern.platform.actor import Actor
+from lectern.platform.auth import optional_actor
+from lectern.platform.errors import Unauthorized
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 # Pages load only Lectern's own scripts; inline style attributes are what the scripts set.

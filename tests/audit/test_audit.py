@@ -6,7 +6,6 @@ import httpx
 from sqlalchemy import delete, func, insert, select, update
 
 from lectern.audit.schedule import audit_once
-from lectern.db import Database
 from lectern.models import (
     AccessRequest,
     Certificate,
@@ -16,6 +15,7 @@ from lectern.models import (
     StudentProfile,
 )
 from lectern.models.base import utcnow
+from lectern.platform.db import Database
 from tests.factories import Person, World
 
 

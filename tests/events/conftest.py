@@ -13,13 +13,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from lectern.app import create_app
-from lectern.config import Settings
-from lectern.db import Database
-from lectern.events.pump import EventPump
 from lectern.events.service import record_event, write_events
 from lectern.events.types import AuditRepaired, DomainEvent, NotificationCreated, ProgressUpdated
+from lectern.live.pump import EventPump
 from lectern.models.base import utcnow
 from lectern.models.enums import Audience
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
 from tests.conftest import free_port
 from tests.factories import Person
 

@@ -6,12 +6,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lectern.db import Database
 from lectern.events import log
-from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.rules import LoggedEvent, Viewer, can_see
 from lectern.events.service import record_event, write_events
+from lectern.live.fanout import Subscriber, Subscribers
 from lectern.models.enums import Audience
+from lectern.platform.db import Database
 from tests.events.conftest import sample_event
 
 # Ids far from the factories' institutions and users, so other tests' events stay out of sight.

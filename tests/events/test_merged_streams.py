@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from lectern.events.fanout import Subscriber, Subscribers
 from lectern.events.rules import LoggedEvent, Viewer, merged_institutions
+from lectern.live.fanout import Subscriber, Subscribers
 from lectern.models.base import utcnow
 from tests.events.conftest import EventStream, StreamServer
 from tests.factories import Person, World

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import Database
 from lectern.events.inflight import NOTIFY_CHANNEL, LogHead
 from lectern.events.service import record_event, write_events
 from lectern.events.types import AuditRepaired
+from lectern.platform.db import Database
 from tests.backends import admin_connection, kill_every_backend
 from tests.conftest import free_port
 from tests.events.conftest import EventStream, StreamServer, record_through

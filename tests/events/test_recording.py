@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.db import Database
 from lectern.events.inflight import NOTIFY_CHANNEL
 from lectern.events.service import record_event
 from lectern.events.types import AuditRepaired, LessonProgressed, ProgressUpdated
 from lectern.models import Event
+from lectern.platform.db import Database
 from tests.events.conftest import record_through
 from tests.factories import Person, World
 

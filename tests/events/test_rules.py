@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lectern.events.fanout import PING, Subscriber, Subscribers
 from lectern.events.rules import LoggedEvent, Viewer, can_see, resume_from, sse_message
+from lectern.live.fanout import PING, Subscriber, Subscribers
 
 LEARNER = Viewer(user_id=7, institution_id=1, is_staff=False)
 OTHER_LEARNER = Viewer(user_id=8, institution_id=1, is_staff=False)

@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from lectern.events import log
-from lectern.events.fanout import Subscriber
-from lectern.events.response import UNFINISHED_RESPONSE
 from lectern.events.rules import Viewer
+from lectern.live.fanout import Subscriber
+from lectern.live.response import UNFINISHED_RESPONSE
 from tests.events.conftest import EventStream, StreamServer, record_through
 from tests.factories import PASSWORD, Person, World
 

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lectern import cli
-from lectern.config import get_settings
-from lectern.migrate import upgrade
+from lectern.platform.config import get_settings
+from lectern.platform.migrate import upgrade
 from tests.importing.legacy_data import LegacyData, insert_statements
 from tests.importing.legacy_databases import legacy_postgres
 

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from lectern.db import Database
 from lectern.importing import writer
 from lectern.importing.plan import Legacy
 from lectern.importing.service import run_import
 from lectern.importing.source import read_legacy
 from lectern.models import Base, Enrollment, Event, LegacyImport, Payment, User
+from lectern.platform.db import Database
 from tests.importing.conftest import SEEDS
 from tests.importing.legacy_data import LEGACY_HASH, LEGACY_PASSWORD, LegacyData, at
 from tests.importing.legacy_databases import legacy_mariadb, sample_sql

@@ -2,8 +2,8 @@
 
 import httpx
 
-from lectern.db import Database
 from lectern.importing.service import run_import
+from lectern.platform.db import Database
 from tests.factories import PASSWORD, World
 from tests.importing.legacy_data import LegacyData
 

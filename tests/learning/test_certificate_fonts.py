@@ -22,8 +22,8 @@ from pypdf import PdfReader
 from lectern.certificates import fonts
 from lectern.certificates.fonts import CertificateFont, certificate_fonts
 from lectern.certificates.pdf import certificate_pdf
-from lectern.config import Settings
 from lectern.models import Certificate
+from lectern.platform.config import Settings
 from tests.factories import World
 
 POLISH = "Łukasz Wąsik"

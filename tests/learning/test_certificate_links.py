@@ -15,8 +15,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from lectern import cli
-from lectern.config import Settings, get_settings
-from lectern.public_url import served_url
+from lectern.platform.config import Settings, get_settings
+from lectern.platform.public_url import served_url
 from tests.factories import World
 from tests.learning.test_certificate_fonts import pdf_text
 

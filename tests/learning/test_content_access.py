@@ -6,10 +6,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from lectern.config import Settings
-from lectern.db import Database
 from lectern.models import QbankTest, QuizAttempt
 from lectern.models.enums import Role
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
 from tests.factories import Person, World
 from tests.learning.course_fixtures import QBANK, QUIZ
 from tests.payments.stripe_events import charge_refunded, session_completed, signed

@@ -2,9 +2,9 @@
 
 import pytest
 
-from lectern.accounts.actor import Actor
 from lectern.courses.rules import may_see_content
 from lectern.models.enums import Role
+from lectern.platform.actor import Actor
 
 HOME, ELSEWHERE = 1, 2
 

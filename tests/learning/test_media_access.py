@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from lectern.config import Settings
 from lectern.courses.media import media_path
+from lectern.platform.config import Settings
 from tests.factories import Person, World
 
 VIDEO = bytes(range(256)) * 40

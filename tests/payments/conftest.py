@@ -4,7 +4,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lectern.config import Settings
+from lectern.platform.config import Settings
 from tests.factories import World
 from tests.payments.shop import PRICE, WEBHOOK, Shop
 from tests.payments.stripe_events import signed

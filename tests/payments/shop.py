@@ -6,8 +6,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from lectern.db import Database
 from lectern.models import Enrollment, Event, Notification, Payment, WebhookEvent
+from lectern.platform.db import Database
 from tests.factories import Person
 
 WEBHOOK = "/api/v1/payments/webhooks/stripe"

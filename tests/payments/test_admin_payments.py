@@ -1,6 +1,6 @@
 import httpx
 
-from lectern.db import Database
+from lectern.platform.db import Database
 from tests.factories import World
 from tests.payments.conftest import Deliver
 from tests.payments.shop import PRICE, Shop, counts, enrollment_of, start_checkout

@@ -1,6 +1,6 @@
 import httpx
 
-from lectern.db import Database
+from lectern.platform.db import Database
 from tests.factories import World
 from tests.payments.shop import Shop, counts, event_types, payment_row, start_checkout
 

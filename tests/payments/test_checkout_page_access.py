@@ -4,7 +4,7 @@ checkout, signed in, and a cookie session's Pay and Cancel need its CSRF token."
 import httpx
 import pytest
 
-from lectern.db import Database
+from lectern.platform.db import Database
 from tests.factories import PASSWORD, Person, World
 from tests.payments.shop import Shop, counts, enrollment_of, payment_row
 

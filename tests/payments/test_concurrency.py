@@ -7,9 +7,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from lectern.config import Settings
-from lectern.db import Database
 from lectern.models import Enrollment, Event, Payment
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
 from tests.conftest import LiveServer
 from tests.payments.shop import WEBHOOK, Shop, notifications_of, payment_row, start_checkout
 from tests.payments.stripe_events import charge_refunded, session_completed, signed

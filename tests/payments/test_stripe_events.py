@@ -5,13 +5,13 @@ from typing import Any
 
 import pytest
 
-from lectern.errors import BadRequest
 from lectern.payments.stripe_events import (
     ProviderEvent,
     refund_facts,
     session_facts,
     verify_event,
 )
+from lectern.platform.errors import BadRequest
 from tests.payments.stripe_events import charge_refunded, event, session_completed, signed
 
 SECRET = "whsec_unit"

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from lectern.db import Database
 from lectern.payments.providers import StripeProvider
+from lectern.platform.db import Database
 from tests.payments.shop import WEBHOOK, Shop, enrollment_of, payment_row
 from tests.payments.stripe_events import charge_refunded, session_completed, signed
 

@@ -2,7 +2,7 @@ import re
 
 import httpx
 
-from lectern.db import Database
+from lectern.platform.db import Database
 from tests.payments.shop import Shop, counts, enrollment_of, event_types, payment_row
 
 

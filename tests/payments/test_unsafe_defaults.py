@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from lectern.app import create_app
-from lectern.config import Settings
-from lectern.db import Database
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
 from tests.conftest import make_settings
 from tests.payments.shop import WEBHOOK, Shop, counts, payment_row, start_checkout
 from tests.payments.stripe_events import session_completed, signed

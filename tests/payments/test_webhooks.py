@@ -5,8 +5,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from lectern.db import Database
 from lectern.models import Enrollment
+from lectern.platform.db import Database
 from tests.payments.conftest import Deliver
 from tests.payments.shop import (
     WEBHOOK,

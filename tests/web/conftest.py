@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from lectern.app import create_app
-from lectern.config import Settings
-from lectern.db import Database
-from lectern.demo import DEMO_PASSWORD, load_demo
-from lectern.migrate import upgrade
+from lectern.demo.service import DEMO_PASSWORD, load_demo
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
+from lectern.platform.migrate import upgrade
 from tests.conftest import POSTGRES_URL, make_settings
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")

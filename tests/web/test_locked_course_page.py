@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from lectern.learning.demo_course import QUIZ, READING
+from lectern.demo.course import QUIZ, READING
 from tests.web.conftest import STUDENT_EMAIL, Visitors, mark_document, still_same_document
 from tests.web.test_learning_pages import sign_up
 

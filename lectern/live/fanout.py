@@ -1,0 +1,158 @@
+"""A process's open streams, indexed so that an event reaches only the streams that may see it.
+
+The index finds the streams that might (the event's learner's, its institution's staff's);
+`can_see` decides for each."""
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Callable, Collection, Iterable, Iterator
+
+from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer, can_see
+from lectern.live import metrics
+
+# An outgoing message: the event id and its encoded bytes, shared by every recipient.
+Message = tuple[int, bytes]
+# A comment that keeps proxies from closing an idle stream; its id is never skipped.
+PING: Message = (-1, b": ping\n\n")
+
+
+class Subscriber:
+    """One open stream. Its queue is bounded: when it is full the subscriber is dropped, its
+    queue emptied and its connection closed, and the client resumes with Last-Event-ID."""
+
+    __slots__ = (
+        "cut",
+        "dropped",
+        "ended",
+        "floor",
+        "queue",
+        "sender",
+        "sending_since",
+        "start",
+        "viewer",
+    )
+
+    def __init__(self, viewer: Viewer, start: int, queue_size: int) -> None:
+        self.viewer = viewer
+        # Every event up to `start` had been fanned out before this subscriber joined.
+        self.start = start
+        # Live events up to `floor` are skipped: the client already has them.
+        self.floor = start
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_size)
+        self.dropped = False
+        # The task writing to the client, and since when it has been waiting on a send (0: not).
+        self.sender: asyncio.Task[None] | None = None
+        self.sending_since = 0.0
+        self.cut = False
+        self.ended = False
+
+    async def next_batch(self) -> list[Message]:
+        """Every message queued by now, in order, after waiting for the first; empty once the
+        stream is to end. A busy stream thus sends what one drain delivered in one write."""
+        if self.ended:
+            return []
+        batch: list[Message] = []
+        item = await self.queue.get()
+        while item is not None:
+            batch.append(item)
+            if self.queue.empty():
+                return batch
+            item = self.queue.get_nowait()
+        self.ended = True
+        return batch
+
+    def end(self) -> None:
+        """Close the stream after what it is sending now, forgetting whatever it had queued."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+    def cut_off(self) -> None:
+        """End the stream, and if a send to the client is waiting, abandon it and the connection."""
+        self.end()
+        if self.sending_since and self.sender is not None and not self.cut:
+            self.cut = True
+            self.sender.cancel()
+
+    def ping(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(PING)
+
+
+class Subscribers:
+    """Streams by learner and by institution (staff), so fan-out costs the matching streams."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[int, set[Subscriber]] = {}
+        self._by_institution: dict[int, set[Subscriber]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._by_user or self._by_institution)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._by_user.values())) + sum(map(len, self._by_institution.values()))
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        for index in (self._by_user, self._by_institution):
+            for group in index.values():
+                yield from group
+
+    def _index(self, viewer: Viewer) -> tuple[dict[int, set[Subscriber]], int]:
+        if viewer.is_staff:
+            return self._by_institution, viewer.institution_id
+        return self._by_user, viewer.user_id
+
+    def add(self, subscriber: Subscriber) -> None:
+        index, key = self._index(subscriber.viewer)
+        index.setdefault(key, set()).add(subscriber)
+
+    def discard(self, subscriber: Subscriber) -> None:
+        index, key = self._index(subscriber.viewer)
+        group = index.get(key)
+        if group is not None:
+            group.discard(subscriber)
+            if not group:
+                del index[key]
+
+    def move_institution(self, duplicates: Collection[int], into_id: int) -> None:
+        """The streams of merged institutions' people follow them into the institution kept,
+        so that its events keep reaching them without a reconnect."""
+        moving = [s for s in self if s.viewer.institution_id in duplicates]
+        for subscriber in moving:
+            self.discard(subscriber)
+            subscriber.viewer = dataclasses.replace(subscriber.viewer, institution_id=into_id)
+            self.add(subscriber)
+
+    def candidates(self, event: LoggedEvent) -> Iterable[Subscriber]:
+        """The streams that might see the event: its learner's if it is for the learner, its
+        institution's staff's if it is for the admins."""
+        if event.audience in LEARNER_AUDIENCES and event.user_id is not None:
+            yield from self._by_user.get(event.user_id, ())
+        if event.audience in STAFF_AUDIENCES:
+            yield from self._by_institution.get(event.institution_id, ())
+
+    def matching(self, event: LoggedEvent) -> Iterable[Subscriber]:
+        for subscriber in self.candidates(event):
+            if can_see(subscriber.viewer, event):
+                yield subscriber
+
+    def deliver(self, event: LoggedEvent, encode: Callable[[LoggedEvent], bytes]) -> int:
+        """Queue the event, encoded once if any stream may see it, for every stream that may;
+        drop those that are full."""
+        full: list[Subscriber] = []
+        queued = 0
+        message = b""
+        for subscriber in self.matching(event):
+            message = message or encode(event)
+            try:
+                subscriber.queue.put_nowait((event.id, message))
+                queued += 1
+            except asyncio.QueueFull:
+                full.append(subscriber)
+        for subscriber in full:
+            self.discard(subscriber)
+            subscriber.dropped = True
+            subscriber.cut_off()
+            metrics.SUBSCRIBERS_DROPPED.inc()
+        return queued

@@ -1,0 +1,123 @@
+"""Every error the API answers with is RFC 9457 problem details."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from lectern.platform.errors import PROBLEM_BASE, LecternError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+
+
+async def _lectern_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LecternError)
+    return problem_response(exc.status, exc.problem())
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc)
+    if any(error["type"] == "json_invalid" for error in errors):
+        return problem_response(
+            400,
+            {
+                "type": PROBLEM_BASE + "malformed-json",
+                "title": "Malformed JSON",
+                "status": 400,
+                "detail": "The request body is not valid JSON.",
+                "errors": errors,
+            },
+        )
+    return problem_response(
+        422,
+        {
+            "type": PROBLEM_BASE + "invalid",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors),
+            "errors": errors,
+        },
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return problem_response(
+        exc.status_code,
+        {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        },
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        500,
+        {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "Something went wrong on our side; it was logged.",
+        },
+    )
+
+
+def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint failed" in str(
+        orig
+    )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """Commands check what they refer to, so a foreign key that fails at commit lost a race: a
+    concurrent command removed or merged the row meanwhile. Any other violation is a bug."""
+    assert isinstance(exc, IntegrityError)
+    if not _is_foreign_key_violation(exc):
+        return await _unexpected_error(request, exc)
+    return problem_response(
+        409,
+        {
+            "type": PROBLEM_BASE + "changed-meanwhile",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "Something this change refers to was removed or moved meanwhile; "
+            "reload and try again.",
+        },
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LecternError, _lectern_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
