@@ -62,8 +62,9 @@ def seed(sync_url: str, per_side: int) -> tuple[list[int], list[int]]:
         )
         c.execute(
             text(
-                "INSERT INTO api_tokens (token_hash, user_id, created_at) "
-                "SELECT :h, id, now() FROM users WHERE email_key = 'admin@bench.test'"
+                "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) "
+                "SELECT :h, id, now(), now() + interval '1 day' FROM users "
+                "WHERE email_key = 'admin@bench.test'"
             ),
             {"h": hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()},
         )
@@ -201,7 +202,7 @@ async def http_rate(connections: list[Connection], request_ids: list[int]) -> fl
 AUTH = (
     "SELECT users.id, users.institution_id, users.role, users.is_platform_admin, users.email, "
     "users.full_name FROM users JOIN api_tokens ON api_tokens.user_id = users.id "
-    "WHERE api_tokens.token_hash = $1"
+    "WHERE api_tokens.token_hash = $1 AND api_tokens.expires_at > $2"
 )
 RAW_APPROVAL = {
     "pair_lock": (
@@ -242,8 +243,8 @@ RAW_APPROVAL = {
 
 async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_id: int) -> None:
     sql = RAW_APPROVAL
-    admin = await connection.fetchrow(AUTH, token_hash)
     now = datetime.now(UTC)
+    admin = await connection.fetchrow(AUTH, token_hash, now)
     async with connection.transaction():
         pair = await connection.fetchrow(sql["pair_lock"], request_id)
         user_id = pair["user_id"]
