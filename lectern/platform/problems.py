@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from lectern.platform.errors import PROBLEM_BASE, LecternError
+from lectern.platform.plain_messages import field_name, plain_message
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -25,11 +26,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
             "loc": [str(part) for part in error.get("loc", ())],
-            "msg": error.get("msg", ""),
+            "msg": plain_message(error.get("type", ""), error.get("msg", ""), error.get("ctx")),
             "type": error.get("type", ""),
         }
         for error in exc.errors()
     ]
+
+
+def _detail(errors: list[dict[str, Any]]) -> str:
+    return " ".join(
+        f"{name}: {e['msg']}" if (name := field_name(e["loc"])) else e["msg"] for e in errors
+    )
 
 
 async def _lectern_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -57,13 +64,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
             "type": PROBLEM_BASE + "invalid",
             "title": "Invalid input",
             "status": 422,
-            "detail": "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors),
+            "detail": _detail(errors),
             "errors": errors,
         },
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return problem_response(
         exc.status_code,
@@ -119,5 +126,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LecternError, _lectern_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, _unexpected_error)

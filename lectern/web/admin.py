@@ -6,11 +6,12 @@ from fastapi.responses import HTMLResponse
 from lectern.platform.actor import Actor
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import PathId
+from lectern.web.assets import PLOTLY_URL
 from lectern.web.rendering import admin_page, render, staff_page
 
 router = api_router(prefix="/admin", include_in_schema=False)
 SCRIPTS = ("admin.js",)
-CHART_SCRIPTS = ("/assets/plotly.min.js", "admin.js")
+CHART_SCRIPTS = (PLOTLY_URL, "admin.js")
 
 
 @router.get("", response_class=HTMLResponse)

@@ -1,16 +1,17 @@
 """Public pages (log in, sign up, certificate verification), the home redirect, and assets."""
 
-from importlib import resources
+import asyncio
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
+from lectern.platform.problems import http_error
 from lectern.platform.routes import add_routes, api_router
 from lectern.web import admin, student
+from lectern.web.assets import StaticAssets, plotly_bundle, plotly_response
 from lectern.web.rendering import PageRedirect, home_of, page_actor, redirect, render
 
-STATIC_DIR = resources.files("lectern") / "static"
 router = api_router(include_in_schema=False)
 
 
@@ -56,14 +57,9 @@ async def verify_certificate(request: Request, code: str) -> HTMLResponse:
 
 
 @router.get("/assets/plotly.min.js")
-async def plotly_bundle() -> FileResponse:
+async def charting_bundle(request: Request) -> Response:
     # The charting library ships its browser bundle inside its wheel; serve that copy.
-    bundle = resources.files("plotly") / "package_data" / "plotly.min.js"
-    return FileResponse(
-        str(bundle),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return plotly_response(request, await asyncio.to_thread(plotly_bundle))
 
 
 async def _page_redirect(_request: Request, exc: Exception) -> Response:
@@ -71,9 +67,29 @@ async def _page_redirect(_request: Request, exc: Exception) -> Response:
     return redirect(exc.location)
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page, not a program calling the API."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _unknown_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 404 or not wants_page(request):
+        return await http_error(request, exc)
+    actor = await page_actor(request)
+    page = render(
+        request, "not_found.html", actor=actor, title="Page not found", home=home_of(actor)
+    )
+    page.status_code = 404
+    return page
+
+
 def install_web_apps(app: FastAPI) -> None:
     """Mount the pages, their static files, and the read endpoints the pages need."""
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.mount("/static", StaticAssets(), name="static")
     app.add_exception_handler(PageRedirect, _page_redirect)
+    app.add_exception_handler(HTTPException, _unknown_page)
     for pages in (router, student.router, admin.router):
         add_routes(app, pages)

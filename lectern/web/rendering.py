@@ -11,8 +11,10 @@ from fastapi.templating import Jinja2Templates
 from lectern.platform.actor import Actor
 from lectern.platform.auth import optional_actor
 from lectern.platform.errors import Unauthorized
+from lectern.web.assets import asset_url
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+templates.env.globals["asset"] = asset_url
 # Pages load only Lectern's own scripts; inline style attributes are what the scripts set.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

@@ -89,3 +89,26 @@ async def test_pages_allow_only_lecterns_own_scripts(client: httpx.AsyncClient) 
     assert "object-src 'none'" in policy
     assert page.headers["x-content-type-options"] == "nosniff"
     assert "<script>" not in page.text
+
+
+async def test_an_unknown_page_answers_a_page_to_browsers_and_a_problem_to_programs(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = await client.get("/learn/no-such-page", headers=browser)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Page not found" in r.text
+    assert 'href="/login"' in r.text
+
+    student = await world.student((await world.admin()).institution_slug)
+    await _log_in(client, student)
+    r = await client.get("/nowhere", headers=browser)
+    assert r.status_code == 404
+    assert 'href="/learn"' in r.text
+
+    for path, headers in (("/api/v1/nowhere", browser), ("/nowhere", {"Accept": "*/*"})):
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["status"] == 404
