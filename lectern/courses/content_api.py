@@ -1,17 +1,19 @@
 from fastapi import Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.courses import content
+from lectern.courses import content, ordering
 from lectern.courses.api import lesson_out
 from lectern.courses.content_schemas import (
+    ChapterOrder,
     ChapterUpdate,
+    LessonOrder,
     LessonUpdate,
     QbankQuestionOut,
     QbankQuestionsIn,
 )
 from lectern.courses.schemas import ChapterIn, ChapterOut, LessonIn, LessonOut
 from lectern.courses.service import course_in_institution
-from lectern.models import Chapter
+from lectern.models import Chapter, Course
 from lectern.platform.actor import Actor
 from lectern.platform.auth import staff_actor
 from lectern.platform.db import Database, get_database, read_session
@@ -28,6 +30,10 @@ def chapter_out(chapter: Chapter) -> ChapterOut:
         position=chapter.position,
         lessons=[lesson_out(lesson, with_answers=True) for lesson in chapter.lessons],
     )
+
+
+def outline_out(course: Course) -> list[ChapterOut]:
+    return [chapter_out(chapter) for chapter in course.chapters]
 
 
 # Scope dependencies run before the body is validated: another institution's ids answer 404
@@ -86,6 +92,32 @@ async def delete_chapter(
     chapter_id: PathId, actor: Actor = Depends(staff_actor), db: Database = Depends(get_database)
 ) -> None:
     await db.run(lambda s: content.delete_chapter(s, actor, chapter_id))
+
+
+@router.post("/courses/{course_id}/chapters/order", response_model=list[ChapterOut])
+async def order_chapters(
+    body: ChapterOrder,
+    course_id: int = Depends(course_in_scope),
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> list[ChapterOut]:
+    """Put the course's chapters in the order given (every chapter once); the new outline."""
+    return outline_out(
+        await db.run(lambda s: ordering.order_chapters(s, actor, course_id, body.chapter_ids))
+    )
+
+
+@router.post("/chapters/{chapter_id}/lessons/order", response_model=list[ChapterOut])
+async def order_lessons(
+    body: LessonOrder,
+    chapter_id: int = Depends(chapter_in_scope),
+    actor: Actor = Depends(staff_actor),
+    db: Database = Depends(get_database),
+) -> list[ChapterOut]:
+    """Put the chapter's lessons in the order given (every lesson once); the new outline."""
+    return outline_out(
+        await db.run(lambda s: ordering.order_lessons(s, actor, chapter_id, body.lesson_ids))
+    )
 
 
 @router.post(

@@ -5,7 +5,10 @@ from typing import Annotated
 from pydantic import Field
 
 from lectern.courses.schemas import QbankQuestionIn, QuestionIn, Title
-from lectern.platform.schemas import Input, Output
+from lectern.platform.schemas import Id, Input, Output
+
+# More parts than a course could sensibly hold; the bound keeps a body from naming millions.
+MAX_PARTS = 2000
 
 
 class ChapterUpdate(Input):
@@ -41,3 +44,15 @@ class QbankQuestionOut(Output):
     topic: str
     attempts: int
     correct: int
+
+
+class LessonOrder(Input):
+    """Every lesson of the chapter, once, in the new order."""
+
+    lesson_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_PARTS)]
+
+
+class ChapterOrder(Input):
+    """Every chapter of the course, once, in the new order."""
+
+    chapter_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_PARTS)]
