@@ -6,6 +6,7 @@ from typing import Any
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from lectern.accounts.service import create_staff
 from lectern.audit import service as audit_service
 from lectern.audit.service import Report
 from lectern.demo.service import is_empty, load_demo
+from lectern.generate.service import Generated, generate
 from lectern.importing.command import ImportRefused, import_legacy, print_report
 from lectern.institutions.merge import MergeResult, merge_institutions
 from lectern.institutions.service import institution_id_of
@@ -176,6 +178,47 @@ def repair(
     _print_report(report, applied=apply)
     if not apply and not report.ok:
         console.print("Dry run: nothing written. Run with --apply to repair.")
+
+
+@app.command("generate")
+def generate_command(
+    enrollments: int = typer.Option(..., min=1, max=10_000_000, help="Enrollments to make."),
+    institutions: int = typer.Option(1, min=1, max=1_000, help="Institutions to spread them over."),
+    seed: int = typer.Option(0, help="Seed of the random choices; the same seed, the same data."),
+) -> None:
+    """Write a realistic data set in bulk: institutions, courses, students, enrollments of every
+    status and source, requests, payments, learning facts, certificates and events."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    columns = (
+        TextColumn("[bold]generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("enrollments"),
+        TimeElapsedColumn(),
+    )
+
+    async def run(progress: Progress) -> Generated:
+        task = progress.add_task("enrollments", total=enrollments)
+        database = Database(settings)
+        try:
+            return await generate(
+                database,
+                enrollments,
+                institutions=institutions,
+                seed=seed,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        finally:
+            await database.dispose()
+
+    with Progress(*columns, console=console) as progress:
+        result = asyncio.run(run(progress))
+    console.print(
+        f"{result.enrollments} enrollments of {result.students} students in "
+        f"{len(result.admins)} institutions. Admins (password {result.password!r}): "
+        + ", ".join(result.admins)
+    )
 
 
 @app.command("merge-institutions")
