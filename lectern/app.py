@@ -46,6 +46,9 @@ from lectern.platform.routes import add_routes, api_router
 from lectern.platform.storable import RefuseUnstorableText
 from lectern.platform.unavailable import install_unavailable_handler
 from lectern.qbank.api import router as qbank_router
+from lectern.reports.api import router as reports_router
+from lectern.rosters.api import IMPORT_PATH
+from lectern.rosters.api import router as rosters_router
 from lectern.web.pages import install_web_apps
 
 
@@ -89,7 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_unavailable_handler(app)
     app.add_middleware(RefuseUnstorableText)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={IMPORT_PATH: settings.max_roster_bytes},
+    )
     quiet_cut_off_streams()
     for router in (
         accounts_router,
@@ -109,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payments_router,
         payment_pages_router,
         institutions_router,
+        rosters_router,
+        reports_router,
     ):
         add_routes(app, router)
     install_web_apps(app)

@@ -75,14 +75,41 @@ async def register_student(
     )
     if user is None:
         raise Conflict("An account with this e-mail already exists.", slug="email-taken")
+    await _welcome(session, user)
+    return user
+
+
+# Stored for a student invited without a password: no password verifies against it, so they
+# set one through a password reset before they sign in.
+NO_PASSWORD = "!no-password"  # noqa: S105 (not a password: a hash nothing matches)
+
+
+async def invite_student(
+    session: AsyncSession, *, institution: Institution, email: str, full_name: str
+) -> User | None:
+    """A student an admin adds without a password, enrolled at once in the institution's
+    default courses; None if the e-mail is taken."""
+    user = await _insert_user(
+        session,
+        institution=institution,
+        email=email,
+        password_hash=NO_PASSWORD,
+        full_name=full_name,
+        role=Role.STUDENT,
+    )
+    if user is not None:
+        await _welcome(session, user)
+    return user
+
+
+async def _welcome(session: AsyncSession, user: User) -> None:
     record_event(
         session,
         UserRegistered(user_id=user.id, full_name=user.full_name, email=user.email),
-        institution_id=institution.id,
+        institution_id=user.institution_id,
         user_id=user.id,
     )
     await enroll_in_default_courses(session, user)
-    return user
 
 
 async def create_staff(

@@ -21,6 +21,7 @@ events name no learner, so they are the admins' alone.
 | request.approved, request.rejected, request.cancelled | both | RequestClosed |
 | enrollment.created, enrollment.reactivated, enrollment.cancelled | both | EnrollmentChanged |
 | enrollment.completed | both | EnrollmentCompleted |
+| enrollment.imported | admins | EnrollmentImported |
 | progress.updated | both | ProgressUpdated |
 | certificate.issued | both | CertificateIssued |
 | qbank.test_finished | both | QbankTestFinished |
@@ -192,6 +193,16 @@ class EnrollmentCompleted(DomainEvent):
     status: EnrollmentStatus
     progress: float
     completed_at: Timestamp
+
+
+class EnrollmentImported(DomainEvent):
+    """An applied roster file (lectern.rosters): how many of its rows did what."""
+
+    type = "enrollment.imported"
+    audience = Audience.ADMINS
+    filename: str
+    rows: int
+    outcomes: dict[str, int]
 
 
 class LessonProgressed(BaseModel):

@@ -11,7 +11,7 @@ its body run (and commit) before it swaps the response for a plain-text 413, and
 `receive` and `send` of every request.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,25 +48,30 @@ def declared_body_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
 
 
 class BodyLimit:
-    """Pure ASGI middleware answering 413 to a request body over `max_bytes`."""
+    """Pure ASGI middleware answering 413 to a request body over `max_bytes`, or over the
+    limit `larger` gives its path (an upload route's own setting)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes) if self.larger else self.max_bytes
         length = declared_body_length(scope["headers"])
         if length is None:
-            await self._counting(scope, receive, send)
-        elif length > self.max_bytes:
-            await self._refuse(scope, receive, send)
+            await self._counting(scope, receive, send, limit)
+        elif length > limit:
+            await self._refuse(scope, receive, send, limit)
         else:
             await self.app(scope, receive, send)
 
-    async def _counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _counting(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         received = 0
         refused = False
         started = False
@@ -78,7 +83,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     refused = True
                     raise _BodyOverLimit
             return message
@@ -96,8 +101,8 @@ class BodyLimit:
             if not refused or started:
                 raise
         if refused and not started:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = PayloadTooLarge(f"The request body is over the limit of {self.max_bytes} bytes.")
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        problem = PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
         await problem_response(problem.status, problem.problem())(scope, receive, send)

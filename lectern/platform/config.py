@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     media_dir: Path = Path.cwd() / "media"
     # A request body over this many bytes is answered 413 before it is read whole.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # The same for a roster file sent to POST /api/v1/admin/enrollments/import (100,000 rows).
+    max_roster_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
     stream_ping_seconds: float = 15.0
     stream_queue_size: int = 1000
     audit_interval_seconds: float = 3600.0

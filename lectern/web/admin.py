@@ -3,6 +3,7 @@
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
+from lectern.models.enums import EnrollmentStatus, PaymentStatus
 from lectern.platform.actor import Actor
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import PathId
@@ -47,6 +48,51 @@ async def imports(request: Request, actor: Actor = Depends(admin_page)) -> HTMLR
         title="Imports",
         section="imports",
         scripts=("imports.js",),
+    )
+
+
+@router.get("/roster", response_class=HTMLResponse)
+async def roster(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request,
+        "admin/roster.html",
+        actor=actor,
+        title="Enroll from a file",
+        section="roster",
+        scripts=("roster.js",),
+    )
+
+
+# The downloads on the reports page: (key, title, API path, statuses to filter by).
+REPORTS = (
+    ("enrollments", "Enrollments with progress", "/api/v1/admin/reports/enrollments",
+     tuple(EnrollmentStatus)),
+    ("gradebook", "A course's gradebook", "/api/v1/admin/reports/courses/{course_id}/gradebook",
+     tuple(EnrollmentStatus)),
+    ("payments", "Payments", "/api/v1/admin/reports/payments", tuple(PaymentStatus)),
+    ("certificates", "Certificates", "/api/v1/admin/reports/certificates", ()),
+)  # fmt: skip
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request,
+        "admin/reports.html",
+        actor=actor,
+        title="Reports",
+        section="reports",
+        scripts=("reports.js",),
+        reports=[
+            {
+                "key": key,
+                "title": title,
+                "action": action,
+                "statuses": [status.value for status in statuses],
+                "course_required": key == "gradebook",
+            }
+            for key, title, action, statuses in REPORTS
+        ],
     )
 
 

@@ -35,6 +35,8 @@ ADMIN_NAV = [
     ("/admin/students", "Students", "students"),
     ("/admin/courses", "Courses", "courses"),
     ("/admin/imports", "Imports", "imports"),
+    ("/admin/roster", "Roster", "roster"),
+    ("/admin/reports", "Reports", "reports"),
 ]
 INSTRUCTOR_NAV = [("/admin/courses", "Courses", "courses")]
 # Navigation entries that show a live count, and what the count means to a screen reader.

@@ -1,0 +1,244 @@
+"""Bulk enrollment from a roster file: the dry run says per row what applying would do and why;
+applying runs each row as the command a single enrollment runs.
+
+A file is applied in ONE transaction: every row or none. A row with an error (or a file that
+cannot be read) refuses the whole file before anything is written, and a row whose command
+fails at apply time rolls the file back. What the rows name is looked up set-wise (the
+institution's courses, the learners by e-mail, their enrollments and payments) in the same
+transaction, then each row runs its command.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.accounts.service import invite_student
+from lectern.enrollments.service import admin_enroll, admin_unenroll
+from lectern.events.service import record_event
+from lectern.events.types import EnrollmentImported
+from lectern.models import Course, Enrollment, Institution, Payment, User
+from lectern.models.base import utcnow
+from lectern.models.enums import PaymentStatus
+from lectern.platform.actor import Actor
+from lectern.platform.errors import Conflict, Forbidden, Invalid
+from lectern.rosters.parsing import Action, RosterRow, parse_roster
+from lectern.rosters.rules import (
+    CourseFound,
+    Decision,
+    Learner,
+    Outcome,
+    Standing,
+    decide,
+    duplicates,
+)
+
+# Ids per IN list: well under SQLite's and asyncpg's bound-parameter limits.
+LOOKUP_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    row: RosterRow
+    course_id: int | None
+    user_id: int | None
+    enrollment_id: int | None
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class RosterReport:
+    filename: str
+    applied: bool
+    rows: list[PlannedRow]
+
+    @property
+    def outcomes(self) -> dict[str, int]:
+        counted = Counter(planned.decision.outcome.value for planned in self.rows)
+        return {outcome.value: counted[outcome.value] for outcome in Outcome}
+
+    @property
+    def ok(self) -> bool:
+        return not any(planned.decision.outcome == Outcome.ERROR for planned in self.rows)
+
+
+class RosterInvalid(Invalid):
+    slug = "roster-invalid"
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == LOOKUP_CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _courses(session: AsyncSession, institution_id: int) -> dict[str, Course]:
+    """The institution's courses by id (as text) and by slug, lower-cased."""
+    found: dict[str, Course] = {}
+    for course in await session.scalars(
+        select(Course).where(Course.institution_id == institution_id)
+    ):
+        found[str(course.id)] = course
+        found[course.slug.lower()] = course
+    return found
+
+
+async def _learners(session: AsyncSession, keys: set[str]) -> dict[str, User]:
+    found: dict[str, User] = {}
+    for batch in _chunks(sorted(keys)):
+        for user in await session.scalars(select(User).where(User.email_key.in_(batch))):
+            found[user.email_key] = user
+    return found
+
+
+async def _standings(
+    session: AsyncSession, user_ids: set[int], course_ids: set[int]
+) -> dict[tuple[int, int], Standing]:
+    enrollments: dict[tuple[int, int], tuple[int, str]] = {}
+    paid: set[tuple[int, int]] = set()
+    for batch in _chunks(sorted(user_ids)):
+        for row in await session.execute(
+            select(
+                Enrollment.id, Enrollment.user_id, Enrollment.course_id, Enrollment.status
+            ).where(Enrollment.user_id.in_(batch), Enrollment.course_id.in_(course_ids))
+        ):
+            enrollments[(row.user_id, row.course_id)] = (row.id, row.status)
+        for payment in await session.execute(
+            select(Payment.user_id, Payment.course_id).where(
+                Payment.user_id.in_(batch),
+                Payment.course_id.in_(course_ids),
+                Payment.status == PaymentStatus.COMPLETED,
+            )
+        ):
+            paid.add((payment.user_id, payment.course_id))
+    return {
+        pair: Standing(enrollment_id, status, pair in paid)
+        for pair, (enrollment_id, status) in enrollments.items()
+    }
+
+
+async def plan_roster(
+    session: AsyncSession, actor: Actor, data: bytes, filename: str = "roster.csv"
+) -> RosterReport:
+    """What the file would do, row by row; writes nothing."""
+    if not actor.is_admin:
+        raise Forbidden("Only an admin can do this.")
+    rows = parse_roster(data)
+    courses = await _courses(session, actor.institution_id)
+    learners = await _learners(session, {row.email_key for row in rows if row.email})
+    found_courses = [courses.get(row.course.lower()) if row.course else None for row in rows]
+    standings = await _standings(
+        session,
+        {user.id for user in learners.values()},
+        {course.id for course in found_courses if course is not None},
+    )
+    repeated = duplicates(
+        [
+            (row.email_key, course.id) if course is not None and row.email else None
+            for row, course in zip(rows, found_courses, strict=True)
+        ]
+    )
+    for index, first in repeated.items():
+        rows[index].errors.append(f"repeats line {rows[first].line} (same e-mail and course)")
+    now = utcnow()
+    planned = []
+    for row, course in zip(rows, found_courses, strict=True):
+        user = learners.get(row.email_key)
+        standing = None if user is None or course is None else standings.get((user.id, course.id))
+        decision = decide(
+            row,
+            institution_id=actor.institution_id,
+            learner=None if user is None else Learner(user.id, user.institution_id, user.role),
+            course=None if course is None else CourseFound(course.id, course.status, course.title),
+            standing=standing,
+            now=now,
+        )
+        planned.append(
+            PlannedRow(
+                row,
+                None if course is None else course.id,
+                None if user is None else user.id,
+                None if standing is None else standing.enrollment_id,
+                decision,
+            )
+        )
+    return RosterReport(filename, applied=False, rows=planned)
+
+
+async def import_roster(
+    session: AsyncSession, actor: Actor, data: bytes, filename: str = "roster.csv"
+) -> RosterReport:
+    """Apply a roster file, every row or none; the caller commits. A file with any row in
+    error is refused whole (RosterInvalid, carrying each row's report)."""
+    report = await plan_roster(session, actor, data, filename)
+    if not report.ok:
+        raise RosterInvalid(
+            "Some rows cannot be applied; nothing was. Fix them and send the file again.",
+            rows=[
+                row_report(planned)
+                for planned in report.rows
+                if planned.decision.outcome == Outcome.ERROR
+            ],
+        )
+    institution = await session.get_one(Institution, actor.institution_id)
+    invited: dict[str, int] = {}
+    for planned in report.rows:
+        await _apply(session, actor, institution, planned, invited)
+    record_event(
+        session,
+        EnrollmentImported(filename=filename, rows=len(report.rows), outcomes=report.outcomes),
+        institution_id=actor.institution_id,
+        user_id=None,
+    )
+    return RosterReport(filename, applied=True, rows=report.rows)
+
+
+async def _apply(
+    session: AsyncSession,
+    actor: Actor,
+    institution: Institution,
+    planned: PlannedRow,
+    invited: dict[str, int],
+) -> None:
+    row, outcome = planned.row, planned.decision.outcome
+    assert planned.course_id is not None  # a row without its course is an error
+    if row.action == Action.UNENROLL:
+        if planned.enrollment_id is not None:
+            await admin_unenroll(session, actor, planned.enrollment_id)
+        return
+    user_id = planned.user_id
+    if outcome == Outcome.INVITE:
+        user_id = invited.get(row.email_key)
+        if user_id is None:
+            user = await invite_student(
+                session, institution=institution, email=row.email, full_name=row.full_name
+            )
+            if user is None:
+                raise Conflict(
+                    f"Line {row.line}: {row.email} signed up meanwhile; send the file again."
+                )
+            user_id = invited[row.email_key] = user.id
+    assert user_id is not None
+    await admin_enroll(session, actor, user_id, planned.course_id)
+
+
+def row_report(planned: PlannedRow) -> dict[str, Any]:
+    row = planned.row
+    return {
+        "line": row.line,
+        "email": row.email,
+        "course": row.course,
+        "course_id": planned.course_id,
+        "action": row.action.value if row.action else None,
+        "ends_at": row.ends_at.isoformat() if row.ends_at else None,
+        "outcome": planned.decision.outcome.value,
+        "reason": planned.decision.reason,
+    }
