@@ -1,6 +1,7 @@
 """The `lectern` command."""
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,6 +26,11 @@ from lectern.platform.config import get_settings
 from lectern.platform.db import Database
 from lectern.platform.errors import LecternError
 from lectern.platform.public_url import settings_served_at
+from lectern.rosters.command import (
+    enroll_from_file,
+    print_roster,
+    refusal_rows,
+)
 
 APP = "lectern.app:create_app"
 app = typer.Typer(help="Lectern, a learning management system core.", no_args_is_help=True)
@@ -274,6 +280,33 @@ def import_legacy_command(
         typer.echo(f"import-legacy: {refused}", err=True)
         raise typer.Exit(2) from refused
     print_report(report, as_json=as_json)
+
+
+@app.command("enroll-csv")
+def enroll_csv_command(
+    file: Path = typer.Argument(
+        ..., help="CSV: email, course (id or slug), action, ends_at?, full_name?"
+    ),
+    institution: str = typer.Option(..., help="The institution: its id, name or slug."),
+    admin: str | None = typer.Option(None, help="The admin to act as (default: its first admin)."),
+    apply: bool = typer.Option(False, "--apply", help="Take the file in (default: dry run)."),
+) -> None:
+    """Enroll and unenroll learners from a roster file, each row as an admin's single enrollment,
+    the whole file in one transaction. Exits 1 when a row is in error (nothing is applied) and
+    2 when the file or the institution cannot be used."""
+    try:
+        report = enroll_from_file(
+            get_settings(), file, institution=institution, admin=admin, apply=apply
+        )
+    except LecternError as error:
+        rows = refusal_rows(error)
+        for row in rows:
+            typer.echo(f"{file.name}, line {row['line']}: {row['reason']}", err=True)
+        typer.echo(f"enroll-csv: {error.detail}", err=True)
+        raise typer.Exit(1 if rows else 2) from error
+    print_roster(console, report, apply=apply)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:
