@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select, true
+from sqlalchemy import Select, exists, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.audit.progress_rule import confirm_stale, stale_progress_candidates
+from lectern.audit.qbank_statistics import qbank_statistics_off
 from lectern.institutions.rules import normalize_name
 from lectern.models import (
     AccessRequest,
@@ -19,27 +21,23 @@ from lectern.models import (
     Enrollment,
     Institution,
     Payment,
-    QbankQuestion,
-    QbankTest,
-    QbankTestQuestion,
     StudentProfile,
     User,
 )
 from lectern.models.enums import (
     EnrollmentStatus,
     PaymentStatus,
-    QbankTestStatus,
     RequestStatus,
     Role,
 )
-from lectern.progress.rules import course_progress, criteria_met
-from lectern.progress.service import progress_items
 
 Rows = list[dict[str, Any]]
 Finish = Callable[[AsyncSession, Rows], Awaitable[Rows]]
 # Any select, whatever its columns.
 AnySelect = Select[*tuple[Any, ...]]
 ENROLLED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
+# Violating rows fetched at a time (and candidates confirmed at a time).
+STREAM_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,10 +45,10 @@ class Invariant:
     name: str
     description: str
     query: Callable[[int | None], AnySelect]
-    # Finishes in Python a check that SQL cannot state portably, over the query's candidates.
-    finish: (
-        Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]] | None
-    ) = None
+    # Finishes in Python a check that SQL cannot state portably, over all the query's rows.
+    finish: Finish | None = None
+    # Decides in Python which of the query's candidates violate it, a chunk at a time.
+    confirm: Finish | None = None
     repairable: bool = True
 
 
@@ -134,71 +132,6 @@ async def normalized_name_clashes(
     ]
 
 
-def qbank_statistics_off(institution_id: int | None) -> AnySelect:
-    answered = and_(
-        QbankTestQuestion.question_id == QbankQuestion.id,
-        QbankTest.id == QbankTestQuestion.test_id,
-        QbankTest.status == QbankTestStatus.COMPLETED,
-    )
-    attempts = (
-        select(func.count()).select_from(QbankTestQuestion).join(QbankTest).where(answered)
-    ).scalar_subquery()
-    correct = (
-        select(func.count())
-        .select_from(QbankTestQuestion)
-        .join(QbankTest)
-        .where(answered, QbankTestQuestion.is_correct.is_(True))
-    ).scalar_subquery()
-    return (
-        select(
-            QbankQuestion.id,
-            QbankQuestion.course_id,
-            QbankQuestion.attempts,
-            QbankQuestion.correct,
-        )
-        .join(Course, Course.id == QbankQuestion.course_id)
-        .where(
-            (QbankQuestion.attempts != attempts) | (QbankQuestion.correct != correct),
-            _in(institution_id, Course.institution_id),
-        )
-    )
-
-
-def active_enrollments(institution_id: int | None) -> AnySelect:
-    """Candidates for `stale_progress`, which recomputes their progress from the facts."""
-    return (
-        select(Enrollment.id, Enrollment.user_id, Enrollment.course_id, Enrollment.progress)
-        .join(Course, Course.id == Enrollment.course_id)
-        .where(
-            Enrollment.status == EnrollmentStatus.ACTIVE,
-            _in(institution_id, Course.institution_id),
-        )
-    )
-
-
-async def stale_progress(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Active enrollments whose stored progress is not what the facts give, or whose criteria
-    hold although they were never completed."""
-    if not rows:
-        return []
-    enrollments = (
-        await session.scalars(select(Enrollment).where(Enrollment.id.in_([r["id"] for r in rows])))
-    ).all()
-    courses = {
-        course.id: course
-        for course in await session.scalars(
-            select(Course).where(Course.id.in_({e.course_id for e in enrollments}))
-        )
-    }
-    items = await progress_items(session, enrollments, courses)
-    stale = {
-        e.id: course_progress(items[e.id])
-        for e in enrollments
-        if abs(course_progress(items[e.id]) - e.progress) > 1e-6 or criteria_met(items[e.id])
-    }
-    return [{**row, "expected": stale[row["id"]]} for row in rows if row["id"] in stale]
-
-
 def completed_without_certificate(institution_id: int | None) -> AnySelect:
     return (
         select(Enrollment.id, Enrollment.user_id, Enrollment.course_id)
@@ -230,8 +163,8 @@ INVARIANTS = [
     Invariant(
         "stale_progress",
         "Progress equals what the facts give, and met criteria are completed.",
-        active_enrollments,
-        finish=stale_progress,
+        stale_progress_candidates,
+        confirm=confirm_stale,
     ),
     Invariant(
         "completed_without_certificate",
@@ -261,12 +194,19 @@ INVARIANTS = [
 async def violations(
     session: AsyncSession, invariant: Invariant, institution_id: int | None, limit: int = 100
 ) -> tuple[int, list[dict[str, Any]]]:
-    """How many rows violate the invariant, and the first `limit` of them."""
+    """How many rows violate the invariant, and the first `limit` of them; the rows are
+    streamed a chunk at a time, so memory stays bounded whatever their number."""
     query = invariant.query(institution_id)
     if invariant.finish is not None:
         candidates = [dict(row) for row in (await session.execute(query)).mappings()]
         found = await invariant.finish(session, candidates)
         return len(found), found[:limit]
-    count = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.execute(query.limit(limit))).mappings().all()
-    return count, [dict(row) for row in rows]
+    count, first = 0, list[dict[str, Any]]()
+    result = await session.stream(query.execution_options(yield_per=STREAM_CHUNK))
+    async for chunk in result.mappings().partitions(STREAM_CHUNK):
+        rows = [dict(row) for row in chunk]
+        if invariant.confirm is not None:
+            rows = await invariant.confirm(session, rows)
+        count += len(rows)
+        first.extend(rows[: limit - len(first)])
+    return count, first
