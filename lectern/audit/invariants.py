@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, exists, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.audit.aggregates import TALLY_INVARIANTS
 from lectern.audit.progress_rule import confirm_stale, stale_progress_candidates
 from lectern.audit.qbank_statistics import qbank_statistics_off
 from lectern.institutions.rules import normalize_name
@@ -188,6 +189,9 @@ INVARIANTS = [
         "Q-bank statistics equal the aggregates of the answers.",
         qbank_statistics_off,
     ),
+]
+INVARIANTS += [
+    Invariant(name, description, query) for name, description, query, _ in TALLY_INVARIANTS
 ]
 
 

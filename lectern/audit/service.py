@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.audit.aggregates import TALLY_INVARIANTS
 from lectern.audit.invariants import INVARIANTS, Invariant, violations
 from lectern.certificates.service import certificate_payload, issue_certificate
 from lectern.enrollments.service import close_pending_request, enroll, lock_pair
@@ -93,6 +94,8 @@ async def _record_repair(session: AsyncSession, invariant: Invariant, row: dict[
 
 
 async def _institution_of(session: AsyncSession, row: dict[str, Any]) -> int:
+    if "institution_id" in row:
+        return int(row["institution_id"])
     if "course_id" in row:
         course = await session.get_one(Course, row["course_id"])
         return course.institution_id
@@ -173,4 +176,5 @@ REPAIRS: dict[str, Repair] = {
     "paid_without_enrollment": _enroll_as(EnrollmentSource.PAYMENT),
     "students_without_profile": _add_profile,
     "qbank_statistics_off": _recount_qbank,
+    **{name: recount for name, _, _, recount in TALLY_INVARIANTS},
 }

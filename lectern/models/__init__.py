@@ -11,6 +11,13 @@ from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
 from lectern.models.payments import Payment, WebhookEvent
 from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
+from lectern.models.tallies import (
+    CompletionDay,
+    CourseTally,
+    InstitutionTally,
+    LearnerTally,
+    ProgressBucket,
+)
 
 __all__ = [
     "AccessRequest",
@@ -19,17 +26,22 @@ __all__ = [
     "Base",
     "Certificate",
     "Chapter",
+    "CompletionDay",
     "Course",
+    "CourseTally",
     "Enrollment",
     "Event",
     "Institution",
     "InstitutionMerge",
+    "InstitutionTally",
+    "LearnerTally",
     "LegacyId",
     "LegacyImport",
     "Lesson",
     "LessonProgress",
     "Notification",
     "Payment",
+    "ProgressBucket",
     "QbankQuestion",
     "QbankTest",
     "QbankTestQuestion",
