@@ -230,7 +230,8 @@ RAW_APPROVAL = {
     ),
     "announce_writer": (
         "SELECT pg_advisory_xact_lock_shared((2000000000 + (k >> 31))::int, "
-        "(k & 2147483647)::int), pg_notify('lectern_events', k::text) FROM (SELECT CASE "
+        "(k & 2147483647)::int), pg_notify('lectern_events', k::text), "
+        "pg_current_xact_id()::text AS xid FROM (SELECT CASE "
         "WHEN is_called THEN last_value ELSE last_value - 1 END AS k FROM events_id_seq) AS head"
     ),
     "events": (

@@ -1,4 +1,6 @@
-from fastapi import Depends, Query
+from urllib.parse import urlencode
+
+from fastapi import Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.analytics import service
@@ -14,12 +16,30 @@ router = api_router(prefix="/api/v1/admin", tags=["admin"])
 
 @router.get("/students", response_model=list[StudentSummaryOut])
 async def students(
-    limit: int = Query(100, ge=1, le=1000),
+    response: Response,
+    limit: int = Query(service.MAX_PAGE, ge=1, le=service.MAX_PAGE),
     offset: Offset = 0,
+    cursor: str | None = Query(
+        None, max_length=2000, description="The next page's cursor, from the Link header."
+    ),
+    q: str | None = Query(
+        None, max_length=200, description="A part of the name or e-mail, in any case."
+    ),
+    sort: service.StudentOrder = service.StudentOrder.NAME,
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[StudentSummaryOut]:
-    return await service.list_students(session, actor, limit=limit, offset=offset)
+    """A page of students in `sort` order; when there are more, the `Link` header names the
+    next page (`rel="next"`), which goes on from this page's last row."""
+    page, next_cursor = await service.list_students(
+        session, actor, limit=limit, offset=offset, cursor=cursor, q=q, order=sort
+    )
+    if next_cursor is not None:
+        following = {"limit": limit, "cursor": next_cursor, "sort": sort.value}
+        if q:
+            following["q"] = q
+        response.headers["Link"] = f'</api/v1/admin/students?{urlencode(following)}>; rel="next"'
+    return page
 
 
 @router.get("/students/{user_id}", response_model=StudentDetailOut)

@@ -36,6 +36,7 @@ from lectern.platform.actor import Actor
 from lectern.platform.db import insert_of
 from lectern.platform.errors import Conflict, Forbidden, NotFound
 from lectern.platform.prepared import Prepared
+from lectern.platform.transaction import transaction_of
 from lectern.progress.service import lock_enrollments, recompute_progress
 
 
@@ -101,7 +102,7 @@ def request_payload(request: Any) -> dict[str, Any]:
 
 async def lock_pair(session: AsyncSession, user_id: int, course_id: int) -> None:
     """Serialize the commands on one learner and course until the transaction ends."""
-    held: set[tuple[int, int]] = session.info.setdefault("pair_locks", set())
+    held = transaction_of(session).pair_locks
     if (user_id, course_id) in held:
         return
     if session.get_bind().dialect.name == "postgresql":
@@ -126,7 +127,7 @@ async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
         return
     pair = await _LOCK_PAIR_OF_REQUEST.one_or_none(session, {"request_id": request_id})
     if pair is not None:
-        session.info.setdefault("pair_locks", set()).add((pair.user_id, pair.course_id))
+        transaction_of(session).pair_locks.add((pair.user_id, pair.course_id))
 
 
 def _enrollment_upsert(dialect_name: str) -> Any:

@@ -11,15 +11,14 @@ from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import Session
 
-from lectern.platform.prepared import Prepared, pinned
+from lectern.platform.prepared import Prepared
+from lectern.platform.transaction import transaction_of
 
 NOTIFY_CHANNEL = "lectern_events"
 # Keys are split over the two int4 halves of a two-key advisory lock, whose first half starts
 # here; other advisory locks of the app use the one-bigint form, a separate key space.
 LOCK_NAMESPACE = 2_000_000_000
-_WRITING = "event_writer_announced"
 
 # The last id events_id_seq has drawn (the sequence's name as the migration creates it): the
 # writers' keys and the pump's reading of the head must agree on it, so both use this.
@@ -30,11 +29,14 @@ _LAST_DRAWN = Prepared(
     text(f"SELECT {_HEAD}, pg_relation_filenode('events_id_seq') FROM events_id_seq")  # noqa: S608
 )
 # The same statement queues the NOTIFY that wakes every process's pump once the transaction
-# commits (PostgreSQL delivers it only then); its payload is the id the new events follow.
+# commits (PostgreSQL delivers it only then); its payload is the id the new events follow. It
+# also gives the transaction's id, by which Database.run learns whether a COMMIT whose answer
+# was lost took effect.
 _ANNOUNCE = text(
     f"""
     SELECT pg_advisory_xact_lock_shared((:ns + (k >> 31))::int, (k & 2147483647)::int),
-           pg_notify(:channel, k::text)
+           pg_notify(:channel, k::text),
+           pg_current_xact_id()::text AS xid
     FROM (SELECT {_HEAD} AS k FROM events_id_seq) AS head
     """  # noqa: S608 - constants only
 ).bindparams(ns=LOCK_NAMESPACE, channel=NOTIFY_CHANNEL)
@@ -53,37 +55,18 @@ _LOWEST_WRITER = Prepared(
 _PREPARED_ANNOUNCE = Prepared(_ANNOUNCE)
 
 
-def _transaction_of(session: Session) -> object | None:
-    # A savepoint that rolls back releases its locks, so each (sub)transaction announces itself.
-    # A pinned session (Database.run's) is in its connection's transaction from the start, and
-    # stays in it when the ORM begins on that connection.
-    return session.get_nested_transaction() or pinned(session) or session.get_transaction()
-
-
-def _announced(session: Session) -> bool:
-    transaction = _transaction_of(session)
-    return transaction is not None and session.info.get(_WRITING) is transaction
-
-
-def _remember_announced(session: Session) -> None:
-    session.info[_WRITING] = _transaction_of(session)
-
-
-def announce_writer(session: Session) -> None:
-    """Before a transaction draws its first event id: mark it as a writer until it ends, and
-    have its commit wake the pumps."""
-    if session.get_bind().dialect.name != "postgresql" or _announced(session):
-        return
-    session.execute(_ANNOUNCE)
-    _remember_announced(session)
-
-
 async def announce(session: AsyncSession) -> None:
-    """`announce_writer`, awaited on the session's connection."""
-    if session.get_bind().dialect.name != "postgresql" or _announced(session.sync_session):
+    """Before a transaction draws its first event id: mark it as a writer until it ends, and
+    have its commit wake the pumps. A savepoint that rolls back releases the mark's lock, so
+    each savepoint announces itself."""
+    if session.get_bind().dialect.name != "postgresql":
         return
-    await _PREPARED_ANNOUNCE.run(session)
-    _remember_announced(session.sync_session)
+    transaction = transaction_of(session)
+    scope = session.sync_session.get_nested_transaction() or transaction
+    if transaction.announced_in is scope:
+        return
+    row = await _PREPARED_ANNOUNCE.one(session)
+    transaction.announced_in, transaction.xid = scope, int(row.xid)
 
 
 class Finality(NamedTuple):

@@ -1,8 +1,8 @@
 """Appending to the event log, inside the command's transaction.
 
-A command records its events as it goes; they are written together, in the order recorded,
-by one INSERT when `write_events` is awaited (Database.run does just before it commits), or by
-the session's before-commit hook for a session committed otherwise. They are rows of the
+A command records its events on its Transaction as it goes; they are written together, in the
+order recorded, by one INSERT when `write_events` is awaited, which every transaction does just
+before it commits (registered with the platform's `before_every_commit`). They are rows of the
 transaction either way, so they commit or roll back with it; one statement instead of one per
 event is what keeps a command's round trips few.
 """
@@ -10,17 +10,15 @@ event is what keeps a command's round trips few.
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from lectern.events.inflight import announce, announce_writer
+from lectern.events.inflight import announce
 from lectern.events.types import DomainEvent
 from lectern.models import Event
 from lectern.models.base import utcnow
 from lectern.platform.prepared import Prepared
-
-_RECORDED = "recorded_events"
+from lectern.platform.transaction import Transaction, before_every_commit, transaction_of
 
 # Built once, on the table rather than the entity: the ORM's bulk-insert path and a fresh
 # statement's cache key cost more than the insert itself on the hot path of every command.
@@ -51,8 +49,7 @@ def record_event(
     """Add an event of the catalogue (lectern.events.types) to the transaction, about the
     learner `user_id` if any; it becomes visible, and is announced, on commit.
     (Commands use no savepoints: one rolled back would not take back what was recorded in it.)"""
-    recorded: list[dict[str, Any]] = session.info.setdefault(_RECORDED, [])
-    recorded.append(
+    transaction_of(session).events.append(
         {
             "type": event.type,
             "institution_id": institution_id,
@@ -64,39 +61,25 @@ def record_event(
     )
 
 
+@before_every_commit
 async def write_events(session: AsyncSession) -> list[int]:
     """Write the events recorded so far now rather than at commit; their ids."""
-    recorded: list[dict[str, Any]] = session.info.get(_RECORDED, [])
-    if len(recorded) > _PREPARED_ROWS:
-        return await session.run_sync(_write_recorded)
-    session.info.pop(_RECORDED, None)
+    transaction = transaction_of(session)
+    recorded, transaction.events = transaction.events, []
     if not recorded:
         return []
     await announce(session)
+    if len(recorded) > _PREPARED_ROWS:
+        return _drawn(transaction, list((await session.execute(_APPEND, recorded)).scalars()))
     values: dict[str, Any] = {
         f"{name}_{n}": event[name] for n, event in enumerate(recorded) for name in _COLUMNS
     }
     rows = await _append(len(recorded)).all(session, values)
-    return _drawn(session, [row.id for row in rows])
+    return _drawn(transaction, [row.id for row in rows])
 
 
-@event.listens_for(Session, "before_commit")
-def _write_recorded(session: Session) -> list[int]:
-    # Runs inside SQLAlchemy's greenlet when an AsyncSession commits, so it may execute.
-    recorded: list[dict[str, Any]] = session.info.pop(_RECORDED, [])
-    if not recorded:
-        return []
-    announce_writer(session)
-    return _drawn(session, list(session.execute(_APPEND, recorded).scalars()))
-
-
-def _drawn(session: AsyncSession | Session, ids: list[int]) -> list[int]:
+def _drawn(transaction: Transaction, ids: list[int]) -> list[int]:
     # One multi-row INSERT draws the ids in the order of its rows: sorted, they follow the record.
     ids.sort()
-    session.info["last_event_id"] = max(session.info.get("last_event_id") or 0, *ids)
+    transaction.last_event_id = max(transaction.last_event_id or 0, *ids)
     return ids
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_recorded(session: Session) -> None:
-    session.info.pop(_RECORDED, None)

@@ -7,11 +7,12 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+import asyncpg
 import pydantic_core
+from asyncpg.transaction import Transaction as DriverTransaction
 from fastapi import Request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import (
@@ -24,9 +25,14 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import greenlet_spawn
 
-from lectern.events.service import write_events
 from lectern.platform.config import Settings, to_async_url
-from lectern.platform.prepared import Prepared, begin, commit, connection_lost, mark_autocommit, pin
+from lectern.platform.prepared import (
+    Prepared,
+    as_sqlalchemy_error,
+    connection_lost,
+    mark_autocommit,
+)
+from lectern.platform.transaction import CommandSession, Transaction, begin_at_edge
 from lectern.platform.unavailable import CommitOutcomeUnknown, DatabaseUnavailable, unreachable
 
 T = TypeVar("T")
@@ -36,6 +42,12 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock dete
 MAX_ATTEMPTS = 8
 # Connections a command's BEGIN may find ended by the server before it takes a fresh one.
 MAX_DEAD_CONNECTIONS = 3
+# How long the fate of a COMMIT whose answer was lost is asked after, while its server process
+# (ended, or ending) has not yet finished the transaction one way or the other.
+COMMIT_OUTCOME_WAIT_S = 5.0
+_COMMIT_OUTCOME = Prepared(
+    text("SELECT pg_xact_status(CAST(CAST(:xid AS text) AS xid8)) AS status")
+)
 
 
 def json_text(value: Any) -> str:
@@ -122,7 +134,12 @@ class Database:
         else:
             self.engine = make_engine(url, echo=echo)
             self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Database.run's commands on PostgreSQL: asyncpg's own transaction, begun and committed
+        # here, with SQLAlchemy told to begin nothing (in autocommit it never does).
+        self._commands = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=CommandSession
+        )
         # SQLite allows one writer; queueing writers here avoids lock-upgrade failures.
         self._write_lock = asyncio.Lock() if not self.is_postgres else None
         self._commit_listeners: list[Callable[[int], None]] = []
@@ -218,60 +235,58 @@ class Database:
 
     async def _run_once(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if self.is_postgres:
-            result, session = await self._on_pinned_connection(command)
+            result, transaction = await self._on_pinned_connection(command)
         else:
             async with self._write_lock or contextlib.nullcontext():
-                result, session = await self._in_session(command)
-        last_event_id: int | None = session.info.get("last_event_id")
-        if last_event_id is not None:
+                result, transaction = await self._in_session(command)
+        transaction.committed()
+        if transaction.last_event_id is not None:
             for listener in self._commit_listeners:
-                listener(last_event_id)
+                listener(transaction.last_event_id)
         return result
 
     async def _in_session(
         self, command: Callable[[AsyncSession], Awaitable[T]]
-    ) -> tuple[T, AsyncSession]:
+    ) -> tuple[T, Transaction]:
         async with self.sessionmaker() as session:
+            transaction = begin_at_edge(session, None)
             result = await command(session)
-            await write_events(session)
+            await transaction.before_commit(session)
             await session.commit()
-        return result, session
+        return result, transaction
 
     async def _on_pinned_connection(
         self, command: Callable[[AsyncSession], Awaitable[T]]
-    ) -> tuple[T, AsyncSession]:
-        """PostgreSQL: the transaction is begun here on a pooled connection, and the command's
-        session is bound to it with its Prepared statements pinned there. A command that only
-        runs Prepared statements never has the session take a connection, begin or commit:
-        that bookkeeping cost more than the command's own statements. One that uses the ORM
-        has the session begin on this connection and commit through it."""
+    ) -> tuple[T, Transaction]:
+        """PostgreSQL: the transaction is asyncpg's own, begun here on a pooled connection in
+        autocommit, and the command's session is bound to that connection with its Prepared
+        statements pinned to the driver. SQLAlchemy, in autocommit, begins and commits nothing:
+        what the ORM sends runs in the same transaction, committed here."""
         for _ in range(MAX_DEAD_CONNECTIONS):
             try:
-                fairy = await self.engine.raw_connection()
+                connection = await self._commands.connect()
             except (TimeoutError, SQLAlchemyTimeout):
                 raise  # the pool had no connection to spare in time
             except Exception:
                 log.info("a new connection failed; taking another", exc_info=True)
                 continue
-            connection = Connection(self.engine.sync_engine, connection=fairy)
-            adapter: Any = fairy.dbapi_connection
-            driver: Any = fairy.driver_connection
+            assert connection.sync_connection is not None
+            driver: asyncpg.Connection = connection.sync_connection.connection.driver_connection
+            begun = driver.transaction()
             try:
-                begun = await begin(adapter, self.engine.dialect)
+                await begun.start()
             except BaseException as error:
-                await greenlet_spawn(_abandon, connection, adapter, True)
-                if isinstance(error, DBAPIError):
-                    continue  # ended by the server before the pool noticed: take another
+                await _drop(connection)
+                if isinstance(error, Exception):
+                    log.info("BEGIN failed on a pooled connection; taking another (%s)", error)
+                    continue  # ended by the server before the pool noticed
                 raise
-            if not begun:
-                connection.close()  # the adapter could not begin here: the session's own way
-                return await self._in_session(command)
             try:
-                return await self._pinned(command, connection, adapter, driver)
+                return await self._pinned(command, connection, driver, begun)
             except BaseException as error:
                 cause = error.__cause__ if isinstance(error, CommitOutcomeUnknown) else error
                 lost = cause is not None and _lost(driver, cause)
-                await greenlet_spawn(_abandon, connection, adapter, lost)
+                await _abandon(connection, driver, begun, lost)
                 if lost and isinstance(error, DBAPIError):
                     raise _ConnectionLost from error  # before COMMIT: nothing of it was saved
                 raise
@@ -280,25 +295,65 @@ class Database:
     async def _pinned(
         self,
         command: Callable[[AsyncSession], Awaitable[T]],
-        connection: Connection,
-        adapter: Any,
-        driver: Any,
-    ) -> tuple[T, AsyncSession]:
-        session = self.sessionmaker(bind=AsyncConnection(self.engine, connection))
-        pin(session, driver)
+        connection: AsyncConnection,
+        driver: asyncpg.Connection,
+        begun: DriverTransaction,
+    ) -> tuple[T, Transaction]:
+        session = self.sessionmaker(bind=connection)
+        transaction = begin_at_edge(session, driver)
         result = await command(session)
-        await write_events(session)
+        await transaction.before_commit(session)
         if session.in_transaction():
-            await session.flush()
-            with _outcome_unknown_if_lost(driver):
-                await session.commit()
-            await session.close()
-        if driver.is_in_transaction():
-            with _outcome_unknown_if_lost(driver):
-                await commit(adapter)
-        # With its transaction ended, its return to the pool does no I/O.
-        connection.close()
-        return result, session
+            await session.commit()  # flushes; in autocommit it sends no COMMIT
+        if await self._commit(transaction, driver, begun):
+            await connection.invalidate()  # committed, as the server says, but lost
+        await connection.close()
+        return result, transaction
+
+    async def _commit(
+        self,
+        transaction: Transaction,
+        driver: asyncpg.Connection,
+        begun: DriverTransaction,
+    ) -> bool:
+        """COMMIT; whether the connection was lost doing it, after the server committed. If the
+        driver knew it closed before COMMIT could be sent (the server ended it while the command
+        ran its Python), nothing was saved and the command may run again. Otherwise the
+        transaction's id, where a statement took it (an event's announcement), tells on a fresh
+        connection: aborted, it may run again; committed, it is answered; else it is unknown."""
+        closed_before = driver.is_closed()
+        try:
+            await begun.commit()
+            return False
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as e:
+            error = as_sqlalchemy_error(e, "COMMIT", ())
+            if closed_before or not connection_lost(driver, error):
+                raise error from e
+            outcome = await self._commit_outcome(transaction.xid)
+            log.info("COMMIT of transaction %s lost its connection: %s", transaction.xid, outcome)
+            if outcome == "aborted":
+                raise error from e  # nothing of it was saved: the command may run again
+            if outcome != "committed":
+                raise CommitOutcomeUnknown from error
+            return True
+
+    async def _commit_outcome(self, xid: int | None) -> str | None:
+        """'committed' or 'aborted' once the server has ended transaction `xid`; None if its id
+        is unknown, or if it cannot be asked in time."""
+        if xid is None:
+            return None
+        deadline = asyncio.get_running_loop().time() + COMMIT_OUTCOME_WAIT_S
+        while True:
+            try:
+                [row] = await self.read(_COMMIT_OUTCOME, {"xid": str(xid)})
+            except Exception:
+                log.warning("could not ask whether transaction %s committed", xid, exc_info=True)
+                return None
+            if row.status != "in progress":
+                return str(row.status) if row.status else None
+            if asyncio.get_running_loop().time() > deadline:
+                return None
+            await asyncio.sleep(0.02)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -328,20 +383,6 @@ def _lost(driver: Any, error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and connection_lost(driver, error)
 
 
-@contextlib.contextmanager
-def _outcome_unknown_if_lost(driver: Any) -> Iterator[None]:
-    """Around COMMIT: a connection lost now leaves unknown whether the server committed, unless
-    the driver knew it closed before COMMIT could be sent (the server ended it while the command
-    ran its Python between statements): then nothing was saved, and it may run again."""
-    closed_before = driver.is_closed()
-    try:
-        yield
-    except DBAPIError as error:
-        if connection_lost(driver, error) and not closed_before:
-            raise CommitOutcomeUnknown from error
-        raise
-
-
 def _newly_unreachable(error: Exception) -> bool:
     """Whether `error` says the database could not be reached, and is not yet said so."""
     return not isinstance(error, DatabaseUnavailable) and unreachable(error)
@@ -358,19 +399,28 @@ def _reaching() -> Iterator[None]:
         raise
 
 
-def _abandon(connection: Connection, adapter: Any, lost: bool) -> None:
+async def _abandon(
+    connection: AsyncConnection, driver: asyncpg.Connection, begun: DriverTransaction, lost: bool
+) -> None:
     """Roll back a command's transaction and return its connection; one lost, or left in the
-    middle of a statement (a cancellation), is never handed out again. In SQLAlchemy's greenlet."""
-    if not lost and not connection.invalidated:
+    middle of a statement (a cancellation), is never handed out again."""
+    if not lost and driver.is_in_transaction():
         try:
-            connection.rollback()  # what the session began on it, if anything
-            adapter.rollback()  # what was begun on the driver
+            await begun.rollback()
         except Exception:
             log.warning("a command's connection could not roll back; dropped", exc_info=True)
             lost = True
-    if lost and not connection.invalidated:
-        connection.invalidate()
-    connection.close()
+    if lost:
+        await _drop(connection)
+    else:
+        await connection.close()
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """Close a connection the pool must not hand out again."""
+    if not connection.invalidated:
+        await connection.invalidate()
+    await connection.close()
 
 
 def insert_of(dialect_name: str) -> Any:

@@ -9,12 +9,12 @@ the compiled SQL to asyncpg on the connection, and inside the transaction, that 
 connection already holds. Nothing else changes: the session still commits at the edge, and
 errors arrive as SQLAlchemy's.
 
-SQLAlchemy's asyncpg adapter issues BEGIN lazily, with its first statement; a Prepared statement
-that comes first in a session has the adapter begin (see `begin`). A session `pin`ned to a
-connection (Database.run's, whose transaction it began) runs every statement there at once. On
-a connection of an engine in autocommit (`mark_autocommit`) statements run on the driver at
-once; on another connection that has begun nothing, the first goes through SQLAlchemy. On SQLite
-every statement goes through SQLAlchemy. Rows are named tuples on both.
+Where a statement runs: in a command of Database.run (PostgreSQL), on the driver connection its
+Transaction is pinned to, whose transaction Database.run began; on a connection of an engine in
+autocommit (`mark_autocommit`), on the driver at once; in another session or connection, on the
+driver once SQLAlchemy has begun its transaction there (its first statement goes through
+SQLAlchemy, which begins lazily with it). On SQLite every statement goes through SQLAlchemy.
+Rows are named tuples on both.
 """
 
 from collections import namedtuple
@@ -26,17 +26,15 @@ import asyncpg
 from sqlalchemy import event, exc
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import greenlet_spawn
+
+from lectern.platform.transaction import transaction_of
 
 Executor = AsyncSession | AsyncConnection
 Processor = Callable[[Any], Any]
 Build = Callable[[str], Executable]
-_DRIVER = "prepared_driver"
-_PINNED = "prepared_pinned_driver"
 AUTOCOMMIT = "lectern_autocommit"
 
 
@@ -174,7 +172,7 @@ async def _fetch(
         else:
             records = await driver.fetch(compiled.sql, *arguments)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
-        raise _as_sqlalchemy_error(error, compiled.sql, arguments) from error
+        raise as_sqlalchemy_error(error, compiled.sql, arguments) from error
     return _rows(compiled, records)
 
 
@@ -189,7 +187,7 @@ def connection_lost(driver: asyncpg.Connection, error: exc.DBAPIError) -> bool:
 
 
 async def _invalidate(executor: Executor) -> None:
-    if isinstance(executor, AsyncSession) and _PINNED in executor.info:
+    if isinstance(executor, AsyncSession) and transaction_of(executor).driver is not None:
         return  # its connection belongs to whoever pinned it, who sees the error and drops it
     connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
     await connection.invalidate()
@@ -235,79 +233,29 @@ def mark_autocommit(engine: AsyncEngine) -> None:
         record.info[AUTOCOMMIT] = True
 
 
-def pin(session: AsyncSession, driver: asyncpg.Connection) -> None:
-    """Run every Prepared statement of `session` on `driver`, whose transaction the caller has
-    begun (`begin`), will end, and whose connection it drops if a statement loses it."""
-    session.info[_PINNED] = driver
-
-
-def pinned(session: AsyncSession | Session) -> asyncpg.Connection | None:
-    """The driver `session` is pinned to, if any: one transaction for the session's life."""
-    driver: asyncpg.Connection | None = session.info.get(_PINNED)
-    return driver
-
-
 async def _driver_of_session(session: AsyncSession) -> asyncpg.Connection | None:
-    if (pinned_driver := pinned(session)) is not None:
-        return pinned_driver
-    cached = session.info.get(_DRIVER)
-    if cached is not None and cached[0] is session.sync_session.get_transaction():
-        driver: asyncpg.Connection = cached[1]
-        return driver
+    if (pinned := transaction_of(session).driver) is not None:
+        return pinned
     if session.get_bind().dialect.name != "postgresql":
         return None
-    raw = await (await session.connection()).get_raw_connection()
-    driver = raw.driver_connection
-    if not driver.is_in_transaction():
-        try:
-            begun = await begin(raw.dbapi_connection, session.get_bind().dialect)
-        except exc.DBAPIError:
-            await _invalidate(session)
-            raise
-        if not begun:
-            return None
-    session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
-    return driver
+    connection = (await session.connection()).sync_connection
+    assert connection is not None
+    driver: asyncpg.Connection = connection.connection.driver_connection
+    return driver if driver.is_in_transaction() else None
 
 
-async def begin(adapter: Any, dialect: Dialect) -> bool:
-    """BEGIN on `adapter`, a pooled connection's SQLAlchemy asyncpg adapter; false where it
-    cannot be done here, and the caller's first statement must go through SQLAlchemy. A BEGIN
-    fails only on a connection past use: the caller must drop it (the error says so)."""
-    try:
-        return await _begin(adapter)
-    except Exception as error:
-        raise exc.DBAPIError.instance(
-            "BEGIN", None, error, dialect.loaded_dbapi.Error, connection_invalidated=True
-        ) from error
-
-
-async def _begin(adapter: Any) -> bool:
-    """Have SQLAlchemy's asyncpg adapter issue the BEGIN it would issue with its first statement
-    (and nothing in autocommit), so that it commits what the driver runs. The adapter offers no
-    public way; without this one, the caller's first statement goes through SQLAlchemy, which is
-    slower but the same (tests/foundation/test_prepared.py tells which way it went)."""
-    start = getattr(adapter, "_start_transaction", None)
-    if start is None or getattr(adapter, "_transaction", None) is not None:
-        return False
-    await start()
-    return True
-
-
-async def commit(adapter: Any) -> None:
-    """COMMIT the transaction `begin` began on `adapter`, as the adapter's own commit() would,
-    but without the greenlet that one needs (the adapter keeps asyncpg's transaction in the
-    private `_transaction`; without it, the adapter commits its own way). Whatever COMMIT
-    answers, the transaction is over; an error arrives as SQLAlchemy's, like a statement's."""
-    transaction = getattr(adapter, "_transaction", None)
-    if transaction is None:
-        await greenlet_spawn(adapter.commit)
-        return
-    adapter._transaction = None
-    try:
-        await transaction.commit()
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
-        raise _as_sqlalchemy_error(error, "COMMIT", ()) from error
+def as_sqlalchemy_error(error: Exception, sql: str, arguments: Sequence[Any]) -> exc.DBAPIError:
+    """The error SQLAlchemy would have raised: callers tell retryable failures and lost races
+    by SQLAlchemy's classes and the SQLSTATE on `orig`."""
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    kind: type[exc.DBAPIError] = exc.DBAPIError
+    if sqlstate.startswith("23"):
+        kind = exc.IntegrityError
+    elif sqlstate.startswith(("40", "53", "57", "08")):
+        kind = exc.OperationalError
+    elif sqlstate.startswith("42"):
+        kind = exc.ProgrammingError
+    return kind(sql, tuple(arguments), error)
 
 
 def _learn_columns(compiled: _Compiled, attributes: Sequence[Any]) -> None:
@@ -338,17 +286,3 @@ def _rows(compiled: _Compiled, records: Sequence[asyncpg.Record]) -> list[Any]:
             values[index] = process(values[index])
         rows.append(row._make(values))
     return rows
-
-
-def _as_sqlalchemy_error(error: Exception, sql: str, arguments: Sequence[Any]) -> exc.DBAPIError:
-    """The error SQLAlchemy would have raised: callers tell retryable failures and lost races
-    by SQLAlchemy's classes and the SQLSTATE on `orig`."""
-    sqlstate = getattr(error, "sqlstate", None) or ""
-    kind: type[exc.DBAPIError] = exc.DBAPIError
-    if sqlstate.startswith("23"):
-        kind = exc.IntegrityError
-    elif sqlstate.startswith(("40", "53", "57", "08")):
-        kind = exc.OperationalError
-    elif sqlstate.startswith("42"):
-        kind = exc.ProgrammingError
-    return kind(sql, tuple(arguments), error)

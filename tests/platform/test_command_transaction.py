@@ -17,6 +17,7 @@ from lectern.models import Institution
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from lectern.platform.prepared import Prepared
+from lectern.platform.transaction import transaction_of
 from tests.rows import scalar
 
 _ONE = Prepared(text("SELECT 1 AS one"))
@@ -211,16 +212,16 @@ async def test_a_command_announces_itself_as_an_event_writer_once(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     announced: list[None] = []
-    run = inflight._PREPARED_ANNOUNCE.run
+    one = inflight._PREPARED_ANNOUNCE.one
 
-    async def counted(executor: Any, parameters: Any = None) -> None:
+    async def counted(executor: Any, parameters: Any = None) -> Any:
         announced.append(None)
-        await run(executor, parameters)
+        return await one(executor, parameters)
 
-    monkeypatch.setattr(inflight._PREPARED_ANNOUNCE, "run", counted)
+    monkeypatch.setattr(inflight._PREPARED_ANNOUNCE, "one", counted)
     institution = await db.run(lambda s: _NEW_INSTITUTION.one(s, {"name": "announcing"}))
 
-    async def command(session: AsyncSession) -> list[int]:
+    async def command(session: AsyncSession) -> tuple[list[int], int | None, int]:
         drawn = []
         for step in range(3):
             if step == 1:
@@ -231,9 +232,10 @@ async def test_a_command_announces_itself_as_an_event_writer_once(
                 institution_id=institution.id,
             )
             drawn += await write_events(session)
-        return drawn
+        return drawn, transaction_of(session).xid, int((await _XACT.one(session)).xact)
 
-    drawn = await db.run(command)
+    drawn, taken, xid = await db.run(command)
 
     assert len(drawn) == 3
     assert len(announced) == 1
+    assert taken == xid  # the announcement took the transaction's id

@@ -2,8 +2,10 @@
 requests of that moment, and the first ones after it, are answered as if nothing happened."""
 
 import asyncio
+import logging
 import random
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,11 +13,15 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.events.service import record_event
+from lectern.events.types import AuditRepaired
 from lectern.models import Institution
 from lectern.platform.db import Database
-from lectern.platform.errors import PROBLEM_BASE
-from lectern.platform.unavailable import DatabaseUnavailable
+from lectern.platform.prepared import Prepared
+from lectern.platform.transaction import transaction_of
+from lectern.platform.unavailable import CommitOutcomeUnknown, DatabaseUnavailable
 from tests.backends import admin_connection, kill_every_backend
 from tests.conftest import LiveServer
 from tests.factories import Person, World
@@ -201,22 +207,29 @@ async def test_killing_every_connection_under_load_fails_no_request_and_loses_no
     db: Database,
     live_server: LiveServer,
     database_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     school = await _school(world, client)
 
-    async with admin_connection(database_url) as admin:
-        tally, kills = await _load_while_killing(live_server, school, admin)
+    with caplog.at_level(logging.INFO, logger="lectern.platform.db"):
+        async with admin_connection(database_url) as admin:
+            tally, kills = await _load_while_killing(live_server, school, admin)
+    lost_commits = Counter(
+        str(r.args[1])
+        for r in caplog.records
+        if r.msg == "COMMIT of transaction %s lost its connection: %s"
+    )
 
     print(
         f"\n{sum(tally.statuses.values())} answers {dict(tally.statuses)};"
         f" {len(kills)} kills ending {sum(kills)} connections;"
         f" {len(tally.approved)} approvals, {len(tally.enrolled)} enrollments,"
-        f" {len(tally.watched)} activity posts acknowledged"
+        f" {len(tally.watched)} activity posts acknowledged;"
+        f" COMMITs that lost their connection, by outcome: {dict(lost_commits)}"
     )
     assert len(kills) == KILLS
     assert all(kills)
-    # Only a connection lost during COMMIT may answer 503: whether it committed is unknown.
-    assert set(tally.failures) <= {"POST " + PROBLEM_BASE + "commit-outcome-unknown"}
+    assert tally.failures == []
     assert tally.approved
     assert tally.enrolled
     assert tally.watched
@@ -265,3 +278,117 @@ async def test_a_command_that_loses_its_connection_twice_is_unavailable_and_save
     assert await rows(db, "SELECT id FROM institutions WHERE slug = 'lost'") == []
     me = await client.get("/api/v1/me", headers=admin.headers)
     assert me.status_code == 200, me.text
+
+
+# A COMMIT whose connection is lost: the server is asked whether the transaction committed.
+
+_LOST_COMMIT_TABLE = """
+    CREATE TABLE lost_commit (n int);
+    CREATE SEQUENCE lost_commit_once;
+    CREATE FUNCTION lost_commit_end() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF nextval('lost_commit_once') = 1 THEN
+            PERFORM pg_terminate_backend(pg_backend_pid());
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER lost_commit_end AFTER INSERT ON lost_commit
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lost_commit_end();
+"""
+_WRITE_ROW = Prepared(text("INSERT INTO lost_commit (n) VALUES (1)"))
+
+
+@pytest.fixture
+async def ends_its_first_commit(database_url: str) -> AsyncIterator[None]:
+    """A table whose rows are checked by COMMIT (a deferred trigger): the first such COMMIT ends
+    its own server process before it commits, every later one commits."""
+    async with admin_connection(database_url) as admin:
+        await admin.execute(_LOST_COMMIT_TABLE)
+    yield
+    async with admin_connection(database_url) as admin:
+        await admin.execute(
+            "DROP TABLE lost_commit; DROP SEQUENCE lost_commit_once; DROP FUNCTION lost_commit_end"
+        )
+
+
+def _writes_a_row_and_an_event(admin: Person, runs: list[asyncpg.Connection | None]) -> Any:
+    """A command that writes a row and an event (whose announcement takes the transaction's id),
+    noting the driver connection of each of its runs."""
+
+    async def command(session: AsyncSession) -> str:
+        runs.append(transaction_of(session).driver)
+        await _WRITE_ROW.run(session)
+        record_event(
+            session, AuditRepaired(invariant="lost", row={}), institution_id=admin.institution_id
+        )
+        return "done"
+
+    return command
+
+
+async def _written(db: Database) -> tuple[int, int]:
+    table = await rows(db, "SELECT count(*) AS n FROM lost_commit")
+    events = await rows(db, "SELECT count(*) AS n FROM events WHERE payload->>'invariant' = 'lost'")
+    return table[0]["n"], events[0]["n"]
+
+
+async def test_a_commit_that_lost_its_connection_and_did_not_commit_runs_again(
+    world: World, db: Database, ends_its_first_commit: None
+) -> None:
+    admin = await world.admin()
+    runs: list[asyncpg.Connection | None] = []
+
+    result = await db.run(_writes_a_row_and_an_event(admin, runs))
+
+    assert result == "done"
+    assert len(runs) == 2
+    assert await _written(db) == (1, 1)
+
+
+async def test_a_commit_that_lost_its_connection_after_committing_is_answered_once(
+    world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No server can be made to commit and then lose the answer on demand: here the COMMIT is
+    sent and answered, and then the connection is cut as though the answer had been lost."""
+    admin = await world.admin()
+    runs: list[asyncpg.Connection | None] = []
+    async with db.engine.begin() as connection:
+        await connection.exec_driver_sql("CREATE TABLE lost_commit (n int)")
+    commit = asyncpg.transaction.Transaction.commit
+
+    async def answer_lost(transaction: asyncpg.transaction.Transaction) -> None:
+        await commit(transaction)
+        [driver] = runs
+        assert driver is not None
+        driver.terminate()
+        raise asyncpg.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", answer_lost)
+    try:
+        result = await db.run(_writes_a_row_and_an_event(admin, runs))
+    finally:
+        monkeypatch.undo()
+    written = await _written(db)
+    async with db.engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE lost_commit")
+
+    assert result == "done"
+    assert len(runs) == 1
+    assert written == (1, 1)
+
+
+async def test_a_lost_commit_of_a_transaction_whose_id_was_never_taken_is_unknown(
+    db: Database, ends_its_first_commit: None
+) -> None:
+    runs: list[None] = []
+
+    async def writes_a_row_only(session: AsyncSession) -> None:
+        runs.append(None)
+        await _WRITE_ROW.run(session)
+
+    with pytest.raises(CommitOutcomeUnknown):
+        await db.run(writes_a_row_only)
+
+    assert runs == [None]  # run once: whether it committed is unknown

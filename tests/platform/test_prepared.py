@@ -36,8 +36,9 @@ from lectern.models.enums import EnrollmentSource
 from lectern.notifications.service import _WRITE, notify
 from lectern.platform.auth import _BY_SESSION, _BY_TOKEN
 from lectern.platform.db import Database
-from lectern.platform.prepared import Prepared, _begin, commit
+from lectern.platform.prepared import Prepared
 from lectern.platform.tokens import token_digest
+from lectern.platform.transaction import transaction_of
 from tests.factories import Person, World
 from tests.rows import rows, scalar
 
@@ -194,7 +195,9 @@ async def test_recorded_events_are_written_in_record_order(
                 user_id=admin.id,
             )
         ids = await write_events(session)
-        return ids, session.info["last_event_id"]
+        last = transaction_of(session).last_event_id
+        assert last is not None
+        return ids, last
 
     ids, last = await db.run(command)
 
@@ -365,55 +368,28 @@ async def test_commands_of_prepared_statements_send_nothing_through_sqlalchemy(
 
 
 @pytest.mark.postgres_only
-async def test_the_asyncpg_adapter_still_begins_for_a_prepared_statement(db: Database) -> None:
-    async with db.session() as session:
-        raw = await (await session.connection()).get_raw_connection()
-        driver: asyncpg.Connection = raw.driver_connection
-        assert not driver.is_in_transaction()
-        assert await _begin(raw.dbapi_connection) is True  # SQLAlchemy's private API is there
-        assert driver.is_in_transaction()
-        assert await _begin(raw.dbapi_connection) is False  # it has begun already
-        # ... and keeps asyncpg's transaction where `commit` takes it from.
-        assert raw.dbapi_connection._transaction is not None
-        await commit(raw.dbapi_connection)
-        assert raw.dbapi_connection._transaction is None
-        assert not driver.is_in_transaction()
-
-
-async def test_without_the_adapters_transaction_commit_asks_the_adapter_to() -> None:
-    class Adapter:  # one that keeps its transaction elsewhere
-        committed = 0
-
-        def commit(self) -> None:
-            self.committed += 1
-
-    adapter = Adapter()
-    await commit(adapter)
-
-    assert adapter.committed == 1
-
-
-@pytest.mark.postgres_only
-async def test_without_the_adapters_begin_the_first_statement_goes_through_sqlalchemy(
-    world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+async def test_in_a_plain_session_sqlalchemy_begins_and_prepared_statements_follow_on_the_driver(
+    world: World, db: Database
 ) -> None:
+    """Outside Database.run nothing has begun the session's transaction: its first statement
+    goes through SQLAlchemy, which begins it lazily, and the next ones run in it on the driver."""
     student, course = await _enrolled(world, db)
-
-    async def cannot_begin(_adapter: Any) -> bool:
-        return False
-
-    monkeypatch.setattr("lectern.platform.prepared._begin", cannot_begin)
-
-    async def lookups(session: AsyncSession) -> list[Any]:
-        return [await current_enrollment(session, student.id, course["id"]) for _ in range(2)]
+    xid = Prepared(text("SELECT pg_current_xact_id()::text AS xid"))
 
     with _sent_through_sqlalchemy(db) as through_sqlalchemy:
-        first, second = await db.run(lookups)
+        async with db.session() as session:
+            first = await current_enrollment(session, student.id, course["id"])
+            second = await current_enrollment(session, student.id, course["id"])
+            xids = {(await xid.one(session)).xid, await session.scalar(text(_XID_TEXT))}
 
-    [statement] = through_sqlalchemy
+    [statement] = [sent for sent in through_sqlalchemy if _XID_TEXT not in sent]
     assert "FROM enrollments" in statement
     assert first == second
     assert first.progress == 37.25
+    assert len(xids) == 1
+
+
+_XID_TEXT = "SELECT pg_current_xact_id()::text"
 
 
 # PostgreSQL: errors arrive as SQLAlchemy's.
@@ -490,6 +466,7 @@ async def test_a_missing_parameter_is_refused_before_anything_is_sent(
     admin = await world.admin()
     values = {"user_id": admin.id, "kind": "k", "body": "", "link": "", "created_at": utcnow()}
     async with db.session() as session:
+        await session.execute(text("SELECT 1"))  # begun: what follows runs on the driver
         with pytest.raises(exc.InvalidRequestError, match="bind parameter 'title'"):
             await _WRITE.one(session, values)
         # Nothing failed on the server: the transaction goes on.
@@ -658,6 +635,5 @@ async def test_a_command_whose_connection_is_ended_before_commit_runs_again_on_a
 
     assert runs == 2
     assert row.ended is None
-    assert await rows(db, "SELECT type FROM events WHERE type = 'test.once'") == [
-        {"type": "test.once"}
-    ]
+    once = "SELECT count(*) FROM events WHERE payload->>'invariant' = 'once'"
+    assert await scalar(db, once) == 1
