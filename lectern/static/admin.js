@@ -2,8 +2,20 @@
 "use strict";
 
 (() => {
-  const { api, h, onEvent, refresher, progressBar, announce, report, when, money, replace } =
-    Lectern;
+  const {
+    api,
+    h,
+    onEvent,
+    refresher,
+    progressBar,
+    announce,
+    report,
+    when,
+    money,
+    replace,
+    fieldErrors,
+    confirmAction,
+  } = Lectern;
   const ADMIN_EVENTS = [
     "request.",
     "enrollment.",
@@ -25,6 +37,22 @@
   };
   const CHART_CONFIG = { displayModeBar: false, responsive: true };
   const percent = (/** @type {unknown} */ value) => `${Math.round(Number(value) || 0)} %`;
+
+  /**
+   * A chart label broken into lines of about `width` characters (Plotly's <br>), words kept.
+   * @param {string} text
+   * @param {number} width
+   */
+  function lines(text, width) {
+    /** @type {string[]} */
+    const out = [];
+    for (const word of text.split(" ")) {
+      const last = out.length - 1;
+      if (last >= 0 && out[last].length + word.length < width) out[last] += ` ${word}`;
+      else out.push(word);
+    }
+    return out.join("<br>");
+  }
 
   /**
    * @param {string} id
@@ -112,13 +140,17 @@
       type: "bar",
       orientation: "h",
       name,
-      y: titles,
+      y: labels,
       x: values,
       marker: { color },
     });
+    // On a phone the course names break over lines, so that the bars keep half the width.
+    const chartWidth = document.getElementById("chart-enrollments")?.clientWidth || 800;
+    const narrow = chartWidth < 520;
+    const labels = narrow ? titles.map((t) => lines(t, 16)) : titles;
     const tall = {
-      height: Math.max(260, 60 + 44 * titles.length),
-      margin: { t: 40, r: 10, b: 40, l: 170 },
+      height: Math.max(260, 60 + (narrow ? 56 : 44) * titles.length),
+      margin: { t: 40, r: 10, b: 40, l: narrow ? 110 : 170 },
       yaxis: { automargin: true, autorange: "reversed" },
     };
     chart(
@@ -238,14 +270,19 @@
                     class: "danger",
                     "data-action": "reject",
                     "aria-label": `Reject ${r.learner_name} for ${r.course_title}`,
-                    onclick: (/** @type {ButtonClick} */ e) =>
-                      act(
-                        e.target,
+                    onclick: async (/** @type {ButtonClick} */ e) => {
+                      const button = e.target;
+                      const question = `Reject ${r.learner_name}'s request for ${r.course_title}?`;
+                      if (!(await confirmAction(question, "Reject request"))) return;
+                      await act(
+                        button,
                         "POST",
                         `/api/v1/admin/access-requests/${r.id}/reject`,
                         { note: noteValue() },
                         `Rejected ${r.learner_name}.`,
-                      ).then(queue),
+                      );
+                      queue();
+                    },
                   },
                   "Reject",
                 ),
@@ -301,98 +338,26 @@
   }
 
   // -- students -------------------------------------------------------------------------------
-  // The list comes a keyset page at a time; a live refresh reloads as many pages as were shown.
-  const STUDENTS_PAGE = 100;
-  let studentPages = 1;
-  /** @type {string | null} */
-  let nextStudents = null;
-
-  /**
-   * A page of students and the address of the next one, from the Link header.
-   * @param {string} url
-   * @returns {Promise<{ rows: ApiRecord[], next: string | null }>}
-   */
-  async function studentsPage(url) {
-    const response = await fetch(url, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (!response.ok) throw new Error(`The students list answered ${response.status}.`);
-    const next = /<([^>]*)>;\s*rel="next"/.exec(response.headers.get("link") || "");
-    return { rows: await response.json(), next: next ? next[1] : null };
-  }
-
-  function firstStudentsUrl() {
-    const q = /** @type {HTMLInputElement} */ (document.getElementById("student-search")).value;
-    const sort = /** @type {HTMLSelectElement} */ (document.getElementById("student-sort")).value;
-    const query = new URLSearchParams({ limit: String(STUDENTS_PAGE), sort });
-    if (q.trim()) query.set("q", q.trim());
-    return `/api/v1/admin/students?${query}`;
-  }
-
-  /** @param {ApiRecord} s */
-  function studentRow(s) {
-    return h(
-      "tr",
-      { "data-user-id": s.id },
-      h("th", { scope: "row" }, h("a", { href: `/admin/students/${s.id}` }, s.full_name)),
-      h("td", {}, s.email),
-      h("td", {}, String(s.active_enrollments)),
-      h("td", {}, String(s.completed_enrollments)),
-      h("td", {}, String(s.pending_requests)),
-      h("td", {}, percent(s.average_progress)),
-    );
-  }
-
   async function renderStudents() {
     /** @type {ApiRecord[]} */
-    const students = [];
-    /** @type {string | null} */
-    let url = firstStudentsUrl();
-    for (let page = 0; page < studentPages && url; page += 1) {
-      const { rows, next } = await studentsPage(url);
-      students.push(...rows);
-      url = next;
-    }
-    nextStudents = url;
-    /** @type {HTMLButtonElement} */ (document.getElementById("student-more")).hidden = !url;
+    const students = await api("GET", "/api/v1/admin/students?limit=1000");
     replace(
       "student-rows",
       students.length
-        ? students.map(studentRow)
-        : h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students found.")),
+        ? students.map((s) =>
+            h(
+              "tr",
+              { "data-user-id": s.id },
+              h("th", { scope: "row" }, h("a", { href: `/admin/students/${s.id}` }, s.full_name)),
+              h("td", {}, s.email),
+              h("td", {}, String(s.active_enrollments)),
+              h("td", {}, String(s.completed_enrollments)),
+              h("td", {}, String(s.pending_requests)),
+              h("td", {}, percent(s.average_progress)),
+            ),
+          )
+        : h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students yet.")),
     );
-  }
-
-  async function loadMoreStudents() {
-    if (!nextStudents) return;
-    const { rows, next } = await studentsPage(nextStudents);
-    studentPages += 1;
-    nextStudents = next;
-    /** @type {HTMLButtonElement} */ (document.getElementById("student-more")).hidden = !next;
-    document.getElementById("student-rows")?.append(...rows.map(studentRow));
-  }
-
-  /** @param {() => Promise<void>} render */
-  function setUpStudentSearch(render) {
-    /** @type {number | undefined} */
-    let typing;
-    const restart = () => {
-      studentPages = 1;
-      render();
-    };
-    document.getElementById("student-search")?.addEventListener("input", () => {
-      clearTimeout(typing);
-      typing = window.setTimeout(restart, 250);
-    });
-    document.getElementById("student-sort")?.addEventListener("change", restart);
-    document.getElementById("student-filter")?.addEventListener("submit", (event) => {
-      event.preventDefault();
-      restart();
-    });
-    document
-      .getElementById("student-more")
-      ?.addEventListener("click", () => loadMoreStudents().catch(report));
   }
 
   async function renderStudent() {
@@ -449,14 +414,19 @@
                           class: "danger",
                           "data-action": "unenroll",
                           "aria-label": `Unenroll from ${e.course_title}`,
-                          onclick: (/** @type {ButtonClick} */ ev) =>
-                            act(
-                              ev.target,
+                          onclick: async (/** @type {ButtonClick} */ ev) => {
+                            const button = ev.target;
+                            const question = `Unenroll from ${e.course_title}? The learner's progress is kept.`;
+                            if (!(await confirmAction(question, "Unenroll"))) return;
+                            await act(
+                              button,
                               "DELETE",
                               `/api/v1/admin/enrollments/${e.id}`,
                               undefined,
                               `Unenrolled from ${e.course_title}.`,
-                            ).then(student),
+                            );
+                            student();
+                          },
                         },
                         "Unenroll",
                       ),
@@ -532,7 +502,7 @@
         location.assign(`/admin/courses/${course.id}`);
       } catch (error) {
         /** @type {HTMLElement} */ (document.getElementById("new-course-error")).textContent =
-          error.message;
+          fieldErrors(form, error) ? "" : error.message;
       }
     });
   }
@@ -663,7 +633,6 @@
         () => queue(),
       );
     if (page === "admin-courses") setUpNewCourse();
-    if (page === "admin-students") setUpStudentSearch(render);
     if (page === "admin-student") {
       const enrollForm = /** @type {HTMLFormElement} */ (document.getElementById("enroll-form"));
       enrollForm.addEventListener("submit", async (event) => {

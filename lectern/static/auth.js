@@ -38,8 +38,9 @@ document.addEventListener("DOMContentLoaded", () => {
         await Lectern.api("POST", "/api/v1/auth/register", form);
         await login(form.email, form.password);
       } catch (error) {
-        /** @type {HTMLElement} */ (document.getElementById("signup-error")).textContent =
-          error.message;
+        const summary = /** @type {HTMLElement} */ (document.getElementById("signup-error"));
+        const placed = Lectern.fieldErrors(/** @type {HTMLFormElement} */ (signupForm), error);
+        summary.textContent = placed ? "" : error.message;
       }
     });
   }

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, h, onEvent, refresher, announce, report, replace } = Lectern;
+  const { api, h, onEvent, refresher, announce, report, replace, confirmAction } = Lectern;
   const courseId = Number(document.body.dataset.courseId);
   const form = () => /** @type {NamedForm} */ (document.getElementById("course-settings"));
   const KINDS = ["video", "quiz", "reading", "qbank"];
@@ -68,13 +68,118 @@
   }
 
   /**
+   * A labelled control; `name` is the API field it edits, where its messages are shown.
    * @param {string} id
    * @param {string} label
    * @param {HTMLElement} control
+   * @param {string} [name]
    */
-  function field(id, label, control) {
+  function field(id, label, control, name) {
     control.id = id;
+    if (name) control.setAttribute("name", name);
     return h("div", { class: "field" }, h("label", { for: id }, label), control);
+  }
+
+  /**
+   * Move up and Move down buttons for one of `ids`, which POST the new order to `path`.
+   * @param {number[]} ids
+   * @param {number} index
+   * @param {string} what the part's name, for the buttons' labels
+   * @param {string} path
+   * @param {string} key "lesson_ids" or "chapter_ids"
+   */
+  function moveButtons(ids, index, what, path, key) {
+    /** @param {number} by */
+    const move = (by) => {
+      const order = [...ids];
+      [order[index], order[index + by]] = [order[index + by], order[index]];
+      send("POST", path, { [key]: order }, `Moved ${what} ${by < 0 ? "up" : "down"}.`);
+    };
+    return [
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "aria-label": `Move ${what} up`,
+          disabled: index === 0,
+          onclick: () => move(-1),
+        },
+        "↑",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "aria-label": `Move ${what} down`,
+          disabled: index === ids.length - 1,
+          onclick: () => move(1),
+        },
+        "↓",
+      ),
+    ];
+  }
+
+  /**
+   * The fields of a lesson an author may change in place, by its kind.
+   * @param {ApiRecord} lesson
+   */
+  function lessonDetailsForm(lesson) {
+    const key = `l${lesson.id}-edit`;
+    const title = h("input", { required: true, maxlength: "200", value: lesson.title });
+    const controls = [field(`${key}-title`, "Lesson title", title, "title")];
+    /** @type {() => ApiRecord} */
+    let values = () => ({ title: title.value });
+    if (lesson.kind === "video") {
+      const duration = h("input", {
+        type: "number",
+        min: "1",
+        step: "1",
+        value: String(Math.round(lesson.duration_s || 0)),
+      });
+      const url = h("input", { maxlength: "2000", value: lesson.video_url || "" });
+      controls.push(
+        field(`${key}-duration`, "Duration (seconds)", duration, "duration_s"),
+        field(`${key}-url`, "Video URL", url, "video_url"),
+      );
+      values = () => ({
+        title: title.value,
+        duration_s: Number(duration.value),
+        video_url: url.value,
+      });
+    } else if (lesson.kind === "reading") {
+      const body = h("textarea", {}, lesson.body || "");
+      controls.push(field(`${key}-body`, "Text (Markdown)", body, "body"));
+      values = () => ({ title: title.value, body: body.value });
+    } else if (lesson.kind === "quiz") {
+      const passMark = h("input", {
+        type: "number",
+        min: "0",
+        max: "1",
+        step: "0.05",
+        value: String(lesson.pass_mark),
+      });
+      controls.push(field(`${key}-pass`, "Pass mark (0–1)", passMark, "pass_mark"));
+      values = () => ({ title: title.value, pass_mark: Number(passMark.value) });
+    }
+    return h(
+      "details",
+      {},
+      h("summary", {}, `Edit ${lesson.title}`),
+      h(
+        "form",
+        {
+          class: "stack",
+          onsubmit: (/** @type {SubmitEvent} */ event) => {
+            event.preventDefault();
+            send("PATCH", `/api/v1/lessons/${lesson.id}`, values(), "Lesson saved.");
+          },
+        },
+        controls,
+        h("button", { type: "submit", class: "secondary" }, "Save changes"),
+      ),
+    );
   }
 
   // Authors type choices one per line and the correct one by its number (from 1).
@@ -121,8 +226,12 @@
     );
   }
 
-  /** @param {ApiRecord} lesson */
-  function lessonEditor(lesson) {
+  /**
+   * @param {ApiRecord} lesson
+   * @param {ApiRecord} chapter
+   * @param {number} index
+   */
+  function lessonEditor(lesson, chapter, index) {
     const key = `l${lesson.id}`;
     const required = h("input", {
       type: "checkbox",
@@ -146,6 +255,17 @@
         { class: "row", style: "justify-content: space-between" },
         h("strong", {}, lesson.title),
         h("span", { class: "meta" }, facts.join(" · ")),
+        h(
+          "div",
+          { class: "row" },
+          moveButtons(
+            chapter.lessons.map((/** @type {ApiRecord} */ l) => l.id),
+            index,
+            `lesson ${lesson.title}`,
+            `/api/v1/chapters/${chapter.id}/lessons/order`,
+            "lesson_ids",
+          ),
+        ),
       ),
       h(
         "form",
@@ -175,14 +295,16 @@
             type: "button",
             class: "danger",
             "aria-label": `Delete lesson ${lesson.title}`,
-            onclick: () => {
-              if (confirm(`Delete the lesson ${lesson.title}?`))
+            onclick: async () => {
+              const question = `Delete the lesson ${lesson.title}? Learners' work on it is removed too.`;
+              if (await confirmAction(question, "Delete lesson"))
                 send("DELETE", `/api/v1/lessons/${lesson.id}`, undefined, "Lesson deleted.");
             },
           },
           "Delete",
         ),
       ),
+      lessonDetailsForm(lesson),
     ];
     if (lesson.kind === "quiz") {
       const prompt = h("input", { required: true, maxlength: "4000" });
@@ -207,7 +329,7 @@
                 send("PATCH", `/api/v1/lessons/${lesson.id}`, { questions }, "Question added.");
               },
             },
-            field(`${key}-q-prompt`, "New question", prompt),
+            field(`${key}-q-prompt`, "New question", prompt, "questions"),
             field(`${key}-q-choices`, "Choices, one per line", choices),
             field(`${key}-q-answer`, "Number of the correct choice", answer),
             h("button", { type: "submit", class: "secondary" }, "Add quiz question"),
@@ -239,15 +361,15 @@
       video: h(
         "div",
         { class: "inline-fields" },
-        field(`${key}-duration`, "Duration (seconds)", duration),
-        field(`${key}-url`, "Video URL", url),
+        field(`${key}-duration`, "Duration (seconds)", duration, "duration_s"),
+        field(`${key}-url`, "Video URL", url, "video_url"),
       ),
-      reading: field(`${key}-body`, "Text (Markdown)", body),
+      reading: field(`${key}-body`, "Text (Markdown)", body, "body"),
       quiz: h(
         "div",
         {},
-        field(`${key}-pass`, "Pass mark (0–1)", passMark),
-        field(`${key}-prompt`, "First question", prompt),
+        field(`${key}-pass`, "Pass mark (0–1)", passMark, "pass_mark"),
+        field(`${key}-prompt`, "First question", prompt, "questions"),
         field(`${key}-choices`, "Choices, one per line", choices),
         field(`${key}-answer`, "Number of the correct choice", answer),
       ),
@@ -292,8 +414,8 @@
       h(
         "div",
         { class: "inline-fields" },
-        field(`${key}-title`, "Lesson title", title),
-        field(`${key}-kind`, "Kind", kind),
+        field(`${key}-title`, "Lesson title", title, "title"),
+        field(`${key}-kind`, "Kind", kind, "kind"),
       ),
       extra,
       h("button", { type: "submit", class: "secondary" }, "Add lesson"),
@@ -307,12 +429,17 @@
   /** @type {Map<number, HTMLFormElement>} */
   const addForms = new Map();
 
-  /** @param {ApiRecord} lesson */
-  function lessonNode(lesson) {
-    const key = JSON.stringify(lesson);
+  /**
+   * @param {ApiRecord} chapter
+   * @param {ApiRecord} lesson
+   * @param {number} index
+   */
+  function lessonNode(chapter, lesson, index) {
+    const siblings = chapter.lessons.map((/** @type {ApiRecord} */ l) => l.id);
+    const key = JSON.stringify([lesson, chapter.id, siblings]);
     const cached = lessonNodes.get(lesson.id);
     if (cached && cached.key === key) return cached.node;
-    const node = lessonEditor(lesson);
+    const node = lessonEditor(lesson, chapter, index);
     lessonNodes.set(lesson.id, { key, node });
     return node;
   }
@@ -321,6 +448,33 @@
   function addFormFor(chapter) {
     if (!addForms.has(chapter.id)) addForms.set(chapter.id, addLessonForm(chapter));
     return addForms.get(chapter.id);
+  }
+
+  /** @param {ApiRecord} chapter */
+  function renameChapterForm(chapter) {
+    const title = h("input", { required: true, maxlength: "200", value: chapter.title });
+    return h(
+      "details",
+      {},
+      h("summary", {}, `Rename ${chapter.title}`),
+      h(
+        "form",
+        {
+          class: "row",
+          onsubmit: (/** @type {SubmitEvent} */ event) => {
+            event.preventDefault();
+            send(
+              "PATCH",
+              `/api/v1/chapters/${chapter.id}`,
+              { title: title.value },
+              "Chapter renamed.",
+            );
+          },
+        },
+        field(`c${chapter.id}-rename`, "Chapter title", title, "title"),
+        h("button", { type: "submit", class: "secondary" }, "Rename"),
+      ),
+    );
   }
 
   let shownOutline = "";
@@ -332,22 +486,35 @@
     replace(
       "editor-outline",
       course.chapters.length
-        ? course.chapters.map((/** @type {ApiRecord} */ chapter) =>
+        ? course.chapters.map((/** @type {ApiRecord} */ chapter, /** @type {number} */ index) =>
             h(
               "article",
               { class: "card stack", "data-chapter-id": chapter.id },
               h(
                 "div",
                 { class: "row", style: "justify-content: space-between" },
-                h("h3", { style: "margin:0" }, `${chapter.position + 1}. ${chapter.title}`),
+                h("h3", { style: "margin:0" }, `${index + 1}. ${chapter.title}`),
+                h(
+                  "div",
+                  { class: "row" },
+                  moveButtons(
+                    course.chapters.map((/** @type {ApiRecord} */ c) => c.id),
+                    index,
+                    `chapter ${chapter.title}`,
+                    `/api/v1/courses/${courseId}/chapters/order`,
+                    "chapter_ids",
+                  ),
+                ),
+                renameChapterForm(chapter),
                 h(
                   "button",
                   {
                     type: "button",
                     class: "danger",
                     "aria-label": `Delete chapter ${chapter.title}`,
-                    onclick: () => {
-                      if (confirm(`Delete the chapter ${chapter.title} and its lessons?`))
+                    onclick: async () => {
+                      const question = `Delete the chapter ${chapter.title} and its ${chapter.lessons.length} lessons?`;
+                      if (await confirmAction(question, "Delete chapter"))
                         send(
                           "DELETE",
                           `/api/v1/chapters/${chapter.id}`,
@@ -363,7 +530,10 @@
                 ? h(
                     "ol",
                     { class: "stack", style: "list-style:none; padding:0" },
-                    chapter.lessons.map(lessonNode),
+                    chapter.lessons.map(
+                      (/** @type {ApiRecord} */ lesson, /** @type {number} */ i) =>
+                        lessonNode(chapter, lesson, i),
+                    ),
                   )
                 : h("p", { class: "empty" }, "No lessons."),
               addFormFor(chapter),
@@ -446,7 +616,7 @@
         result.className = "";
         announce("Course saved.");
       } catch (error) {
-        result.textContent = error.message;
+        result.textContent = Lectern.fieldErrors(f, error) ? "" : error.message;
         result.className = "error";
       }
     });

@@ -248,9 +248,136 @@ const Lectern = (() => {
     }
   }
 
+  // -- field-level messages -----------------------------------------------------------------
+  // A 422 problem lists its errors with `loc` (["body", "questions", "0", "answer"]) and a plain
+  // `msg`; each is shown next to the control whose name or data-field is the longest match of
+  // that path ("questions.0.answer", then "questions.0", then "questions"), and what matches no
+  // control goes in a message at the end of the form.
+
+  /** @type {HTMLFormElement | null} */
+  let lastSubmitted = null;
+
+  /** @param {HTMLFormElement} form */
+  function clearFieldErrors(form) {
+    for (const note of form.querySelectorAll(".field-error, .form-error")) note.remove();
+    for (const control of form.querySelectorAll("[aria-invalid]")) {
+      control.removeAttribute("aria-invalid");
+      const described = (control.getAttribute("aria-describedby") || "")
+        .split(" ")
+        .filter((id) => id && !id.endsWith("-problem"));
+      if (described.length) control.setAttribute("aria-describedby", described.join(" "));
+      else control.removeAttribute("aria-describedby");
+    }
+  }
+
+  /**
+   * @param {HTMLFormElement} form
+   * @param {string[]} path
+   * @returns {HTMLElement | null}
+   */
+  function controlFor(form, path) {
+    for (let n = path.length; n > 0; n--) {
+      const name = CSS.escape(path.slice(0, n).join("."));
+      const control = form.querySelector(`[name="${name}"], [data-field="${name}"]`);
+      if (control instanceof HTMLElement) return control;
+    }
+    return null;
+  }
+
+  let problemIds = 0;
+
+  /**
+   * Shows a 422 problem's messages next to the form's fields; false if it has none.
+   * @param {HTMLFormElement} form
+   * @param {any} error an ApiError
+   */
+  function fieldErrors(form, error) {
+    clearFieldErrors(form);
+    const errors = error?.problem?.errors || [];
+    if (!errors.length) return false;
+    /** @type {string[]} */
+    const unplaced = [];
+    let first = null;
+    for (const { loc, msg } of errors) {
+      const path = (loc || []).slice(["body", "query", "path"].includes(loc[0]) ? 1 : 0);
+      const control = controlFor(form, path.map(String));
+      if (!control) {
+        unplaced.push(msg);
+        continue;
+      }
+      const id = `field-${++problemIds}-problem`;
+      const note = h("p", { class: "field-error", id }, msg);
+      const label = control.closest("label");
+      (label || control).after(note);
+      control.setAttribute("aria-invalid", "true");
+      const described = control.getAttribute("aria-describedby");
+      control.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+      first = first || control;
+    }
+    if (unplaced.length)
+      form.append(h("p", { class: "error form-error", role: "alert" }, unplaced.join(" ")));
+    if (first) first.focus();
+    announce(errors.length === 1 ? errors[0].msg : "Some fields need another look.");
+    return true;
+  }
+
+  document.addEventListener(
+    "submit",
+    (event) => {
+      if (!(event.target instanceof HTMLFormElement)) return;
+      lastSubmitted = event.target;
+      clearFieldErrors(event.target);
+    },
+    true,
+  );
+
+  // A plain button's action is not the form's: its failure is announced, not placed in a form.
+  document.addEventListener(
+    "click",
+    (event) => {
+      const button = event.target instanceof Element ? event.target.closest("button") : null;
+      if (button && button.type !== "submit") lastSubmitted = null;
+    },
+    true,
+  );
+
+  // A failed request from a form just submitted shows its field messages there; any other
+  // failure is announced.
   /** @param {any} error */
   function report(error) {
+    if (lastSubmitted?.isConnected && fieldErrors(lastSubmitted, error)) return;
     announce(error.message || String(error));
+  }
+
+  // -- asking first ----------------------------------------------------------------------------
+  /**
+   * Asks before a destructive action in a modal dialog; resolves true if the person confirms.
+   * Cancel has the focus, and Escape cancels.
+   * @param {string} question
+   * @param {string} action the confirming button's label, e.g. "Delete lesson"
+   * @returns {Promise<boolean>}
+   */
+  function confirmAction(question, action) {
+    return new Promise((resolve) => {
+      const id = `confirm-${++problemIds}`;
+      const dialog = h(
+        "dialog",
+        { class: "confirm", "aria-labelledby": id },
+        h("p", { id }, question),
+        h(
+          "form",
+          { method: "dialog", class: "row" },
+          h("button", { value: "cancel", class: "secondary", autofocus: true }, "Cancel"),
+          h("button", { value: "confirm", class: "danger" }, action),
+        ),
+      );
+      dialog.addEventListener("close", () => {
+        dialog.remove();
+        resolve(dialog.returnValue === "confirm");
+      });
+      document.body.append(dialog);
+      dialog.showModal();
+    });
   }
 
   /** @param {string | null | undefined} iso */
@@ -290,9 +417,25 @@ const Lectern = (() => {
       return node;
     const focused = document.activeElement;
     node.replaceChildren(...next.map((child) => (child instanceof Node ? child : String(child))));
+    if (node instanceof HTMLTableSectionElement) labelCells(node);
     if (focused && focused !== document.activeElement && node.contains(focused))
       /** @type {HTMLElement} */ (focused).focus();
     return node;
+  }
+
+  // On a phone a table shows each row as a card (lectern.css); each cell then names its
+  // column from the table's head.
+  /** @param {HTMLTableSectionElement} body */
+  function labelCells(body) {
+    const head = body.parentElement?.querySelector("thead tr");
+    if (!head) return;
+    const names = [...head.children].map((th) => (th.textContent || "").trim());
+    for (const row of body.rows) {
+      if (row.cells.length !== names.length) continue;
+      [...row.cells].forEach((cell, i) => {
+        if (names[i]) cell.dataset.label = names[i];
+      });
+    }
   }
 
   function page() {
@@ -356,6 +499,8 @@ const Lectern = (() => {
     progressBar,
     announce,
     report,
+    fieldErrors,
+    confirmAction,
     when,
     money,
     replace,

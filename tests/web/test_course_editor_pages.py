@@ -32,27 +32,30 @@ async def test_admin_builds_and_publishes_a_course_in_the_editor(visitors: Visit
     chapter = admin.locator("#editor-outline article", has_text="Bones")
     await expect(chapter).to_be_visible(timeout=LIVE)
 
-    await chapter.get_by_label("Lesson title").fill("The skeleton")
-    await chapter.get_by_label("Kind").select_option("reading")
-    await chapter.get_by_label("Text (Markdown)").fill("The adult skeleton has **206** bones.")
-    await chapter.get_by_role("button", name="Add lesson").click()
+    add = chapter.locator("form", has=admin.get_by_role("button", name="Add lesson"))
+    await add.get_by_label("Lesson title").fill("The skeleton")
+    await add.get_by_label("Kind").select_option("reading")
+    await add.get_by_label("Text (Markdown)").fill("The adult skeleton has **206** bones.")
+    await add.get_by_role("button", name="Add lesson").click()
     reading = chapter.locator("li[data-lesson-id]", has_text="The skeleton")
     await expect(reading).to_be_visible(timeout=LIVE)
 
-    await chapter.get_by_label("Lesson title").fill("Bone quiz")
-    await chapter.get_by_label("Kind").select_option("quiz")
-    await chapter.get_by_label("First question").fill("Longest bone?")
-    await chapter.get_by_label("Choices, one per line").last.fill("Femur\nTibia\nHumerus")
-    await chapter.get_by_label("Number of the correct choice").last.fill("1")
-    await chapter.get_by_role("button", name="Add lesson").click()
+    await add.get_by_label("Lesson title").fill("Bone quiz")
+    await add.get_by_label("Kind").select_option("quiz")
+    await add.get_by_label("First question").fill("Longest bone?")
+    await add.get_by_label("Choices, one per line").fill("Femur\nTibia\nHumerus")
+    await add.get_by_label("Number of the correct choice").fill("1")
+    await add.get_by_role("button", name="Add lesson").click()
     quiz = chapter.locator("li[data-lesson-id]", has_text="Bone quiz")
     await expect(quiz).to_be_visible(timeout=LIVE)
 
-    await quiz.locator("summary").click()
+    await quiz.locator("summary", has_text="quiz questions").click()
     await quiz.get_by_label("New question").fill("Smallest bone?")
     await quiz.get_by_label("Choices, one per line").fill("Stapes\nFemur")
     await quiz.get_by_role("button", name="Add quiz question").click()
-    await expect(quiz.locator("summary")).to_have_text("2 quiz questions", timeout=LIVE)
+    await expect(quiz.locator("summary", has_text="quiz questions")).to_have_text(
+        "2 quiz questions", timeout=LIVE
+    )
 
     await reading.get_by_label("Required").uncheck()
     await reading.get_by_role("button", name="Save The skeleton").click()
@@ -80,3 +83,60 @@ async def test_admin_builds_and_publishes_a_course_in_the_editor(visitors: Visit
     await student.goto(await open_course.get_attribute("href") or "")
     await expect(student.locator("#outline a[data-lesson-id]")).to_have_count(2)
     await expect(student.locator("#lesson article")).to_contain_text("206")
+
+
+async def test_an_author_edits_reorders_and_deletes_lessons_and_chapters_in_place(
+    visitors: Visitors,
+) -> None:
+    admin = await visitors.logged_in(ADMIN_EMAIL)
+    await admin.goto("/admin/courses")
+    row = admin.locator("#course-rows tr", has_text="First Aid Basics")
+    await row.get_by_role("link", name="Edit").click()
+    outline = admin.locator("#editor-outline")
+    first = outline.locator("article").first
+    await expect(first).to_be_visible()
+    chapters = outline.locator("article h3")
+    lessons = first.locator("li[data-lesson-id] > div > strong")
+    chapter_titles = await chapters.all_inner_texts()
+    lesson_titles = await lessons.all_inner_texts()
+    assert len(chapter_titles) >= 2
+    assert len(lesson_titles) >= 2
+
+    # Move the first lesson down, then the second chapter up: one request each, shown live.
+    top = lesson_titles[0]
+    await first.get_by_role("button", name=f"Move lesson {top} down").click()
+    await expect(lessons).to_have_text([lesson_titles[1], top, *lesson_titles[2:]], timeout=LIVE)
+    second = chapter_titles[1].split(". ", 1)[1]
+    await outline.get_by_role("button", name=f"Move chapter {second} up").click()
+    await expect(chapters.first).to_have_text(f"1. {second}", timeout=LIVE)
+    chapter_id = await outline.locator("article", has_text=top).get_attribute("data-chapter-id")
+    moved = outline.locator(f"article[data-chapter-id='{chapter_id}']")
+
+    # Rename the lesson in place.
+    lesson = moved.locator("li[data-lesson-id]", has_text=top)
+    await lesson.locator("summary", has_text=f"Edit {top}").click()
+    await lesson.get_by_label("Lesson title").fill("Renamed lesson")
+    await lesson.get_by_role("button", name="Save changes").click()
+    renamed = moved.locator("li[data-lesson-id]", has_text="Renamed lesson")
+    await expect(renamed).to_be_visible(timeout=LIVE)
+
+    # Deleting asks first: Cancel keeps it, Delete lesson removes it.
+    await renamed.get_by_role("button", name="Delete lesson Renamed lesson").click()
+    dialog = admin.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Delete the lesson Renamed lesson?")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_have_count(0)
+    await expect(renamed).to_be_visible()
+    await renamed.get_by_role("button", name="Delete lesson Renamed lesson").click()
+    await dialog.get_by_role("button", name="Delete lesson").click()
+    await expect(renamed).to_have_count(0, timeout=LIVE)
+    await screenshot(admin, "admin-course-editor-reordered")
+
+    # A new order is what learners see.
+    student = await visitors.logged_in(STUDENT_EMAIL)
+    await student.goto("/learn/catalog")
+    card = student.locator("#catalog article", has_text="First Aid Basics")
+    course_id = await card.get_attribute("data-course-id")
+    await student.goto(f"/learn/courses/{course_id}")
+    await expect(student.locator("#outline")).not_to_contain_text("Renamed lesson")
+    await expect(student.locator("#outline h3").first).to_have_text(second)

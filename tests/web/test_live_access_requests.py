@@ -92,7 +92,18 @@ async def test_rejection_shows_the_note_in_the_catalog_live(visitors: Visitors) 
 
     row = admin.locator("tr", has_text="Sam Student")
     await row.get_by_label("Note to Sam Student").fill("Finish Study Skills first.")
+    # Rejecting asks first; Escape keeps the request as it was.
     await row.get_by_role("button", name="Reject").click()
+    dialog = admin.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Reject Sam Student's request for Clinical Reasoning?")
+    await expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    await admin.keyboard.press("Escape")
+    await expect(dialog).to_have_count(0)
+    await expect(row.get_by_role("button", name="Approve")).to_be_enabled()
+    await expect(card.locator("[data-status=pending]")).to_be_visible()
+
+    await row.get_by_role("button", name="Reject").click()
+    await dialog.get_by_role("button", name="Reject request").click()
 
     await expect(card.locator("[data-test=rejected-note]")).to_contain_text(
         "Finish Study Skills first.", timeout=LIVE
@@ -129,6 +140,7 @@ async def test_admin_enroll_and_unenroll_reach_the_students_pages_live(
 
     row = admin.locator("#enrollment-rows tr", has_text="Clinical Reasoning")
     await row.get_by_role("button", name="Unenroll from Clinical Reasoning").click()
+    await admin.get_by_role("dialog").get_by_role("button", name="Unenroll").click()
     await expect(course).to_have_count(0, timeout=LIVE)
     await expect(row).to_have_attribute("data-status", "cancelled", timeout=LIVE)
 
