@@ -338,26 +338,98 @@
   }
 
   // -- students -------------------------------------------------------------------------------
+  // The list comes a keyset page at a time; a live refresh reloads as many pages as were shown.
+  const STUDENTS_PAGE = 100;
+  let studentPages = 1;
+  /** @type {string | null} */
+  let nextStudents = null;
+
+  /**
+   * A page of students and the address of the next one, from the Link header.
+   * @param {string} url
+   * @returns {Promise<{ rows: ApiRecord[], next: string | null }>}
+   */
+  async function studentsPage(url) {
+    const response = await fetch(url, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(`The students list answered ${response.status}.`);
+    const next = /<([^>]*)>;\s*rel="next"/.exec(response.headers.get("link") || "");
+    return { rows: await response.json(), next: next ? next[1] : null };
+  }
+
+  function firstStudentsUrl() {
+    const q = /** @type {HTMLInputElement} */ (document.getElementById("student-search")).value;
+    const sort = /** @type {HTMLSelectElement} */ (document.getElementById("student-sort")).value;
+    const query = new URLSearchParams({ limit: String(STUDENTS_PAGE), sort });
+    if (q.trim()) query.set("q", q.trim());
+    return `/api/v1/admin/students?${query}`;
+  }
+
+  /** @param {ApiRecord} s */
+  function studentRow(s) {
+    return h(
+      "tr",
+      { "data-user-id": s.id },
+      h("th", { scope: "row" }, h("a", { href: `/admin/students/${s.id}` }, s.full_name)),
+      h("td", {}, s.email),
+      h("td", {}, String(s.active_enrollments)),
+      h("td", {}, String(s.completed_enrollments)),
+      h("td", {}, String(s.pending_requests)),
+      h("td", {}, percent(s.average_progress)),
+    );
+  }
+
   async function renderStudents() {
     /** @type {ApiRecord[]} */
-    const students = await api("GET", "/api/v1/admin/students?limit=1000");
+    const students = [];
+    /** @type {string | null} */
+    let url = firstStudentsUrl();
+    for (let page = 0; page < studentPages && url; page += 1) {
+      const { rows, next } = await studentsPage(url);
+      students.push(...rows);
+      url = next;
+    }
+    nextStudents = url;
+    /** @type {HTMLButtonElement} */ (document.getElementById("student-more")).hidden = !url;
     replace(
       "student-rows",
       students.length
-        ? students.map((s) =>
-            h(
-              "tr",
-              { "data-user-id": s.id },
-              h("th", { scope: "row" }, h("a", { href: `/admin/students/${s.id}` }, s.full_name)),
-              h("td", {}, s.email),
-              h("td", {}, String(s.active_enrollments)),
-              h("td", {}, String(s.completed_enrollments)),
-              h("td", {}, String(s.pending_requests)),
-              h("td", {}, percent(s.average_progress)),
-            ),
-          )
-        : h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students yet.")),
+        ? students.map(studentRow)
+        : h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No students found.")),
     );
+  }
+
+  async function loadMoreStudents() {
+    if (!nextStudents) return;
+    const { rows, next } = await studentsPage(nextStudents);
+    studentPages += 1;
+    nextStudents = next;
+    /** @type {HTMLButtonElement} */ (document.getElementById("student-more")).hidden = !next;
+    document.getElementById("student-rows")?.append(...rows.map(studentRow));
+  }
+
+  /** @param {() => Promise<void>} render */
+  function setUpStudentSearch(render) {
+    /** @type {number | undefined} */
+    let typing;
+    const restart = () => {
+      studentPages = 1;
+      render();
+    };
+    document.getElementById("student-search")?.addEventListener("input", () => {
+      clearTimeout(typing);
+      typing = window.setTimeout(restart, 250);
+    });
+    document.getElementById("student-sort")?.addEventListener("change", restart);
+    document.getElementById("student-filter")?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      restart();
+    });
+    document
+      .getElementById("student-more")
+      ?.addEventListener("click", () => loadMoreStudents().catch(report));
   }
 
   async function renderStudent() {
@@ -633,6 +705,7 @@
         () => queue(),
       );
     if (page === "admin-courses") setUpNewCourse();
+    if (page === "admin-students") setUpStudentSearch(render);
     if (page === "admin-student") {
       const enrollForm = /** @type {HTMLFormElement} */ (document.getElementById("enroll-form"));
       enrollForm.addEventListener("submit", async (event) => {
