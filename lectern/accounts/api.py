@@ -43,6 +43,7 @@ router = api_router(prefix="/api/v1", tags=["accounts"])
 # Described in the OpenAPI document, as problem details like every error.
 SIGN_IN_PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Wrong e-mail or password."},
+    403: {"description": "The account is suspended."},
     429: {"description": "Too many sign-in attempts for this address or client; wait."},
 }
 
@@ -78,6 +79,10 @@ async def _authenticate(request: Request, db: Database, body: LoginIn) -> User:
     if user is None or not valid:
         throttle.failed(address, body.email)
         raise Unauthorized("Wrong e-mail or password.", slug="bad-credentials")
+    if user.suspended_at is not None:
+        raise Forbidden(
+            "This account is suspended; ask your institution's admin.", slug="suspended"
+        )
     if needs_rehash(user.password_hash):
         old_hash = user.password_hash
         new_hash = await run_in_threadpool(hash_password, body.password)
@@ -173,6 +178,20 @@ async def revoke_session(
     await db.run(lambda s: credentials.revoke_session(s, actor, session_id))
 
 
+async def confirm_current_password(
+    request: Request, db: Database, actor: Actor, password: str
+) -> None:
+    """A change to the account needs its password, counted like a sign-in's."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = _client_address(request)
+    throttle.admit(address, actor.email)
+    async with db.session() as session:
+        current_hash = (await session.get_one(User, actor.id)).password_hash
+    if not await run_in_threadpool(verify_password, current_hash, password):
+        throttle.failed(address, actor.email)
+        raise Forbidden("The current password is not right.", slug="wrong-password")
+
+
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
     body: PasswordChangeIn,
@@ -181,14 +200,7 @@ async def change_password(
     db: Database = Depends(get_database),
 ) -> None:
     """Set a new password; every other session and token of the caller ends."""
-    throttle: LoginThrottle = request.app.state.login_throttle
-    address = _client_address(request)
-    throttle.admit(address, actor.email)
-    async with db.session() as session:
-        current_hash = (await session.get_one(User, actor.id)).password_hash
-    if not await run_in_threadpool(verify_password, current_hash, body.current_password):
-        throttle.failed(address, actor.email)
-        raise Forbidden("The current password is not right.", slug="wrong-password")
+    await confirm_current_password(request, db, actor, body.current_password)
     require_strong_password(body.new_password, user_inputs=(actor.email, actor.full_name))
     password_hash = await run_in_threadpool(hash_password, body.new_password)
     keep = credential_digest(request)

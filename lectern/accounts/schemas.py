@@ -95,3 +95,51 @@ class CredentialOut(Output):
 
 class TokenInfoOut(CredentialOut):
     name: str | None
+
+
+class PasswordResetIn(Input):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+# A link's token as e-mailed (lectern.platform.tokens.new_token: 43 characters).
+LinkToken = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordResetConfirmIn(Input):
+    token: LinkToken
+    new_password: Password
+
+
+class EmailChangeIn(Input):
+    email: EmailAddress
+    current_password: GivenPassword
+
+
+class EmailChangeConfirmIn(Input):
+    token: LinkToken
+
+
+class NameChangeIn(Input):
+    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+ProfileEntry = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ProfileIn(Input):
+    """What is given changes; what is left out stays."""
+
+    bio: Annotated[str | None, Field(max_length=5000)] = None
+    languages: Annotated[list[ProfileEntry] | None, Field(max_length=30)] = None
+    interests: Annotated[list[ProfileEntry] | None, Field(max_length=50)] = None
+
+
+class ProfileOut(Output):
+    user_id: int
+    bio: str
+    languages: list[str]
+    interests: list[str]
+
+
+class AccountStateOut(UserOut):
+    suspended_at: datetime | None

@@ -1,9 +1,10 @@
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lectern.models.base import Base, UTCDateTime, one_of, utcnow
+from lectern.models.base import Base, JSONDocument, UTCDateTime, one_of, utcnow
 from lectern.models.enums import Role
 from lectern.models.institutions import Institution
 
@@ -24,6 +25,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT)
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by an admin: a suspended person cannot sign in, and no credential of theirs works.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     institution: Mapped[Institution] = relationship(lazy="raise")
     profile: Mapped["StudentProfile | None"] = relationship(
@@ -38,6 +41,8 @@ class StudentProfile(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     bio: Mapped[str] = mapped_column(Text, default="")
+    languages: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    interests: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="profile", lazy="raise")
@@ -68,3 +73,26 @@ class ApiToken(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LinkPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a name, not a password)
+    EMAIL_CHANGE = "email_change"
+
+
+class AccountLink(Base):
+    """A single-use, expiring link e-mailed to a person (a password reset, an e-mail change to
+    confirm). Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (one_of("purpose", LinkPurpose, "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    # The address an e-mail change goes to, once confirmed from it.
+    new_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

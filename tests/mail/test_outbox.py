@@ -1,0 +1,184 @@
+"""The outbox: written with the event that causes it, sent after commit exactly once, retried
+with doubling delays when the server refuses, and given up on a permanent refusal."""
+
+import asyncio
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+
+from lectern.mail.worker import FIRST_RETRY, MailWorker
+from lectern.models.base import utcnow
+from lectern.platform.db import Database
+from tests.factories import Person, World
+from tests.mail.conftest import Mailbox
+from tests.rows import rows, scalar
+
+
+async def enroll_by_admin(client: httpx.AsyncClient, admin: Person, student: Person) -> int:
+    course = await client.post(
+        "/api/v1/courses",
+        json={"title": "Optics", "status": "published", "access": "approval"},
+        headers=admin.headers,
+    )
+    r = await client.post(
+        "/api/v1/admin/enrollments",
+        json={"user_id": student.id, "course_id": course.json()["id"]},
+        headers=admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    return int(course.json()["id"])
+
+
+async def outbox(db: Database) -> list[dict[str, Any]]:
+    return await rows(db, "SELECT * FROM mail_outbox ORDER BY id")
+
+
+async def test_approving_a_request_writes_its_email_with_the_event(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    course = await world.course(admin, title="Botany")
+    asked = await client.post(
+        f"/api/v1/courses/{course['id']}/access-requests", headers=student.headers
+    )
+    assert await outbox(db) == []
+    r = await client.post(
+        f"/api/v1/admin/access-requests/{asked.json()['id']}/reject",
+        json={"note": "Full this term"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 200, r.text
+    [message] = await outbox(db)
+    assert (message["kind"], message["status"], message["to_address"]) == (
+        "request_reviewed",
+        "pending",
+        student.email,
+    )
+    assert message["subject"] == "Your request for Botany was rejected"
+    assert "Full this term" in message["text_body"]
+    assert "Full this term" in message["html_body"]
+
+
+async def test_a_student_enrolling_themselves_gets_no_email(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    course = await world.course(admin, access="open")
+    r = await client.post(f"/api/v1/courses/{course['id']}/enroll", headers=student.headers)
+    assert r.status_code == 201
+    assert await outbox(db) == []
+
+
+async def test_a_sent_message_has_text_and_html_parts_and_a_one_click_unsubscribe(
+    world: World, client: httpx.AsyncClient, worker: MailWorker, mailbox: Mailbox
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    await enroll_by_admin(client, admin, student)
+    outcomes = await worker.deliver_due()
+    assert [outcome.status for outcome in outcomes] == ["sent"]
+    [received] = mailbox.messages
+    assert received["To"] == student.email
+    assert received["Subject"] == "You are enrolled in Optics"
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert received["List-Unsubscribe"].startswith("<http")
+    assert "/mail/unsubscribe?token=" in received["List-Unsubscribe"]
+    parts = [part.get_content_type() for part in received.walk()]
+    assert parts == ["multipart/alternative", "text/plain", "text/html"]
+
+
+async def test_a_worker_killed_before_sending_leaves_the_message_sent_once_by_the_next(
+    world: World, client: httpx.AsyncClient, db: Database, worker: MailWorker, mailbox: Mailbox
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    await enroll_by_admin(client, admin, student)
+    claimed = asyncio.Event()
+
+    async def hang(_message: EmailMessage) -> None:
+        claimed.set()
+        await asyncio.Event().wait()  # killed here: claimed, never handed to the server
+
+    doomed = MailWorker(db, worker.settings, send=hang)
+    task = asyncio.create_task(doomed.deliver_next())
+    await asyncio.wait_for(claimed.wait(), 10)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    [message] = await outbox(db)
+    assert (message["status"], message["attempts"]) == ("pending", 0)
+    assert [o.status for o in await worker.deliver_due()] == ["sent"]
+    assert await worker.deliver_due() == []
+    assert mailbox.message_ids() == [message["message_id"]]
+    assert await scalar(db, "SELECT status FROM mail_outbox") == "sent"
+
+
+async def test_a_refusing_server_gets_the_message_again_after_doubling_delays(
+    world: World, client: httpx.AsyncClient, db: Database, worker: MailWorker, mailbox: Mailbox
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    await enroll_by_admin(client, admin, student)
+    mailbox.refusals = ["451 Try again later", "451 Try again later"]
+    now = utcnow()
+
+    first = await worker.deliver_next(now)
+    assert first is not None
+    assert (first.status, first.attempts, first.next_attempt_at) == (
+        "pending",
+        1,
+        now + FIRST_RETRY,
+    )
+    assert await worker.deliver_next(now + FIRST_RETRY / 2) is None  # not due yet
+    later = now + FIRST_RETRY
+    second = await worker.deliver_next(later)
+    assert second is not None
+    assert (second.attempts, second.next_attempt_at) == (2, later + 2 * FIRST_RETRY)
+    assert "451" in (await outbox(db))[0]["last_error"]
+    third = await worker.deliver_next(later + 2 * FIRST_RETRY)
+    assert third is not None
+    assert (third.status, third.attempts) == ("sent", 3)
+    assert len(mailbox.messages) == 1
+
+
+async def test_a_permanent_refusal_is_given_up_at_once(
+    world: World, client: httpx.AsyncClient, db: Database, worker: MailWorker, mailbox: Mailbox
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    await enroll_by_admin(client, admin, student)
+    mailbox.refusals = ["550 No such mailbox"]
+    [outcome] = await worker.deliver_due()
+    assert (outcome.status, outcome.attempts) == ("failed", 1)
+    assert await worker.deliver_due(utcnow() + timedelta(days=2)) == []
+    assert mailbox.messages == []
+
+
+@pytest.mark.postgres_only
+async def test_a_message_one_worker_is_sending_is_not_claimed_by_another(
+    world: World, client: httpx.AsyncClient, db: Database, worker: MailWorker, mailbox: Mailbox
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    await enroll_by_admin(client, admin, student)
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(message: EmailMessage) -> None:
+        sending.set()
+        await release.wait()
+        await worker.send(message)
+
+    first = asyncio.create_task(MailWorker(db, worker.settings, send=slow).deliver_next())
+    await asyncio.wait_for(sending.wait(), 10)
+    assert await worker.deliver_next() is None  # claimed by the first: skipped, not waited for
+    release.set()
+    outcome = await first
+    assert outcome is not None
+    assert outcome.status == "sent"
+    assert await worker.deliver_next() is None
+    assert len(mailbox.messages) == 1
