@@ -18,6 +18,7 @@ from lectern.courses.api import router as courses_router
 from lectern.courses.content_api import router as content_router
 from lectern.courses.media import router as media_router
 from lectern.enrollments.api import router as enrollments_router
+from lectern.enrollments.expiry import expiry_forever
 from lectern.importing.api import router as imports_router
 from lectern.institutions.api import router as institutions_router
 from lectern.learning.api import router as learning_router
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await event_pump.start()
         app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
+        expiry = asyncio.create_task(
+            expiry_forever(database, settings.expiry_interval_seconds, settings.expiry_notice_days)
+        )
         # What startup built (modules, routes, schemas, compiled statements) lives as long as
         # the process: frozen, no garbage collection walks it again.
         gc.freeze()
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()
             audit.cancel()
+            expiry.cancel()
             await event_pump.stop()
             await database.dispose()
 

@@ -6,6 +6,7 @@ The schema makes most drift impossible; these catch what comes from outside the 
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, exists, select, true
@@ -25,6 +26,7 @@ from lectern.models import (
     StudentProfile,
     User,
 )
+from lectern.models.base import utcnow
 from lectern.models.enums import (
     EnrollmentStatus,
     PaymentStatus,
@@ -93,11 +95,33 @@ def approved_requests_without_enrollment(institution_id: int | None) -> AnySelec
 
 
 def paid_without_enrollment(institution_id: int | None) -> AnySelect:
+    # An enrollment bought for a time stays paid for when it expires.
+    bought = exists().where(
+        Enrollment.user_id == Payment.user_id,
+        Enrollment.course_id == Payment.course_id,
+        Enrollment.status.in_((*ENROLLED, EnrollmentStatus.EXPIRED)),
+    )
     return select(Payment.id, Payment.user_id, Payment.course_id).where(
         Payment.status == PaymentStatus.COMPLETED,
         Payment.user_id.is_not(None),
-        ~_pair_enrolled(Payment.user_id, Payment.course_id),
+        ~bought,
         _in(institution_id, Payment.institution_id),
+    )
+
+
+# The expiry job runs every half minute; past this, an active enrollment is overdue.
+EXPIRY_GRACE = timedelta(minutes=1)
+
+
+def active_past_their_end(institution_id: int | None) -> AnySelect:
+    return (
+        select(Enrollment.id, Enrollment.user_id, Enrollment.course_id, Enrollment.ends_at)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+            Enrollment.ends_at < utcnow() - EXPIRY_GRACE,
+            _in(institution_id, Course.institution_id),
+        )
     )
 
 
@@ -160,6 +184,11 @@ INVARIANTS = [
         "paid_without_enrollment",
         "Every completed, unrefunded payment has a non-cancelled enrollment.",
         paid_without_enrollment,
+    ),
+    Invariant(
+        "active_past_their_end",
+        "No enrollment is active more than a minute past its end.",
+        active_past_their_end,
     ),
     Invariant(
         "stale_progress",

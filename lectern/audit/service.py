@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.audit.aggregates import TALLY_INVARIANTS
 from lectern.audit.invariants import INVARIANTS, Invariant, violations
 from lectern.certificates.service import certificate_payload, issue_certificate
-from lectern.enrollments.service import close_pending_request, enroll, lock_pair
+from lectern.enrollments.expiry import expire_enrollment
+from lectern.enrollments.service import WhenFull, close_pending_request, enroll, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import AuditRepaired, CertificateIssued
 from lectern.models import (
@@ -119,9 +120,20 @@ async def _close_pending(session: AsyncSession, row: dict[str, Any]) -> None:
 def _enroll_as(source: EnrollmentSource) -> Repair:
     async def repair_row(session: AsyncSession, row: dict[str, Any]) -> None:
         course = await session.get_one(Course, row["course_id"])
-        await enroll(session, user_id=row["user_id"], course=course, source=source)
+        await enroll(
+            session,
+            user_id=row["user_id"],
+            course=course,
+            source=source,
+            when_full=WhenFull.OVERRIDE,
+        )
 
     return repair_row
+
+
+async def _expire(session: AsyncSession, row: dict[str, Any]) -> None:
+    course = await session.get_one(Course, row["course_id"])
+    await expire_enrollment(session, row["id"], row["user_id"], course, utcnow())
 
 
 async def _add_profile(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -174,6 +186,7 @@ REPAIRS: dict[str, Repair] = {
     "pending_requests_beside_enrollments": _close_pending,
     "approved_requests_without_enrollment": _enroll_as(EnrollmentSource.REQUEST),
     "paid_without_enrollment": _enroll_as(EnrollmentSource.PAYMENT),
+    "active_past_their_end": _expire,
     "students_without_profile": _add_profile,
     "qbank_statistics_off": _recount_qbank,
     **{name: recount for name, _, _, recount in TALLY_INVARIANTS},

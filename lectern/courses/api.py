@@ -94,6 +94,15 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
         institution_id=course.institution_id,
         qbank_required=course.qbank_required,
         qbank_pass_mark=course.qbank_pass_mark,
+        enrollment_opens_at=course.enrollment_opens_at,
+        enrollment_closes_at=course.enrollment_closes_at,
+        access_days=course.access_days,
+        seat_limit=course.seat_limit,
+        waitlist=course.waitlist,
+        seats_left=None
+        if course.seat_limit is None or entry.seats_taken is None
+        else max(course.seat_limit - entry.seats_taken, 0),
+        waitlist_position=entry.waitlist_position,
         created_at=course.created_at,
         chapters=chapters,
         content_access=content_access,

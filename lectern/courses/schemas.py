@@ -4,6 +4,7 @@ from typing import Annotated, Any, Self
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from lectern.courses.rules import parse_access, parse_status
+from lectern.enrollments.schemas import Moment
 from lectern.models.enums import CourseAccess, CourseStatus, LessonKind
 from lectern.platform.schemas import Input, Output
 
@@ -61,7 +62,28 @@ class ChapterIn(Input):
     lessons: Annotated[list[LessonIn], Field(max_length=500)] = []
 
 
-class CourseCreate(Input):
+# Bounds no real course reaches, well inside the columns' integers.
+SeatLimit = Annotated[int, Field(ge=0, le=1_000_000)]
+AccessDays = Annotated[int, Field(ge=1, le=36_500)]
+
+
+class EnrollmentTerms(Input):
+    """Who may join a course on their own, when, for how long, and how many."""
+
+    enrollment_opens_at: Moment | None = None
+    enrollment_closes_at: Moment | None = None
+    access_days: AccessDays | None = None
+    seat_limit: SeatLimit | None = None
+
+    @model_validator(mode="after")
+    def _opens_before_it_closes(self) -> Self:
+        opens, closes = self.enrollment_opens_at, self.enrollment_closes_at
+        if opens is not None and closes is not None and opens >= closes:
+            raise ValueError("enrollment_opens_at must come before enrollment_closes_at")
+        return self
+
+
+class CourseCreate(EnrollmentTerms):
     title: Title
     status: Status = CourseStatus.DRAFT
     access: Access = CourseAccess.APPROVAL
@@ -70,6 +92,7 @@ class CourseCreate(Input):
     currency: Currency = "usd"
     qbank_required: bool = False
     qbank_pass_mark: Annotated[float, Field(ge=0, le=1)] = 0.7
+    waitlist: bool = False
     chapters: Annotated[list[ChapterIn], Field(max_length=200)] = []
     qbank: Annotated[list[QbankQuestionIn], Field(max_length=5000)] = []
 
@@ -85,7 +108,9 @@ class CourseCreate(Input):
         return self
 
 
-class CourseUpdate(Input):
+class CourseUpdate(EnrollmentTerms):
+    """The fields to change; null clears the enrollment terms (no window, limit or end)."""
+
     title: Title | None = None
     status: Status | None = None
     access: Access | None = None
@@ -94,6 +119,7 @@ class CourseUpdate(Input):
     currency: Currency | None = None
     qbank_required: bool | None = None
     qbank_pass_mark: Annotated[float, Field(ge=0, le=1)] | None = None
+    waitlist: bool | None = None
 
     @field_validator("currency")
     @classmethod
@@ -141,6 +167,14 @@ class CourseOut(Output):
     institution_id: int
     qbank_required: bool
     qbank_pass_mark: float
+    enrollment_opens_at: datetime | None = None
+    enrollment_closes_at: datetime | None = None
+    access_days: int | None = None
+    seat_limit: int | None = None
+    waitlist: bool = False
+    # Free seats (null: no limit, or not counted for this answer) and the caller's place in line.
+    seats_left: int | None = None
+    waitlist_position: int | None = None
     created_at: datetime
     chapters: list[ChapterOut] = []
     # False: the caller sees the outline only (no reading body, video URL or quiz question)

@@ -1,13 +1,15 @@
 """Commands and queries on courses and their outline."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
+from lectern.enrollments import seats
+from lectern.enrollments.service import fill_freed_seats
 from lectern.events.service import record_event
 from lectern.events.types import (
     COURSE_STATUS_CHANGED,
@@ -29,6 +31,12 @@ class CatalogEntry:
     course: Course
     enrollment: Enrollment | None
     request_status: str | None
+    seats_taken: int | None = None  # of a course with a seat limit
+    waitlist_position: int | None = None
+
+
+# Enrollment terms a PATCH may set back to null: no window, no access limit, no seat limit.
+CLEARABLE = {"enrollment_opens_at", "enrollment_closes_at", "access_days", "seat_limit"}
 
 
 def require_staff(actor: Actor) -> None:
@@ -110,6 +118,11 @@ async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate)
         currency=data.currency,
         qbank_required=data.qbank_required,
         qbank_pass_mark=data.qbank_pass_mark,
+        enrollment_opens_at=data.enrollment_opens_at,
+        enrollment_closes_at=data.enrollment_closes_at,
+        access_days=data.access_days,
+        seat_limit=data.seat_limit,
+        waitlist=data.waitlist,
     )
     session.add(course)
     await session.flush()
@@ -130,8 +143,8 @@ async def update_course(
     course = await course_in_institution(session, actor, course_id)
     changes = {
         field: value
-        for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items()
-        if getattr(course, field) != value
+        for field, value in data.model_dump(exclude_unset=True).items()
+        if (value is not None or field in CLEARABLE) and getattr(course, field) != value
     }
     if not changes:
         return await load_course(session, course.id)
@@ -140,6 +153,12 @@ async def update_course(
         setattr(course, field, value)
     if course.access == "paid" and course.price_cents <= 0:
         raise Invalid("A paid course needs a price.", slug="price-required")
+    opens, closes = course.enrollment_opens_at, course.enrollment_closes_at
+    if opens is not None and closes is not None and opens >= closes:
+        raise Invalid(
+            "enrollment_opens_at must come before enrollment_closes_at.",
+            slug="enrollment-window-invalid",
+        )
     await session.flush()
     changed: type[CourseChanged] = CourseUpdated
     if course.status != old_status:
@@ -147,6 +166,8 @@ async def update_course(
     record_event(session, changed(**course_payload(course)), institution_id=course.institution_id)
     if changes.keys() & {"qbank_required", "qbank_pass_mark"}:
         await recompute_course(session, course.id)
+    if changes.keys() & {"seat_limit", "waitlist"}:
+        await fill_freed_seats(session, course)  # a raised or lifted limit seats those waiting
     return await load_course(session, course.id)
 
 
@@ -243,4 +264,27 @@ async def _with_caller_state(
             )
         )
     }
-    return [CatalogEntry(c, enrollments.get(c.id), requests.get(c.id)) for c in courses]
+    entries = [CatalogEntry(c, enrollments.get(c.id), requests.get(c.id)) for c in courses]
+    return await _with_seats(session, actor, entries)
+
+
+async def _with_seats(
+    session: AsyncSession, actor: Actor, entries: list[CatalogEntry]
+) -> list[CatalogEntry]:
+    """The entries of courses with a seat limit, with their seats taken and the caller's place
+    in their waitlists."""
+    limited = [entry.course.id for entry in entries if entry.course.seat_limit is not None]
+    if not limited:
+        return entries
+    taken = await seats.seats_taken(session, limited)
+    places = await seats.waitlist_positions(session, actor.id, limited)
+    return [
+        replace(
+            entry,
+            seats_taken=taken.get(entry.course.id, 0),
+            waitlist_position=places.get(entry.course.id),
+        )
+        if entry.course.id in limited
+        else entry
+        for entry in entries
+    ]

@@ -183,6 +183,7 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
     reading = first_aid.chapters[0].lessons[1]
     await record_activity(session, sam, [{"type": "lesson.completed", "lesson_id": reading.id}])
     pending = await request_access(session, maya, approval_course.id)
+    assert pending.request is not None  # an approval course has no seat limit to wait for
     await request_access(session, sam, approval_course.id)
     await approve_request(session, staff, pending.request.id, "Welcome aboard.")
     await admin_enroll(session, staff, leo.id, open_course.id)

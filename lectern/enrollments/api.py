@@ -1,4 +1,7 @@
+from typing import Any
+
 from fastapi import Depends, Query, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments import queries, requests, service
@@ -10,8 +13,9 @@ from lectern.enrollments.schemas import (
     MyEnrollmentOut,
     QueuedRequestOut,
     ReviewIn,
+    WaitlistPlaceOut,
 )
-from lectern.enrollments.service import EnrollResult
+from lectern.enrollments.service import Change, EnrollResult
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor, current_actor
@@ -28,6 +32,17 @@ def _enrollment(result: EnrollResult, response: Response) -> EnrollmentOut:
     return EnrollmentOut.model_validate(result.enrollment)
 
 
+def _waitlisted(course_id: int, actor: Actor, position: int) -> JSONResponse:
+    place = WaitlistPlaceOut(course_id=course_id, user_id=actor.id, position=position)
+    return JSONResponse(place.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+
+
+# A full course that keeps a waitlist answers 202 with the learner's place in it.
+WAITLISTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": WaitlistPlaceOut, "description": "The course is full: waitlisted."}
+}
+
+
 def _request(result: RequestResult, response: Response | None = None) -> AccessRequestOut:
     if response is not None:
         response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
@@ -41,30 +56,50 @@ def _request(result: RequestResult, response: Response | None = None) -> AccessR
     "/courses/{course_id}/enroll",
     response_model=EnrollmentOut,
     status_code=201,
-    responses=answered_again(EnrollmentOut),
+    responses=answered_again(EnrollmentOut) | WAITLISTED,
 )
 async def self_enroll(
     course_id: PathId,
     response: Response,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
-) -> EnrollmentOut:
-    return _enrollment(await db.run(lambda s: service.self_enroll(s, actor, course_id)), response)
+) -> EnrollmentOut | JSONResponse:
+    result = await db.run(lambda s: service.self_enroll(s, actor, course_id))
+    if result.change == Change.WAITLISTED and result.waitlist_position is not None:
+        return _waitlisted(course_id, actor, result.waitlist_position)
+    return _enrollment(result, response)
+
+
+@router.delete("/courses/{course_id}/waitlist", status_code=status.HTTP_204_NO_CONTENT)
+async def leave_waitlist(
+    course_id: PathId, actor: Actor = Depends(current_actor), db: Database = Depends(get_database)
+) -> None:
+    await db.run(lambda s: service.leave_waitlist(s, actor, course_id))
+
+
+@router.get("/me/waitlist", response_model=list[WaitlistPlaceOut])
+async def my_waitlist(
+    actor: Actor = Depends(current_actor), session: AsyncSession = Depends(read_session)
+) -> list[WaitlistPlaceOut]:
+    return await queries.my_waitlist(session, actor.id)
 
 
 @router.post(
     "/courses/{course_id}/access-requests",
     response_model=AccessRequestOut,
     status_code=201,
-    responses=answered_again(AccessRequestOut),
+    responses=answered_again(AccessRequestOut) | WAITLISTED,
 )
 async def request_access(
     course_id: PathId,
     response: Response,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_database),
-) -> AccessRequestOut:
-    return _request(await db.run(lambda s: requests.request_access(s, actor, course_id)), response)
+) -> AccessRequestOut | JSONResponse:
+    result = await db.run(lambda s: requests.request_access(s, actor, course_id))
+    if result.waitlist_position is not None:
+        return _waitlisted(course_id, actor, result.waitlist_position)
+    return _request(result, response)
 
 
 @router.delete("/access-requests/{request_id}", response_model=AccessRequestOut)
@@ -136,7 +171,16 @@ async def admin_enroll(
     actor: Actor = Depends(admin_actor),
     db: Database = Depends(get_database),
 ) -> EnrollmentOut:
-    result = await db.run(lambda s: service.admin_enroll(s, actor, body.user_id, body.course_id))
+    result = await db.run(
+        lambda s: service.admin_enroll(
+            s,
+            actor,
+            body.user_id,
+            body.course_id,
+            ends_at=body.ends_at,
+            override_seat_limit=body.override_seat_limit,
+        )
+    )
     return _enrollment(result, response)
 
 

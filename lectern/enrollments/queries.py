@@ -1,10 +1,10 @@
 """Read models of enrollments and requests, for learners and for the admin queue."""
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut
-from lectern.models import AccessRequest, Course, Enrollment, User
+from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, WaitlistPlaceOut
+from lectern.models import AccessRequest, Course, Enrollment, User, WaitlistEntry
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
 from lectern.platform.errors import NotFound
@@ -77,4 +77,24 @@ async def _requests(session: AsyncSession, query: QueuedSelect) -> list[QueuedRe
             }
         )
         for request, title, name, email in await session.execute(query)
+    ]
+
+
+async def my_waitlist(session: AsyncSession, user_id: int) -> list[WaitlistPlaceOut]:
+    """The learner's places in the waitlists of full courses, 1 being next in line."""
+    ahead = WaitlistEntry.__table__.alias("ahead")
+    position = (
+        select(func.count())
+        .where(ahead.c.course_id == WaitlistEntry.course_id, ahead.c.id <= WaitlistEntry.id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(WaitlistEntry.course_id, Course.title, position)
+        .join(Course, Course.id == WaitlistEntry.course_id)
+        .where(WaitlistEntry.user_id == user_id)
+        .order_by(WaitlistEntry.id)
+    )
+    return [
+        WaitlistPlaceOut(course_id=course_id, user_id=user_id, position=place, course_title=title)
+        for course_id, title, place in rows
     ]

@@ -15,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
 from lectern.enrollments.service import (
     REQUESTS,
+    Change,
     EnrollmentRow,
     RequestRow,
+    WhenFull,
     current_enrollment,
     enroll,
     lock_pair,
     lock_pair_of_request,
     request_payload,
+    require_enrollment_open,
     require_student,
     visible_course,
 )
@@ -41,9 +44,10 @@ COURSES = Course.metadata.tables["courses"]
 
 @dataclass(frozen=True, slots=True)
 class RequestResult:
-    request: RequestRow
+    request: RequestRow | None  # None only when the learner was waitlisted instead
     created: bool
     enrollment: EnrollmentRow | None = None
+    waitlist_position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,8 @@ _PENDING_OF_PAIR = Prepared(
 
 
 async def request_access(session: AsyncSession, actor: Actor, course_id: int) -> RequestResult:
-    """Ask for a course; the pending request already there is returned, not doubled."""
+    """Ask for a course inside its enrollment window; the pending request already there is
+    returned, not doubled. Asking for a full open course joins its waitlist, if it keeps one."""
     course = await visible_course(session, actor, course_id)
     require_student(actor)
     await lock_pair(session, actor.id, course.id)
@@ -95,15 +100,22 @@ async def request_access(session: AsyncSession, actor: Actor, course_id: int) ->
         raise Conflict("You are already enrolled in this course.", slug="already-enrolled")
     if course.access == CourseAccess.PAID:
         raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
+    require_enrollment_open(course)
     now = utcnow()
     pair = {"user_id": actor.id, "course_id": course.id, "now": now}
     if request_enrolls_at_once(course.access):
+        result = await enroll(
+            session,
+            user_id=actor.id,
+            course=course,
+            source=EnrollmentSource.SELF,
+            when_full=WhenFull.WAIT,
+        )
+        if result.change == Change.WAITLISTED:
+            return RequestResult(None, True, None, result.waitlist_position)
         enrolled = {"status": RequestStatus.APPROVED, "reviewed_at": now}
         note = {"note": "Open course: enrolled at once."}
         request = await _INSERT_REQUEST.one(session, pair | enrolled | note)
-        result = await enroll(
-            session, user_id=actor.id, course=course, source=EnrollmentSource.SELF
-        )
         return RequestResult(request, True, result.enrollment)
     pending = {"status": RequestStatus.PENDING, "reviewed_at": None, "note": ""}
     created = await _INSERT_REQUEST.one_or_none(session, pair | pending)

@@ -6,19 +6,29 @@ enrollment) hold under any concurrency. The unique indexes are the last line, ne
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.rules import self_enroll_allowed
+from lectern.enrollments import seats
+from lectern.enrollments.rules import (
+    access_ends_at,
+    enrollment_open,
+    is_enrolled,
+    self_enroll_allowed,
+)
 from lectern.events.service import record_event
 from lectern.events.types import (
     REQUEST_CLOSED,
     EnrollmentCancelled,
     EnrollmentCreated,
     EnrollmentReactivated,
+    WaitlistEnrolled,
+    WaitlistJoined,
+    WaitlistLeft,
 )
 from lectern.models import AccessRequest, Course, Enrollment, Payment, User
 from lectern.models.base import UTCDateTime, utcnow
@@ -44,6 +54,15 @@ class Change(StrEnum):
     CREATED = "created"
     REACTIVATED = "reactivated"
     UNCHANGED = "unchanged"
+    WAITLISTED = "waitlisted"
+
+
+class WhenFull(StrEnum):
+    """What enrolling into a course whose seats are all taken does."""
+
+    REFUSE = "refuse"  # a 409 course-full problem
+    WAIT = "wait"  # the learner joins the waitlist where the course keeps one, else REFUSE
+    OVERRIDE = "override"  # enrolled beyond the limit (an admin's explicit choice, a payment)
 
 
 class CourseRef(Protocol):
@@ -68,8 +87,9 @@ RequestRow = Any
 
 @dataclass(frozen=True, slots=True)
 class EnrollResult:
-    enrollment: EnrollmentRow
+    enrollment: EnrollmentRow | None  # None only when waitlisted without an earlier enrollment
     change: Change
+    waitlist_position: int | None = None
 
     @property
     def changed(self) -> bool:
@@ -85,6 +105,7 @@ def enrollment_payload(enrollment: Any) -> dict[str, Any]:
         "source": enrollment.source,
         "progress": enrollment.progress,
         "completed_at": enrollment.completed_at.isoformat() if enrollment.completed_at else None,
+        "ends_at": enrollment.ends_at.isoformat() if enrollment.ends_at else None,
     }
 
 
@@ -131,8 +152,8 @@ async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
 
 
 def _enrollment_upsert(dialect_name: str) -> Any:
-    """Insert the pair's enrollment or reactivate its cancelled one, returning the row if it
-    changed."""
+    """Insert the pair's enrollment or reactivate its cancelled or expired one, returning the
+    row if it changed."""
     now = bindparam("now", type_=UTCDateTime())
     statement = insert_of(dialect_name)(ENROLLMENTS).values(
         user_id=bindparam("user_id"),
@@ -140,6 +161,7 @@ def _enrollment_upsert(dialect_name: str) -> Any:
         status=EnrollmentStatus.ACTIVE,
         source=bindparam("source"),
         progress=0.0,
+        ends_at=bindparam("ends_at", type_=UTCDateTime()),
         created_at=now,
         updated_at=now,
     )
@@ -149,9 +171,12 @@ def _enrollment_upsert(dialect_name: str) -> Any:
             "status": EnrollmentStatus.ACTIVE,
             "source": statement.excluded.source,
             "completed_at": None,
+            "ends_at": statement.excluded.ends_at,
+            "expiry_notified_at": None,
             "updated_at": now,
         },
-        where=ENROLLMENTS.c.status == EnrollmentStatus.CANCELLED,
+        where=(ENROLLMENTS.c.status == EnrollmentStatus.CANCELLED)
+        | (ENROLLMENTS.c.status == EnrollmentStatus.EXPIRED),
     ).returning(*ENROLLMENTS.c)
 
 
@@ -180,20 +205,39 @@ async def enroll(
     source: EnrollmentSource,
     reviewer_id: int | None = None,
     close_pending: bool = True,
+    when_full: WhenFull = WhenFull.REFUSE,
+    ends_at: datetime | None = None,
 ) -> EnrollResult:
-    """Enroll a learner, or reactivate their cancelled enrollment; enrolled already is a no-op.
+    """Enroll a learner, or reactivate their cancelled or expired enrollment; enrolled already
+    is a no-op. A full course refuses, waitlists or admits them as `when_full` says.
 
     Any pending request of the pair is approved with it, so none is left beside the enrollment
     (`close_pending=False` only for a caller that has just closed it under the pair's lock).
+    `ends_at` defaults to the course's access duration for the ways in it applies to.
     """
     await lock_pair(session, user_id, course.id)
+    current = await current_enrollment(session, user_id, course.id)
+    if current is not None and is_enrolled(current.status):
+        return EnrollResult(current, Change.UNCHANGED)
     now = utcnow()
-    parameters = {"user_id": user_id, "course_id": course.id, "source": source, "now": now}
-    enrollment = await _UPSERT_ENROLLMENT.one_or_none(session, parameters)
-    if enrollment is None:
-        unchanged = await current_enrollment(session, user_id, course.id)
-        assert unchanged is not None  # the upsert conflicted with it, under the pair's lock
-        return EnrollResult(unchanged, Change.UNCHANGED)
+    terms = await seats.course_terms(session, course.id)
+    limited = terms.seat_limit is not None
+    if limited and when_full != WhenFull.OVERRIDE and not await seats.seat_free(session, course.id):
+        if when_full == WhenFull.WAIT and terms.waitlist:
+            return await _wait_for_seat(session, user_id, course, source, current, now)
+        raise Conflict(
+            f"{course.title} has no seat left.", slug="course-full", seat_limit=terms.seat_limit
+        )
+    parameters = {
+        "user_id": user_id,
+        "course_id": course.id,
+        "source": source,
+        "now": now,
+        "ends_at": ends_at or access_ends_at(source, terms.access_days, now),
+    }
+    enrollment = await _UPSERT_ENROLLMENT.one(session, parameters)
+    if limited or terms.waitlist:
+        await seats.leave_waitlist(session, user_id, course.id)
     change = Change.CREATED if enrollment.created_at == now else Change.REACTIVATED
     if close_pending:
         await close_pending_request(
@@ -212,6 +256,79 @@ async def enroll(
         enrollment = await current_enrollment(session, user_id, course.id)
         assert enrollment is not None
     return EnrollResult(enrollment, change)
+
+
+async def _wait_for_seat(
+    session: AsyncSession,
+    user_id: int,
+    course: CourseRef,
+    source: EnrollmentSource,
+    current: EnrollmentRow | None,
+    now: datetime,
+) -> EnrollResult:
+    position, joined = await seats.join_waitlist(session, user_id, course.id, source, now)
+    if joined:
+        record_event(
+            session,
+            WaitlistJoined(
+                user_id=user_id, course_id=course.id, course_title=course.title, position=position
+            ),
+            institution_id=course.institution_id,
+            user_id=user_id,
+        )
+    return EnrollResult(current, Change.WAITLISTED, position)
+
+
+async def fill_freed_seats(session: AsyncSession, course: CourseRef) -> None:
+    """Give the course's free seats to the learners waiting longest, and tell each; called in
+    the transaction that freed a seat (or raised the limit)."""
+    while (waiting := await seats.first_in_line(session, course.id)) is not None:
+        result = await enroll(
+            session,
+            user_id=waiting.user_id,
+            course=course,
+            source=EnrollmentSource(waiting.source),
+            when_full=WhenFull.WAIT,
+        )
+        if result.change == Change.WAITLISTED:
+            return
+        if result.enrollment is None or result.change == Change.UNCHANGED:
+            await seats.leave_waitlist(session, waiting.user_id, course.id)  # enrolled meanwhile
+            continue
+        record_event(
+            session,
+            WaitlistEnrolled(
+                user_id=waiting.user_id,
+                course_id=course.id,
+                course_title=course.title,
+                enrollment_id=result.enrollment.id,
+            ),
+            institution_id=course.institution_id,
+            user_id=waiting.user_id,
+        )
+        await notify(
+            session,
+            user_id=waiting.user_id,
+            institution_id=course.institution_id,
+            kind=WaitlistEnrolled.type,
+            title=f"A seat freed in {course.title}: you are enrolled",
+            link=f"/courses/{course.id}",
+        )
+
+
+def require_enrollment_open(course: Course) -> None:
+    """Learners join on their own only inside the course's enrollment window."""
+    if not enrollment_open(course.enrollment_opens_at, course.enrollment_closes_at, utcnow()):
+        raise Conflict(
+            "Enrollment in this course is closed.",
+            slug="enrollment-closed",
+            enrollment_opens_at=_iso(course.enrollment_opens_at),
+            enrollment_closes_at=_iso(course.enrollment_closes_at),
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 _CLOSE_PENDING = Prepared(
@@ -271,10 +388,23 @@ async def enroll_in_default_courses(session: AsyncSession, user: User) -> list[E
             )
         )
     ).all()
-    return [
-        await enroll(session, user_id=user.id, course=course, source=EnrollmentSource.DEFAULT)
-        for course in courses
-    ]
+    # A full default course puts the new learner on its waitlist, or passes them by.
+    results = []
+    for course in courses:
+        try:
+            results.append(
+                await enroll(
+                    session,
+                    user_id=user.id,
+                    course=course,
+                    source=EnrollmentSource.DEFAULT,
+                    when_full=WhenFull.WAIT,
+                )
+            )
+        except Conflict as full:
+            if full.slug != "course-full":
+                raise
+    return results
 
 
 async def visible_course(session: AsyncSession, actor: Actor, course_id: int) -> Course:
@@ -297,14 +427,41 @@ def require_student(actor: Actor) -> None:
 
 
 async def self_enroll(session: AsyncSession, actor: Actor, course_id: int) -> EnrollResult:
-    """A student joins an open or default course."""
+    """A student joins an open or default course inside its enrollment window; a full one puts
+    them on its waitlist where it keeps one."""
     course = await visible_course(session, actor, course_id)
     require_student(actor)
     if not self_enroll_allowed(course.access):
         if course.access == CourseAccess.PAID:
             raise Conflict("This course is sold; buy it to enroll.", slug="payment-required")
         raise Conflict("This course needs an approved request.", slug="approval-required")
-    return await enroll(session, user_id=actor.id, course=course, source=EnrollmentSource.SELF)
+    current = await current_enrollment(session, actor.id, course.id)
+    if current is None or not is_enrolled(current.status):
+        require_enrollment_open(course)
+    return await enroll(
+        session,
+        user_id=actor.id,
+        course=course,
+        source=EnrollmentSource.SELF,
+        when_full=WhenFull.WAIT,
+    )
+
+
+async def leave_waitlist(session: AsyncSession, actor: Actor, course_id: int) -> None:
+    """The learner gives up their place in a course's waitlist; not waiting is a no-op."""
+    course = await _course_in_institution(session, actor, course_id)
+    await lock_pair(session, actor.id, course.id)
+    position = await seats.waitlist_position(session, actor.id, course.id)
+    if position is None or not await seats.leave_waitlist(session, actor.id, course.id):
+        return
+    record_event(
+        session,
+        WaitlistLeft(
+            user_id=actor.id, course_id=course.id, course_title=course.title, position=position
+        ),
+        institution_id=course.institution_id,
+        user_id=actor.id,
+    )
 
 
 async def _student_in_institution(session: AsyncSession, actor: Actor, user_id: int) -> User:
@@ -327,16 +484,29 @@ def _require_admin(actor: Actor) -> None:
 
 
 async def admin_enroll(
-    session: AsyncSession, actor: Actor, user_id: int, course_id: int
+    session: AsyncSession,
+    actor: Actor,
+    user_id: int,
+    course_id: int,
+    *,
+    ends_at: datetime | None = None,
+    override_seat_limit: bool = False,
 ) -> EnrollResult:
-    """An admin enrolls a student directly, whatever the course's access mode."""
+    """An admin enrolls a student directly, whatever the course's access mode and enrollment
+    window, until `ends_at` if given; beyond the seat limit only with `override_seat_limit`."""
     _require_admin(actor)
     user = await _student_in_institution(session, actor, user_id)
     course = await _course_in_institution(session, actor, course_id)
     if course.status == CourseStatus.ARCHIVED:
         raise Conflict("This course is archived.", slug="course-archived")
     result = await enroll(
-        session, user_id=user.id, course=course, source=EnrollmentSource.ADMIN, reviewer_id=actor.id
+        session,
+        user_id=user.id,
+        course=course,
+        source=EnrollmentSource.ADMIN,
+        reviewer_id=actor.id,
+        when_full=WhenFull.OVERRIDE if override_seat_limit else WhenFull.REFUSE,
+        ends_at=ends_at,
     )
     if result.changed:
         await notify(
@@ -382,7 +552,8 @@ async def admin_unenroll(session: AsyncSession, actor: Actor, enrollment_id: int
 async def cancel_enrollment(
     session: AsyncSession, enrollment: Enrollment, course: Course, *, reason: str
 ) -> Enrollment:
-    """Set an enrollment cancelled and tell the learner; the caller holds the pair's lock."""
+    """Set an enrollment cancelled and tell the learner, giving its seat to the waitlist; the
+    caller holds the pair's lock."""
     enrollment.status = EnrollmentStatus.CANCELLED
     await session.flush()
     await close_pending_request(
@@ -403,4 +574,5 @@ async def cancel_enrollment(
         body=reason,
         link="/catalog",
     )
+    await fill_freed_seats(session, course)
     return enrollment

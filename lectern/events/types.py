@@ -20,6 +20,9 @@ events name no learner, so they are the admins' alone.
 | request.created | both | RequestCreated |
 | request.approved, request.rejected, request.cancelled | both | RequestClosed |
 | enrollment.created, enrollment.reactivated, enrollment.cancelled | both | EnrollmentChanged |
+| enrollment.expired | both | EnrollmentChanged |
+| enrollment.expiring | both | EnrollmentExpiring |
+| waitlist.joined, waitlist.left, waitlist.enrolled | both | WaitlistChanged |
 | enrollment.completed | both | EnrollmentCompleted |
 | enrollment.imported | admins | EnrollmentImported |
 | progress.updated | both | ProgressUpdated |
@@ -166,6 +169,7 @@ class EnrollmentChanged(DomainEvent):
     progress: float
     completed_at: Timestamp | None
     course_title: str
+    ends_at: Timestamp | None = None
 
 
 class EnrollmentCreated(EnrollmentChanged):
@@ -180,6 +184,52 @@ class EnrollmentReactivated(EnrollmentChanged):
 
 class EnrollmentCancelled(EnrollmentChanged):
     type = "enrollment.cancelled"
+    audience = Audience.BOTH
+
+
+class EnrollmentExpired(EnrollmentChanged):
+    """Its `ends_at` passed: the learner keeps history and certificate, not the course."""
+
+    type = "enrollment.expired"
+    audience = Audience.BOTH
+
+
+class EnrollmentExpiring(DomainEvent):
+    """The learner was told their enrollment ends soon."""
+
+    type = "enrollment.expiring"
+    audience = Audience.BOTH
+    id: int
+    user_id: int
+    course_id: int
+    course_title: str
+    ends_at: Timestamp
+
+
+class WaitlistChanged(DomainEvent):
+    user_id: int
+    course_id: int
+    course_title: str
+    position: int | None = None
+    enrollment_id: int | None = None
+
+
+class WaitlistJoined(WaitlistChanged):
+    """The course was full: the learner waits for a seat at `position`."""
+
+    type = "waitlist.joined"
+    audience = Audience.BOTH
+
+
+class WaitlistLeft(WaitlistChanged):
+    type = "waitlist.left"
+    audience = Audience.BOTH
+
+
+class WaitlistEnrolled(WaitlistChanged):
+    """A seat freed and went to the learner first in line."""
+
+    type = "waitlist.enrolled"
     audience = Audience.BOTH
 
 

@@ -18,6 +18,7 @@ from lectern.models.tallies import (
     LearnerTally,
     ProgressBucket,
 )
+from lectern.models.waitlist import WaitlistEntry
 
 __all__ = [
     "AccessRequest",
@@ -48,5 +49,6 @@ __all__ = [
     "QuizAttempt",
     "StudentProfile",
     "User",
+    "WaitlistEntry",
     "WebhookEvent",
 ]

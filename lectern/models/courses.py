@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +26,13 @@ class Course(Base):
         one_of("access", CourseAccess, "access"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("qbank_pass_mark >= 0 AND qbank_pass_mark <= 1", name="qbank_pass_mark"),
+        CheckConstraint("seat_limit >= 0", name="seat_limit_not_negative"),
+        CheckConstraint("access_days > 0", name="access_days_positive"),
+        CheckConstraint(
+            "enrollment_closes_at IS NULL OR enrollment_opens_at IS NULL"
+            " OR enrollment_opens_at < enrollment_closes_at",
+            name="enrollment_window",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +49,15 @@ class Course(Base):
     # A course may require a finished Q-bank test at or above this mark to complete.
     qbank_required: Mapped[bool] = mapped_column(Boolean, default=False)
     qbank_pass_mark: Mapped[float] = mapped_column(Float, default=0.7)
+    # Learners may join on their own (self, request, checkout) only inside this window.
+    enrollment_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    enrollment_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # How long a self-enrollment, approved request or purchase lasts; null: for good.
+    access_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Active and completed enrollments may not outnumber it (null: no limit); see
+    # lectern.enrollments.seats.
+    seat_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    waitlist: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -26,6 +26,7 @@ class Enrollment(Base):
         one_of("source", EnrollmentSource, "source"),
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         Index("ix_enrollments_course_id_status", "course_id", "status"),
+        Index("ix_enrollments_status_ends_at", "status", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,10 @@ class Enrollment(Base):
     # A projection of the learning facts, recomputed in the transaction that changes one.
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # An active enrollment past this becomes expired (lectern.enrollments.expiry).
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the learner was told the end is near: they are told once.
+    expiry_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.enrollments import seats
 from lectern.enrollments.rules import is_enrolled
-from lectern.enrollments.service import lock_pair, visible_course
+from lectern.enrollments.service import lock_pair, require_enrollment_open, visible_course
 from lectern.events.service import record_event
 from lectern.events.types import PaymentCreated, PaymentFailed
 from lectern.models import Course, Enrollment, Payment, User, WebhookEvent
@@ -71,6 +72,9 @@ async def start_checkout(
     )
     if is_enrolled(enrollment_status):
         raise Conflict("You are already enrolled in this course.", slug="already-enrolled")
+    require_enrollment_open(course)
+    if not await seats.seat_free(session, course.id):
+        raise Conflict(f"{course.title} has no seat left.", slug="course-full")
     pending = await _pending_payment(session, actor.id, course.id)
     if pending is not None:
         if pending.provider == provider and not price_changed(

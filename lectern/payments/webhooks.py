@@ -13,7 +13,7 @@ from sqlalchemy import exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments.rules import is_enrolled
-from lectern.enrollments.service import cancel_enrollment, enroll, lock_pair
+from lectern.enrollments.service import WhenFull, cancel_enrollment, enroll, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import (
     PaymentChanged,
@@ -226,7 +226,14 @@ async def _complete(session: AsyncSession, payment: Payment, course: Course) -> 
         return False
     if payment.user_id is None:
         return True
-    await enroll(session, user_id=payment.user_id, course=course, source=EnrollmentSource.PAYMENT)
+    # Paid for: a seat taken since the checkout (which a full course refuses) does not undo it.
+    await enroll(
+        session,
+        user_id=payment.user_id,
+        course=course,
+        source=EnrollmentSource.PAYMENT,
+        when_full=WhenFull.OVERRIDE,
+    )
     await notify(
         session,
         user_id=payment.user_id,

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     stream_ping_seconds: float = 15.0
     stream_queue_size: int = 1000
     audit_interval_seconds: float = 3600.0
+    # Learners are told this many days before their enrollment ends (0: not told in advance).
+    expiry_notice_days: int = Field(default=7, ge=0, le=365)
+    # How often the job expires ended enrollments: an expiry is recorded within this of its time.
+    expiry_interval_seconds: float = Field(default=30.0, gt=0)
     # `test` serves its own checkout page and signs its own webhooks; `stripe` is the real one.
     payment_provider: Literal["test", "stripe"] = "test"
     stripe_secret_key: str = ""

@@ -78,6 +78,7 @@ async def test_audit_reports_each_violation_and_repair_fixes_them_once(
         "pending_requests_beside_enrollments": 1,
         "approved_requests_without_enrollment": 1,
         "paid_without_enrollment": 0,
+        "active_past_their_end": 0,
         "stale_progress": 0,
         "completed_without_certificate": 0,
         "students_without_profile": 1,
