@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from lectern.accounts.api import router as accounts_router
+from lectern.accounts.manage_api import router as account_management_router
+from lectern.accounts.pages import router as account_pages_router
 from lectern.accounts.ratelimit import LoginThrottle
 from lectern.analytics.api import router as analytics_router
 from lectern.analytics.course import router as course_analytics_router
@@ -26,6 +28,10 @@ from lectern.live.api import router as events_router
 from lectern.live.metrics import router as metrics_router
 from lectern.live.pump import EventPump
 from lectern.live.response import quiet_cut_off_streams
+from lectern.mail.api import pages as mail_pages_router
+from lectern.mail.api import router as mail_router
+from lectern.mail.outbox import subscribe_mail
+from lectern.mail.worker import MailWorker
 from lectern.notifications.api import router as notifications_router
 from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await event_pump.start()
         app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
+        mail = _start_mail_worker(database, settings)
         expiry = asyncio.create_task(
             expiry_forever(database, settings.expiry_interval_seconds, settings.expiry_notice_days)
         )
@@ -82,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()
             audit.cancel()
+            if mail is not None:
+                mail.cancel()
             expiry.cancel()
             await event_pump.stop()
             await database.dispose()
@@ -103,8 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger={IMPORT_PATH: settings.max_roster_bytes},
     )
     quiet_cut_off_streams()
+    subscribe_mail()
     for router in (
         accounts_router,
+        account_management_router,
+        mail_router,
+        mail_pages_router,
+        account_pages_router,
         courses_router,
         enrollments_router,
         notifications_router,
@@ -142,6 +156,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     return app
+
+
+def _start_mail_worker(database: Database, settings: Settings) -> "asyncio.Task[None] | None":
+    """The process's mail worker, woken by every commit; none without an SMTP server, when the
+    outbox is read on the admins' Mail page instead."""
+    if not settings.smtp_host:
+        return None
+    worker = MailWorker(database, settings)
+    database.on_events_committed(worker.wake)
+    return asyncio.create_task(worker.run_forever())
 
 
 def _ops_router() -> APIRouter:

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events.inflight import announce
+from lectern.events.subscribers import run_subscribers, subscribed
 from lectern.events.types import DomainEvent
 from lectern.models import Event
 from lectern.models.base import utcnow
@@ -68,6 +69,8 @@ async def write_events(session: AsyncSession) -> list[int]:
     recorded, transaction.events = transaction.events, []
     if not recorded:
         return []
+    if subscribed(recorded):
+        await session.run_sync(run_subscribers, recorded)
     await announce(session)
     if len(recorded) > _PREPARED_ROWS:
         return _drawn(transaction, list((await session.execute(_APPEND, recorded)).scalars()))

@@ -1,10 +1,10 @@
 """Subscribers of the event log: code of a higher layer that writes rows of its own in the
 transaction that records certain event types (the mail outbox), without the command knowing.
 
-A subscriber is a plain function of the synchronous session (it runs in SQLAlchemy's greenlet,
-from the async commit path and the sync before-commit hook alike) and of the recorded events of
-the types it subscribed to, each as the row it becomes: `type`, `institution_id`, `user_id`,
-`payload`. It runs just before the events are written, so what it writes commits with them.
+A subscriber is a plain function of the synchronous session (write_events runs it in
+SQLAlchemy's greenlet) and of the recorded events of the types it subscribed to, each as the row
+it becomes: `type`, `institution_id`, `user_id`, `payload`. It runs just before the events are
+written, so what it writes commits or rolls back with them.
 """
 
 from collections.abc import Callable, Iterable

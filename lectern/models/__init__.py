@@ -1,6 +1,6 @@
 """All tables, imported together so that metadata and Alembic see every one."""
 
-from lectern.models.accounts import ApiToken, AuthSession, StudentProfile, User
+from lectern.models.accounts import AccountLink, ApiToken, AuthSession, StudentProfile, User
 from lectern.models.base import Base
 from lectern.models.certificates import Certificate
 from lectern.models.courses import Chapter, Course, Lesson
@@ -9,6 +9,7 @@ from lectern.models.events import Event, Notification
 from lectern.models.imports import LegacyId, LegacyImport
 from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
+from lectern.models.mail import MailPreferences, OutboxMessage
 from lectern.models.payments import Payment, WebhookEvent
 from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.tallies import (
@@ -22,6 +23,7 @@ from lectern.models.waitlist import WaitlistEntry
 
 __all__ = [
     "AccessRequest",
+    "AccountLink",
     "ApiToken",
     "AuthSession",
     "Base",
@@ -40,7 +42,9 @@ __all__ = [
     "LegacyImport",
     "Lesson",
     "LessonProgress",
+    "MailPreferences",
     "Notification",
+    "OutboxMessage",
     "Payment",
     "ProgressBucket",
     "QbankQuestion",

@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     test_payment_webhook_secret: str = Field(
         default_factory=lambda: f"whsec_{secrets.token_urlsafe(32)}"
     )
+    # Outgoing e-mail. No host (the embedded default): messages are kept in the outbox, and
+    # admins read them on the Mail page instead.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_from: str = "Lectern <lectern@localhost>"
+    # How often the mail worker looks for due messages when no commit woke it.
+    mail_poll_seconds: float = Field(default=5.0, gt=0)
     # Comma-separated font files for certificates: the first draws the text, the others supply
     # the characters it lacks; a "-Bold" file beside one is its bold face.
     # Unset: well-known system fonts; empty: the PDF core Helvetica, Latin-1 only.

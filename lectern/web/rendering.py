@@ -28,6 +28,7 @@ STUDENT_NAV = [
     ("/learn/progress", "Progress", "progress"),
     ("/learn/certificates", "Certificates", "certificates"),
     ("/learn/notifications", "Notifications", "notifications"),
+    ("/learn/profile", "Profile", "profile"),
 ]
 ADMIN_NAV = [
     ("/admin", "Dashboard", "dashboard"),
@@ -35,6 +36,7 @@ ADMIN_NAV = [
     ("/admin/students", "Students", "students"),
     ("/admin/courses", "Courses", "courses"),
     ("/admin/imports", "Imports", "imports"),
+    ("/admin/mail", "Mail", "mail"),
     ("/admin/roster", "Roster", "roster"),
     ("/admin/reports", "Reports", "reports"),
 ]
