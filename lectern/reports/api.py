@@ -1,6 +1,7 @@
 """GET /api/v1/admin/reports/…: reports as CSV or XLSX, streamed as they are read."""
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor
 from lectern.platform.db import Database, get_database
 from lectern.platform.routes import api_router
-from lectern.platform.schemas import PathId, QueryId
+from lectern.platform.schemas import MAX_ID, PathId
 from lectern.reports import service
 from lectern.reports.cells import csv_stream, xlsx_stream
 from lectern.reports.service import Filters, Pages
@@ -41,6 +42,8 @@ _DOWNLOAD: dict[int | str, dict[str, Any]] = {
     }
 }
 FormatQuery = Annotated[Format, Query(alias="format")]
+# Named apart from the gradebook's path parameter `course_id`, which FastAPI would take it for.
+CourseFilter = Annotated[int | None, Query(alias="course_id", ge=1, le=MAX_ID)]
 Since = Annotated[datetime | None, Query(description="From this time on (UTC unless it says).")]
 Until = Annotated[datetime | None, Query(description="Before this time (UTC unless it says).")]
 
@@ -51,112 +54,113 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _download(
-    db: Database,
-    name: str,
-    file_format: Format,
-    header: Any,
-    pages: Callable[[AsyncSession], Pages],
-) -> StreamingResponse:
-    async def read() -> Pages:
-        async with db.session() as session:
-            async for page in pages(session):
-                yield page
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What every report reads from its request: who asks, the format, and the filters the
+    pages share (a report's own status filter is added by its route)."""
 
-    body: AsyncIterator[bytes] = (
-        csv_stream(header, read())
-        if file_format == Format.CSV
-        else xlsx_stream(name, header, read())
-    )
-    filename = f"{name}-{datetime.now(UTC):%Y-%m-%d}.{file_format.value}"
-    return StreamingResponse(
-        body,
-        media_type=MEDIA_TYPES[file_format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    actor: Actor
+    db: Database
+    file_format: Format
+    filters: Filters
+
+    def download(
+        self,
+        name: str,
+        header: Any,
+        pages: Callable[[AsyncSession, Filters], Pages],
+        status: str | None = None,
+    ) -> StreamingResponse:
+        filters = replace(self.filters, status=status)
+
+        async def read() -> Pages:
+            async with self.db.session() as session:
+                async for page in pages(session, filters):
+                    yield page
+
+        body: AsyncIterator[bytes] = (
+            csv_stream(header, read())
+            if self.file_format == Format.CSV
+            else xlsx_stream(name, header, read())
+        )
+        filename = f"{name}-{datetime.now(UTC):%Y-%m-%d}.{self.file_format.value}"
+        return StreamingResponse(
+            body,
+            media_type=MEDIA_TYPES[self.file_format],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
 
-@router.get("/enrollments", response_class=StreamingResponse, responses=_DOWNLOAD)
-async def enrollments_report(
+async def report_request(
     file_format: FormatQuery = Format.CSV,
-    course_id: QueryId = None,
-    status: EnrollmentStatus | None = None,
+    course: CourseFilter = None,
     since: Since = None,
     until: Until = None,
     actor: Actor = Depends(admin_actor),
     db: Database = Depends(get_database),
+) -> ReportRequest:
+    return ReportRequest(actor, db, file_format, Filters(course, None, _utc(since), _utc(until)))
+
+
+@router.get("/enrollments", response_class=StreamingResponse, responses=_DOWNLOAD)
+async def enrollments_report(
+    status: EnrollmentStatus | None = None,
+    report: ReportRequest = Depends(report_request),
 ) -> StreamingResponse:
     """Every enrollment of the institution with its progress, filtered like the pages."""
-    filters = Filters(course_id, status, _utc(since), _utc(until))
-    return _download(
-        db,
+    institution_id = report.actor.institution_id
+    return report.download(
         "enrollments",
-        file_format,
         service.ENROLLMENTS_HEADER,
-        lambda s: service.enrollment_pages(s, actor.institution_id, filters),
+        lambda s, filters: service.enrollment_pages(s, institution_id, filters),
+        status,
     )
 
 
 @router.get("/payments", response_class=StreamingResponse, responses=_DOWNLOAD)
 async def payments_report(
-    file_format: FormatQuery = Format.CSV,
-    course_id: QueryId = None,
-    status: PaymentStatus | None = None,
-    since: Since = None,
-    until: Until = None,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
+    status: PaymentStatus | None = None, report: ReportRequest = Depends(report_request)
 ) -> StreamingResponse:
     """The institution's payments."""
-    filters = Filters(course_id, status, _utc(since), _utc(until))
-    return _download(
-        db,
+    institution_id = report.actor.institution_id
+    return report.download(
         "payments",
-        file_format,
         service.PAYMENTS_HEADER,
-        lambda s: service.payment_pages(s, actor.institution_id, filters),
+        lambda s, filters: service.payment_pages(s, institution_id, filters),
+        status,
     )
 
 
 @router.get("/certificates", response_class=StreamingResponse, responses=_DOWNLOAD)
 async def certificates_report(
-    file_format: FormatQuery = Format.CSV,
-    course_id: QueryId = None,
-    since: Since = None,
-    until: Until = None,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
+    report: ReportRequest = Depends(report_request),
 ) -> StreamingResponse:
     """The certificates issued in the institution's courses."""
-    filters = Filters(course_id, None, _utc(since), _utc(until))
-    return _download(
-        db,
+    institution_id = report.actor.institution_id
+    return report.download(
         "certificates",
-        file_format,
         service.CERTIFICATES_HEADER,
-        lambda s: service.certificate_pages(s, actor.institution_id, filters),
+        lambda s, filters: service.certificate_pages(s, institution_id, filters),
     )
 
 
-@router.get("/courses/{course_id}/gradebook", response_class=StreamingResponse, responses=_DOWNLOAD)
+@router.get(
+    "/courses/{course_id}/gradebook",
+    response_class=StreamingResponse,
+    responses=_DOWNLOAD,
+)
 async def gradebook_report(
     course_id: PathId,
-    file_format: FormatQuery = Format.CSV,
     status: EnrollmentStatus | None = None,
-    since: Since = None,
-    until: Until = None,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
+    report: ReportRequest = Depends(report_request),
 ) -> StreamingResponse:
     """A course's gradebook: per learner, each lesson's completion or quiz best score, and
     their Q-bank tests."""
-    async with db.session() as session:
-        gradebook = await service.gradebook_of(session, actor.institution_id, course_id)
-    filters = Filters(None, status, _utc(since), _utc(until))
-    return _download(
-        db,
+    async with report.db.session() as session:
+        gradebook = await service.gradebook_of(session, report.actor.institution_id, course_id)
+    return report.download(
         f"gradebook-{course_id}",
-        file_format,
         gradebook.header,
-        lambda s: service.gradebook_pages(s, gradebook, filters),
+        lambda s, filters: service.gradebook_pages(s, gradebook, filters),
+        status,
     )

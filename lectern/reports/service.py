@@ -38,7 +38,7 @@ class Filters:
 
 
 def _filtered(query: Query, filters: Filters, course: Any, status: Any, at: Any) -> Query:
-    if filters.course_id is not None:
+    if filters.course_id is not None and course is not None:
         query = query.where(course == filters.course_id)
     if filters.status is not None and status is not None:
         query = query.where(status == filters.status)
@@ -180,7 +180,13 @@ async def gradebook_pages(
     """Per learner of the course: each lesson's completion or quiz best score, and their
     Q-bank tests."""
     query = (
-        select(Enrollment.id, User.full_name, User.email, Enrollment.status, Enrollment.progress)
+        select(
+            Enrollment.id,
+            User.full_name,
+            User.email,
+            Enrollment.status,
+            Enrollment.progress,
+        )
         .join(User, User.id == Enrollment.user_id)
         .where(Enrollment.course_id == gradebook.course_id)
     )
