@@ -22,7 +22,8 @@ AnySelect = Select[*tuple[Any, ...]]
 
 
 class progress_bucket(FunctionElement[int]):  # noqa: N801 (an SQL function)
-    """The tenth of progress an enrollment is in, 0 to 9, and 10 for 100 %."""
+    """The tenth of progress an enrollment is in, 0 to 9, and 10 for 100 % (below 10 it is 0
+    without dividing: PostgreSQL refuses a quotient too small for a float)."""
 
     type = Integer()
     inherit_cache = True
@@ -31,13 +32,19 @@ class progress_bucket(FunctionElement[int]):  # noqa: N801 (an SQL function)
 @compiles(progress_bucket)
 def _bucket(element: progress_bucket, compiler: SQLCompiler, **kw: Any) -> str:
     progress = compiler.process(next(iter(element.clauses)), **kw)
-    return f"CASE WHEN {progress} >= 100 THEN 10 ELSE floor({progress} / 10)::integer END"
+    return (
+        f"CASE WHEN {progress} >= 100 THEN 10 WHEN {progress} < 10 THEN 0"
+        f" ELSE floor({progress} / 10)::integer END"
+    )
 
 
 @compiles(progress_bucket, "sqlite")
 def _bucket_sqlite(element: progress_bucket, compiler: SQLCompiler, **kw: Any) -> str:
     progress = compiler.process(next(iter(element.clauses)), **kw)
-    return f"CASE WHEN {progress} >= 100 THEN 10 ELSE CAST({progress} / 10 AS INTEGER) END"
+    return (
+        f"CASE WHEN {progress} >= 100 THEN 10 WHEN {progress} < 10 THEN 0"
+        f" ELSE CAST({progress} / 10 AS INTEGER) END"
+    )
 
 
 class utc_day(FunctionElement[Any]):  # noqa: N801 (an SQL function)

@@ -78,7 +78,8 @@ def _enrollment_delta(row: str, d: str, dialect: str) -> list[str]:
             "course_id, bucket",
             {
                 "course_id": f"{row}.course_id",
-                "bucket": f"CASE WHEN {row}.progress >= 100 THEN 10 ELSE {bucket} END",
+                "bucket": f"CASE WHEN {row}.progress >= 100 THEN 10"
+                f" WHEN {row}.progress < 10 THEN 0 ELSE {bucket} END",
                 "enrollments": d,
             },
             f"{course} AND {row}.status IN {ENROLLED}",
@@ -313,7 +314,8 @@ def _backfill(dialect: str) -> list[str]:
         per("course_tallies", "course_id", "courses"),
         per("learner_tallies", "user_id", "users"),
         "INSERT INTO progress_buckets (course_id, bucket, enrollments)"
-        f" SELECT course_id, CASE WHEN progress >= 100 THEN 10 ELSE {bucket} END AS b, count(*)"
+        " SELECT course_id, CASE WHEN progress >= 100 THEN 10 WHEN progress < 10 THEN 0"
+        f" ELSE {bucket} END AS b, count(*)"
         f" FROM enrollments WHERE status IN {ENROLLED} GROUP BY course_id, b",
         "INSERT INTO completion_days (course_id, day, completions)"
         f" SELECT course_id, {day} AS d, count(*) FROM enrollments"
