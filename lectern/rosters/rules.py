@@ -83,14 +83,16 @@ def decide(
         return _unenroll(standing)
     if learner is None:
         return Decision(Outcome.INVITE, f"invites {row.full_name} <{row.email}> and enrolls them")
+    until = f" until {row.ends_at:%Y-%m-%d %H:%M} UTC" if row.ends_at else ""
     if standing is None:
-        return Decision(Outcome.ENROLL, "enrolls the learner")
+        return Decision(Outcome.ENROLL, f"enrolls the learner{until}")
     if not is_enrolled(standing.status):
         return Decision(
             Outcome.REACTIVATE,
-            f"reactivates the {standing.status} enrollment with its progress",
+            f"reactivates the {standing.status} enrollment with its progress{until}",
         )
-    return Decision(Outcome.ALREADY_ENROLLED, f"already enrolled ({standing.status})")
+    kept = "; its end stays as it is" if row.ends_at else ""
+    return Decision(Outcome.ALREADY_ENROLLED, f"already enrolled ({standing.status}){kept}")
 
 
 def _unenroll(standing: Standing | None) -> Decision:
@@ -99,6 +101,31 @@ def _unenroll(standing: Standing | None) -> Decision:
     if standing.paid:
         return Decision(Outcome.ERROR, "paid for the course: refund the payment to unenroll")
     return Decision(Outcome.UNENROLL, "cancels the enrollment, keeping its progress")
+
+
+# Outcomes that take a seat, and the one that frees one.
+SEATING = frozenset({Outcome.ENROLL, Outcome.REACTIVATE, Outcome.INVITE})
+
+
+def over_seat_limit(
+    rows: list[tuple[int | None, Outcome]], limits: dict[int, int], taken: dict[int, int]
+) -> set[int]:
+    """The indexes of the rows, each a (course id, outcome), that would find their course full
+    when the file is applied in order: seats taken now, plus those the rows before took or
+    freed."""
+    seated = dict(taken)
+    over = set()
+    for index, (course_id, outcome) in enumerate(rows):
+        if course_id is None or course_id not in limits:
+            continue
+        if outcome == Outcome.UNENROLL:
+            seated[course_id] = seated.get(course_id, 0) - 1
+        elif outcome in SEATING:
+            if seated.get(course_id, 0) >= limits[course_id]:
+                over.add(index)
+            else:
+                seated[course_id] = seated.get(course_id, 0) + 1
+    return over
 
 
 def duplicates(keys: list[tuple[str, int] | None]) -> dict[int, int]:

@@ -11,13 +11,14 @@ transaction, then each row runs its command.
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import ARRAY, String, any_, bindparam, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.service import invite_student
+from lectern.enrollments.seats import seats_taken
 from lectern.enrollments.service import admin_enroll, admin_unenroll
 from lectern.events.service import record_event
 from lectern.events.types import EnrollmentImported
@@ -35,6 +36,7 @@ from lectern.rosters.rules import (
     Standing,
     decide,
     duplicates,
+    over_seat_limit,
 )
 
 # Ids per IN list: well under SQLite's and asyncpg's bound-parameter limits.
@@ -182,8 +184,34 @@ async def plan_roster(
                 decision,
             )
         )
+    planned = await _within_seat_limits(session, planned, courses)
     loaded = [*learners.values(), *courses.values()]
     return RosterReport(filename, applied=False, rows=planned, loaded=loaded)
+
+
+async def _within_seat_limits(
+    session: AsyncSession, planned: list[PlannedRow], courses: dict[str, Course]
+) -> list[PlannedRow]:
+    """The rows, those that would find their course full made errors: applying them would
+    refuse the whole file (an admin enrolls beyond a limit one learner at a time)."""
+    limits = {c.id: c.seat_limit for c in courses.values() if c.seat_limit is not None}
+    if not limits:
+        return planned
+    taken = await seats_taken(session, list(limits))
+    over = over_seat_limit([(p.course_id, p.decision.outcome) for p in planned], limits, taken)
+    titles = {course.id: course.title for course in courses.values()}
+    return [
+        replace(
+            p,
+            decision=Decision(
+                Outcome.ERROR,
+                f"course {titles[p.course_id]!r} has no seat left (limit {limits[p.course_id]})",
+            ),
+        )
+        if index in over and p.course_id is not None
+        else p
+        for index, p in enumerate(planned)
+    ]
 
 
 async def import_roster(
@@ -240,7 +268,7 @@ async def _apply(
                 )
             user_id = invited[row.email_key] = user.id
     assert user_id is not None
-    await admin_enroll(session, actor, user_id, planned.course_id)
+    await admin_enroll(session, actor, user_id, planned.course_id, ends_at=row.ends_at)
 
 
 def row_report(planned: PlannedRow) -> dict[str, Any]:

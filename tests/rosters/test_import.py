@@ -280,3 +280,36 @@ async def test_a_body_over_the_roster_limit_is_refused(
     r = await _post(client, admin, b"x" * (limit + 1))
 
     assert r.status_code == 413
+
+
+async def test_ends_at_is_the_enrollments_end_and_a_full_course_refuses_the_rows_past_it(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, (ada, bob, cy), intro, _ = await _school(world)
+    small = await world.course(admin, title="Small", seat_limit=2)
+    await client.post(
+        "/api/v1/admin/enrollments",
+        json={"user_id": cy.id, "course_id": small["id"]},
+        headers=admin.headers,
+    )
+    csv = (
+        "email,course,action,ends_at\n"
+        f"{ada.email},{intro['slug']},enroll,2099-06-30T12:00:00Z\n"
+        f"{ada.email},{small['slug']},enroll,\n"
+        f"{bob.email},{small['slug']},enroll,\n"
+    )
+
+    preview = await _post(client, admin, csv)
+
+    assert [row["outcome"] for row in preview.json()["rows"]] == ["enroll", "enroll", "error"]
+    assert "until 2099-06-30 12:00 UTC" in preview.json()["rows"][0]["reason"]
+    assert "'Small' has no seat left (limit 2)" in preview.json()["rows"][2]["reason"]
+
+    applied = await _post(client, admin, csv.rsplit("\n", 2)[0] + "\n", apply=True)
+
+    assert applied.status_code == 200, applied.text
+    ends = await rows(
+        db, "SELECT ends_at FROM enrollments WHERE user_id = :u AND course_id = :c",
+        u=ada.id, c=intro["id"],
+    )  # fmt: skip
+    assert str(ends[0]["ends_at"]).startswith("2099-06-30 12:00")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lectern.rosters.parsing import Action, RosterRefused, parse_roster, separator
-from lectern.rosters.rules import duplicates
+from lectern.rosters.rules import Outcome, duplicates, over_seat_limit
 
 
 def test_a_bom_semicolons_quotes_and_crlf_are_read_as_a_spreadsheet_wrote_them() -> None:
@@ -73,3 +73,17 @@ def test_each_bad_row_carries_what_is_wrong_with_it() -> None:
 
 def test_a_repeated_email_and_course_points_at_the_first_row() -> None:
     assert duplicates([("a", 1), ("b", 1), None, ("a", 1), ("a", 2)]) == {3: 0}
+
+
+def test_rows_past_a_seat_limit_are_found_in_file_order_counting_freed_seats() -> None:
+    rows = [
+        (1, Outcome.ENROLL),
+        (1, Outcome.INVITE),
+        (1, Outcome.UNENROLL),
+        (1, Outcome.REACTIVATE),
+        (1, Outcome.ENROLL),
+        (2, Outcome.ENROLL),
+        (None, Outcome.ERROR),
+    ]
+
+    assert over_seat_limit(rows, limits={1: 2}, taken={1: 1}) == {1, 4}
