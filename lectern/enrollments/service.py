@@ -44,7 +44,7 @@ from lectern.models.enums import (
 from lectern.notifications.service import notify
 from lectern.platform.actor import Actor
 from lectern.platform.db import insert_of
-from lectern.platform.errors import Conflict, Forbidden, NotFound
+from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.platform.prepared import Prepared
 from lectern.platform.transaction import transaction_of
 from lectern.progress.service import lock_enrollments, recompute_progress
@@ -495,6 +495,8 @@ async def admin_enroll(
     """An admin enrolls a student directly, whatever the course's access mode and enrollment
     window, until `ends_at` if given; beyond the seat limit only with `override_seat_limit`."""
     _require_admin(actor)
+    if ends_at is not None and ends_at <= utcnow():
+        raise Invalid("ends_at must be in the future.", slug="ends-in-the-past")
     user = await _student_in_institution(session, actor, user_id)
     course = await _course_in_institution(session, actor, course_id)
     if course.status == CourseStatus.ARCHIVED:
