@@ -7,6 +7,7 @@ with `enqueue`, since its link must never appear in the log.
 """
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from lectern.events.types import (
     CertificateIssued,
     DomainEvent,
     EnrollmentCreated,
+    EnrollmentExpiring,
     EnrollmentReactivated,
     RequestApproved,
     RequestRejected,
@@ -137,8 +139,9 @@ def _mail_of(session: Session, event: dict[str, Any]) -> tuple[MailKind, dict[st
         return MailKind.ENROLLED, {"link": f"{app}/learn"}
     if kind == CertificateIssued.type:
         return MailKind.CERTIFICATE_ISSUED, {"verify_url": f"{app}/verify/{payload['code']}"}
-    if kind == "enrollment.expiring":
-        return MailKind.ENROLLMENT_EXPIRING, {"ends_at": payload["ends_at"], "link": f"{app}/learn"}
+    if kind == EnrollmentExpiring.type:
+        ends_at = f"{datetime.fromisoformat(payload['ends_at']):%Y-%m-%d %H:%M} UTC"
+        return MailKind.ENROLLMENT_EXPIRING, {"ends_at": ends_at, "link": f"{app}/learn"}
     return None
 
 
@@ -163,6 +166,7 @@ MAILED_EVENTS: tuple[type[DomainEvent], ...] = (
     RequestRejected,
     EnrollmentCreated,
     EnrollmentReactivated,
+    EnrollmentExpiring,
     CertificateIssued,
 )
 

@@ -8,9 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from lectern.app import create_app
+from lectern.enrollments.expiry import run_expiry
 from lectern.mail.worker import FIRST_RETRY, MailWorker
+from lectern.models import Enrollment
 from lectern.models.base import utcnow
+from lectern.platform.config import Settings
 from lectern.platform.db import Database
 from tests.factories import Person, World
 from tests.mail.conftest import Mailbox
@@ -182,3 +187,46 @@ async def test_a_message_one_worker_is_sending_is_not_claimed_by_another(
     assert outcome.status == "sent"
     assert await worker.deliver_next() is None
     assert len(mailbox.messages) == 1
+
+
+async def test_an_enrollment_about_to_end_is_told_by_email(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    course_id = await enroll_by_admin(client, admin, student)
+    ends_at = utcnow() + timedelta(days=2)
+    async with db.session() as session:
+        await session.execute(
+            update(Enrollment).where(Enrollment.course_id == course_id).values(ends_at=ends_at)
+        )
+        await session.commit()
+    await db.run(lambda session: run_expiry(session, notice_days=3))
+    [told] = [m for m in await outbox(db) if m["kind"] == "enrollment_expiring"]
+    assert told["subject"] == "Your access to Optics ends soon"
+    assert f"{ends_at:%Y-%m-%d %H:%M} UTC" in told["text_body"]
+
+
+async def test_an_app_with_a_mail_server_sends_each_committed_message_by_itself(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    smtp = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,  # type: ignore[attr-defined]
+            "smtp_starttls": False,
+            "mail_poll_seconds": 60.0,  # the commit wakes the worker, not the clock
+        }
+    )
+    app = create_app(smtp)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            await enroll_by_admin(http, admin, student)
+        for _ in range(200):
+            if mailbox.messages:
+                break
+            await asyncio.sleep(0.05)
+    assert [str(m["Subject"]) for m in mailbox.messages] == ["You are enrolled in Optics"]
