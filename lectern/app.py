@@ -18,6 +18,7 @@ from lectern.audit.schedule import audit_forever
 from lectern.certificates.api import router as certificates_router
 from lectern.courses.api import router as courses_router
 from lectern.courses.content_api import router as content_router
+from lectern.courses.images import router as course_images_router
 from lectern.courses.media import router as media_router
 from lectern.enrollments.api import router as enrollments_router
 from lectern.enrollments.expiry import expiry_forever
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         imports_router,
         content_router,
+        course_images_router,
         learning_router,
         qbank_router,
         certificates_router,

@@ -2,6 +2,7 @@ from fastapi import Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.courses import service
+from lectern.courses.images import image_url
 from lectern.courses.markdown import render_markdown
 from lectern.courses.rules import may_see_content, parse_status
 from lectern.courses.schemas import (
@@ -94,6 +95,7 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
         institution_id=course.institution_id,
         qbank_required=course.qbank_required,
         qbank_pass_mark=course.qbank_pass_mark,
+        image_url=image_url(course.image),
         enrollment_opens_at=course.enrollment_opens_at,
         enrollment_closes_at=course.enrollment_closes_at,
         access_days=course.access_days,

@@ -167,6 +167,7 @@ class CourseOut(Output):
     institution_id: int
     qbank_required: bool
     qbank_pass_mark: float
+    image_url: str | None = None
     enrollment_opens_at: datetime | None = None
     enrollment_closes_at: datetime | None = None
     access_days: int | None = None

@@ -49,6 +49,8 @@ class Course(Base):
     # A course may require a finished Q-bank test at or above this mark to complete.
     qbank_required: Mapped[bool] = mapped_column(Boolean, default=False)
     qbank_pass_mark: Mapped[float] = mapped_column(Float, default=0.7)
+    # The course's image in the media directory (lectern.courses.images), if it has one.
+    image: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # Learners may join on their own (self, request, checkout) only inside this window.
     enrollment_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     enrollment_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
