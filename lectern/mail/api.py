@@ -85,19 +85,31 @@ async def unsubscribe(
     return UnsubscribedOut(stopped=await db.run(lambda s: preferences.unsubscribe(s, token)))
 
 
+async def _unsubscribe_page(
+    request: Request,
+    token: str,
+    *,
+    stopped: list[MailKind] | None = None,
+    refused: LecternError | None = None,
+) -> HTMLResponse:
+    page = render(
+        request,
+        "unsubscribe.html",
+        actor=await page_actor(request),
+        title="Unsubscribed" if stopped else "Unsubscribe",
+        token=token,
+        done=stopped,
+        error=refused.detail if refused else None,
+    )
+    if refused:
+        page.status_code = refused.status
+    return page
+
+
 @pages.get("/mail/unsubscribe", response_class=HTMLResponse)
 async def unsubscribe_page(request: Request, token: UnsubscribeToken) -> HTMLResponse:
     """One button: mail scanners follow links, so only the button's POST unsubscribes."""
-    actor = await page_actor(request)
-    return render(
-        request,
-        "unsubscribe.html",
-        actor=actor,
-        title="Unsubscribe",
-        token=token,
-        done=None,
-        error=None,
-    )
+    return await _unsubscribe_page(request, token)
 
 
 @pages.post("/mail/unsubscribe", response_class=HTMLResponse)
@@ -105,30 +117,11 @@ async def unsubscribe_now(
     request: Request, token: UnsubscribeToken, db: Database = Depends(get_database)
 ) -> HTMLResponse:
     """The page's button, and mail clients' one-click POST (RFC 8058): the body is not needed."""
-    actor = await page_actor(request)
     try:
         stopped = await db.run(lambda s: preferences.unsubscribe(s, token))
     except LecternError as refused:
-        page = render(
-            request,
-            "unsubscribe.html",
-            actor=actor,
-            title="Unsubscribe",
-            token=token,
-            done=None,
-            error=refused.detail,
-        )
-        page.status_code = refused.status
-        return page
-    return render(
-        request,
-        "unsubscribe.html",
-        actor=actor,
-        title="Unsubscribed",
-        token=token,
-        done=stopped,
-        error=None,
-    )
+        return await _unsubscribe_page(request, token, refused=refused)
+    return await _unsubscribe_page(request, token, stopped=stopped)
 
 
 @router.get("/admin/mail", response_model=list[OutboxMessageOut])

@@ -126,6 +126,9 @@ async def test_a_forged_unsubscribe_link_stops_nothing(
         r = await client.post("/api/v1/mail/unsubscribe", params={"token": token})
         assert r.status_code == 422, (token, r.text)
         assert r.headers["content-type"] == "application/problem+json"
+    page = await client.post("/mail/unsubscribe", params={"token": forged[0]})
+    assert page.status_code == 422
+    assert "This unsubscribe link is not valid." in page.text
     for person in (student, victim):
         r = await client.get("/api/v1/me/mail-preferences", headers=person.headers)
         assert set(r.json()["choices"].values()) == {"immediately"}
