@@ -313,3 +313,21 @@ async def test_ends_at_is_the_enrollments_end_and_a_full_course_refuses_the_rows
         u=ada.id, c=intro["id"],
     )  # fmt: skip
     assert str(ends[0]["ends_at"]).startswith("2099-06-30 12:00")
+
+
+async def test_a_broken_multipart_upload_is_a_bad_request_and_one_without_the_file_invalid(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+
+    no_boundary = await client.post(
+        IMPORT,
+        content=b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\nx\r\n--xyz--\r\n',
+        headers={**admin.headers, "Content-Type": "multipart/form-data"},
+    )
+    no_file = await client.post(IMPORT, files={"other": (None, "field")}, headers=admin.headers)
+
+    assert no_boundary.status_code == 400, no_boundary.text
+    assert no_boundary.json()["type"].endswith("/bad-upload")
+    assert no_file.status_code == 422, no_file.text
+    assert "form field `file`" in no_file.json()["detail"]
