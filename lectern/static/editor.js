@@ -7,6 +7,34 @@
   const form = () => /** @type {NamedForm} */ (document.getElementById("course-settings"));
   const KINDS = ["video", "quiz", "reading", "qbank"];
 
+  /**
+   * An ISO 8601 time as a datetime-local control shows it: the browser's local time.
+   * @param {string | null} iso
+   */
+  function localInput(iso) {
+    if (!iso) return "";
+    const moment = new Date(iso);
+    return new Date(moment.getTime() - moment.getTimezoneOffset() * 60_000)
+      .toISOString()
+      .slice(0, 16);
+  }
+
+  /**
+   * A datetime-local control's value as an ISO 8601 time with its offset; empty is null.
+   * @param {string} value
+   */
+  function isoOrNull(value) {
+    return value ? new Date(value).toISOString() : null;
+  }
+
+  /**
+   * A number control's value; empty is null.
+   * @param {string} value
+   */
+  function numberOrNull(value) {
+    return value === "" ? null : Number(value);
+  }
+
   /** @param {ApiRecord} course */
   function fillSettings(course) {
     const f = form();
@@ -18,6 +46,11 @@
     f.elements.currency.value = course.currency;
     f.elements.qbank_pass_mark.value = String(course.qbank_pass_mark);
     f.elements.qbank_required.checked = Boolean(course.qbank_required);
+    f.elements.enrollment_opens_at.value = localInput(course.enrollment_opens_at);
+    f.elements.enrollment_closes_at.value = localInput(course.enrollment_closes_at);
+    f.elements.access_days.value = course.access_days == null ? "" : String(course.access_days);
+    f.elements.seat_limit.value = course.seat_limit == null ? "" : String(course.seat_limit);
+    f.elements.waitlist.checked = Boolean(course.waitlist);
     /** @type {HTMLElement} */ (document.getElementById("editor-title")).textContent =
       `Edit: ${course.title}`;
   }
@@ -608,6 +641,11 @@
         currency: f.elements.currency.value,
         qbank_pass_mark: Number(f.elements.qbank_pass_mark.value || 0),
         qbank_required: f.elements.qbank_required.checked,
+        enrollment_opens_at: isoOrNull(f.elements.enrollment_opens_at.value),
+        enrollment_closes_at: isoOrNull(f.elements.enrollment_closes_at.value),
+        access_days: numberOrNull(f.elements.access_days.value),
+        seat_limit: numberOrNull(f.elements.seat_limit.value),
+        waitlist: f.elements.waitlist.checked,
       };
       try {
         const course = await api("PATCH", `/api/v1/courses/${courseId}`, body);
