@@ -4,11 +4,12 @@ from typing import Any
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.audit import service
+from lectern.audit import runs, service
 from lectern.audit.service import Report
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor
 from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.errors import NotFound
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import Input, Output
 
@@ -62,3 +63,35 @@ async def repair(
     dry_run = body.dry_run if body else True
     report = await db.run(lambda s: service.repair(s, actor.institution_id, apply=not dry_run))
     return _out(report, dry_run=dry_run)
+
+
+class RunOut(Output):
+    id: int
+    status: str
+    progress: float
+    ok: bool | None
+    started_at: datetime
+    finished_at: datetime | None
+    findings: list[FindingOut]
+
+
+@router.post("/runs", response_model=RunOut, status_code=202)
+async def start_audit_run(
+    actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
+) -> RunOut:
+    """Start a fresh audit of the admin's institution as background work; it shows its progress
+    live (`audit.progressed`) and at GET /api/v1/admin/consistency/runs/latest."""
+    run = await db.run(lambda s: runs.start_run(s, actor.institution_id))
+    runs.run_in_background(db.settings, run.id, actor.institution_id)
+    return RunOut.model_validate(run, from_attributes=True)
+
+
+@router.get("/runs/latest", response_model=RunOut)
+async def latest_audit_run(
+    actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
+) -> RunOut:
+    """The institution's last audit run, running or done, with its time and findings."""
+    run = await runs.latest_run(session, actor.institution_id)
+    if run is None:
+        raise NotFound("No audit has run for this institution yet.")
+    return RunOut.model_validate(run, from_attributes=True)

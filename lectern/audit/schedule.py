@@ -1,7 +1,8 @@
 """The audit on a timer; with several processes on PostgreSQL only one runs it at a time.
 
 It runs in a worker thread with an event loop and an engine of its own: the server's event
-loop, and its connection pool, never wait on an audit however long it takes.
+loop, and its connection pool, never wait on an audit however long it takes. Each run is
+recorded (lectern.audit.runs) for every institution at once.
 """
 
 import asyncio
@@ -9,7 +10,8 @@ import logging
 
 from sqlalchemy import text
 
-from lectern.audit.service import run_audit
+from lectern.audit.runs import carry_out, start_run
+from lectern.audit.service import Report
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
 
@@ -30,20 +32,28 @@ def _audit_in_own_loop(settings: Settings) -> bool:
 async def _audit_with_own_engine(settings: Settings) -> bool:
     database = Database(settings)
     try:
-        async with database.session() as session:
-            if database.is_postgres:
-                got_lock = await session.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY}
-                )
-                if not got_lock:
+        if not database.is_postgres:
+            report = await _recorded_audit(database)
+        else:
+            async with database.engine.connect() as lock:
+                key = {"key": AUDIT_LOCK_KEY}
+                if not await lock.scalar(text("SELECT pg_try_advisory_lock(:key)"), key):
                     return False
-            report = await run_audit(session)
+                try:
+                    report = await _recorded_audit(database)
+                finally:
+                    await lock.execute(text("SELECT pg_advisory_unlock(:key)"), key)
     finally:
         await database.dispose()
     for finding in report.findings:
         if finding.count:
             log.warning("consistency audit: %s violated by %d rows", finding.name, finding.count)
     return True
+
+
+async def _recorded_audit(database: Database) -> Report:
+    run = await database.run(lambda s: start_run(s, None))
+    return await carry_out(database, run.id, None)
 
 
 async def audit_forever(database: Database, interval_s: float) -> None:

@@ -38,6 +38,7 @@ events name no learner, so they are the admins' alone.
 | content.qbank_added / content.qbank_removed | admins | QbankAdded / QbankRemoved |
 | institution.merged | admins | InstitutionMerged |
 | audit.repaired | admins | AuditRepaired |
+| audit.progressed | admins | AuditProgressed |
 | import.completed | admins | LegacyImported |
 """
 
@@ -471,6 +472,17 @@ class AuditRepaired(DomainEvent):
     audience = Audience.ADMINS
     invariant: str
     row: dict[str, str]
+
+
+class AuditProgressed(DomainEvent):
+    """An audit run of the institution moved on: how far, and once finished what it found."""
+
+    type = "audit.progressed"
+    audience = Audience.ADMINS
+    run_id: int
+    status: str
+    progress: float
+    ok: bool | None = None
 
 
 # Legacy import

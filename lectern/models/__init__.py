@@ -1,6 +1,7 @@
 """All tables, imported together so that metadata and Alembic see every one."""
 
 from lectern.models.accounts import AccountLink, ApiToken, AuthSession, StudentProfile, User
+from lectern.models.audit import AuditRun
 from lectern.models.base import Base
 from lectern.models.certificates import Certificate
 from lectern.models.courses import Chapter, Course, Lesson
@@ -25,6 +26,7 @@ __all__ = [
     "AccessRequest",
     "AccountLink",
     "ApiToken",
+    "AuditRun",
     "AuthSession",
     "Base",
     "Certificate",

@@ -19,12 +19,12 @@ async def test_the_scheduled_audit_leaves_the_servers_event_loop_free(
 ) -> None:
     ran_on: list[int] = []
 
-    async def audit_that_holds_its_loop(_session: Any, _institution_id: Any = None) -> Report:
+    async def audit_that_holds_its_loop(_database: Any, _run_id: int, _scope: Any) -> Report:
         ran_on.append(threading.get_ident())
         time.sleep(0.3)  # noqa: ASYNC251 - the blocking audit this test is about
         return Report(checked_at=utcnow())
 
-    monkeypatch.setattr(schedule, "run_audit", audit_that_holds_its_loop)
+    monkeypatch.setattr(schedule, "carry_out", audit_that_holds_its_loop)
     ticks = 0
 
     async def tick() -> None:

@@ -1,0 +1,139 @@
+"""Recorded audit runs: started by an admin or by the schedule, carried out off the server's
+event loop with an engine of their own, their progress written after each invariant and shown
+live on the admins' consistency page (`audit.progressed`)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.audit.invariants import INVARIANTS, violations
+from lectern.audit.service import Finding, Report
+from lectern.events.service import record_event
+from lectern.events.types import AuditProgressed
+from lectern.models.audit import AuditRun, AuditRunStatus
+from lectern.models.base import utcnow
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
+
+# Runs in flight in this process; a task nobody references may be collected before it ends.
+_RUNNING: set["asyncio.Task[Report]"] = set()
+
+
+async def start_run(session: AsyncSession, institution_id: int | None) -> AuditRun:
+    """Record a new run (the edge commits it); `run_in_background` then carries it out."""
+    run = AuditRun(
+        institution_id=institution_id,
+        status=AuditRunStatus.RUNNING,
+        progress=0.0,
+        findings=[],
+        started_at=utcnow(),
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def latest_run(session: AsyncSession, institution_id: int | None) -> AuditRun | None:
+    scope = (
+        AuditRun.institution_id.is_(None)
+        if institution_id is None
+        else AuditRun.institution_id == institution_id
+    )
+    return await session.scalar(select(AuditRun).where(scope).order_by(AuditRun.id.desc()).limit(1))
+
+
+def _plain(value: Any) -> Any:
+    """A finding's cell as JSON holds it."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    return {
+        "name": finding.name,
+        "description": finding.description,
+        "count": finding.count,
+        "rows": [{k: _plain(v) for k, v in row.items()} for row in finding.rows],
+        "repairable": finding.repairable,
+        "repaired": finding.repaired,
+    }
+
+
+async def _progressed(
+    session: AsyncSession, run_id: int, institution_id: int | None, values: dict[str, Any]
+) -> None:
+    await session.execute(update(AuditRun).where(AuditRun.id == run_id).values(**values))
+    if institution_id is not None:
+        record_event(
+            session,
+            AuditProgressed(
+                run_id=run_id,
+                status=values.get("status", AuditRunStatus.RUNNING),
+                progress=values["progress"],
+                ok=values.get("ok"),
+            ),
+            institution_id=institution_id,
+        )
+
+
+def _writer(
+    run_id: int, institution_id: int | None, values: dict[str, Any]
+) -> Callable[[AsyncSession], Awaitable[None]]:
+    return lambda session: _progressed(session, run_id, institution_id, values)
+
+
+async def carry_out(database: Database, run_id: int, institution_id: int | None) -> Report:
+    """Check each invariant, writing the run's progress after each one and its findings at the
+    end; a run that fails is recorded as failed."""
+    report = Report(checked_at=utcnow())
+    try:
+        for done, invariant in enumerate(INVARIANTS, start=1):
+            async with database.session() as session:
+                count, rows = await violations(session, invariant, institution_id)
+            report.findings.append(
+                Finding(invariant.name, invariant.description, count, rows, invariant.repairable)
+            )
+            values: dict[str, Any] = {"progress": done / len(INVARIANTS)}
+            if done == len(INVARIANTS):
+                values |= {
+                    "status": AuditRunStatus.FINISHED,
+                    "ok": report.ok,
+                    "findings": [finding_document(f) for f in report.findings],
+                    "finished_at": utcnow(),
+                }
+            await database.run(_writer(run_id, institution_id, values))
+    except Exception:
+        failed = {"status": AuditRunStatus.FAILED, "finished_at": utcnow(), "progress": 1.0}
+        await database.run(_writer(run_id, institution_id, failed))
+        raise
+    return report
+
+
+async def _with_own_engine(settings: Settings, run_id: int, institution_id: int | None) -> Report:
+    database = Database(settings)
+    try:
+        return await carry_out(database, run_id, institution_id)
+    finally:
+        await database.dispose()
+
+
+def carry_out_in_own_loop(settings: Settings, run_id: int, institution_id: int | None) -> Report:
+    """Carry out a run in the calling thread, on an event loop and an engine of its own."""
+    return asyncio.run(_with_own_engine(settings, run_id, institution_id))
+
+
+def run_in_background(settings: Settings, run_id: int, institution_id: int | None) -> None:
+    """Carry out a recorded run in a worker thread; the server's event loop goes on serving."""
+    task = asyncio.create_task(
+        asyncio.to_thread(carry_out_in_own_loop, settings, run_id, institution_id)
+    )
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)

@@ -1,0 +1,90 @@
+"""Audit runs: started by an admin as background work, recorded with their time, progress and
+findings; the scheduled audit records its runs too."""
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from lectern.audit.invariants import INVARIANTS
+from lectern.audit.schedule import audit_once
+from lectern.platform.db import Database
+from tests.audit.test_audit import _drift
+from tests.factories import Person, World
+from tests.rows import rows
+
+LATEST = "/api/v1/admin/consistency/runs/latest"
+
+
+async def _finished(client: httpx.AsyncClient, admin: Person) -> dict[str, Any]:
+    for _ in range(400):
+        response = await client.get(LATEST, headers=admin.headers)
+        if response.status_code == 200 and response.json()["status"] != "running":
+            result: dict[str, Any] = response.json()
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("the audit run did not finish")
+
+
+async def test_an_admin_starts_an_audit_run_and_sees_its_findings_progress_and_time(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin, _second, _course = await _drift(db, world)
+    assert (await client.get(LATEST, headers=admin.headers)).status_code == 404
+
+    started = await client.post("/api/v1/admin/consistency/runs", headers=admin.headers)
+
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] == "running"
+    done = await _finished(client, admin)
+    assert done["id"] == started.json()["id"]
+    assert done["status"] == "finished"
+    assert done["progress"] == 1.0
+    assert done["ok"] is False
+    assert done["finished_at"] >= done["started_at"]
+    found = {f["name"]: f["count"] for f in done["findings"] if f["count"]}
+    assert found == {
+        "pending_requests_beside_enrollments": 1,
+        "approved_requests_without_enrollment": 1,
+        "students_without_profile": 1,
+        "qbank_statistics_off": 1,
+    }
+    progressed = await rows(
+        db,
+        "SELECT payload FROM events WHERE type = 'audit.progressed' AND institution_id = :i "
+        "ORDER BY id",
+        i=admin.institution_id,
+    )
+    assert len(progressed) == len(INVARIANTS)
+    last = progressed[-1]["payload"]
+    last = last if isinstance(last, dict) else __import__("json").loads(last)
+    assert last["status"] == "finished"
+    assert last["ok"] is False
+
+
+async def test_another_institutions_admin_sees_no_run_of_theirs(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    other = await world.admin("Southside College")
+    await client.post("/api/v1/admin/consistency/runs", headers=admin.headers)
+    await _finished(client, admin)
+
+    assert (await client.get(LATEST, headers=other.headers)).status_code == 404
+
+
+async def test_students_cannot_start_an_audit_run(world: World, client: httpx.AsyncClient) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+
+    response = await client.post("/api/v1/admin/consistency/runs", headers=student.headers)
+
+    assert response.status_code == 403
+    assert await rows(world.db, "SELECT id FROM audit_runs") == []
+
+
+async def test_the_scheduled_audit_is_recorded_as_a_run_of_every_institution(db: Database) -> None:
+    assert await audit_once(db) is True
+
+    recorded = await rows(db, "SELECT institution_id, status, progress FROM audit_runs")
+    assert recorded == [{"institution_id": None, "status": "finished", "progress": 1.0}]
