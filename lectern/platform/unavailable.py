@@ -1,7 +1,8 @@
 """When the database cannot be reached: a 503 problem that says when to try again, not a 500.
 
 Database (lectern.platform.db) replaces connections the server ended and retries what it
-safely can: a single read, and a command that lost its connection before COMMIT. A handler
+safely can: a single read, and a command that lost its connection before COMMIT, or during a
+COMMIT the server says did not take effect (one it says did is answered). A handler
 that reads through a session may have its connection ended between two of its reads; a GET
 or HEAD is safe to run again, so `RetryReads` does that once before the 503 goes out.
 """
@@ -39,7 +40,8 @@ class DatabaseUnavailable(LecternError):
 
 
 class CommitOutcomeUnknown(DatabaseUnavailable):
-    """The connection was lost while COMMIT was on its way: the change may have been saved."""
+    """The connection was lost while COMMIT was on its way, and the server could not say how it
+    ended (the transaction took no id it could be asked by): the change may have been saved."""
 
     def __init__(self) -> None:
         super().__init__(
