@@ -49,13 +49,31 @@ def _filtered(query: Query, filters: Filters, course: Any, status: Any, at: Any)
     return query
 
 
+async def _rows(
+    session: AsyncSession,
+    query: Query,
+    filters: Filters,
+    *,
+    course: Any,
+    status: Any,
+    at: Any,
+    key: Any,
+    size: int,
+) -> Pages:
+    """The report query's rows, filtered, a page at a time in order of `key`."""
+    async for page in keyset_pages(
+        session, _filtered(query, filters, course, status, at), key, size
+    ):
+        yield [list(row) for row in page]
+
+
 ENROLLMENTS_HEADER = (
     "enrollment_id", "learner", "email", "course_id", "course", "status", "source",
     "progress", "enrolled_at", "completed_at",
 )  # fmt: skip
 
 
-async def enrollment_pages(
+def enrollment_pages(
     session: AsyncSession, institution_id: int, filters: Filters, size: int = PAGE_SIZE
 ) -> Pages:
     query = (
@@ -75,11 +93,10 @@ async def enrollment_pages(
         .join(Course, Course.id == Enrollment.course_id)
         .where(Course.institution_id == institution_id)
     )
-    query = _filtered(
-        query, filters, Enrollment.course_id, Enrollment.status, Enrollment.created_at
-    )
-    async for page in keyset_pages(session, query, Enrollment.id, size):
-        yield [list(row) for row in page]
+    return _rows(
+        session, query, filters, course=Enrollment.course_id, status=Enrollment.status,
+        at=Enrollment.created_at, key=Enrollment.id, size=size,
+    )  # fmt: skip
 
 
 PAYMENTS_HEADER = (
@@ -88,7 +105,7 @@ PAYMENTS_HEADER = (
 )  # fmt: skip
 
 
-async def payment_pages(
+def payment_pages(
     session: AsyncSession, institution_id: int, filters: Filters, size: int = PAGE_SIZE
 ) -> Pages:
     query = (
@@ -99,7 +116,8 @@ async def payment_pages(
             Course.id,
             Course.title,
             Payment.provider,
-            Payment.amount_cents,
+            # In the currency's unit, as the admin pages show it.
+            (Payment.amount_cents / 100.0).label("amount"),
             Payment.currency,
             Payment.status,
             Payment.created_at,
@@ -110,10 +128,10 @@ async def payment_pages(
         .join(Course, Course.id == Payment.course_id)
         .where(Payment.institution_id == institution_id)
     )
-    query = _filtered(query, filters, Payment.course_id, Payment.status, Payment.created_at)
-    async for page in keyset_pages(session, query, Payment.id, size):
-        # Amounts in the currency's unit, as the admin pages show them.
-        yield [[*row[:6], row[6] / 100, *row[7:]] for row in page]
+    return _rows(
+        session, query, filters, course=Payment.course_id, status=Payment.status,
+        at=Payment.created_at, key=Payment.id, size=size,
+    )  # fmt: skip
 
 
 CERTIFICATES_HEADER = (
@@ -121,7 +139,7 @@ CERTIFICATES_HEADER = (
 )  # fmt: skip
 
 
-async def certificate_pages(
+def certificate_pages(
     session: AsyncSession, institution_id: int, filters: Filters, size: int = PAGE_SIZE
 ) -> Pages:
     query = (
@@ -137,9 +155,10 @@ async def certificate_pages(
         .join(Course, Course.id == Certificate.course_id)
         .where(Course.institution_id == institution_id)
     )
-    query = _filtered(query, filters, Certificate.course_id, None, Certificate.issued_at)
-    async for page in keyset_pages(session, query, Certificate.code, size):
-        yield [list(row) for row in page]
+    return _rows(
+        session, query, filters, course=Certificate.course_id, status=None,
+        at=Certificate.issued_at, key=Certificate.code, size=size,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

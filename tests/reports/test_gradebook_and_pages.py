@@ -96,23 +96,32 @@ async def test_the_gradebook_has_each_lesson_and_the_qbank_per_learner(
     assert learners["Bob"][4:] == ["no", "", "0", ""]
 
 
-async def test_payments_and_certificates_reports_have_their_columns_and_only_this_institution(
+async def test_the_payments_report_has_each_payment_in_the_currencys_unit_for_its_admins_only(
     world: World, client: httpx.AsyncClient
 ) -> None:
     admin = await world.admin()
+    buyer = await world.student(admin.institution_slug, "Buyer")
+    course = await world.course(admin, title="Paid", access="paid", price_cents=4900)
+    checkout = await client.post(f"/api/v1/courses/{course['id']}/checkout", headers=buyer.headers)
+    assert checkout.status_code in (200, 201), checkout.text
     other = await world.admin("Other School")
 
     payments = _table(await client.get(f"{REPORTS}/payments", headers=admin.headers))
-    certificates = _table(
-        await client.get(f"{REPORTS}/certificates", params={"format": "csv"}, headers=other.headers)
+    pending = _table(
+        await client.get(f"{REPORTS}/payments", params={"status": "pending"}, headers=admin.headers)
     )
+    theirs = _table(await client.get(f"{REPORTS}/payments", headers=other.headers))
+    certificates = _table(await client.get(f"{REPORTS}/certificates", headers=other.headers))
 
-    assert payments == [
-        [
-            "payment_id", "learner", "email", "course_id", "course", "provider", "amount",
-            "currency", "status", "created_at", "completed_at", "refunded_at",
-        ]
+    assert payments[0] == [
+        "payment_id", "learner", "email", "course_id", "course", "provider", "amount",
+        "currency", "status", "created_at", "completed_at", "refunded_at",
     ]  # fmt: skip
+    assert [row[1:9] for row in payments[1:]] == [
+        ["Buyer", buyer.email, str(course["id"]), "Paid", "test", "49.0", "usd", "pending"]
+    ]
+    assert pending[1:] == payments[1:]
+    assert theirs[1:] == []
     assert certificates == [["code", "learner", "email", "course_id", "course", "issued_at"]]
 
 
