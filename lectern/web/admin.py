@@ -51,6 +51,18 @@ async def imports(request: Request, actor: Actor = Depends(admin_page)) -> HTMLR
     )
 
 
+@router.get("/consistency", response_class=HTMLResponse)
+async def consistency(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+    return render(
+        request,
+        "admin/consistency.html",
+        actor=actor,
+        title="Consistency",
+        section="consistency",
+        scripts=("consistency.js",),
+    )
+
+
 @router.get("/roster", response_class=HTMLResponse)
 async def roster(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
     return render(

@@ -36,6 +36,7 @@ ADMIN_NAV = [
     ("/admin/students", "Students", "students"),
     ("/admin/courses", "Courses", "courses"),
     ("/admin/imports", "Imports", "imports"),
+    ("/admin/consistency", "Consistency", "consistency"),
     ("/admin/mail", "Mail", "mail"),
     ("/admin/roster", "Roster", "roster"),
     ("/admin/reports", "Reports", "reports"),

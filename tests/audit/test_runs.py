@@ -10,7 +10,7 @@ from lectern.audit.invariants import INVARIANTS
 from lectern.audit.schedule import audit_once
 from lectern.platform.db import Database
 from tests.audit.test_audit import _drift
-from tests.factories import Person, World
+from tests.factories import PASSWORD, Person, World
 from tests.rows import rows
 
 LATEST = "/api/v1/admin/consistency/runs/latest"
@@ -88,3 +88,20 @@ async def test_the_scheduled_audit_is_recorded_as_a_run_of_every_institution(db:
 
     recorded = await rows(db, "SELECT institution_id, status, progress FROM audit_runs")
     assert recorded == [{"institution_id": None, "status": "finished", "progress": 1.0}]
+
+
+async def test_the_admin_consistency_page_is_served_to_admins_with_its_script(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    signed_in = await client.post(
+        "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200
+
+    page = await client.get("/admin/consistency")
+
+    assert page.status_code == 200
+    assert 'id="audit-run"' in page.text
+    assert "consistency.js" in page.text
+    assert 'href="/admin/consistency"' in (await client.get("/admin")).text
