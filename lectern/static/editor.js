@@ -55,6 +55,41 @@
       `Edit: ${course.title}`;
   }
 
+  /** @param {ApiRecord} course */
+  function showImage(course) {
+    const image = /** @type {HTMLImageElement} */ (document.getElementById("course-image"));
+    image.hidden = !course.image_url;
+    if (course.image_url) image.src = course.image_url;
+    /** @type {HTMLElement} */ (document.getElementById("remove-image")).hidden = !course.image_url;
+  }
+
+  // The image goes as the request body itself, not JSON: PUT /api/v1/courses/{id}/image.
+  /** @param {Blob | null} file */
+  async function sendImage(file) {
+    const result = /** @type {HTMLElement} */ (document.getElementById("image-result"));
+    const response = await fetch(`/api/v1/courses/${courseId}/image`, {
+      method: file ? "PUT" : "DELETE",
+      headers: {
+        "X-CSRF-Token": Lectern.cookie("lectern_csrf"),
+        ...(file ? { "Content-Type": file.type || "application/octet-stream" } : {}),
+      },
+      credentials: "same-origin",
+      body: file,
+    });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => null);
+      result.textContent =
+        response.status === 413
+          ? "This file is too large; upload a smaller image."
+          : problem?.detail || `Upload failed (${response.status}).`;
+      result.className = "error";
+      return;
+    }
+    result.textContent = file ? "Image saved." : "Image removed.";
+    result.className = "";
+    showImage(await api("GET", `/api/v1/courses/${courseId}`));
+  }
+
   // Empties a submitted form at once and gives its values back if the change fails, so that
   // an author who starts the next entry while the first is saving never loses what they type.
   /**
@@ -622,6 +657,7 @@
       fillSettings(course);
       loaded = true;
     }
+    showImage(course);
     renderOutline(course);
     await renderQbank();
   }
@@ -657,6 +693,16 @@
         result.textContent = Lectern.fieldErrors(f, error) ? "" : error.message;
         result.className = "error";
       }
+    });
+    const imageForm = /** @type {HTMLFormElement} */ (document.getElementById("course-image-form"));
+    const imageFile = /** @type {HTMLInputElement} */ (document.getElementById("c-image"));
+    imageForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (imageFile.files?.[0]) sendImage(imageFile.files[0]).catch(report);
+    });
+    document.getElementById("remove-image")?.addEventListener("click", async () => {
+      if (await confirmAction("Remove the course's image?", "Remove image"))
+        sendImage(null).catch(report);
     });
     const chapterForm = /** @type {NamedForm} */ (document.getElementById("add-chapter"));
     chapterForm.addEventListener("submit", async (event) => {

@@ -36,6 +36,21 @@ async def catalog(request: Request, actor: Actor = Depends(student_page)) -> HTM
     )
 
 
+@router.get("/catalog/{course_id}", response_class=HTMLResponse)
+async def course_details(
+    request: Request, course_id: PathId, actor: Actor = Depends(student_page)
+) -> HTMLResponse:
+    return render(
+        request,
+        "student/course_details.html",
+        actor=actor,
+        title="Course details",
+        section="catalog",
+        scripts=SCRIPTS,
+        data={"course-id": course_id},
+    )
+
+
 @router.get("/courses/{course_id}", response_class=HTMLResponse)
 async def course_player(
     request: Request, course_id: PathId, actor: Actor = Depends(student_page)

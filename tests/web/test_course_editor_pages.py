@@ -1,9 +1,11 @@
 """An admin builds a course in the editor: settings, a chapter, a reading and a quiz lesson,
 a Q-bank question, a lesson made optional; then publishes it and a student finds it."""
 
+import io
 import re
 
 import pytest
+from PIL import Image
 from playwright.async_api import expect
 
 from tests.web.conftest import (
@@ -132,11 +134,36 @@ async def test_an_author_edits_reorders_and_deletes_lessons_and_chapters_in_plac
     await expect(renamed).to_have_count(0, timeout=LIVE)
     await screenshot(admin, "admin-course-editor-reordered")
 
-    # A new order is what learners see.
+    # The course gets an image, scaled down on upload.
+    await admin.get_by_label("Image file").set_input_files(
+        files=[{"name": "cover.png", "mimeType": "image/png", "buffer": _png((1600, 1200))}]
+    )
+    await admin.get_by_role("button", name="Upload image").click()
+    await expect(admin.locator("#image-result")).to_have_text("Image saved.")
+    await expect(admin.locator("#course-image")).to_be_visible()
+
+    # Learners see the new order and the image, in the catalog and on the course's details.
     student = await visitors.logged_in(STUDENT_EMAIL)
     await student.goto("/learn/catalog")
     card = student.locator("#catalog article", has_text="First Aid Basics")
+    await expect(card.locator("img.course-image")).to_have_attribute(
+        "src", re.compile(r"^/course-images/")
+    )
     course_id = await card.get_attribute("data-course-id")
+    await card.get_by_role("link", name="First Aid Basics").click()
+    details = student.locator("#course-details")
+    await expect(details).to_have_attribute("aria-busy", "false")
+    await expect(details.locator("img.course-image")).to_be_visible()
+    await expect(details.locator("ol > li > strong").first).to_have_text(second)
+    await expect(details).not_to_contain_text("Renamed lesson")
+    await expect(details.locator(".facts")).to_contain_text("Access")
+    await screenshot(student, "student-course-details")
     await student.goto(f"/learn/courses/{course_id}")
     await expect(student.locator("#outline")).not_to_contain_text("Renamed lesson")
     await expect(student.locator("#outline h3").first).to_have_text(second)
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 90, 160)).save(out, "PNG")
+    return out.getvalue()

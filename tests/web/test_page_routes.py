@@ -112,3 +112,18 @@ async def test_an_unknown_page_answers_a_page_to_browsers_and_a_problem_to_progr
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["status"] == 404
+
+
+async def test_a_student_opens_a_courses_details_page_and_staff_are_sent_home(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    course = await world.course(admin)
+    await _log_in(client, student)
+    page = await client.get(f"/learn/catalog/{course['id']}")
+    assert page.status_code == 200
+    assert 'data-page="student-course_details"' in page.text
+    assert f'data-course-id="{course["id"]}"' in page.text
+    await _log_in(client, admin)
+    assert (await client.get(f"/learn/catalog/{course['id']}")).headers["location"] == "/admin"

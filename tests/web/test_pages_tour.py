@@ -170,6 +170,9 @@ async def test_every_page_fits_the_screen_and_passes_axe_at_laptop_and_phone_wid
         Stop("student-catalog", "/learn/catalog", "#catalog article"),
         Stop("student-course", f"/learn/courses/{study}", "#outline a[data-lesson-id]"),
         Stop("student-course-not-enrolled", f"/learn/courses/{paid}", "#course-progress"),
+        Stop(
+            "student-course-details", f"/learn/catalog/{paid}", "#course-details[aria-busy=false]"
+        ),
         Stop("student-progress", "/learn/progress", "#progress-rows tr[data-course-id]"),
         Stop("student-certificates", "/learn/certificates", "#certificates[aria-busy=false]"),
         Stop("student-notifications", "/learn/notifications", "#notification-list li"),
