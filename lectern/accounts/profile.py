@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.models import StudentProfile, User
 from lectern.platform.actor import Actor
-from lectern.platform.errors import NotFound
+from lectern.platform.errors import Forbidden
 
 
 async def rename(session: AsyncSession, actor: Actor, full_name: str) -> User:
@@ -16,7 +16,7 @@ async def rename(session: AsyncSession, actor: Actor, full_name: str) -> User:
 async def profile_of(session: AsyncSession, actor: Actor) -> StudentProfile:
     profile = await session.get(StudentProfile, actor.id)
     if profile is None:
-        raise NotFound("Only students have a profile.", slug="no-profile")
+        raise Forbidden("Only students have a profile.", slug="no-profile")
     return profile
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from lectern.models.mail import MailChoice, MailKind
+from lectern.platform.schemas import MAX_ID
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
 _ENVIRONMENT = Environment(
@@ -83,7 +84,9 @@ def read_unsubscribe_token(token: str) -> tuple[int, str, str] | None:
     checked against the person's key by `signature_matches`."""
     user, _, rest = token.partition(".")
     kind, _, signature = rest.partition(".")
-    if not user.isdigit() or len(user) > 12 or kind not in (*CHOOSABLE, ALL_CHOOSABLE):
+    if not (user.isascii() and user.isdigit()) or len(user) > len(str(MAX_ID)):
+        return None
+    if int(user) > MAX_ID or kind not in (*CHOOSABLE, ALL_CHOOSABLE):
         return None
     return int(user), kind, signature
 

@@ -47,7 +47,7 @@ async def test_bad_names_and_profiles_are_refused(world: World, client: httpx.As
         r = await client.patch(path, json=body, headers=student.headers)
         assert r.status_code == 422, (path, body, r.text)
     staff = await client.get("/api/v1/me/profile", headers=admin.headers)
-    assert staff.status_code == 404
+    assert staff.status_code == 403
 
 
 async def test_suspending_ends_an_existing_session_at_once_and_restoring_lets_them_in(

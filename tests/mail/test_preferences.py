@@ -121,6 +121,8 @@ async def test_a_forged_unsubscribe_link_stops_nothing(
         f"{user}.{kind}.{signature[:-2]}xx",
         f"{user}.{kind}",
         "not-a-token",
+        f"99999999999.{kind}.{signature}",  # no such id, nor room for one
+        f"\u0661.{kind}.{signature}",  # a digit, but not an ASCII one
     ]
     for token in forged:
         r = await client.post("/api/v1/mail/unsubscribe", params={"token": token})
