@@ -6,6 +6,7 @@ from a stale outline never half-applies its order.
 """
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,24 @@ def is_reordering(given: Sequence[int], current: Sequence[int]) -> bool:
     return len(given) == len(current) and set(given) == set(current)
 
 
+Part = TypeVar("Part", Chapter, Lesson)
+
+
+def reposition(parts: Sequence[Part], ids: Sequence[int], refusal: str) -> list[Part]:
+    """Give `parts` the positions 0, 1, 2… in the order of `ids`; the parts that moved."""
+    if not is_reordering(ids, [part.id for part in parts]):
+        raise Invalid(refusal)
+    by_id = {part.id: part for part in parts}
+    moved = [
+        by_id[part_id]
+        for position, part_id in enumerate(ids)
+        if by_id[part_id].position != position
+    ]
+    for position, part_id in enumerate(ids):
+        by_id[part_id].position = position
+    return moved
+
+
 async def order_lessons(
     session: AsyncSession, actor: Actor, chapter_id: int, lesson_ids: Sequence[int]
 ) -> Course:
@@ -34,12 +53,8 @@ async def order_lessons(
             select(Lesson).where(Lesson.chapter_id == chapter.id).with_for_update()
         )
     ).all()
-    if not is_reordering(lesson_ids, [lesson.id for lesson in lessons]):
-        raise Invalid("Name each lesson of this chapter exactly once, in the new order.")
-    by_id = {lesson.id: lesson for lesson in lessons}
-    if [by_id[i].position for i in lesson_ids] != sorted(lesson.position for lesson in lessons):
-        for position, lesson_id in enumerate(lesson_ids):
-            by_id[lesson_id].position = position
+    refusal = "Name each lesson of this chapter exactly once, in the new order."
+    if reposition(lessons, lesson_ids, refusal):
         await session.flush()
         record_event(
             session,
@@ -60,17 +75,12 @@ async def order_chapters(
             select(Chapter).where(Chapter.course_id == course.id).with_for_update()
         )
     ).all()
-    if not is_reordering(chapter_ids, [chapter.id for chapter in chapters]):
-        raise Invalid("Name each chapter of this course exactly once, in the new order.")
-    by_id = {chapter.id: chapter for chapter in chapters}
-    for position, chapter_id in enumerate(chapter_ids):
-        chapter = by_id[chapter_id]
-        if chapter.position != position:
-            chapter.position = position
-            record_event(
-                session,
-                ChapterUpdated(course_id=course.id, chapter_id=chapter.id),
-                institution_id=course.institution_id,
-            )
+    refusal = "Name each chapter of this course exactly once, in the new order."
+    for chapter in reposition(chapters, chapter_ids, refusal):
+        record_event(
+            session,
+            ChapterUpdated(course_id=course.id, chapter_id=chapter.id),
+            institution_id=course.institution_id,
+        )
     await session.flush()
     return await load_course(session, course.id)

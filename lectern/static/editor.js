@@ -231,22 +231,13 @@
       controls.push(field(`${key}-pass`, "Pass mark (0–1)", passMark, "pass_mark"));
       values = () => ({ title: title.value, pass_mark: Number(passMark.value) });
     }
-    return h(
-      "details",
-      {},
-      h("summary", {}, `Edit ${lesson.title}`),
-      h(
-        "form",
-        {
-          class: "stack",
-          onsubmit: (/** @type {SubmitEvent} */ event) => {
-            event.preventDefault();
-            send("PATCH", `/api/v1/lessons/${lesson.id}`, values(), "Lesson saved.");
-          },
-        },
-        controls,
-        h("button", { type: "submit", class: "secondary" }, "Save changes"),
-      ),
+    return editInPlace(
+      `Edit ${lesson.title}`,
+      `/api/v1/lessons/${lesson.id}`,
+      values,
+      "Lesson saved.",
+      controls,
+      "Save changes",
     );
   }
 
@@ -518,30 +509,45 @@
     return addForms.get(chapter.id);
   }
 
-  /** @param {ApiRecord} chapter */
-  function renameChapterForm(chapter) {
-    const title = h("input", { required: true, maxlength: "200", value: chapter.title });
+  /**
+   * A closed <details> holding a form that PATCHes `path` with `values()` when submitted.
+   * @param {string} summary
+   * @param {string} path
+   * @param {() => ApiRecord} values
+   * @param {string} message what is announced once saved
+   * @param {Child} controls
+   * @param {string} submit the button's label
+   */
+  function editInPlace(summary, path, values, message, controls, submit) {
     return h(
       "details",
       {},
-      h("summary", {}, `Rename ${chapter.title}`),
+      h("summary", {}, summary),
       h(
         "form",
         {
-          class: "row",
+          class: "stack",
           onsubmit: (/** @type {SubmitEvent} */ event) => {
             event.preventDefault();
-            send(
-              "PATCH",
-              `/api/v1/chapters/${chapter.id}`,
-              { title: title.value },
-              "Chapter renamed.",
-            );
+            send("PATCH", path, values(), message);
           },
         },
-        field(`c${chapter.id}-rename`, "Chapter title", title, "title"),
-        h("button", { type: "submit", class: "secondary" }, "Rename"),
+        controls,
+        h("button", { type: "submit", class: "secondary" }, submit),
       ),
+    );
+  }
+
+  /** @param {ApiRecord} chapter */
+  function renameChapterForm(chapter) {
+    const title = h("input", { required: true, maxlength: "200", value: chapter.title });
+    return editInPlace(
+      `Rename ${chapter.title}`,
+      `/api/v1/chapters/${chapter.id}`,
+      () => ({ title: title.value }),
+      "Chapter renamed.",
+      field(`c${chapter.id}-rename`, "Chapter title", title, "title"),
+      "Rename",
     );
   }
 
