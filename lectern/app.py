@@ -57,6 +57,7 @@ from lectern.qbank.api import router as qbank_router
 from lectern.reports.api import router as reports_router
 from lectern.rosters.api import IMPORT_PATH
 from lectern.rosters.api import router as rosters_router
+from lectern.staff.api import router as staff_router
 from lectern.web.pages import install_web_apps
 
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports_router,
         content_router,
         course_images_router,
+        staff_router,
         learning_router,
         qbank_router,
         certificates_router,

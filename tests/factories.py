@@ -96,3 +96,14 @@ class World:
         assert response.status_code == 201, response.text
         course: dict[str, Any] = response.json()
         return course
+
+    async def make_staff(
+        self, admin: Person, course: dict[str, Any], person: Person, role: str = "instructor"
+    ) -> None:
+        """Give `person` a role in `course`, as an admin does."""
+        response = await self.client.post(
+            f"/api/v1/admin/courses/{course['id']}/staff",
+            json={"user_id": person.id, "role": role},
+            headers=admin.headers,
+        )
+        assert response.status_code in (200, 201), response.text

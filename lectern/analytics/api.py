@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.analytics import service
 from lectern.analytics.schemas import AnalyticsOut, StudentDetailOut, StudentSummaryOut
 from lectern.platform.actor import Actor
-from lectern.platform.auth import admin_actor
+from lectern.platform.auth import staff_actor
 from lectern.platform.db import read_session
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import Offset, PathId
@@ -26,7 +26,7 @@ async def students(
         None, max_length=200, description="A part of the name or e-mail, in any case."
     ),
     sort: service.StudentOrder = service.StudentOrder.NAME,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[StudentSummaryOut]:
     """A page of students in `sort` order; when there are more, the `Link` header names the
@@ -45,7 +45,7 @@ async def students(
 @router.get("/students/{user_id}", response_model=StudentDetailOut)
 async def student(
     user_id: PathId,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> StudentDetailOut:
     return await service.student_detail(session, actor, user_id)
@@ -53,6 +53,6 @@ async def student(
 
 @router.get("/analytics", response_model=AnalyticsOut)
 async def analytics(
-    actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
+    actor: Actor = Depends(staff_actor), session: AsyncSession = Depends(read_session)
 ) -> AnalyticsOut:
     return await service.institution_analytics(session, actor)

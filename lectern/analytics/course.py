@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.analytics.rules import BUCKET_LABELS, share_correct
-from lectern.courses.service import course_in_institution
 from lectern.models import CompletionDay, CourseTally, ProgressBucket, QbankQuestion
 from lectern.platform.actor import Actor
-from lectern.platform.auth import admin_actor
+from lectern.platform.auth import staff_actor
 from lectern.platform.db import read_session
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import Output, PathId
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import course_for
 
 router = api_router(prefix="/api/v1/admin", tags=["admin"])
 
@@ -53,10 +54,10 @@ class CourseAnalyticsOut(Output):
 @router.get("/courses/{course_id}/analytics", response_model=CourseAnalyticsOut)
 async def course_analytics(
     course_id: PathId,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> CourseAnalyticsOut:
-    course = await course_in_institution(session, actor, course_id)
+    course = await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
     tally = await session.get(CourseTally, course.id)
     buckets = {
         bucket: count

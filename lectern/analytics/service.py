@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, Select, case, func, or_, select, tuple_
+from sqlalchemy import Float, Integer, Select, case, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.analytics.schemas import (
@@ -17,17 +17,21 @@ from lectern.analytics.schemas import (
 )
 from lectern.enrollments import queries
 from lectern.models import (
+    AccessRequest,
     Course,
     CourseTally,
+    Enrollment,
     InstitutionTally,
     LearnerTally,
     User,
 )
-from lectern.models.enums import Role
+from lectern.models.enums import EnrollmentStatus, RequestStatus, Role
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Invalid, NotFound
 from lectern.platform.keyset import decode_cursor, encode_cursor
 from lectern.platform.storable import UNSTORABLE_MESSAGE, all_storable
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import courses_allowing
 
 MAX_PAGE = 100
 
@@ -57,7 +61,11 @@ def _figure(column: Any, name: str) -> Any:
 
 
 def _students_query(actor: Actor) -> Select[Any]:
-    """The institution's students with their figures, from their tallies."""
+    """The institution's students with their figures: from their tallies for an admin; for
+    course staff, only the learners of the courses whose learners they see, with the figures
+    of those courses."""
+    if not actor.is_admin:
+        return _staffed_students_query(actor)
     enrolled = func.coalesce(LearnerTally.active + LearnerTally.completed, 0)
     return (
         select(
@@ -76,6 +84,56 @@ def _students_query(actor: Actor) -> Select[Any]:
         )
         .outerjoin(LearnerTally, LearnerTally.user_id == User.id)
         .where(User.institution_id == actor.institution_id, User.role == Role.STUDENT)
+    )
+
+
+def _count_where(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+
+def _staffed_students_query(actor: Actor) -> Select[Any]:
+    seen = select(Course.id).where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
+    enrollments = (
+        select(Enrollment.user_id, Enrollment.status, Enrollment.progress)
+        .where(Enrollment.course_id.in_(seen))
+        .subquery()
+    )
+    pending = (
+        select(AccessRequest.user_id, func.count().label("n"))
+        .where(AccessRequest.status == RequestStatus.PENDING, AccessRequest.course_id.in_(seen))
+        .group_by(AccessRequest.user_id)
+        .subquery()
+    )
+    enrolled = enrollments.c.status.in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED])
+    return (
+        select(
+            User.id,
+            User.email,
+            User.email_key,
+            User.full_name,
+            User.created_at,
+            _count_where(enrollments.c.status == EnrollmentStatus.ACTIVE).label(
+                "active_enrollments"
+            ),
+            _count_where(enrollments.c.status == EnrollmentStatus.COMPLETED).label(
+                "completed_enrollments"
+            ),
+            _count_where(enrollments.c.status == EnrollmentStatus.CANCELLED).label(
+                "cancelled_enrollments"
+            ),
+            func.coalesce(func.max(pending.c.n), 0).label("pending_requests"),
+            func.coalesce(func.avg(case((enrolled, enrollments.c.progress))), 0.0).label(
+                "average_progress"
+            ),
+        )
+        .outerjoin(enrollments, enrollments.c.user_id == User.id)
+        .outerjoin(pending, pending.c.user_id == User.id)
+        .where(
+            User.institution_id == actor.institution_id,
+            User.role == Role.STUDENT,
+            (enrollments.c.user_id.is_not(None)) | (pending.c.user_id.is_not(None)),
+        )
+        .group_by(User.id, User.email, User.email_key, User.full_name, User.created_at)
     )
 
 
@@ -126,6 +184,14 @@ async def student_detail(session: AsyncSession, actor: Actor, user_id: int) -> S
         raise NotFound("No such student.")
     enrollments = await queries.my_enrollments(session, user_id)
     requests = await queries.my_requests(session, user_id)
+    if not actor.is_admin:
+        seen = set(
+            await session.scalars(
+                select(Course.id).where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
+            )
+        )
+        enrollments = [e for e in enrollments if e.course_id in seen]
+        requests = [r for r in requests if r.course_id in seen]
     return StudentDetailOut.model_validate(
         {**row._mapping, "enrollments": enrollments, "access_requests": requests}
     )
@@ -152,7 +218,7 @@ async def institution_analytics(session: AsyncSession, actor: Actor) -> Analytic
                 func.coalesce(CourseTally.progress_sum, 0.0).label("progress_sum"),
             )
             .outerjoin(CourseTally, CourseTally.course_id == Course.id)
-            .where(Course.institution_id == actor.institution_id)
+            .where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
             .order_by(Course.title, Course.id)
         )
     ).all()
@@ -174,9 +240,20 @@ async def institution_analytics(session: AsyncSession, actor: Actor) -> Analytic
 
 
 async def _people(session: AsyncSession, actor: Actor) -> Any:
-    """The institution's students and active learners, summed over its shards."""
-    query = select(
-        func.coalesce(func.sum(InstitutionTally.students), 0),
-        func.coalesce(func.sum(InstitutionTally.active_learners), 0),
-    ).where(InstitutionTally.institution_id == actor.institution_id)
+    """Students and active learners: the institution's, from its shards, for an admin; the
+    learners of their courses for course staff."""
+    if actor.is_admin:
+        query = select(
+            func.coalesce(func.sum(InstitutionTally.students), 0),
+            func.coalesce(func.sum(InstitutionTally.active_learners), 0),
+        ).where(InstitutionTally.institution_id == actor.institution_id)
+    else:
+        active = case((Enrollment.status == EnrollmentStatus.ACTIVE, Enrollment.user_id))
+        query = select(
+            func.count(func.distinct(Enrollment.user_id)), func.count(func.distinct(active))
+        ).where(
+            Enrollment.course_id.in_(
+                select(Course.id).where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
+            )
+        )
     return (await session.execute(query)).one()

@@ -16,7 +16,7 @@ from lectern.courses.schemas import (
 from lectern.courses.service import CatalogEntry
 from lectern.enrollments.schemas import EnrollmentOut
 from lectern.models import Course, Lesson
-from lectern.models.enums import LessonKind
+from lectern.models.enums import CourseRole, LessonKind
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor, current_actor, staff_actor
 from lectern.platform.db import Database, get_database, read_session
@@ -65,7 +65,7 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
     course: Course = entry.course
     enrollment = entry.enrollment
     content_access = may_see_content(
-        actor, course.institution_id, enrollment.status if enrollment else None
+        actor, course.institution_id, enrollment.status if enrollment else None, entry.course_role
     )
     chapters = (
         [
@@ -116,6 +116,11 @@ def course_out(entry: CatalogEntry, *, with_outline: bool, actor: Actor) -> Cour
     )
 
 
+def _edited(course: Course) -> CatalogEntry:
+    # Whoever created or changed a course is an admin or the course's instructor.
+    return CatalogEntry(course, None, None, course_role=CourseRole.INSTRUCTOR)
+
+
 @router.get("/courses", response_model=list[CourseOut])
 async def list_courses(
     status_filter: str | None = Query(None, alias="status"),
@@ -135,7 +140,7 @@ async def create_course(
     body: CourseCreate, actor: Actor = Depends(staff_actor), db: Database = Depends(get_database)
 ) -> CourseOut:
     course = await db.run(lambda s: service.create_course(s, actor, body))
-    return course_out(CatalogEntry(course, None, None), with_outline=True, actor=actor)
+    return course_out(_edited(course), with_outline=True, actor=actor)
 
 
 @router.get("/courses/{course_id}", response_model=CourseOut)
@@ -156,7 +161,7 @@ async def update_course(
     db: Database = Depends(get_database),
 ) -> CourseOut:
     course = await db.run(lambda s: service.update_course(s, actor, course_id, body))
-    return course_out(CatalogEntry(course, None, None), with_outline=True, actor=actor)
+    return course_out(_edited(course), with_outline=True, actor=actor)
 
 
 @router.delete("/courses/{course_id}", status_code=status.HTTP_204_NO_CONTENT)

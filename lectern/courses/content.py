@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.courses.content_schemas import ChapterUpdate, LessonUpdate
 from lectern.courses.schemas import ChapterIn, LessonIn, QbankQuestionIn
 from lectern.courses.service import (
-    course_in_institution,
     new_chapter,
     new_lesson,
     new_qbank_question,
@@ -40,6 +39,8 @@ from lectern.models.enums import LessonKind
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Invalid, NotFound
 from lectern.progress.service import recompute_course
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import course_for
 
 # Fields whose change alters what the course requires, and so every learner's progress.
 REQUIREMENT_FIELDS = {"required", "weight"}
@@ -66,6 +67,7 @@ async def _part_in_institution(
     ).first()
     if row is None:
         raise NotFound(f"No such {what}.")
+    await course_for(session, actor, row[1].id, CourseAction.EDIT)
     return row[0], row[1]
 
 
@@ -91,7 +93,7 @@ async def add_chapter(
 ) -> Chapter:
     """Append a chapter, with its lessons, to a course."""
     require_staff(actor)
-    course = await course_in_institution(session, actor, course_id)
+    course = await course_for(session, actor, course_id, CourseAction.EDIT)
     position = await _next_position(session, Chapter.position, Chapter.course_id == course.id)
     chapter = new_chapter(course.id, position, data)
     session.add(chapter)
@@ -191,7 +193,7 @@ async def question_bank(
     session: AsyncSession, actor: Actor, course_id: int
 ) -> Sequence[QbankQuestion]:
     require_staff(actor)
-    course = await course_in_institution(session, actor, course_id)
+    course = await course_for(session, actor, course_id, CourseAction.READ)
     return (
         await session.scalars(
             select(QbankQuestion)
@@ -206,7 +208,7 @@ async def add_qbank_questions(
 ) -> list[QbankQuestion]:
     """Add questions to a course's bank; tests drawn later may include them."""
     require_staff(actor)
-    course = await course_in_institution(session, actor, course_id)
+    course = await course_for(session, actor, course_id, CourseAction.EDIT)
     added = [new_qbank_question(course.id, q) for q in questions]
     session.add_all(added)
     await session.flush()
@@ -227,6 +229,7 @@ async def delete_qbank_question(session: AsyncSession, actor: Actor, question_id
     if row is None:
         raise NotFound("No such question.")
     question, course = row
+    await course_for(session, actor, course.id, CourseAction.EDIT)
     await session.delete(question)
     await session.flush()
     await _content_changed(

@@ -12,13 +12,14 @@ from lectern.courses.content_schemas import (
     QbankQuestionsIn,
 )
 from lectern.courses.schemas import ChapterIn, ChapterOut, LessonIn, LessonOut
-from lectern.courses.service import course_in_institution
 from lectern.models import Chapter, Course
 from lectern.platform.actor import Actor
 from lectern.platform.auth import staff_actor
 from lectern.platform.db import Database, get_database, read_session
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import PathId
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import course_for
 
 router = api_router(prefix="/api/v1", tags=["course content"])
 
@@ -43,7 +44,7 @@ async def course_in_scope(
     actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> int:
-    await course_in_institution(session, actor, course_id)
+    await course_for(session, actor, course_id, CourseAction.EDIT)
     return course_id
 
 

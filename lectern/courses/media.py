@@ -16,7 +16,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.courses.rules import may_see_content
-from lectern.models import Course, Enrollment, Lesson
+from lectern.models import Course, CourseStaff, Enrollment, Lesson
 from lectern.platform.actor import Actor
 from lectern.platform.auth import optional_actor
 from lectern.platform.config import Settings
@@ -67,15 +67,19 @@ def lesson_urls(settings: Settings, relative: PurePosixPath) -> list[str]:
 async def may_see_media(session: AsyncSession, actor: Actor, urls: list[str]) -> bool:
     """Whether a lesson of a course the actor may see points at one of these URLs."""
     rows = await session.execute(
-        select(Course.institution_id, Enrollment.status)
+        select(Course.institution_id, Enrollment.status, CourseStaff.role)
         .join(Lesson, Lesson.course_id == Course.id)
         .outerjoin(
             Enrollment,
             and_(Enrollment.course_id == Course.id, Enrollment.user_id == actor.id),
         )
+        .outerjoin(
+            CourseStaff,
+            and_(CourseStaff.course_id == Course.id, CourseStaff.user_id == actor.id),
+        )
         .where(Lesson.video_url.in_(urls), Course.institution_id == actor.institution_id)
     )
-    return any(may_see_content(actor, institution_id, status) for institution_id, status in rows)
+    return any(may_see_content(actor, *row) for row in rows)
 
 
 @router.api_route(PREFIX + "{path:path}", methods=["GET", "HEAD"])

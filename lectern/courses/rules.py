@@ -6,6 +6,7 @@ from typing import TypeVar
 from lectern.enrollments.rules import is_enrolled
 from lectern.models.enums import CourseAccess, CourseStatus
 from lectern.platform.actor import Actor
+from lectern.staff.rules import CourseAction, may
 
 T = TypeVar("T")
 
@@ -52,12 +53,16 @@ def parse_access(value: object) -> CourseAccess:
 
 
 def may_see_content(
-    actor: Actor, course_institution_id: int, enrollment_status: str | None
+    actor: Actor,
+    course_institution_id: int,
+    enrollment_status: str | None,
+    course_role: str | None = None,
 ) -> bool:
     """Whether the actor sees a course's lesson content (reading bodies, video files and URLs,
     quiz and Q-bank questions) or only its outline.
 
-    The staff (admins, instructors) of the course's institution see it; a learner sees it while
+    The admins of the course's institution and the course's staff (`course_role`, any role)
+    see it; a learner sees it while
     enrolled (`active` or `completed`). Nobody else does: not a learner without an enrollment,
     with only a pending, rejected or cancelled request, or with a cancelled enrollment (unenrolled
     by an admin, or refunded); nor anyone of another institution. The rule is "may take the
@@ -66,4 +71,6 @@ def may_see_content(
     """
     if actor.institution_id != course_institution_id:
         return False
-    return actor.is_staff or is_enrolled(enrollment_status)
+    if actor.is_staff:
+        return may(actor, course_role, CourseAction.READ)
+    return is_enrolled(enrollment_status)

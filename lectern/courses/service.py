@@ -19,11 +19,21 @@ from lectern.events.types import (
     CourseUpdated,
 )
 from lectern.institutions.rules import free_slug, slugify
-from lectern.models import AccessRequest, Chapter, Course, Enrollment, Lesson, QbankQuestion
+from lectern.models import (
+    AccessRequest,
+    Chapter,
+    Course,
+    CourseStaff,
+    Enrollment,
+    Lesson,
+    QbankQuestion,
+)
 from lectern.models.enums import CourseStatus
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.progress.service import recompute_course
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import add_creator, course_for, courses_allowing
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,8 @@ class CatalogEntry:
     request_status: str | None
     seats_taken: int | None = None  # of a course with a seat limit
     waitlist_position: int | None = None
+    # The caller's role in the course, if they are its staff.
+    course_role: str | None = None
 
 
 # Enrollment terms a PATCH may set back to null: no window, no access limit, no seat limit.
@@ -129,6 +141,7 @@ async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate)
     session.add_all(new_chapter(course.id, i, chapter) for i, chapter in enumerate(data.chapters))
     session.add_all(new_qbank_question(course.id, q) for q in data.qbank)
     await session.flush()
+    await add_creator(session, actor, course.id)
     record_event(
         session, CourseCreated(**course_payload(course)), institution_id=course.institution_id
     )
@@ -140,7 +153,7 @@ async def update_course(
 ) -> Course:
     """Change a course's fields; the same change again writes nothing."""
     require_staff(actor)
-    course = await course_in_institution(session, actor, course_id)
+    course = await course_for(session, actor, course_id, CourseAction.EDIT)
     changes = {
         field: value
         for field, value in data.model_dump(exclude_unset=True).items()
@@ -192,10 +205,9 @@ async def delete_course(session: AsyncSession, actor: Actor, course_id: int) -> 
 
 
 async def course_in_institution(session: AsyncSession, actor: Actor, course_id: int) -> Course:
-    course = await session.get(Course, course_id)
-    if course is None or course.institution_id != actor.institution_id:
-        raise NotFound("No such course.")
-    return course
+    """A course the actor may edit: any of their institution's for an admin, one they are an
+    instructor of for an instructor."""
+    return await course_for(session, actor, course_id, CourseAction.EDIT)
 
 
 async def load_course(session: AsyncSession, course_id: int) -> Course:
@@ -210,11 +222,16 @@ async def load_course(session: AsyncSession, course_id: int) -> Course:
 
 
 async def readable_course(session: AsyncSession, actor: Actor, course_id: int) -> CatalogEntry:
-    """A course with its outline, if the actor may read it: staff see their institution's,
-    learners the published ones and those they are enrolled in."""
-    course = await session.get(Course, course_id)
-    if course is None or course.institution_id != actor.institution_id:
-        raise NotFound("No such course.")
+    """A course with its outline, if the actor may read it: admins see their institution's,
+    instructors those they are staff of, learners the published ones and those they are
+    enrolled in."""
+    if actor.is_staff:
+        course = await course_for(session, actor, course_id, CourseAction.READ)
+    else:
+        found = await session.get(Course, course_id)
+        if found is None or found.institution_id != actor.institution_id:
+            raise NotFound("No such course.")
+        course = found
     entry = (await _with_caller_state(session, actor, [course]))[0]
     visible = (
         actor.is_staff
@@ -233,6 +250,7 @@ async def catalog(
     """Courses the caller may see, each with the caller's enrollment and latest request."""
     query = select(Course).where(Course.institution_id == actor.institution_id)
     if actor.is_staff:
+        query = query.where(courses_allowing(actor, CourseAction.READ))
         if status is not None:
             query = query.where(Course.status == status)
     else:
@@ -264,7 +282,20 @@ async def _with_caller_state(
             )
         )
     }
-    entries = [CatalogEntry(c, enrollments.get(c.id), requests.get(c.id)) for c in courses]
+    roles: dict[int, str] = {}
+    if actor.is_staff and not actor.is_admin:
+        roles = {
+            course_id: role
+            for course_id, role in await session.execute(
+                select(CourseStaff.course_id, CourseStaff.role).where(
+                    CourseStaff.user_id == actor.id, CourseStaff.course_id.in_(ids)
+                )
+            )
+        }
+    entries = [
+        CatalogEntry(c, enrollments.get(c.id), requests.get(c.id), course_role=roles.get(c.id))
+        for c in courses
+    ]
     return await _with_seats(session, actor, entries)
 
 

@@ -15,9 +15,10 @@ from lectern.enrollments.service import admin_enroll, self_enroll
 from lectern.institutions.service import get_or_create_institution
 from lectern.learning.service import record_activity, submit_quiz
 from lectern.models import Course, User
-from lectern.models.enums import CourseAccess, CourseStatus, LessonKind, Role
+from lectern.models.enums import CourseAccess, CourseRole, CourseStatus, LessonKind, Role
 from lectern.platform.actor import Actor
 from lectern.qbank.service import answer_question, finish_test, start_test
+from lectern.staff.service import assign_staff
 
 DEMO_PASSWORD = "lectern-demo"  # noqa: S105 - printed on first start by design
 INSTITUTION = "Northwind Academy"
@@ -80,7 +81,7 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
         password_hash=password_hash,
         full_name="Ada Admin",
     )
-    await create_staff(
+    instructor, _ = await create_staff(
         session,
         institution_name=INSTITUTION,
         email="instructor@northwind.test",
@@ -162,6 +163,8 @@ async def load_demo(session: AsyncSession) -> list[DemoLogin]:
         CourseCreate(title="Pharmacology (in preparation)", status=CourseStatus.DRAFT),
     )
     first_aid = await create_demo_course(session, staff)
+    for taught in (first_aid, approval_course):
+        await assign_staff(session, staff, taught.id, instructor.id, CourseRole.INSTRUCTOR)
     students = []
     for email, name in (
         ("student@northwind.test", "Sam Student"),

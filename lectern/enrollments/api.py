@@ -18,7 +18,7 @@ from lectern.enrollments.schemas import (
 from lectern.enrollments.service import Change, EnrollResult
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
-from lectern.platform.auth import admin_actor, current_actor
+from lectern.platform.auth import admin_actor, current_actor, staff_actor
 from lectern.platform.db import Database, get_database, read_session
 from lectern.platform.openapi import answered_again
 from lectern.platform.routes import api_router
@@ -129,7 +129,7 @@ async def request_queue(
     course_id: QueryId = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[QueuedRequestOut]:
     return await queries.request_queue(
@@ -141,7 +141,7 @@ async def request_queue(
 async def approve(
     request_id: PathId,
     body: ReviewIn | None = None,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> AccessRequestOut:
     note = body.note if body else ""
@@ -152,7 +152,7 @@ async def approve(
 async def reject(
     request_id: PathId,
     body: ReviewIn | None = None,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> AccessRequestOut:
     note = body.note if body else ""

@@ -7,7 +7,8 @@ from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, Waitl
 from lectern.models import AccessRequest, Course, Enrollment, User, WaitlistEntry
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
-from lectern.platform.errors import NotFound
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import course_for, courses_allowing
 
 # A request with its course title and its learner's name and e-mail.
 QueuedSelect = Select[AccessRequest, str, str, str]
@@ -46,13 +47,13 @@ async def request_queue(
     limit: int = 100,
     offset: int = 0,
 ) -> list[QueuedRequestOut]:
-    query = select_requests().where(Course.institution_id == actor.institution_id)
+    """The requests of the courses whose learners the actor sees: all of the institution's for
+    an admin, those of the courses they are staff of for an instructor."""
+    query = select_requests().where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
     if status is not None:
         query = query.where(AccessRequest.status == status)
     if course_id is not None:
-        course = await session.get(Course, course_id)
-        if course is None or course.institution_id != actor.institution_id:
-            raise NotFound("No such course.")
+        await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
         query = query.where(AccessRequest.course_id == course_id)
     return await _requests(session, query.limit(limit).offset(offset))
 

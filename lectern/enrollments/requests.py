@@ -9,7 +9,7 @@ scope changes, and anything else is read back to tell "already done" from "not a
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Update, bindparam, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
@@ -38,8 +38,11 @@ from lectern.platform.actor import Actor
 from lectern.platform.db import insert_of
 from lectern.platform.errors import Conflict, Forbidden, NotFound
 from lectern.platform.prepared import Prepared
+from lectern.staff.rules import CourseAction, may, roles_allowed
+from lectern.staff.service import course_role
 
 COURSES = Course.metadata.tables["courses"]
+STAFF = Course.metadata.tables["course_staff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +169,34 @@ def _closing(scope: ColumnElement[bool], **values: Any) -> Update:
     )
 
 
+_REVIEWED: dict[str, Any] = {
+    "reviewer_id": bindparam("new_reviewer_id"),
+    "note": bindparam("new_note"),
+}
 _CLOSE_AS_REVIEWER = Prepared(
     _closing(
         REQUESTS.c.course_id.in_(
             select(COURSES.c.id).where(COURSES.c.institution_id == bindparam("institution_id"))
         ),
-        reviewer_id=bindparam("new_reviewer_id"),
-        note=bindparam("new_note"),
+        **_REVIEWED,
+    )
+)
+# An instructor or teaching assistant reviews the requests of the courses they are staff of.
+_CLOSE_AS_COURSE_STAFF = Prepared(
+    _closing(
+        REQUESTS.c.course_id.in_(
+            select(STAFF.c.course_id)
+            .join(COURSES, COURSES.c.id == STAFF.c.course_id)
+            .where(
+                STAFF.c.user_id == bindparam("new_reviewer_id"),
+                # Literals: a prepared statement takes no IN list of parameters.
+                STAFF.c.role.in_(
+                    [literal_column(f"'{r}'") for r in roles_allowed(CourseAction.REVIEW_REQUESTS)]
+                ),
+                COURSES.c.institution_id == bindparam("institution_id"),
+            )
+        ),
+        **_REVIEWED,
     )
 )
 _CLOSE_AS_LEARNER = Prepared(_closing(REQUESTS.c.user_id == bindparam("learner_id")))
@@ -192,13 +216,13 @@ async def _close(
     as_reviewer: bool,
     note: str = "",
 ) -> tuple[RequestRow, RequestedCourse, bool]:
-    """Close a pending request under its pair's lock: a reviewer's in their institution, a
-    learner's of their own. Returns it, its course, and whether it was closed now (false: it
-    was closed with `status` before)."""
+    """Close a pending request under its pair's lock: a reviewer's in their institution (in the
+    courses they are staff of, unless an admin), a learner's of their own. Returns it, its
+    course, and whether it was closed now (false: it was closed with `status` before)."""
     await lock_pair_of_request(session, request_id)
     parameters = {"request_id": request_id, "new_status": status, "new_reviewed_at": utcnow()}
     if as_reviewer:
-        statement = _CLOSE_AS_REVIEWER
+        statement = _CLOSE_AS_REVIEWER if actor.is_admin else _CLOSE_AS_COURSE_STAFF
         parameters |= {
             "institution_id": actor.institution_id,
             "new_reviewer_id": actor.id,
@@ -218,6 +242,8 @@ async def _close(
         )
         if request is None or not in_scope:
             raise NotFound("No such access request.")
+        if as_reviewer and not actor.is_admin:
+            await _may_review(session, actor, request.course_id)
         if request.status != status:
             raise Conflict(f"This request is {request.status}.", slug="request-closed")
     course = RequestedCourse(request.course_id, request.institution_id, request.title)
@@ -226,8 +252,18 @@ async def _close(
 
 
 def _require_reviewer(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("Only an admin reviews access requests.")
+    if not actor.is_staff:
+        raise Forbidden("Only admins and course staff review access requests.")
+
+
+async def _may_review(session: AsyncSession, actor: Actor, course_id: int) -> None:
+    """A request of a course the reviewer is not staff of is not found; one of a course where
+    their role does not review is forbidden."""
+    role = await course_role(session, actor.id, course_id)
+    if role is None:
+        raise NotFound("No such access request.")
+    if not may(actor, role, CourseAction.REVIEW_REQUESTS):
+        raise Forbidden(f"Your role in this course ({role}) does not review requests.")
 
 
 async def _tell_learner(

@@ -14,6 +14,7 @@ _COLUMNS = (
     Event.type,
     Event.institution_id,
     Event.user_id,
+    Event.course_id,
     Event.audience,
     Event.payload,
     Event.created_at,
@@ -36,6 +37,7 @@ def _logged(row: Any) -> LoggedEvent:
         institution_id=row.institution_id,
         user_id=row.user_id,
         audience=row.audience,
+        course_id=row.course_id,
         payload=row.payload,
         created_at=row.created_at,
     )

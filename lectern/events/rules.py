@@ -21,15 +21,23 @@ STAFF_AUDIENCES = frozenset({Audience.ADMINS.value, Audience.BOTH.value})
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Whose stream this is: a learner sees their own events, staff their institution's."""
+    """Whose stream this is: a learner sees their own events, an admin their institution's,
+    other staff (instructors) the events of their `courses` only."""
 
     user_id: int
     institution_id: int
     is_staff: bool
+    # The courses a staff viewer follows; None: every course of the institution and the
+    # events about none.
+    courses: frozenset[int] | None = None
 
     @classmethod
-    def of(cls, user_id: int, institution_id: int, role: str) -> "Viewer":
-        return cls(user_id, institution_id, role in (Role.ADMIN, Role.INSTRUCTOR))
+    def of(
+        cls, user_id: int, institution_id: int, role: str, courses: frozenset[int] | None = None
+    ) -> "Viewer":
+        if role != Role.INSTRUCTOR:
+            return cls(user_id, institution_id, role == Role.ADMIN)
+        return cls(user_id, institution_id, True, courses or frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +51,19 @@ class LoggedEvent:
     audience: str
     payload: dict[str, Any]
     created_at: datetime
+    # The course it is about, if any.
+    course_id: int | None = None
 
 
 def can_see(viewer: Viewer, event: LoggedEvent) -> bool:
-    """Staff see their institution's events for admins; a learner sees their own events for the
-    learner, in their institution."""
+    """Staff see their institution's events for admins, those about their courses if they follow
+    only some; a learner sees their own events for the learner, in their institution."""
     if viewer.is_staff:
-        return event.institution_id == viewer.institution_id and event.audience in STAFF_AUDIENCES
+        return (
+            event.institution_id == viewer.institution_id
+            and event.audience in STAFF_AUDIENCES
+            and (viewer.courses is None or event.course_id in viewer.courses)
+        )
     return (
         event.user_id == viewer.user_id
         and event.institution_id == viewer.institution_id
@@ -60,10 +74,13 @@ def can_see(viewer: Viewer, event: LoggedEvent) -> bool:
 def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """`can_see` as a condition on the events table, clause for clause."""
     if viewer.is_staff:
-        return and_(
+        staff = and_(
             Event.institution_id == viewer.institution_id,
             Event.audience.in_(sorted(STAFF_AUDIENCES)),
         )
+        if viewer.courses is None:
+            return staff
+        return and_(staff, Event.course_id.in_(sorted(viewer.courses)))
     return and_(
         Event.user_id == viewer.user_id,
         Event.institution_id == viewer.institution_id,
@@ -77,6 +94,14 @@ def merged_institutions(event: LoggedEvent) -> tuple[frozenset[int], int] | None
         return None
     duplicates = frozenset(merged["id"] for merged in event.payload.get("merged", ()))
     return duplicates, event.institution_id
+
+
+def staff_change(event: LoggedEvent) -> tuple[int, int, bool] | None:
+    """For a `course.staff_*` event: the person, the course, and whether they follow it now."""
+    if event.type not in ("course.staff_assigned", "course.staff_removed"):
+        return None
+    following = event.type == "course.staff_assigned"
+    return event.payload["user_id"], event.payload["course_id"], following
 
 
 def resume_from(header_id: int | None, query_id: int | None) -> int | None:

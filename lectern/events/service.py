@@ -25,7 +25,7 @@ from lectern.platform.transaction import Transaction, before_every_commit, trans
 # statement's cache key cost more than the insert itself on the hot path of every command.
 _EVENTS = Event.metadata.tables["events"]
 _APPEND = insert(_EVENTS).returning(_EVENTS.c.id)
-_COLUMNS = ("type", "institution_id", "user_id", "audience", "payload", "created_at")
+_COLUMNS = ("type", "institution_id", "user_id", "course_id", "audience", "payload", "created_at")
 # Commands record a few events each; past this many, SQLAlchemy's batched insert does better.
 _PREPARED_ROWS = 8
 
@@ -55,6 +55,7 @@ def record_event(
             "type": event.type,
             "institution_id": institution_id,
             "user_id": user_id,
+            "course_id": event.course(),
             "audience": event.audience_for(user_id),
             "payload": event.payload(),
             "created_at": utcnow(),

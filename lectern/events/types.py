@@ -11,7 +11,8 @@ as `datetime.isoformat` writes them, an optional field left out when it was not 
 
 The audience part `learner` needs a learner: an event that names none (`user_id` None; a
 payment whose buyer was deleted) reaches the admins only, and is stored so. Course and content
-events name no learner, so they are the admins' alone.
+events name no learner, so they are the admins' alone. An event about a course (`course()`:
+its `course_id`, or a course event's `id`) reaches that course's staff too.
 
 | type | audience | payload |
 |---|---|---|
@@ -33,6 +34,7 @@ events name no learner, so they are the admins' alone.
 | payment.partially_refunded | admins | PaymentPartiallyRefunded |
 | course.created, .updated, .draft, .published, .archived | admins | CourseChanged |
 | course.deleted | admins | CourseDeleted |
+| course.staff_assigned, course.staff_removed | admins | CourseStaffChanged |
 | content.chapter_added, .chapter_updated, .chapter_removed | admins | ChapterChanged |
 | content.lesson_added, .lesson_removed / .lesson_updated | admins | LessonChanged / LessonUpdated |
 | content.qbank_added / content.qbank_removed | admins | QbankAdded / QbankRemoved |
@@ -50,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 from lectern.models.enums import (
     Audience,
     CourseAccess,
+    CourseRole,
     CourseStatus,
     EnrollmentSource,
     EnrollmentStatus,
@@ -71,6 +74,11 @@ class DomainEvent(BaseModel):
 
     def payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)
+
+    def course(self) -> int | None:
+        """The course it is about, if any: that course's staff see it."""
+        course_id = getattr(self, "course_id", None)
+        return course_id if isinstance(course_id, int) else None
 
     @classmethod
     def audience_for(cls, user_id: int | None) -> Audience:
@@ -368,6 +376,9 @@ class CourseChanged(DomainEvent):
     price_cents: int
     currency: str
 
+    def course(self) -> int:
+        return self.id
+
 
 class CourseCreated(CourseChanged):
     type = "course.created"
@@ -407,6 +418,27 @@ class CourseDeleted(DomainEvent):
     type = "course.deleted"
     audience = Audience.ADMINS
     id: int
+
+    def course(self) -> int:
+        return self.id
+
+
+class CourseStaffChanged(DomainEvent):
+    course_id: int
+    user_id: int
+    role: CourseRole
+
+
+class CourseStaffAssigned(CourseStaffChanged):
+    """A person became staff of the course, or their course role changed."""
+
+    type = "course.staff_assigned"
+    audience = Audience.ADMINS
+
+
+class CourseStaffRemoved(CourseStaffChanged):
+    type = "course.staff_removed"
+    audience = Audience.ADMINS
 
 
 class ContentChanged(DomainEvent):

@@ -19,6 +19,7 @@ from lectern.platform.auth import current_actor
 from lectern.platform.db import Database
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import HeaderEventId, QueryEventId
+from lectern.staff.service import followed_courses
 
 router = api_router(prefix="/api/v1", tags=["events"])
 
@@ -86,11 +87,14 @@ async def stream(
     last_event_id_header: HeaderEventId = None,
     actor: Actor = Depends(current_actor),
 ) -> EventStreamResponse:
-    """Server-Sent Events for what the caller may see: a learner their own events, staff their
-    institution's. Reconnect with Last-Event-ID to receive every missed event, then live ones."""
+    """Server-Sent Events for what the caller may see: a learner their own events, an admin their
+    institution's, an instructor those of the courses they are staff of. Reconnect with
+    Last-Event-ID to receive every missed event, then live ones."""
     database: Database = request.app.state.database
     pump: EventPump = request.app.state.event_pump
-    viewer = Viewer.of(actor.id, actor.institution_id, actor.role)
+    viewer = Viewer.of(
+        actor.id, actor.institution_id, actor.role, await followed_courses(database, actor)
+    )
     subscriber = await pump.subscribe(viewer)
     return EventStreamResponse(
         _messages(database, pump, subscriber, resume_from(last_event_id_header, last_event_id)),

@@ -1,7 +1,7 @@
 """A process's open streams, indexed so that an event reaches only the streams that may see it.
 
-The index finds the streams that might (the event's learner's, its institution's staff's);
-`can_see` decides for each."""
+The index finds the streams that might (the event's learner's, its institution's admins', its
+course's other staff's); `can_see` decides for each."""
 
 import asyncio
 import contextlib
@@ -81,39 +81,44 @@ class Subscriber:
 
 
 class Subscribers:
-    """Streams by learner and by institution (staff), so fan-out costs the matching streams."""
+    """Streams by learner, by institution (admins) and by course (other staff, under each of
+    their courses), so fan-out costs the matching streams."""
 
     def __init__(self) -> None:
         self._by_user: dict[int, set[Subscriber]] = {}
         self._by_institution: dict[int, set[Subscriber]] = {}
+        self._by_course: dict[int, set[Subscriber]] = {}
+        self._all: set[Subscriber] = set()
 
     def __bool__(self) -> bool:
-        return bool(self._by_user or self._by_institution)
+        return bool(self._all)
 
     def __len__(self) -> int:
-        return sum(map(len, self._by_user.values())) + sum(map(len, self._by_institution.values()))
+        return len(self._all)
 
     def __iter__(self) -> Iterator[Subscriber]:
-        for index in (self._by_user, self._by_institution):
-            for group in index.values():
-                yield from group
+        return iter(self._all)
 
-    def _index(self, viewer: Viewer) -> tuple[dict[int, set[Subscriber]], int]:
-        if viewer.is_staff:
-            return self._by_institution, viewer.institution_id
-        return self._by_user, viewer.user_id
+    def _places(self, viewer: Viewer) -> list[tuple[dict[int, set[Subscriber]], int]]:
+        if not viewer.is_staff:
+            return [(self._by_user, viewer.user_id)]
+        if viewer.courses is None:
+            return [(self._by_institution, viewer.institution_id)]
+        return [(self._by_course, course_id) for course_id in viewer.courses]
 
     def add(self, subscriber: Subscriber) -> None:
-        index, key = self._index(subscriber.viewer)
-        index.setdefault(key, set()).add(subscriber)
+        self._all.add(subscriber)
+        for index, key in self._places(subscriber.viewer):
+            index.setdefault(key, set()).add(subscriber)
 
     def discard(self, subscriber: Subscriber) -> None:
-        index, key = self._index(subscriber.viewer)
-        group = index.get(key)
-        if group is not None:
-            group.discard(subscriber)
-            if not group:
-                del index[key]
+        self._all.discard(subscriber)
+        for index, key in self._places(subscriber.viewer):
+            group = index.get(key)
+            if group is not None:
+                group.discard(subscriber)
+                if not group:
+                    del index[key]
 
     def move_institution(self, duplicates: Collection[int], into_id: int) -> None:
         """The streams of merged institutions' people follow them into the institution kept,
@@ -124,13 +129,27 @@ class Subscribers:
             subscriber.viewer = dataclasses.replace(subscriber.viewer, institution_id=into_id)
             self.add(subscriber)
 
+    def follow_course(self, user_id: int, course_id: int, following: bool) -> None:
+        """A person made staff of a course, or no longer, has their open streams follow it or
+        stop, without a reconnect. (Rare: looking through every stream is cheap enough.)"""
+        for subscriber in [s for s in self._all if s.viewer.user_id == user_id]:
+            courses = subscriber.viewer.courses
+            if not subscriber.viewer.is_staff or courses is None:
+                continue
+            self.discard(subscriber)
+            courses = courses | {course_id} if following else courses - {course_id}
+            subscriber.viewer = dataclasses.replace(subscriber.viewer, courses=courses)
+            self.add(subscriber)
+
     def candidates(self, event: LoggedEvent) -> Iterable[Subscriber]:
         """The streams that might see the event: its learner's if it is for the learner, its
-        institution's staff's if it is for the admins."""
+        institution's admins' and its course's other staff's if it is for the admins."""
         if event.audience in LEARNER_AUDIENCES and event.user_id is not None:
             yield from self._by_user.get(event.user_id, ())
         if event.audience in STAFF_AUDIENCES:
             yield from self._by_institution.get(event.institution_id, ())
+            if event.course_id is not None:
+                yield from self._by_course.get(event.course_id, ())
 
     def matching(self, event: LoggedEvent) -> Iterable[Subscriber]:
         for subscriber in self.candidates(event):

@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from lectern.events import inflight, log
 from lectern.events.inflight import NOTIFY_CHANNEL
-from lectern.events.rules import Viewer, merged_institutions, sse_message
+from lectern.events.rules import Viewer, merged_institutions, sse_message, staff_change
 from lectern.live import metrics
 from lectern.live.fanout import Subscriber, Subscribers
 from lectern.live.listener import NotifyListener
@@ -204,6 +204,8 @@ class EventPump:
                 for event in events:
                     if merge := merged_institutions(event):
                         self.subscribers.move_institution(*merge)
+                    if change := staff_change(event):
+                        self.subscribers.follow_course(*change)
                     self.subscribers.deliver(event, sse_message)
                     metrics.PUMP_LAG.observe(max(0.0, now - event.created_at.timestamp()))
                 if events:

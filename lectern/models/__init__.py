@@ -13,6 +13,7 @@ from lectern.models.learning import LessonProgress, QuizAttempt
 from lectern.models.mail import MailPreferences, OutboxMessage
 from lectern.models.payments import Payment, WebhookEvent
 from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
+from lectern.models.staff import CourseStaff
 from lectern.models.tallies import (
     CompletionDay,
     CourseTally,
@@ -33,6 +34,7 @@ __all__ = [
     "Chapter",
     "CompletionDay",
     "Course",
+    "CourseStaff",
     "CourseTally",
     "Enrollment",
     "Event",

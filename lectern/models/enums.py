@@ -7,6 +7,14 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class CourseRole(StrEnum):
+    """A person's role in one course (the table course_staff)."""
+
+    INSTRUCTOR = "instructor"
+    TEACHING_ASSISTANT = "ta"
+    OBSERVER = "observer"
+
+
 class CourseStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"

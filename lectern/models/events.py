@@ -27,6 +27,8 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64))
     institution_id: Mapped[int] = mapped_column()
     user_id: Mapped[int | None] = mapped_column(nullable=True)
+    # The course it is about, if any: that course's staff see it (lectern.events.rules).
+    course_id: Mapped[int | None] = mapped_column(nullable=True)
     audience: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

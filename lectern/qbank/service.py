@@ -21,6 +21,8 @@ from lectern.platform.actor import Actor
 from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.progress.rules import passes, qbank_score
 from lectern.progress.service import lock_enrollments, recompute_progress
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import course_for
 
 OPEN_STATUSES = (QbankTestStatus.PENDING, QbankTestStatus.IN_PROGRESS)
 
@@ -264,12 +266,10 @@ async def abandon_test(session: AsyncSession, actor: Actor, test_id: int) -> Tes
 async def question_statistics(
     session: AsyncSession, actor: Actor, course_id: int
 ) -> Sequence[QbankQuestion]:
-    """The course's questions with their maintained statistics, for the institution's staff."""
+    """The course's questions with their maintained statistics, for its admins and staff."""
     if not actor.is_staff:
         raise Forbidden("Only admins and instructors read Q-bank statistics.")
-    course = await session.get(Course, course_id)
-    if course is None or course.institution_id != actor.institution_id:
-        raise NotFound("No such course.")
+    await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
     return (
         await session.scalars(
             select(QbankQuestion)

@@ -527,11 +527,11 @@
 
   // -- courses --------------------------------------------------------------------------------
   async function renderCourses() {
-    const isAdmin = document.body.dataset.role === "admin";
+    // An instructor's figures are those of the courses they are staff of: their own learners.
     /** @type {[ApiRecord[], ApiRecord]} */
     const [courses, figures] = await Promise.all([
       api("GET", "/api/v1/courses"),
-      isAdmin ? api("GET", "/api/v1/admin/analytics") : { courses: [] },
+      api("GET", "/api/v1/admin/analytics"),
     ]);
     const byId = Object.fromEntries(
       figures.courses.map((/** @type {ApiRecord} */ c) => [c.course_id, c]),
@@ -552,7 +552,7 @@
             "td",
             { class: "row" },
             h("a", { href: `/admin/courses/${c.id}` }, "Edit"),
-            isAdmin ? h("a", { href: `/admin/courses/${c.id}/analytics` }, "Analytics") : null,
+            h("a", { href: `/admin/courses/${c.id}/analytics` }, "Analytics"),
           ),
         );
       }),
@@ -592,16 +592,20 @@
 
   async function renderAnalytics() {
     const courseId = Number(document.body.dataset.courseId);
+    // Payments are the admins' to see; the course's staff see its learners only.
+    const isAdmin = document.body.dataset.role === "admin";
     /** @type {[ApiRecord, ApiRecord[]]} */
     const [a, payments] = await Promise.all([
       api("GET", `/api/v1/admin/courses/${courseId}/analytics`),
-      api("GET", `/api/v1/admin/payments?course_id=${courseId}`),
+      isAdmin ? api("GET", `/api/v1/admin/payments?course_id=${courseId}`) : [],
     ]);
-    paymentRows(
-      "course-payment-rows",
-      payments,
-      (p) => p.learner_name || p.learner_email || "(deleted)",
-    );
+    if (isAdmin) {
+      paymentRows(
+        "course-payment-rows",
+        payments,
+        (p) => p.learner_name || p.learner_email || "(deleted)",
+      );
+    }
     /** @type {HTMLElement} */ (document.getElementById("analytics-title")).textContent =
       `Analytics: ${a.title}`;
     setFigure("ca-active", String(a.active_enrollments));

@@ -28,7 +28,7 @@ async def dashboard(request: Request, actor: Actor = Depends(admin_page)) -> HTM
 
 
 @router.get("/requests", response_class=HTMLResponse)
-async def requests(request: Request, actor: Actor = Depends(admin_page)) -> HTMLResponse:
+async def requests(request: Request, actor: Actor = Depends(staff_page)) -> HTMLResponse:
     return render(
         request,
         "admin/requests.html",
@@ -164,7 +164,7 @@ async def course_editor(
 
 @router.get("/courses/{course_id}/analytics", response_class=HTMLResponse)
 async def course_analytics(
-    request: Request, course_id: PathId, actor: Actor = Depends(admin_page)
+    request: Request, course_id: PathId, actor: Actor = Depends(staff_page)
 ) -> HTMLResponse:
     return render(
         request,

@@ -41,7 +41,11 @@ ADMIN_NAV = [
     ("/admin/roster", "Roster", "roster"),
     ("/admin/reports", "Reports", "reports"),
 ]
-INSTRUCTOR_NAV = [("/admin/courses", "Courses", "courses")]
+# Instructors reach the courses they are staff of, and those courses' requests.
+INSTRUCTOR_NAV = [
+    ("/admin/requests", "Requests", "requests"),
+    ("/admin/courses", "Courses", "courses"),
+]
 # Navigation entries that show a live count, and what the count means to a screen reader.
 COUNTED = {"requests": "pending", "notifications": "unread"}
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from lectern.events import log
 from lectern.events.rules import LoggedEvent, Viewer, can_see
 from lectern.events.service import record_event, write_events
+from lectern.events.types import ChapterAdded, DomainEvent
 from lectern.live.fanout import Subscriber, Subscribers
 from lectern.models.enums import Audience
 from lectern.platform.db import Database
@@ -17,10 +18,18 @@ from tests.events.conftest import sample_event
 # Ids far from the factories' institutions and users, so other tests' events stay out of sight.
 INSTITUTIONS = st.integers(900_001, 900_003)
 USERS = st.integers(900_001, 900_004)
+COURSES = st.integers(900_001, 900_004)
 AUDIENCES = st.sampled_from([a.value for a in Audience])
 
-viewers = st.builds(Viewer, user_id=USERS, institution_id=INSTITUTIONS, is_staff=st.booleans())
-recorded = st.tuples(INSTITUTIONS, st.none() | USERS, AUDIENCES)
+# Staff who follow every course of their institution (admins, courses None) or only some.
+viewers = st.builds(
+    Viewer,
+    user_id=USERS,
+    institution_id=INSTITUTIONS,
+    is_staff=st.booleans(),
+    courses=st.none() | st.frozensets(COURSES, max_size=3),
+)
+recorded = st.tuples(INSTITUTIONS, st.none() | USERS, AUDIENCES, st.none() | COURSES)
 logged = st.builds(
     LoggedEvent,
     id=st.integers(1, 10**6),
@@ -30,7 +39,18 @@ logged = st.builds(
     audience=AUDIENCES,
     payload=st.just({}),
     created_at=st.just(datetime(2026, 1, 1, tzinfo=UTC)),
+    course_id=st.none() | COURSES,
 )
+
+
+def about_course(n: int, audience: str, course_id: int | None) -> DomainEvent:
+    """A sample event for `audience`, about `course_id` where the audience allows one."""
+    if course_id is not None and audience == Audience.ADMINS:
+        return ChapterAdded(course_id=course_id, chapter_id=n)
+    event = sample_event(n, audience)
+    if course_id is not None and audience == Audience.BOTH:
+        return event.model_copy(update={"course_id": course_id})
+    return event
 
 
 @settings(
@@ -40,11 +60,11 @@ logged = st.builds(
 )
 @given(events=st.lists(recorded, min_size=1, max_size=12), seen_by=st.lists(viewers, max_size=6))
 async def test_reading_the_log_for_a_viewer_gives_exactly_what_can_see_allows(
-    db: Database, events: list[tuple[int, int | None, str]], seen_by: list[Viewer]
+    db: Database, events: list[tuple[int, int | None, str, int | None]], seen_by: list[Viewer]
 ) -> None:
     async def command(session: Any) -> list[int]:
-        for n, (institution_id, user_id, audience) in enumerate(events):
-            event = sample_event(n, audience)
+        for n, (institution_id, user_id, audience, course_id) in enumerate(events):
+            event = about_course(n, audience, course_id)
             record_event(session, event, institution_id=institution_id, user_id=user_id)
         return await write_events(session)
 
@@ -53,6 +73,10 @@ async def test_reading_the_log_for_a_viewer_gives_exactly_what_can_see_allows(
     async with db.reader() as reader:
         written = await log.read_between(reader, after, upto, len(ids))
         assert [e.id for e in written] == ids
+        assert [e.course_id for e in written] == [
+            about_course(n, audience, course_id).course()
+            for n, (_, _, audience, course_id) in enumerate(events)
+        ]
         for viewer in seen_by:
             read = await log.read_for(reader, viewer, after, upto, len(ids))
             assert [e.id for e in read] == [e.id for e in written if can_see(viewer, e)]

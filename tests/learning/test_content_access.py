@@ -269,5 +269,6 @@ async def test_the_staff_see_the_content_without_enrolling(
     admin = await world.admin()
     instructor = await world.admin(role=Role.INSTRUCTOR)
     course = await course_of(world, admin, access="paid", price_cents=100)
+    await world.make_staff(admin, course, instructor, "observer")
     for person in (admin, instructor):
         assert_content(await seen_by(client, person, course))
