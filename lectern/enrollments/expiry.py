@@ -16,12 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.service import (
-    ENROLLMENTS,
-    enrollment_payload,
-    fill_freed_seats,
-    lock_pair,
-)
+from lectern.enrollments.service import ENROLLMENTS, enrollment_ended, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import EnrollmentExpired, EnrollmentExpiring
 from lectern.models import Course
@@ -94,22 +89,15 @@ async def expire_enrollment(
     enrollment = await _EXPIRE.one_or_none(session, {"enrollment_id": enrollment_id, "now": now})
     if enrollment is None:
         return False  # changed meanwhile: cancelled, completed, extended or expired by another
-    record_event(
+    await enrollment_ended(
         session,
-        EnrollmentExpired(**enrollment_payload(enrollment), course_title=course.title),
-        institution_id=course.institution_id,
-        user_id=enrollment.user_id,
-    )
-    await notify(
-        session,
-        user_id=enrollment.user_id,
-        institution_id=course.institution_id,
-        kind=EnrollmentExpired.type,
+        enrollment,
+        course,
+        EnrollmentExpired,
         title=f"Your access to {course.title} has ended",
         body="Your history and any certificate stay yours.",
         link="/me",
     )
-    await fill_freed_seats(session, course)
     return True
 
 

@@ -24,6 +24,7 @@ from lectern.events.service import record_event
 from lectern.events.types import (
     REQUEST_CLOSED,
     EnrollmentCancelled,
+    EnrollmentChanged,
     EnrollmentCreated,
     EnrollmentReactivated,
     WaitlistEnrolled,
@@ -561,9 +562,32 @@ async def cancel_enrollment(
     await close_pending_request(
         session, enrollment.user_id, course, RequestStatus.CANCELLED, None, reason
     )
+    await enrollment_ended(
+        session,
+        enrollment,
+        course,
+        EnrollmentCancelled,
+        title=f"Your enrollment in {course.title} was cancelled",
+        body=reason,
+        link="/catalog",
+    )
+    return enrollment
+
+
+async def enrollment_ended(
+    session: AsyncSession,
+    enrollment: EnrollmentRow,
+    course: CourseRef,
+    ended: type[EnrollmentChanged],
+    *,
+    title: str,
+    body: str,
+    link: str,
+) -> None:
+    """Record how an enrollment ended, tell its learner, and give its seat to the waitlist."""
     record_event(
         session,
-        EnrollmentCancelled(**enrollment_payload(enrollment), course_title=course.title),
+        ended(**enrollment_payload(enrollment), course_title=course.title),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
     )
@@ -571,10 +595,9 @@ async def cancel_enrollment(
         session,
         user_id=enrollment.user_id,
         institution_id=course.institution_id,
-        kind="enrollment.cancelled",
-        title=f"Your enrollment in {course.title} was cancelled",
-        body=reason,
-        link="/catalog",
+        kind=ended.type,
+        title=title,
+        body=body,
+        link=link,
     )
     await fill_freed_seats(session, course)
-    return enrollment

@@ -23,6 +23,19 @@ async def _seated(db: Database, course: dict[str, Any]) -> list[int]:
     return [row["user_id"] for row in found]
 
 
+async def _one_seat_taken(
+    world: World, client: httpx.AsyncClient, learners: int
+) -> tuple[Person, list[Person], dict[str, Any]]:
+    """An admin, `learners` students of theirs, and an open course of one seat with a waitlist,
+    taken by the first of them."""
+    admin = await world.admin()
+    students = [await world.student(admin.institution_slug) for _ in range(learners)]
+    course = await world.course(admin, access="open", seat_limit=1, waitlist=True)
+    taken = await _enroll(client, students[0], course)
+    assert taken.status_code == 201, taken.text
+    return admin, students, course
+
+
 async def test_a_full_course_refuses_the_next_learner_with_course_full(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
@@ -45,10 +58,7 @@ async def test_a_full_course_refuses_the_next_learner_with_course_full(
 async def test_a_full_course_with_a_waitlist_keeps_learners_in_line_in_order(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    seated, second, third = [await world.student(admin.institution_slug) for _ in range(3)]
-    course = await world.course(admin, access="open", seat_limit=1, waitlist=True)
-    await _enroll(client, seated, course)
+    _, (seated, second, third), course = await _one_seat_taken(world, client, 3)
 
     waiting = [await _enroll(client, learner, course) for learner in (second, third, second)]
 
@@ -73,10 +83,8 @@ async def test_a_full_course_with_a_waitlist_keeps_learners_in_line_in_order(
 async def test_a_seat_freed_by_an_admin_goes_to_the_first_in_line_at_once(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    seated, second, third = [await world.student(admin.institution_slug) for _ in range(3)]
-    course = await world.course(admin, access="open", seat_limit=1, waitlist=True)
-    enrollment = (await _enroll(client, seated, course)).json()
+    admin, (seated, second, third), course = await _one_seat_taken(world, client, 3)
+    enrollment = (await client.get("/api/v1/me/enrollments", headers=seated.headers)).json()[0]
     for learner in (second, third):
         await _enroll(client, learner, course)
     since = await last_event_id(db)
@@ -100,10 +108,7 @@ async def test_a_seat_freed_by_an_admin_goes_to_the_first_in_line_at_once(
 async def test_admins_enroll_beyond_the_limit_only_with_override_seat_limit(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    seated, extra = [await world.student(admin.institution_slug) for _ in range(2)]
-    course = await world.course(admin, access="open", seat_limit=1, waitlist=True)
-    await _enroll(client, seated, course)
+    admin, (seated, extra), course = await _one_seat_taken(world, client, 2)
     pair = {"user_id": extra.id, "course_id": course["id"]}
 
     refused = await client.post("/api/v1/admin/enrollments", json=pair, headers=admin.headers)
@@ -146,10 +151,8 @@ async def test_raising_the_seat_limit_seats_the_waiting_learners(
 async def test_a_learner_leaves_the_waitlist_and_the_line_moves_up(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    seated, second, third = [await world.student(admin.institution_slug) for _ in range(3)]
-    course = await world.course(admin, access="open", seat_limit=1, waitlist=True)
-    for learner in (seated, second, third):
+    _, (_, second, third), course = await _one_seat_taken(world, client, 3)
+    for learner in (second, third):
         await _enroll(client, learner, course)
     path = f"/api/v1/courses/{course['id']}/waitlist"
 
@@ -164,10 +167,7 @@ async def test_a_learner_leaves_the_waitlist_and_the_line_moves_up(
 async def test_an_open_course_access_request_joins_the_waitlist_when_full(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    seated, second = [await world.student(admin.institution_slug) for _ in range(2)]
-    course = await world.course(admin, access="open", seat_limit=1, waitlist=True)
-    await _enroll(client, seated, course)
+    _, (_, second), course = await _one_seat_taken(world, client, 2)
 
     asked = await client.post(
         f"/api/v1/courses/{course['id']}/access-requests", headers=second.headers

@@ -31,6 +31,18 @@ async def _admin_enroll(
     return await client.post("/api/v1/admin/enrollments", json=body, headers=admin.headers)
 
 
+async def _enrolled_until(
+    world: World, client: httpx.AsyncClient, ends: datetime
+) -> tuple[Person, Person, dict[str, Any]]:
+    """An admin, a student they enrolled in a new course until `ends`, and the enrollment."""
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    course = await world.course(admin)
+    enrolled = await _admin_enroll(client, admin, student, course, ends_at=_iso(ends))
+    assert enrolled.status_code == 201, enrolled.text
+    return admin, student, enrolled.json()
+
+
 async def test_outside_the_enrollment_window_learners_are_refused_and_admins_are_not(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
@@ -107,11 +119,8 @@ async def test_an_admin_end_in_the_past_or_without_an_offset_is_refused(
 async def test_the_expiry_job_expires_an_ended_enrollment_once_and_tells_the_learner(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    student = await world.student(admin.institution_slug)
-    course = await world.course(admin)
     ends = utcnow() + timedelta(hours=1)
-    enrollment = (await _admin_enroll(client, admin, student, course, ends_at=_iso(ends))).json()
+    _, student, enrollment = await _enrolled_until(world, client, ends)
 
     early = await _expiry_at(db, ends - timedelta(seconds=1), notice_days=0)
     first = await _expiry_at(db, ends + timedelta(seconds=1))
@@ -128,11 +137,8 @@ async def test_the_expiry_job_expires_an_ended_enrollment_once_and_tells_the_lea
 async def test_learners_are_told_once_that_their_enrollment_ends_soon(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    student = await world.student(admin.institution_slug)
-    course = await world.course(admin)
     ends = utcnow() + timedelta(days=30)
-    await _admin_enroll(client, admin, student, course, ends_at=_iso(ends))
+    _, student, _ = await _enrolled_until(world, client, ends)
 
     too_early = await _expiry_at(db, ends - timedelta(days=8))
     told = await _expiry_at(db, ends - timedelta(days=6))
@@ -227,11 +233,7 @@ async def test_an_expired_seat_goes_to_the_first_learner_waiting(
 async def test_the_audit_finds_an_enrollment_active_past_its_end_and_repair_expires_it(
     world: World, client: httpx.AsyncClient, db: Database
 ) -> None:
-    admin = await world.admin()
-    student = await world.student(admin.institution_slug)
-    course = await world.course(admin)
-    ends = utcnow() + timedelta(hours=1)
-    await _admin_enroll(client, admin, student, course, ends_at=_iso(ends))
+    admin, _, _ = await _enrolled_until(world, client, utcnow() + timedelta(hours=1))
     async with db.engine.begin() as connection:  # behind the commands' back
         await connection.exec_driver_sql(
             "UPDATE enrollments SET ends_at = ends_at - interval '2 hours'"
