@@ -32,6 +32,9 @@ def _configure(connection: Connection) -> None:
         # with foreign keys enforced, the drop would delete every row that refers to it.
         # SQLite ignores this pragma inside a transaction, so it is set before one begins.
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        # The tally triggers (0010) name other tables in their bodies; renaming the rebuilt copy
+        # back would otherwise fail on them while the original is gone.
+        connection.exec_driver_sql("PRAGMA legacy_alter_table=ON")
         connection.commit()
     context.configure(
         connection=connection,
@@ -45,6 +48,7 @@ def _configure(connection: Connection) -> None:
     if sqlite:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
         connection.commit()
         if broken:
             raise RuntimeError(f"rows refer to rows that do not exist: {broken[:10]}")

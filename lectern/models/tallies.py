@@ -19,37 +19,40 @@ from lectern.models.base import Base
 INSTITUTION_SHARDS = 8
 
 
-class CourseTally(Base):
-    """One course's enrollments by status, their summed progress and its pending requests."""
+def _count() -> Mapped[int]:
+    return mapped_column(Integer, default=0, server_default="0")
+
+
+class EnrollmentFigures:
+    """Enrollments by status, the progress of the active and completed ones summed (their
+    average is progress_sum / (active + completed)), and pending requests."""
+
+    active: Mapped[int] = _count()
+    completed: Mapped[int] = _count()
+    cancelled: Mapped[int] = _count()
+    expired: Mapped[int] = _count()
+    progress_sum: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    pending_requests: Mapped[int] = _count()
+
+
+class CourseTally(EnrollmentFigures, Base):
+    """One course's figures."""
 
     __tablename__ = "course_tallies"
 
     course_id: Mapped[int] = mapped_column(
         ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    active: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    expired: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Over active and completed enrollments: the average is progress_sum / (active + completed).
-    progress_sum: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
-    pending_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class LearnerTally(Base):
-    """One learner's enrollments by status, their summed progress and pending requests."""
+class LearnerTally(EnrollmentFigures, Base):
+    """One learner's figures."""
 
     __tablename__ = "learner_tallies"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    active: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    expired: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    progress_sum: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
-    pending_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ProgressBucket(Base):
@@ -62,7 +65,7 @@ class ProgressBucket(Base):
         ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    enrollments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    enrollments: Mapped[int] = _count()
 
 
 class CompletionDay(Base):
@@ -74,7 +77,7 @@ class CompletionDay(Base):
         ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    completions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    completions: Mapped[int] = _count()
 
 
 class InstitutionTally(Base):
@@ -87,8 +90,8 @@ class InstitutionTally(Base):
         ForeignKey("institutions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    students: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    active_learners: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    students: Mapped[int] = _count()
+    active_learners: Mapped[int] = _count()
 
 
 # The admin's students list pages through these in each order it offers, from the key of the
