@@ -227,7 +227,8 @@ def run_one(script: str, flags: list[str]) -> tuple[int, str]:
 
 
 def failed(name: str, output: str) -> Row:
-    last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "")
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    last = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "")
     return Row(name, "did not run", "—", "", "", last[:120].replace("|", "/"))
 
 
