@@ -53,16 +53,12 @@ def _add(table: str, key: str, columns: dict[str, str], source: str) -> str:
     )
 
 
-def _enrollment_delta(row: str, d: str, dialect: str) -> list[str]:
-    """Statements adding enrollment `row` to the tallies `d` times (1 or -1)."""
+def _enrollment_delta(row: str, d: str) -> list[str]:
+    """Statements adding enrollment `row` to the tallies `d` times (1 or -1), on SQLite."""
     counts = {s: f"CASE WHEN {row}.status = '{s}' THEN {d} ELSE 0 END" for s in STATUSES}
     progress = f"CASE WHEN {row}.status IN {ENROLLED} THEN {d} * {row}.progress ELSE 0 END"
-    if dialect == "postgresql":
-        bucket = f"floor({row}.progress / 10)::integer"
-        day = f"({row}.completed_at AT TIME ZONE 'UTC')::date"
-    else:
-        bucket = f"CAST({row}.progress / 10 AS INTEGER)"
-        day = f"date({row}.completed_at)"
+    bucket = f"CAST({row}.progress / 10 AS INTEGER)"
+    day = f"date({row}.completed_at)"
     course = f"FROM courses WHERE courses.id = {row}.course_id"
     figures = {**counts, "progress_sum": progress}
     return [
@@ -186,7 +182,7 @@ def _sqlite_triggers() -> list[str]:
         ]
 
     return [
-        *each("enrollments", "tally_enrollments", lambda r, d: _enrollment_delta(r, d, "sqlite")),
+        *each("enrollments", "tally_enrollments", _enrollment_delta),
         *each("access_requests", "tally_requests", _request_delta),
         *each("users", "tally_users", _user_delta, on_delete="BEFORE"),
         _sqlite_trigger(
@@ -206,12 +202,61 @@ def _sqlite_triggers() -> list[str]:
     ]
 
 
-def _plpgsql(name: str, arguments: str, body: list[str], returns: str = "void") -> str:
+def _plpgsql(
+    name: str, arguments: str, body: list[str], returns: str = "void", declare: str = ""
+) -> str:
     statements = "".join(f"  {statement};\n" for statement in body)
+    declarations = f"DECLARE {declare};\n" if declare else ""
     return (
         f"CREATE FUNCTION {name}({arguments}) RETURNS {returns} LANGUAGE plpgsql AS $$\n"
-        f"BEGIN\n{statements}END $$"
+        f"{declarations}BEGIN\n{statements}END $$"
     )
+
+
+def _postgresql_enrollment_delta() -> list[str]:
+    """tally_enrollment's body: what `_enrollment_delta` writes, with one look for the course
+    and no statement that would write nothing, since it runs in every approval's commit."""
+    counts = {s: f"CASE WHEN e.status = '{s}' THEN d ELSE 0 END" for s in STATUSES}
+    figures = {**counts, "progress_sum": "CASE WHEN enrolled THEN d * e.progress ELSE 0 END"}
+    bucket = (
+        "CASE WHEN e.progress >= 100 THEN 10 WHEN e.progress < 10 THEN 0"
+        " ELSE floor(e.progress / 10)::integer END"
+    )
+    course = _add("course_tallies", "course_id", {"course_id": "e.course_id", **figures}, "")
+    histogram = _add(
+        "progress_buckets",
+        "course_id, bucket",
+        {"course_id": "e.course_id", "bucket": bucket, "enrollments": "d"},
+        "",
+    )
+    day = "(e.completed_at AT TIME ZONE 'UTC')::date"
+    completions = _add(
+        "completion_days",
+        "course_id, day",
+        {"course_id": "e.course_id", "day": day, "completions": "d"},
+        "",
+    )
+    learner = _add(
+        "learner_tallies",
+        "user_id",
+        {"user_id": "e.user_id", **figures},
+        "FROM users WHERE users.id = e.user_id",
+    )
+    return [
+        "PERFORM 1 FROM courses WHERE id = e.course_id",
+        f"IF FOUND THEN {course}; IF enrolled THEN {histogram}; END IF;"
+        f" IF e.status = 'completed' AND e.completed_at IS NOT NULL THEN {completions}; END IF;"
+        " END IF",
+        learner,
+    ]
+
+
+def _postgresql_request_delta() -> list[str]:
+    """tally_request's body: `_request_delta`, written only for a pending request."""
+    course, learner = _request_delta("r", "d")
+    course = course.replace(" AND r.status = 'pending'", "")
+    learner = learner.replace(" AND r.status = 'pending'", "")
+    return [f"IF r.status = 'pending' THEN {course}; {learner}; END IF"]
 
 
 def _postgresql_triggers() -> list[str]:
@@ -256,9 +301,10 @@ def _postgresql_triggers() -> list[str]:
         _plpgsql(
             "tally_enrollment",
             "e enrollments, d integer",
-            _enrollment_delta("e", "d", "postgresql"),
+            _postgresql_enrollment_delta(),
+            declare="enrolled boolean := e.status IN ('active', 'completed')",
         ),
-        _plpgsql("tally_request", "r access_requests, d integer", _request_delta("r", "d")),
+        _plpgsql("tally_request", "r access_requests, d integer", _postgresql_request_delta()),
         _plpgsql("tally_user", "u users, d integer", _user_delta("u", "d")),
         row_change("tally_enrollment_change", "tally_enrollment"),
         row_change("tally_request_change", "tally_request"),
