@@ -63,14 +63,14 @@ async def register(body: RegisterIn, db: Database = Depends(get_database)) -> Us
     )
 
 
-def _client_address(request: Request) -> str:
+def client_address(request: Request) -> str:
     # uvicorn puts a trusted proxy's X-Forwarded-For here (LECTERN_FORWARDED_ALLOW_IPS).
     return request.client.host if request.client else "unknown"
 
 
 async def _authenticate(request: Request, db: Database, body: LoginIn) -> User:
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = _client_address(request)
+    address = client_address(request)
     throttle.admit(address, body.email)
     async with db.session() as session:
         user = await service.user_by_email(session, body.email)
@@ -183,7 +183,7 @@ async def confirm_current_password(
 ) -> None:
     """A change to the account needs its password, counted like a sign-in's."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = _client_address(request)
+    address = client_address(request)
     throttle.admit(address, actor.email)
     async with db.session() as session:
         current_hash = (await session.get_one(User, actor.id)).password_hash

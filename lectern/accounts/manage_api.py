@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from lectern.accounts import links, profile, suspension
-from lectern.accounts.api import confirm_current_password
+from lectern.accounts.api import client_address, confirm_current_password
 from lectern.accounts.passwords import require_strong_password
+from lectern.accounts.ratelimit import LoginThrottle
 from lectern.accounts.schemas import (
     AccountStateOut,
     EmailChangeConfirmIn,
@@ -30,12 +31,18 @@ from lectern.platform.schemas import PathId
 router = api_router(prefix="/api/v1", tags=["accounts"])
 
 
-@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/auth/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={429: {"description": "Too many reset links asked for this address lately."}},
+)
 async def request_password_reset(
-    body: PasswordResetIn, db: Database = Depends(get_database)
+    body: PasswordResetIn, request: Request, db: Database = Depends(get_database)
 ) -> None:
     """E-mail a single-use reset link valid for an hour, if the address has an account; the
     answer is the same either way."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle.reset_asked(client_address(request), body.email)
     await db.run(lambda s: links.request_password_reset(s, body.email))
 
 

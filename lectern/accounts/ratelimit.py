@@ -1,4 +1,5 @@
-"""Login throttling, shared across processes when the storage is Redis.
+"""Login throttling, and of password-reset e-mails; shared across processes when the storage
+is Redis.
 
 An address that tries too often is refused, whatever it sends. An account is never locked by
 someone else's failures: only failed attempts count against it, and only per address, so the
@@ -20,6 +21,7 @@ class LoginThrottle:
     def __init__(self, settings: Settings) -> None:
         self._failures_per_account = parse(settings.login_rate_limit)
         self._per_ip = parse(settings.login_rate_limit_per_ip)
+        self._resets_per_account = parse(settings.password_reset_rate_limit)
         self._limiter = strategies.MovingWindowRateLimiter(
             storage.storage_from_string(settings.rate_limit_storage)
         )
@@ -43,4 +45,15 @@ class LoginThrottle:
         if not self._limiter.hit(self._failures_per_account, "login-failed-account", account):
             raise TooManyRequests(
                 "Too many wrong passwords for this account; wait a minute before trying again."
+            )
+
+    def reset_asked(self, client_ip: str, email: str) -> None:
+        """Count a request for a password-reset link: the address's attempts, and the e-mails
+        the account may be sent (counted alike whether or not it exists, which stays unsaid)."""
+        if not self._limiter.hit(self._per_ip, "login-ip", client_ip):
+            raise TooManyRequests("Too many attempts from here; wait a minute.")
+        if not self._limiter.hit(self._resets_per_account, "reset-asked", _account(email)):
+            raise TooManyRequests(
+                "Reset links were asked for this address several times lately; use the last one, "
+                "or wait before asking again."
             )

@@ -166,3 +166,16 @@ async def test_an_email_change_to_a_taken_address_or_without_the_password_is_ref
         r = await client.post("/api/v1/me/email", json=body, headers=student.headers)
         assert r.status_code == status, (body, r.text)
     assert await rows(db, "SELECT id FROM mail_outbox") == []
+
+
+async def test_reset_links_for_one_address_are_limited_whether_or_not_it_exists(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await world.admin()
+    student = await world.student(admin.institution_slug)
+    for address in (student.email, "nobody.limited@example.test"):
+        for _ in range(5):
+            await ask_reset(client, address)
+        r = await client.post("/api/v1/auth/password-reset", json={"email": address})
+        assert r.status_code == 429, r.text
+    assert len(await rows(db, "SELECT id FROM mail_outbox")) == 5
