@@ -230,3 +230,27 @@ async def test_an_app_with_a_mail_server_sends_each_committed_message_by_itself(
                 break
             await asyncio.sleep(0.05)
     assert [str(m["Subject"]) for m in mailbox.messages] == ["You are enrolled in Optics"]
+
+
+async def test_a_roster_import_emails_each_learner_it_enrolls_and_its_dry_run_none(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await world.admin()
+    ada, bob = [await world.student(admin.institution_slug) for _ in range(2)]
+    course = await world.course(admin, title="Tides")
+    csv = "email,course,action\n" + "".join(
+        f"{person.email},{course['id']},enroll\n" for person in (ada, bob)
+    )
+    for dry_run in ("true", "false"):
+        r = await client.post(
+            "/api/v1/admin/enrollments/import",
+            params={"dry_run": dry_run},
+            content=csv.encode(),
+            headers={**admin.headers, "Content-Type": "text/csv"},
+        )
+        assert r.status_code == 200, r.text
+        if dry_run == "true":
+            assert await outbox(db) == []
+    sent = await outbox(db)
+    assert sorted(m["to_address"] for m in sent) == sorted([ada.email, bob.email])
+    assert {m["subject"] for m in sent} == {"You are enrolled in Tides"}
