@@ -177,8 +177,8 @@ class EnrollmentChanged(DomainEvent):
     source: EnrollmentSource
     progress: float
     completed_at: Timestamp | None
-    course_title: str
     ends_at: Timestamp | None = None
+    course_title: str
 
 
 class EnrollmentCreated(EnrollmentChanged):

@@ -105,6 +105,7 @@ def test_payloads_keep_the_fields_and_the_timestamps_the_helpers_wrote() -> None
         source="self",
         progress=12.5,
         completed_at=WHEN,
+        ends_at=WHEN,
     )
     started = {**enrollment_payload(enrollment), "course_title": "C"}
     _same_json(EnrollmentCreated(**started), started)
