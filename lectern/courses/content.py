@@ -14,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.courses.catalog import catalog_changed
 from lectern.courses.content_schemas import ChapterUpdate, LessonUpdate
 from lectern.courses.schemas import ChapterIn, LessonIn, QbankQuestionIn
 from lectern.courses.service import (
@@ -48,6 +49,7 @@ REQUIREMENT_FIELDS = {"required", "weight"}
 
 async def _content_changed(session: AsyncSession, course: Course, event: ContentChanged) -> None:
     record_event(session, event, institution_id=course.institution_id)
+    catalog_changed(session, course, was_listed=False)
 
 
 # A part of a course's content that knows its course.

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.courses.catalog import catalog_changed
 from lectern.courses.service import course_in_institution, course_payload, require_staff
 from lectern.events.service import record_event
 from lectern.events.types import CourseUpdated
@@ -73,6 +74,7 @@ async def set_course_image(
         course.image = stored
         await session.flush()
         record_event(session, _event(course), institution_id=course.institution_id)
+        catalog_changed(session, course, was_listed=False)
     return course
 
 
@@ -83,6 +85,7 @@ async def remove_course_image(session: AsyncSession, actor: Actor, course_id: in
         course.image = None
         await session.flush()
         record_event(session, _event(course), institution_id=course.institution_id)
+        catalog_changed(session, course, was_listed=False)
 
 
 def store(media_dir: Path, course_id: int, webp: bytes) -> str:

@@ -7,6 +7,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from lectern.courses.catalog import catalog_changed
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
 from lectern.enrollments import seats
 from lectern.enrollments.service import fill_freed_seats
@@ -177,6 +178,7 @@ async def update_course(
     if course.status != old_status:
         changed = COURSE_STATUS_CHANGED[CourseStatus(course.status)]
     record_event(session, changed(**course_payload(course)), institution_id=course.institution_id)
+    catalog_changed(session, course, was_listed=old_status == CourseStatus.PUBLISHED)
     if changes.keys() & {"qbank_required", "qbank_pass_mark"}:
         await recompute_course(session, course.id)
     if changes.keys() & {"seat_limit", "waitlist"}:

@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pydantic_core
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, or_
 
 from lectern.models import Event
 from lectern.models.enums import Audience, Role
 
 LEARNER_AUDIENCES = frozenset({Audience.LEARNER.value, Audience.BOTH.value})
 STAFF_AUDIENCES = frozenset({Audience.ADMINS.value, Audience.BOTH.value})
+ALL_LEARNERS = Audience.LEARNERS.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +58,17 @@ class LoggedEvent:
 
 def can_see(viewer: Viewer, event: LoggedEvent) -> bool:
     """Staff see their institution's events for admins, those about their courses if they follow
-    only some; a learner sees their own events for the learner, in their institution."""
+    only some; a learner sees their own events for the learner, in their institution, and their
+    institution's events for all its learners."""
     if viewer.is_staff:
         return (
             event.institution_id == viewer.institution_id
             and event.audience in STAFF_AUDIENCES
             and (viewer.courses is None or event.course_id in viewer.courses)
         )
-    return (
-        event.user_id == viewer.user_id
-        and event.institution_id == viewer.institution_id
-        and event.audience in LEARNER_AUDIENCES
+    return event.institution_id == viewer.institution_id and (
+        event.audience == ALL_LEARNERS
+        or (event.user_id == viewer.user_id and event.audience in LEARNER_AUDIENCES)
     )
 
 
@@ -82,9 +83,14 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
             return staff
         return and_(staff, Event.course_id.in_(sorted(viewer.courses)))
     return and_(
-        Event.user_id == viewer.user_id,
         Event.institution_id == viewer.institution_id,
-        Event.audience.in_(sorted(LEARNER_AUDIENCES)),
+        or_(
+            Event.audience == ALL_LEARNERS,
+            and_(
+                Event.user_id == viewer.user_id,
+                Event.audience.in_(sorted(LEARNER_AUDIENCES)),
+            ),
+        ),
     )
 
 

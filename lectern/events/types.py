@@ -441,6 +441,16 @@ class CourseStaffRemoved(CourseStaffChanged):
     audience = Audience.ADMINS
 
 
+class CatalogChanged(DomainEvent):
+    """A course that is or was just published changed: learners' open catalogs read it again
+    (staff hear of it as course.* and content.*). It names only the course, so that nothing of
+    a draft reaches the learners who hear it."""
+
+    type = "catalog.changed"
+    audience = Audience.LEARNERS
+    course_id: int
+
+
 class ContentChanged(DomainEvent):
     course_id: int
 

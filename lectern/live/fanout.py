@@ -8,7 +8,14 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from lectern.events.rules import LEARNER_AUDIENCES, STAFF_AUDIENCES, LoggedEvent, Viewer, can_see
+from lectern.events.rules import (
+    ALL_LEARNERS,
+    LEARNER_AUDIENCES,
+    STAFF_AUDIENCES,
+    LoggedEvent,
+    Viewer,
+    can_see,
+)
 from lectern.live import metrics
 
 # An outgoing message: the event id and its encoded bytes, shared by every recipient.
@@ -81,12 +88,13 @@ class Subscriber:
 
 
 class Subscribers:
-    """Streams by learner, by institution (admins) and by course (other staff, under each of
-    their courses), so fan-out costs the matching streams."""
+    """Streams by learner, by institution (admins; learners apart), and by course (other staff,
+    under each of their courses), so fan-out costs the matching streams."""
 
     def __init__(self) -> None:
         self._by_user: dict[int, set[Subscriber]] = {}
         self._by_institution: dict[int, set[Subscriber]] = {}
+        self._learners_by_institution: dict[int, set[Subscriber]] = {}
         self._by_course: dict[int, set[Subscriber]] = {}
         self._all: set[Subscriber] = set()
 
@@ -101,7 +109,10 @@ class Subscribers:
 
     def _places(self, viewer: Viewer) -> list[tuple[dict[int, set[Subscriber]], int]]:
         if not viewer.is_staff:
-            return [(self._by_user, viewer.user_id)]
+            return [
+                (self._by_user, viewer.user_id),
+                (self._learners_by_institution, viewer.institution_id),
+            ]
         if viewer.courses is None:
             return [(self._by_institution, viewer.institution_id)]
         return [(self._by_course, course_id) for course_id in viewer.courses]
@@ -143,9 +154,12 @@ class Subscribers:
 
     def candidates(self, event: LoggedEvent) -> Iterable[Subscriber]:
         """The streams that might see the event: its learner's if it is for the learner, its
-        institution's admins' and its course's other staff's if it is for the admins."""
+        institution's admins' and its course's other staff's if it is for the admins, and its
+        institution's learners' if it is for all of them."""
         if event.audience in LEARNER_AUDIENCES and event.user_id is not None:
             yield from self._by_user.get(event.user_id, ())
+        if event.audience == ALL_LEARNERS:
+            yield from self._learners_by_institution.get(event.institution_id, ())
         if event.audience in STAFF_AUDIENCES:
             yield from self._by_institution.get(event.institution_id, ())
             if event.course_id is not None:

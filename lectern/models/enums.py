@@ -62,6 +62,8 @@ class Audience(StrEnum):
     LEARNER = "learner"
     ADMINS = "admins"
     BOTH = "both"
+    # Every learner of the institution (what their open catalogs show).
+    LEARNERS = "learners"
 
 
 class QbankTestStatus(StrEnum):

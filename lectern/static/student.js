@@ -13,6 +13,7 @@
     "payment.",
     "course.",
     "waitlist.",
+    "catalog.",
   ];
 
   /** @param {string} status */

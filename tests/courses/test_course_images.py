@@ -42,7 +42,7 @@ async def test_staff_upload_a_course_image_and_everyone_gets_its_url(
         headers={**admin.headers, "Content-Type": "image/png"},
     )
     assert r.status_code == 204, r.text
-    assert await event_types(db, before) == ["course.updated"]
+    assert await event_types(db, before) == ["course.updated", "catalog.changed"]
     shown = (await client.get(f"/api/v1/courses/{course['id']}", headers=student.headers)).json()
     url = shown["image_url"]
     assert url.startswith("/course-images/")

@@ -171,7 +171,8 @@ async def test_update_changes_fields_and_repeating_it_writes_nothing(
         "published",
         "open",
     )
-    assert await event_types(db, start) == ["course.published"]
+    # Learners' open catalogs hear of it too.
+    assert await event_types(db, start) == ["course.published", "catalog.changed"]
     before = await row_counts(db)
     again = await client.patch(
         f"/api/v1/courses/{course['id']}", json=change, headers=admin.headers

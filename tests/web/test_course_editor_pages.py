@@ -13,7 +13,9 @@ from tests.web.conftest import (
     STUDENT_EMAIL,
     Visitors,
     assert_every_control_labelled,
+    mark_document,
     screenshot,
+    still_same_document,
 )
 
 pytestmark = pytest.mark.browser
@@ -69,15 +71,22 @@ async def test_admin_builds_and_publishes_a_course_in_the_editor(visitors: Visit
     await admin.get_by_role("button", name="Add question").click()
     await expect(admin.locator("#editor-qbank")).to_contain_text("How many ribs?", timeout=LIVE)
 
+    # A learner's open catalog shows the course the moment it is published, without a reload.
+    student = await visitors.logged_in(STUDENT_EMAIL)
+    await student.goto("/learn/catalog")
+    await expect(student.locator("#catalog[aria-busy=false]")).to_be_attached()
+    await mark_document(student)
+    card = student.locator("article", has_text="Anatomy Basics")
+    await expect(card).to_have_count(0)
+
     await admin.get_by_label("Status").select_option("published")
     await admin.get_by_role("button", name="Save settings").click()
     await expect(admin.locator("#settings-result")).to_have_text("Saved.")
     await assert_every_control_labelled(admin)
     await screenshot(admin, "admin-course-editor-built")
 
-    student = await visitors.logged_in(STUDENT_EMAIL)
-    await student.goto("/learn/catalog")
-    card = student.locator("article", has_text="Anatomy Basics")
+    await expect(card).to_be_visible(timeout=LIVE)
+    assert await still_same_document(student)
     await card.get_by_role("button", name="Enroll").click()
     # The card is redrawn by the enrollment's own event, so follow the link rather than click it.
     open_course = card.get_by_role("link", name="Open course")
