@@ -217,12 +217,15 @@ RAW_APPROVAL = {
         "(SELECT institution_id FROM courses WHERE courses.id = access_requests.course_id) "
         "AS institution_id"
     ),
+    "current_enrollment": "SELECT * FROM enrollments WHERE user_id = $1 AND course_id = $2",
+    "course_terms": "SELECT seat_limit, waitlist, access_days FROM courses WHERE id = $1",
     "enroll": (
-        "INSERT INTO enrollments (user_id, course_id, status, source, progress, created_at, "
-        "updated_at) VALUES ($1, $2, 'active', 'request', 0, $3, $3) "
+        "INSERT INTO enrollments (user_id, course_id, status, source, progress, ends_at, "
+        "created_at, updated_at) VALUES ($1, $2, 'active', 'request', 0, NULL, $3, $3) "
         "ON CONFLICT (user_id, course_id) DO UPDATE SET status = 'active', "
-        "source = excluded.source, completed_at = NULL, updated_at = $3 "
-        "WHERE enrollments.status = 'cancelled' RETURNING *"
+        "source = excluded.source, completed_at = NULL, ends_at = excluded.ends_at, "
+        "expiry_notified_at = NULL, updated_at = $3 "
+        "WHERE enrollments.status = 'cancelled' OR enrollments.status = 'expired' RETURNING *"
     ),
     "notification": (
         "INSERT INTO notifications (user_id, kind, title, body, link, created_at) "
@@ -252,6 +255,8 @@ async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_
         request = await connection.fetchrow(
             sql["close_request"], request_id, "", admin["id"], now, admin["institution_id"]
         )
+        await connection.fetchrow(sql["current_enrollment"], user_id, request["course_id"])
+        await connection.fetchrow(sql["course_terms"], request["course_id"])
         enrollment = await connection.fetchrow(sql["enroll"], user_id, request["course_id"], now)
         await connection.fetchrow(sql["notification"], user_id, request["title"], "/courses", now)
         await connection.execute(sql["announce_writer"])
