@@ -56,8 +56,16 @@ def average(progress_sum: Any, enrolled: Any) -> Any:
     return case((enrolled > 0, progress_sum.cast(Float) / enrolled), else_=0.0)
 
 
-def _figure(column: Any, name: str) -> Any:
-    return func.coalesce(column, 0).label(name)
+def _figures(tally: type[CourseTally] | type[LearnerTally]) -> list[Any]:
+    """A tally's figures as the lists show them, zeros where it has no row yet."""
+    enrolled = func.coalesce(tally.active + tally.completed, 0)
+    return [
+        func.coalesce(tally.active, 0).label("active_enrollments"),
+        func.coalesce(tally.completed, 0).label("completed_enrollments"),
+        func.coalesce(tally.cancelled, 0).label("cancelled_enrollments"),
+        func.coalesce(tally.pending_requests, 0).label("pending_requests"),
+        average(func.coalesce(tally.progress_sum, 0.0), enrolled).label("average_progress"),
+    ]
 
 
 def _students_query(actor: Actor) -> Select[Any]:
@@ -66,7 +74,6 @@ def _students_query(actor: Actor) -> Select[Any]:
     of those courses."""
     if not actor.is_admin:
         return _staffed_students_query(actor)
-    enrolled = func.coalesce(LearnerTally.active + LearnerTally.completed, 0)
     return (
         select(
             User.id,
@@ -74,13 +81,7 @@ def _students_query(actor: Actor) -> Select[Any]:
             User.email_key,
             User.full_name,
             User.created_at,
-            _figure(LearnerTally.active, "active_enrollments"),
-            _figure(LearnerTally.completed, "completed_enrollments"),
-            _figure(LearnerTally.cancelled, "cancelled_enrollments"),
-            _figure(LearnerTally.pending_requests, "pending_requests"),
-            average(func.coalesce(LearnerTally.progress_sum, 0.0), enrolled).label(
-                "average_progress"
-            ),
+            *_figures(LearnerTally),
         )
         .outerjoin(LearnerTally, LearnerTally.user_id == User.id)
         .where(User.institution_id == actor.institution_id, User.role == Role.STUDENT)
@@ -200,7 +201,6 @@ async def student_detail(session: AsyncSession, actor: Actor, user_id: int) -> S
 async def institution_analytics(session: AsyncSession, actor: Actor) -> AnalyticsOut:
     """The institution's figures and each course's, from the courses' tallies and the
     institution's shards: as many rows as courses, whatever the enrollments."""
-    enrolled = func.coalesce(CourseTally.active + CourseTally.completed, 0)
     rows = (
         await session.execute(
             select(
@@ -208,13 +208,7 @@ async def institution_analytics(session: AsyncSession, actor: Actor) -> Analytic
                 Course.title,
                 Course.status,
                 Course.access,
-                _figure(CourseTally.active, "active_enrollments"),
-                _figure(CourseTally.completed, "completed_enrollments"),
-                _figure(CourseTally.cancelled, "cancelled_enrollments"),
-                _figure(CourseTally.pending_requests, "pending_requests"),
-                average(func.coalesce(CourseTally.progress_sum, 0.0), enrolled).label(
-                    "average_progress"
-                ),
+                *_figures(CourseTally),
                 func.coalesce(CourseTally.progress_sum, 0.0).label("progress_sum"),
             )
             .outerjoin(CourseTally, CourseTally.course_id == Course.id)
