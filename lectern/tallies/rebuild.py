@@ -5,10 +5,12 @@ A tally row is rewritten with an upsert rather than deleted and inserted, so tha
 keeping an institution's active learners sees the learner's change.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import delete, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, text, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from lectern.models import (
     CompletionDay,
@@ -76,3 +78,37 @@ async def rebuild_tallies(session: AsyncSession) -> None:
     await _replace(session, ProgressBucket.__table__, true(), expected.progress_buckets())
     await _replace(session, CompletionDay.__table__, true(), expected.completion_days())
     await _replace(session, InstitutionTally.__table__, true(), expected.institution_tallies())
+
+
+# The triggers that keep the tallies (migration 0010), by the table they are on.
+TALLY_TRIGGERS = {
+    "enrollments": [
+        "tally_enrollments_insert",
+        "tally_enrollments_update",
+        "tally_enrollments_delete",
+    ],
+    "access_requests": ["tally_requests_insert", "tally_requests_update", "tally_requests_delete"],
+    "users": ["tally_users_insert", "tally_users_update", "tally_users_delete"],
+    "learner_tallies": ["tally_active_learners_insert", "tally_active_learners_update"],
+}
+
+
+async def _set_tally_triggers(connection: AsyncConnection, state: str) -> None:
+    for table, names in TALLY_TRIGGERS.items():
+        for name in names:
+            await connection.execute(text(f"ALTER TABLE {table} {state} TRIGGER {name}"))
+
+
+@asynccontextmanager
+async def recounted_after_bulk_load(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Rows written inside are counted once, at the end, by `rebuild_tallies`: on PostgreSQL
+    the tally triggers are off meanwhile (ALTER TABLE, which locks the tables until the
+    transaction ends and is undone with it), instead of firing once per row at commit."""
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        await _set_tally_triggers(connection, "DISABLE")
+    yield
+    if postgres:
+        await _set_tally_triggers(connection, "ENABLE")
+    async with AsyncSession(bind=connection) as session:
+        await rebuild_tallies(session)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from lectern.platform.db import Database
-from lectern.tallies.rebuild import rebuild_tallies
+from lectern.tallies.rebuild import rebuild_tallies, recounted_after_bulk_load
 from tests.factories import Person, World
 from tests.rows import rows
 
@@ -161,3 +161,32 @@ async def test_every_tally_trigger_is_there_after_all_the_migrations(db: Databas
     else:
         sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
     assert {row["name"] for row in await rows(db, sql)} >= TRIGGERS
+
+
+async def test_a_bulk_load_is_counted_once_by_the_recount_after_it(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await _school(db, world)
+    counted = await _tallies(db)
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM enrollments"))
+    async with db.engine.begin() as connection, recounted_after_bulk_load(connection):
+        for row in counted[1]:
+            await connection.execute(
+                text(
+                    "INSERT INTO enrollments (user_id, course_id, status, source, progress,"
+                    " completed_at, created_at, updated_at) SELECT :u, course_id, 'active',"
+                    " 'import', 0, NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP"
+                    " FROM course_tallies WHERE active + completed > 0"
+                ),
+                {"u": row["user_id"]},
+            )
+        if db.is_postgres:
+            # Nothing was counted row by row, even with the deferred triggers fired now.
+            await connection.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+            during = await connection.execute(text("SELECT sum(active) FROM course_tallies"))
+            assert during.scalar() == 0
+    assert await _findings(client, admin) == dict.fromkeys(TALLIES, 0)
+    enrolled = await rows(db, "SELECT count(*) AS n FROM enrollments")
+    active = await rows(db, "SELECT sum(active) AS n FROM course_tallies")
+    assert active == enrolled
