@@ -97,18 +97,32 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+def _violated(exc: IntegrityError) -> str | None:
+    """Which kind of constraint refused the write: `foreign-key`, `unique`, or None (another)."""
     orig = exc.orig
-    return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint failed" in str(
-        orig
-    )
+    sqlstate, text = getattr(orig, "sqlstate", None), str(orig)
+    if sqlstate == "23503" or "FOREIGN KEY constraint failed" in text:
+        return "foreign-key"
+    if sqlstate == "23505" or "UNIQUE constraint failed" in text:
+        return "unique"
+    return None
+
+
+_LOST_RACES = {
+    "foreign-key": "Something this change refers to was removed or moved meanwhile; "
+    "reload and try again.",
+    "unique": "A change made at the same moment took this first; reload and try again.",
+}
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    """Commands check what they refer to, so a foreign key that fails at commit lost a race: a
-    concurrent command removed or merged the row meanwhile. Any other violation is a bug."""
+    """Commands check what they refer to and insert with ON CONFLICT, so a foreign or unique key
+    that refuses a write lost a race: a concurrent command removed, merged or took the row
+    meanwhile (two people confirming the same new e-mail address). Any other violation is a
+    bug. Either way the transaction rolled back whole."""
     assert isinstance(exc, IntegrityError)
-    if not _is_foreign_key_violation(exc):
+    violated = _violated(exc)
+    if violated is None:
         return await _unexpected_error(request, exc)
     return problem_response(
         409,
@@ -116,8 +130,7 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
             "type": PROBLEM_BASE + "changed-meanwhile",
             "title": "Conflict",
             "status": 409,
-            "detail": "Something this change refers to was removed or moved meanwhile; "
-            "reload and try again.",
+            "detail": _LOST_RACES[violated],
         },
     )
 
