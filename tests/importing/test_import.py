@@ -19,6 +19,15 @@ from tests.importing.conftest import SEEDS
 from tests.importing.legacy_data import LEGACY_HASH, LEGACY_PASSWORD, LegacyData, at
 from tests.importing.legacy_databases import legacy_mariadb, sample_sql
 
+# Counts kept by triggers beside the rows (lectern.models.tallies); the audit checks them.
+TALLIES = {
+    "course_tallies",
+    "learner_tallies",
+    "progress_buckets",
+    "completion_days",
+    "institution_tallies",
+}
+
 
 async def _counts(db: Database) -> dict[str, int]:
     async with db.session() as session:
@@ -101,7 +110,7 @@ async def test_a_cut_over_import_takes_in_exactly_the_new_sign_ups_and_payments(
 
     report = await run_import(db, legacy, "sample", apply=True)
     after = await _counts(db)
-    changed = {t: after[t] - before[t] for t in after if after[t] != before[t]}
+    changed = {t: after[t] - before[t] for t in after if after[t] != before[t] and t not in TALLIES}
     assert changed == {
         "users": 1, "student_profiles": 1, "payments": 1, "enrollments": 1,
         "legacy_imports": 1, "legacy_ids": 3, "events": 1,
