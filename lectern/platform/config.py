@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = "Lectern <lectern@localhost>"
     # Password-reset e-mails one address may be sent, so that nobody floods an inbox with them.
-    password_reset_rate_limit: str = "5/hour"
+    password_reset_rate_limit: str = "5/hour"  # noqa: S105 - a rate, not a password
     # How often the mail worker looks for due messages when no commit woke it.
     mail_poll_seconds: float = Field(default=5.0, gt=0)
     # Comma-separated font files for certificates: the first draws the text, the others supply
