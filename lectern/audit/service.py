@@ -12,7 +12,7 @@ from lectern.audit.aggregates import TALLY_INVARIANTS
 from lectern.audit.invariants import INVARIANTS, Invariant, violations
 from lectern.certificates.service import certificate_payload, issue_certificate
 from lectern.enrollments.expiry import expire_enrollment
-from lectern.enrollments.service import WhenFull, close_pending_request, enroll, lock_pair
+from lectern.enrollments.pair import WhenFull, close_pending_request, enroll, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import AuditRepaired, CertificateIssued
 from lectern.models import (

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from lectern.courses.catalog import catalog_changed
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
 from lectern.enrollments import seats
-from lectern.enrollments.service import fill_freed_seats
+from lectern.enrollments.pair import fill_freed_seats
 from lectern.events.service import record_event
 from lectern.events.types import (
     COURSE_STATUS_CHANGED,

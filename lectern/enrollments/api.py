@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments import queries, requests, service
+from lectern.enrollments.pair import Change, EnrollResult
 from lectern.enrollments.requests import RequestResult
 from lectern.enrollments.schemas import (
     AccessRequestOut,
@@ -15,7 +16,6 @@ from lectern.enrollments.schemas import (
     ReviewIn,
     WaitlistPlaceOut,
 )
-from lectern.enrollments.service import Change, EnrollResult
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor, current_actor, staff_actor

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.service import ENROLLMENTS, enrollment_ended, lock_pair
+from lectern.enrollments.pair import ENROLLMENTS, enrollment_ended, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import EnrollmentExpired, EnrollmentExpiring
 from lectern.models import Course

@@ -1,7 +1,7 @@
 """Access requests: a learner asks, an admin approves or rejects, the learner may withdraw.
 
 Requests are history: they change status and are never deleted. Each command holds the pair's
-lock (see `lectern.enrollments.service`), so no pending request is left beside an enrollment.
+lock (see `lectern.enrollments.pair`), so no pending request is left beside an enrollment.
 A review closes the request with one guarded UPDATE: only a pending request in the reviewer's
 scope changes, and anything else is read back to tell "already done" from "not allowed".
 """
@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Update, bindparam, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
-from lectern.enrollments.service import (
+from lectern.enrollments.pair import (
     REQUESTS,
     Change,
     EnrollmentRow,
@@ -24,10 +23,9 @@ from lectern.enrollments.service import (
     lock_pair,
     lock_pair_of_request,
     request_payload,
-    require_enrollment_open,
-    require_student,
-    visible_course,
 )
+from lectern.enrollments.rules import is_enrolled, request_enrolls_at_once
+from lectern.enrollments.service import require_enrollment_open, require_student, visible_course
 from lectern.events.service import record_event
 from lectern.events.types import REQUEST_CLOSED, RequestCancelled, RequestCreated
 from lectern.models import Course

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.service import enroll
+from lectern.enrollments.pair import enroll
 from lectern.events.service import record_event
 from lectern.events.types import InstitutionMerged
 from lectern.institutions.rules import free_slug

@@ -14,8 +14,9 @@ from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments import seats
+from lectern.enrollments.pair import lock_pair
 from lectern.enrollments.rules import is_enrolled
-from lectern.enrollments.service import lock_pair, require_enrollment_open, visible_course
+from lectern.enrollments.service import require_enrollment_open, visible_course
 from lectern.events.service import record_event
 from lectern.events.types import PaymentCreated, PaymentFailed
 from lectern.models import Course, Enrollment, Payment, User, WebhookEvent

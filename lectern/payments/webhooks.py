@@ -12,8 +12,8 @@ from enum import StrEnum
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.enrollments.pair import WhenFull, cancel_enrollment, enroll, lock_pair
 from lectern.enrollments.rules import is_enrolled
-from lectern.enrollments.service import WhenFull, cancel_enrollment, enroll, lock_pair
 from lectern.events.service import record_event
 from lectern.events.types import (
     PaymentChanged,

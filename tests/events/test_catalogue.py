@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from lectern.certificates.service import certificate_payload
 from lectern.courses.service import course_payload
-from lectern.enrollments.service import enrollment_payload, request_payload
+from lectern.enrollments.pair import enrollment_payload, request_payload
 from lectern.events import types
 from lectern.events.types import (
     CATALOGUE,

@@ -26,8 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.service import start_session
+from lectern.enrollments.pair import ENROLLMENTS, current_enrollment, enroll
 from lectern.enrollments.requests import RequestedCourse
-from lectern.enrollments.service import ENROLLMENTS, current_enrollment, enroll
 from lectern.events.service import record_event, write_events
 from lectern.events.types import AuditRepaired, LessonProgressed, ProgressUpdated
 from lectern.models import Base, User
