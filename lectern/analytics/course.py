@@ -73,7 +73,7 @@ async def course_analytics(
             .where(CompletionDay.course_id == course.id, CompletionDay.completions > 0)
             .order_by(CompletionDay.day)
         )
-    ).tuples()
+    ).all()
     questions = (
         await session.scalars(
             select(QbankQuestion)

@@ -12,6 +12,7 @@ from lectern.courses.schemas import (
     CourseUpdate,
     LessonOut,
     QuestionOut,
+    TeacherOut,
 )
 from lectern.courses.service import CatalogEntry
 from lectern.enrollments.schemas import EnrollmentOut
@@ -23,6 +24,7 @@ from lectern.platform.db import Database, get_database, read_session
 from lectern.platform.errors import Invalid
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import PathId
+from lectern.staff.service import teaching_staff
 
 router = api_router(prefix="/api/v1", tags=["courses"])
 
@@ -150,7 +152,12 @@ async def get_course(
     session: AsyncSession = Depends(read_session),
 ) -> CourseOut:
     entry = await service.readable_course(session, actor, course_id)
-    return course_out(entry, with_outline=True, actor=actor)
+    out = course_out(entry, with_outline=True, actor=actor)
+    out.staff = [
+        TeacherOut(full_name=name, role=role)
+        for name, role in await teaching_staff(session, entry.course.id)
+    ]
+    return out
 
 
 @router.patch("/courses/{course_id}", response_model=CourseOut)

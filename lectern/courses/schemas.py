@@ -155,6 +155,11 @@ class ChapterOut(Output):
     lessons: list[LessonOut]
 
 
+class TeacherOut(Output):
+    full_name: str
+    role: str
+
+
 class CourseOut(Output):
     id: int
     title: str
@@ -184,3 +189,5 @@ class CourseOut(Output):
     enrollment_status: str | None = None
     request_status: str | None = None
     enrollment: dict[str, Any] | None = None
+    # Its instructors and teaching assistants; filled on the course's own page only.
+    staff: list[TeacherOut] = []

@@ -167,3 +167,18 @@ async def course_staff(
         .order_by(User.full_name, User.id)
     )
     return [(staff, user) for staff, user in rows]
+
+
+async def teaching_staff(session: AsyncSession, course_id: int) -> list[tuple[str, str]]:
+    """Who teaches a course, as learners see it on its page: (full name, course role) of its
+    instructors and teaching assistants; observers are not shown."""
+    rows = await session.execute(
+        select(User.full_name, CourseStaff.role)
+        .join(User, User.id == CourseStaff.user_id)
+        .where(
+            CourseStaff.course_id == course_id,
+            CourseStaff.role.in_([CourseRole.INSTRUCTOR, CourseRole.TEACHING_ASSISTANT]),
+        )
+        .order_by(CourseStaff.role, User.full_name, User.id)
+    )
+    return [(name, role) for name, role in rows]

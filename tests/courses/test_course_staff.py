@@ -364,3 +364,18 @@ async def test_course_staff_see_the_learners_and_figures_of_their_courses_only(
     assert nobodys.json()["students"] == 0
     admins = await client.get("/api/v1/admin/analytics", headers=scene.admin.headers)
     assert admins.json()["students"] == 4
+
+
+async def test_a_course_page_names_its_teachers_and_not_its_observers(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    scene = await staffed(world)
+    student = await world.student(scene.admin.institution_slug)
+    response = await client.get(f"/api/v1/courses/{scene.course['id']}", headers=student.headers)
+    assert response.status_code == 200
+    assert {(t["full_name"], t["role"]) for t in response.json()["staff"]} == {
+        (scene.instructor.full_name, "instructor"),
+        (scene.ta.full_name, "ta"),
+    }
+    other = await client.get(f"/api/v1/courses/{scene.other['id']}", headers=student.headers)
+    assert other.json()["staff"] == []
