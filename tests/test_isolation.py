@@ -191,6 +191,10 @@ async def test_an_admin_gets_404_for_another_institutions_ids(
     assert ("POST", "/api/v1/admin/enrollments") in checked
 
 
+# Reads of what only a student has: an admin gets 403, as for any other student-only action.
+STUDENTS_ONLY = {"/api/v1/me/profile"}
+
+
 async def test_admin_lists_show_nothing_of_another_institution(
     world: World, client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -205,6 +209,9 @@ async def test_admin_lists_show_nothing_of_another_institution(
         r = await client.get(url, headers=admin_a.headers)
         if path.startswith(PLATFORM):
             assert r.status_code == 403, (url, r.text)  # every institution's: platform admins'
+            continue
+        if path in STUDENTS_ONLY:
+            assert r.status_code == 403, (url, r.text)
             continue
         assert r.status_code == 200, (url, r.text)
         assert B_MARK not in r.text, (url, r.text)
