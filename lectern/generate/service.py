@@ -5,11 +5,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.security import hash_password
-from lectern.generate.bulk import reserve_ids, settle_ids, write_batch, write_question_statistics
+from lectern.generate.bulk import (
+    reserve_ids,
+    settle_ids,
+    tally_triggers,
+    write_batch,
+    write_question_statistics,
+)
 from lectern.generate.catalogue import Batch, Ids, InstitutionShape, institution
 from lectern.generate.people import CHOSEN_COURSES, Students
 from lectern.models.base import utcnow
@@ -50,6 +55,7 @@ async def generate(
     start = utcnow() - timedelta(days=365)
     done = students_made = 0
     async with database.engine.begin() as connection:
+        await tally_triggers(connection, enabled=False)
         ids = Ids(await reserve_ids(connection))
         catalogue = Batch()
         schools: list[InstitutionShape] = [
@@ -75,10 +81,8 @@ async def generate(
             [(q, students.attempts[q], students.correct[q]) for q in sorted(students.attempts)],
         )
         await settle_ids(connection, ids.used)
-        if database.is_postgres:
-            # The tally triggers wait for the commit; they must count before the recount.
-            await connection.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
-        # What lectern.tallies.rebuild asks of a bulk load (the triggers counted as it went).
+        await tally_triggers(connection, enabled=True)
+        # The tallies of a bulk load, counted once from its rows (lectern.tallies.rebuild).
         async with AsyncSession(bind=connection) as session:
             await rebuild_tallies(session)
     return Generated(
