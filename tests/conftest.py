@@ -121,6 +121,9 @@ def make_settings(database_url: str) -> Settings:
         login_rate_limit_per_ip="100000/minute",
         demo_on_first_start=False,
         stream_ping_seconds=1.0,
+        # `lectern serve` puts where it listens into the environment for its workers; a test
+        # that ran it in this process must not decide the links of the apps made after it.
+        public_url=None,
     )
 
 
@@ -147,6 +150,17 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+def _public_url_not_left_behind() -> Iterator[None]:
+    """`lectern serve` sets LECTERN_PUBLIC_URL for its workers; run in a test, it is unset after."""
+    before = os.environ.get("LECTERN_PUBLIC_URL")
+    yield
+    if before is None:
+        os.environ.pop("LECTERN_PUBLIC_URL", None)
+    else:
+        os.environ["LECTERN_PUBLIC_URL"] = before
 
 
 @pytest.fixture(autouse=True)
