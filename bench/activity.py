@@ -134,8 +134,8 @@ def _users(c: Connection, institution: int, prefix: str, count: int) -> list[int
     )
     c.execute(
         text(
-            "INSERT INTO student_profiles (user_id, bio, created_at) "
-            "SELECT unnest(CAST(:ids AS int[])), '', now()"
+            "INSERT INTO student_profiles (user_id, bio, languages, interests, created_at) "
+            "SELECT unnest(CAST(:ids AS int[])), '', '[]', '[]', now()"
         ),
         {"ids": ids},
     )

@@ -88,8 +88,8 @@ def seed(sync_url: str, per_side: int) -> tuple[list[int], list[int]]:
         )
         c.execute(
             text(
-                "INSERT INTO student_profiles (user_id, bio, created_at) "
-                "SELECT id, '', now() FROM users WHERE role = 'student'"
+                "INSERT INTO student_profiles (user_id, bio, languages, interests, created_at) "
+                "SELECT id, '', '[]', '[]', now() FROM users WHERE role = 'student'"
             )
         )
         requests = list(

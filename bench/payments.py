@@ -67,8 +67,8 @@ def seed(sync_url: str) -> tuple[list[int], list[int]]:
         )
         c.execute(
             text(
-                "INSERT INTO student_profiles (user_id, bio, created_at) "
-                "SELECT unnest(CAST(:ids AS int[])), '', now()"
+                "INSERT INTO student_profiles (user_id, bio, languages, interests, created_at) "
+                "SELECT unnest(CAST(:ids AS int[])), '', '[]', '[]', now()"
             ),
             {"ids": users},
         )
