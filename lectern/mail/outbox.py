@@ -8,9 +8,9 @@ with `enqueue`, since its link must never appear in the log.
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -55,13 +55,44 @@ def preferences_of(session: Session, user_id: int) -> MailPreferences:
     ).scalar_one()
 
 
-def choice_of(preferences: MailPreferences, kind: MailKind) -> MailChoice:
+class Preferences(Protocol):
+    """What sending needs of a person's preferences: the entity, or a row of its columns."""
+
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def signing_key(self) -> str: ...
+    @property
+    def choices(self) -> dict[str, str]: ...
+
+
+_TABLES = User.metadata.tables
+_USERS, _PREFERENCES = _TABLES["users"], _TABLES["mail_preferences"]
+_OUTBOX = _TABLES[OutboxMessage.__tablename__]
+# Every message a command writes reads its learner and their choices: one statement, built once.
+_RECIPIENT = (
+    select(_USERS.c.email, _USERS.c.full_name, *_PREFERENCES.c)
+    .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _USERS.c.id)
+    .where(_USERS.c.id == bindparam("user_id"))
+)
+
+
+def _recipient(session: Session, user_id: int) -> Any | None:
+    """The person's address, name and preferences (made the first time they are needed)."""
+    row = session.execute(_RECIPIENT, {"user_id": user_id}).one_or_none()
+    if row is None or row.signing_key is not None:
+        return row
+    preferences_of(session, user_id)
+    return session.execute(_RECIPIENT, {"user_id": user_id}).one()
+
+
+def choice_of(preferences: Preferences, kind: MailKind) -> MailChoice:
     if kind not in CHOOSABLE:
         return MailChoice.IMMEDIATELY
     return MailChoice(preferences.choices.get(kind.value, DEFAULT_CHOICE))
 
 
-def unsubscribe_url(settings: Settings, preferences: MailPreferences, kind: MailKind) -> str:
+def unsubscribe_url(settings: Settings, preferences: Preferences, kind: MailKind) -> str:
     which = kind.value if kind in CHOOSABLE else ALL_CHOOSABLE
     token = sign(preferences.signing_key, preferences.user_id, which)
     return f"{origin(settings)}/mail/unsubscribe?token={token}"
@@ -75,26 +106,24 @@ def enqueue(
     kind: MailKind,
     context: dict[str, Any],
     to: str | None = None,
-) -> OutboxMessage | None:
-    """Write a message of `kind` to the person, as they chose to get that kind (None if not at
+) -> bool:
+    """Write a message of `kind` to the person, as they chose to get that kind (False if not at
     all); `to` another address than theirs (a new one being confirmed)."""
     settings = get_settings()
-    user = session.execute(
-        select(User.email, User.full_name).where(User.id == user_id)
-    ).one_or_none()
+    user = _recipient(session, user_id)
     if user is None:
-        return None
-    preferences = preferences_of(session, user_id)
+        return False
+    preferences: Preferences = user
     choice = choice_of(preferences, kind)
     if choice == MailChoice.NONE:
-        return None
+        return False
     link = unsubscribe_url(settings, preferences, kind)
     composed = compose(
         kind,
         {"name": user.full_name, "app_url": origin(settings), "unsubscribe_url": link, **context},
     )
     now = utcnow()
-    message = OutboxMessage(
+    message = dict(
         user_id=user_id,
         institution_id=institution_id,
         kind=kind,
@@ -109,9 +138,8 @@ def enqueue(
         created_at=now,
         next_attempt_at=now,
     )
-    session.add(message)
-    session.flush()
-    return message
+    session.execute(insert(_OUTBOX), message)
+    return True
 
 
 async def enqueue_now(session: AsyncSession, **message: Any) -> None:
