@@ -80,7 +80,12 @@ async def start_audit_run(
     actor: Actor = Depends(admin_actor), db: Database = Depends(get_database)
 ) -> RunOut:
     """Start a fresh audit of the admin's institution as background work; it shows its progress
-    live (`audit.progressed`) and at GET /api/v1/admin/consistency/runs/latest."""
+    live (`audit.progressed`) and at GET /api/v1/admin/consistency/runs/latest. While one is
+    still running, asking again answers that one rather than starting audits side by side."""
+    async with db.session() as session:
+        running = await runs.running_run(session, actor.institution_id)
+    if running is not None:
+        return RunOut.model_validate(running, from_attributes=True)
     run = await db.run(lambda s: runs.start_run(s, actor.institution_id))
     runs.run_in_background(db.settings, run.id, actor.institution_id)
     return RunOut.model_validate(run, from_attributes=True)

@@ -4,7 +4,7 @@ live on the admins' consistency page (`audit.progressed`)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,9 @@ from lectern.platform.db import Database
 
 # Runs in flight in this process; a task nobody references may be collected before it ends.
 _RUNNING: set["asyncio.Task[Report]"] = set()
+
+
+STALE_AFTER = timedelta(hours=1)
 
 
 async def start_run(session: AsyncSession, institution_id: int | None) -> AuditRun:
@@ -45,6 +48,15 @@ async def latest_run(session: AsyncSession, institution_id: int | None) -> Audit
         else AuditRun.institution_id == institution_id
     )
     return await session.scalar(select(AuditRun).where(scope).order_by(AuditRun.id.desc()).limit(1))
+
+
+async def running_run(session: AsyncSession, institution_id: int | None) -> AuditRun | None:
+    """The institution's run still in progress, if one started within the last hour (an older
+    one was left by a process that stopped, and no longer counts)."""
+    run = await latest_run(session, institution_id)
+    if run is None or run.status != AuditRunStatus.RUNNING:
+        return None
+    return run if utcnow() - run.started_at < STALE_AFTER else None
 
 
 def _plain(value: Any) -> Any:

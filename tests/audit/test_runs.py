@@ -2,16 +2,21 @@
 findings; the scheduled audit records its runs too."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from lectern.audit.invariants import INVARIANTS
+from lectern.audit.runs import STALE_AFTER, start_run
 from lectern.audit.schedule import audit_once
+from lectern.models import AuditRun
+from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from tests.audit.test_audit import _drift
 from tests.factories import PASSWORD, Person, World
-from tests.rows import rows
+from tests.rows import rows, scalar
 
 LATEST = "/api/v1/admin/consistency/runs/latest"
 
@@ -105,3 +110,32 @@ async def test_the_admin_consistency_page_is_served_to_admins_with_its_script(
     assert 'id="audit-run"' in page.text
     assert "consistency.js" in page.text
     assert 'href="/admin/consistency"' in (await client.get("/admin")).text
+
+
+async def test_asking_for_a_run_while_one_is_running_answers_that_one(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    running = await db.run(lambda s: start_run(s, admin.institution_id))
+    again = await client.post("/api/v1/admin/consistency/runs", headers=admin.headers)
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == running.id
+    assert await scalar(db, "SELECT count(*) FROM audit_runs") == 1
+
+
+async def test_a_run_left_running_for_over_an_hour_no_longer_holds_off_a_new_one(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    stale = await db.run(lambda s: start_run(s, admin.institution_id))
+    await db.run(
+        lambda s: s.execute(
+            update(AuditRun)
+            .where(AuditRun.id == stale.id)
+            .values(started_at=utcnow() - STALE_AFTER - timedelta(minutes=1))
+        )
+    )
+    fresh = await client.post("/api/v1/admin/consistency/runs", headers=admin.headers)
+    assert fresh.status_code == 202, fresh.text
+    assert fresh.json()["id"] != stale.id
+    await _finished(client, admin)
