@@ -1,0 +1,1 @@
+"""xAPI: statements for what learners do, sent to each institution's learning record store."""
