@@ -92,14 +92,10 @@ async def _authenticate(request: Request, db: Database, body: LoginIn) -> User:
     return user
 
 
-@router.post("/auth/login", response_model=LoginOut, responses=SIGN_IN_PROBLEMS)
-async def login(
-    body: LoginIn, request: Request, response: Response, db: Database = Depends(get_database)
-) -> LoginOut:
-    user = await _authenticate(request, db, body)
-    days = db.settings.session_days
-    token, csrf = await db.run(lambda s: service.start_session(s, user, days=days))
-    secure = db.settings.cookie_secure
+def set_session_cookies(
+    response: Response, token: str, csrf: str, *, days: int, secure: bool
+) -> None:
+    """The cookies of a browser session that start_session began."""
     max_age = days * 86400
     response.set_cookie(
         SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
@@ -108,6 +104,16 @@ async def login(
     response.set_cookie(
         CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure
     )
+
+
+@router.post("/auth/login", response_model=LoginOut, responses=SIGN_IN_PROBLEMS)
+async def login(
+    body: LoginIn, request: Request, response: Response, db: Database = Depends(get_database)
+) -> LoginOut:
+    user = await _authenticate(request, db, body)
+    days = db.settings.session_days
+    token, csrf = await db.run(lambda s: service.start_session(s, user, days=days))
+    set_session_cookies(response, token, csrf, days=days, secure=db.settings.cookie_secure)
     return LoginOut.model_validate(
         {**UserOut.model_validate(user).model_dump(), "csrf_token": csrf}
     )
