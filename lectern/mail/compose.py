@@ -43,6 +43,7 @@ SUBJECTS = {
     MailKind.PASSWORD_RESET: "Reset your Lectern password",
     MailKind.EMAIL_CHANGE: "Confirm your new e-mail address",
     MailKind.EMAIL_CHANGED: "Your Lectern e-mail address was changed",
+    MailKind.INTEGRATION_PAUSED: "{integration} paused: {destination}",
 }
 
 

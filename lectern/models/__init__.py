@@ -11,6 +11,7 @@ from lectern.models.imports import LegacyId, LegacyImport
 from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
 from lectern.models.mail import MailPreferences, OutboxMessage
+from lectern.models.outbound import OutboundDelivery, OutboundDestination
 from lectern.models.payments import Payment, WebhookEvent
 from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.staff import CourseStaff
@@ -22,6 +23,7 @@ from lectern.models.tallies import (
     ProgressBucket,
 )
 from lectern.models.waitlist import WaitlistEntry
+from lectern.models.webhooks import WebhookSubscription
 
 __all__ = [
     "AccessRequest",
@@ -48,6 +50,8 @@ __all__ = [
     "LessonProgress",
     "MailPreferences",
     "Notification",
+    "OutboundDelivery",
+    "OutboundDestination",
     "OutboxMessage",
     "Payment",
     "ProgressBucket",
@@ -59,4 +63,5 @@ __all__ = [
     "User",
     "WaitlistEntry",
     "WebhookEvent",
+    "WebhookSubscription",
 ]

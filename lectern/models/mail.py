@@ -19,6 +19,8 @@ class MailKind(StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a name, not a password)
     EMAIL_CHANGE = "email_change"
     EMAIL_CHANGED = "email_changed"
+    # To an institution's admins: an outbound destination (a webhook, an LRS) kept failing.
+    INTEGRATION_PAUSED = "integration_paused"
 
 
 class MailStatus(StrEnum):
