@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     password_reset_rate_limit: str = "5/hour"  # noqa: S105 - a rate, not a password
     # How often the mail worker looks for due messages when no commit woke it.
     mail_poll_seconds: float = Field(default=5.0, gt=0)
+    # Outbound delivery of the event log (webhooks, xAPI): a failed attempt is tried again after
+    # the first retry, doubling up to the longest wait, with jitter; after this many failures in
+    # a row the destination is paused and its institution's admins are told.
+    outbound_first_retry_seconds: float = Field(default=10.0, gt=0)
+    outbound_longest_wait_seconds: float = Field(default=3600.0, gt=0)
+    outbound_pause_after_failures: int = Field(default=15, ge=1)
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How often a delivery worker looks for due destinations when no commit woke it.
+    outbound_poll_seconds: float = Field(default=5.0, gt=0)
+    # Webhook URLs must be https; this also allows http://127.0.0.1 (a receiver on this machine).
+    webhooks_allow_loopback_http: bool = False
     # Comma-separated font files for certificates: the first draws the text, the others supply
     # the characters it lacks; a "-Bold" file beside one is its bold face.
     # Unset: well-known system fonts; empty: the PDF core Helvetica, Latin-1 only.
