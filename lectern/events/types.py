@@ -29,6 +29,8 @@ its `course_id`, or a course event's `id`) reaches that course's staff too.
 | progress.updated | both | ProgressUpdated |
 | certificate.issued | both | CertificateIssued |
 | qbank.test_finished | both | QbankTestFinished |
+| lesson.watched | both | LessonWatched |
+| quiz.attempted | both | QuizAttempted |
 | notification.created | learner | NotificationCreated |
 | payment.created, .completed, .failed, .flagged, .refunded | both | PaymentChanged |
 | payment.partially_refunded | admins | PaymentPartiallyRefunded |
@@ -305,6 +307,43 @@ class QbankTestFinished(DomainEvent):
     score: float | None
     questions: int
     correct: int
+    # The course's Q-bank pass mark when the test finished, and whether the score reached it.
+    pass_mark: float | None = None
+    passed: bool | None = None
+
+
+class LessonWatched(DomainEvent):
+    """A learner's accepted batch of watching one video: the segments played, in the order
+    sent, and what was watched before them (merged), so that the lesson's state after it is
+    the union of both."""
+
+    type = "lesson.watched"
+    audience = Audience.BOTH
+    enrollment_id: int
+    course_id: int
+    course_title: str
+    lesson_id: int
+    lesson_title: str
+    duration_s: float
+    played: list[tuple[float, float]]
+    watched_before: list[tuple[float, float]]
+    completed_now: bool
+
+
+class QuizAttempted(DomainEvent):
+    """A quiz attempt, scored on the server (score and pass mark 0 to 1)."""
+
+    type = "quiz.attempted"
+    audience = Audience.BOTH
+    attempt_id: int
+    enrollment_id: int
+    course_id: int
+    course_title: str
+    lesson_id: int
+    lesson_title: str
+    score: float
+    pass_mark: float
+    passed: bool
 
 
 class NotificationCreated(DomainEvent):

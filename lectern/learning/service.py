@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments.rules import is_enrolled
+from lectern.events.service import record_event
+from lectern.events.types import LessonWatched, QuizAttempted
 from lectern.learning.facts import (
     lesson_state,
     load_lesson_facts,
@@ -87,7 +89,7 @@ def _require_student(actor: Actor) -> None:
 
 async def _lessons_of_institution(
     session: AsyncSession, actor: Actor, lesson_ids: set[int]
-) -> dict[int, Lesson]:
+) -> dict[int, tuple[Lesson, Course]]:
     if not lesson_ids:
         return {}
     # The courses come along so that recomputing progress finds them in the identity map.
@@ -96,7 +98,7 @@ async def _lessons_of_institution(
         .join(Course, Course.id == Lesson.course_id)
         .where(Lesson.id.in_(lesson_ids), Course.institution_id == actor.institution_id)
     )
-    return {lesson.id: lesson for lesson, _course in rows}
+    return {lesson.id: (lesson, course) for lesson, course in rows}
 
 
 async def _enrollments_locked(
@@ -143,7 +145,8 @@ async def record_activity(
     _require_student(actor)
     parsed = [parse_event(raw) for raw in raw_events]
     valid = [e for e in parsed if not isinstance(e, str)]
-    lessons = await _lessons_of_institution(session, actor, {e.lesson_id for e in valid})
+    found = await _lessons_of_institution(session, actor, {e.lesson_id for e in valid})
+    lessons = {lesson_id: lesson for lesson_id, (lesson, _course) in found.items()}
     enrollments = await _enrollments_locked(
         session, actor.id, {lesson.course_id for lesson in lessons.values()}
     )
@@ -176,11 +179,29 @@ async def record_activity(
             facts[key].changed = True
     for key, intervals in new_intervals.items():
         row = facts[key]
+        before, was_complete = list(row.watched), row.completed_at is not None
         merged = [list(i) for i in merge_intervals([*row.watched, *intervals])]
         if merged != row.watched:
             row.watched, row.watched_s, row.changed = merged, covered_seconds(merged), True
         if row.completed_at is None and video_complete(row.watched_s, lessons[key[1]].duration_s):
             row.completed_at, row.changed = now, True
+        lesson, course = found[key[1]]
+        record_event(
+            session,
+            LessonWatched(
+                enrollment_id=key[0],
+                course_id=course.id,
+                course_title=course.title,
+                lesson_id=lesson.id,
+                lesson_title=lesson.title,
+                duration_s=lesson.duration_s,
+                played=[(start, end) for start, end in intervals],
+                watched_before=[(start, end) for start, end in before],
+                completed_now=not was_complete and row.completed_at is not None,
+            ),
+            institution_id=course.institution_id,
+            user_id=actor.id,
+        )
     changed = [f for f in facts.values() if f.changed]
     await write_lesson_facts(session, changed)
 
@@ -214,9 +235,10 @@ async def submit_quiz(
 ) -> QuizResult:
     """Score an attempt on the server; passing completes the lesson; the best score is kept."""
     _require_student(actor)
-    lesson = (await _lessons_of_institution(session, actor, {lesson_id})).get(lesson_id)
-    if lesson is None or lesson.kind != LessonKind.QUIZ:
+    found = (await _lessons_of_institution(session, actor, {lesson_id})).get(lesson_id)
+    if found is None or found[0].kind != LessonKind.QUIZ:
         raise NotFound("No such quiz.")
+    lesson, course = found
     enrollment = (await _enrollments_locked(session, actor.id, {lesson.course_id})).get(
         lesson.course_id
     )
@@ -247,6 +269,22 @@ async def submit_quiz(
         row.completed_at = utcnow()
     await write_lesson_facts(session, [row])
     await session.flush()
+    record_event(
+        session,
+        QuizAttempted(
+            attempt_id=attempt.id,
+            enrollment_id=enrollment.id,
+            course_id=course.id,
+            course_title=course.title,
+            lesson_id=lesson.id,
+            lesson_title=lesson.title,
+            score=score,
+            pass_mark=lesson.pass_mark,
+            passed=passed,
+        ),
+        institution_id=course.institution_id,
+        user_id=actor.id,
+    )
     await recompute_progress(
         session,
         [enrollment],

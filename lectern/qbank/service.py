@@ -210,6 +210,8 @@ async def finish_test(session: AsyncSession, actor: Actor, test_id: int) -> Test
             score=test.score,
             questions=int(total),
             correct=int(correct),
+            pass_mark=course.qbank_pass_mark,
+            passed=passes(test.score, course.qbank_pass_mark),
         ),
         institution_id=course.institution_id,
         user_id=enrollment.user_id,
