@@ -24,6 +24,7 @@ from lectern.models.tallies import (
 )
 from lectern.models.waitlist import WaitlistEntry
 from lectern.models.webhooks import WebhookSubscription
+from lectern.models.xapi import XapiDestination
 
 __all__ = [
     "AccessRequest",
@@ -64,4 +65,5 @@ __all__ = [
     "WaitlistEntry",
     "WebhookEvent",
     "WebhookSubscription",
+    "XapiDestination",
 ]
