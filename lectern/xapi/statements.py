@@ -8,7 +8,7 @@ and stores it once.
 
 | event | statements |
 |---|---|
-| lesson.watched | Video Profile: `initialized` (first watch), `played` and `paused` per segment, `completed` |
+| lesson.watched | `initialized` (first watch), `played`, `paused` per segment, `completed` |
 | quiz.attempted | `answered`, then `passed` or `failed`, with the scaled score |
 | qbank.test_finished | `answered`, then `passed` or `failed` (the course's pass mark) |
 | enrollment.completed | `completed` of the course |
