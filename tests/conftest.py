@@ -121,6 +121,9 @@ def make_settings(database_url: str) -> Settings:
         login_rate_limit_per_ip="100000/minute",
         demo_on_first_start=False,
         stream_ping_seconds=1.0,
+        # The xAPI tests run their LRS on this machine and drive its delivery themselves.
+        xapi_allow_loopback_http=True,
+        xapi_worker=False,
         # `lectern serve` puts where it listens into the environment for its workers; a test
         # that ran it in this process must not decide the links of the apps made after it.
         public_url=None,

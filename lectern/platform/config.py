@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     outbound_poll_seconds: float = Field(default=5.0, gt=0)
     # Webhook URLs must be https; this also allows http://127.0.0.1 (a receiver on this machine).
     webhooks_allow_loopback_http: bool = False
+    # Learning record store endpoints must be https; this also allows http://127.0.0.1 (an LRS on
+    # this machine). Whether this process runs the xAPI delivery worker.
+    xapi_allow_loopback_http: bool = False
+    xapi_worker: bool = True
     # Comma-separated font files for certificates: the first draws the text, the others supply
     # the characters it lacks; a "-Bold" file beside one is its bold face.
     # Unset: well-known system fonts; empty: the PDF core Helvetica, Latin-1 only.
