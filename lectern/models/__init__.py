@@ -10,6 +10,15 @@ from lectern.models.events import Event, Notification
 from lectern.models.imports import LegacyId, LegacyImport
 from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
+from lectern.models.lti import (
+    LtiAccount,
+    LtiGradeLink,
+    LtiLaunch,
+    LtiLogin,
+    LtiPlatform,
+    LtiScore,
+    LtiToolKey,
+)
 from lectern.models.mail import MailPreferences, OutboxMessage
 from lectern.models.outbound import OutboundDelivery, OutboundDestination
 from lectern.models.payments import Payment, WebhookEvent
@@ -49,6 +58,13 @@ __all__ = [
     "LegacyImport",
     "Lesson",
     "LessonProgress",
+    "LtiAccount",
+    "LtiGradeLink",
+    "LtiLaunch",
+    "LtiLogin",
+    "LtiPlatform",
+    "LtiScore",
+    "LtiToolKey",
     "MailPreferences",
     "Notification",
     "OutboundDelivery",

@@ -56,6 +56,7 @@ class EnrollmentSource(StrEnum):
     PAYMENT = "payment"
     DEFAULT = "default"
     IMPORT = "import"
+    LTI = "lti"  # a launch from an LTI 1.3 platform the institution registered
 
 
 class Audience(StrEnum):
