@@ -34,6 +34,9 @@ from lectern.mail.api import router as mail_router
 from lectern.mail.outbox import subscribe_mail
 from lectern.mail.worker import MailWorker
 from lectern.notifications.api import router as notifications_router
+from lectern.oidc.api import router as oidc_router
+from lectern.oidc.pages import router as oidc_pages_router
+from lectern.oidc.sign_in import router as oidc_sign_in_router
 from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
 from lectern.payments.providers import warn_if_payments_are_free
@@ -141,6 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         institutions_router,
         rosters_router,
         reports_router,
+        oidc_router,
+        oidc_sign_in_router,
+        oidc_pages_router,
     ):
         add_routes(app, router)
     install_web_apps(app)

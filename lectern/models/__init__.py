@@ -20,6 +20,7 @@ from lectern.models.lti import (
     LtiToolKey,
 )
 from lectern.models.mail import MailPreferences, OutboxMessage
+from lectern.models.oidc import OidcFlow, OidcIdentity, OidcProvider, OidcSignIn
 from lectern.models.outbound import OutboundDelivery, OutboundDestination
 from lectern.models.payments import Payment, WebhookEvent
 from lectern.models.qbank import QbankQuestion, QbankTest, QbankTestQuestion
@@ -67,6 +68,10 @@ __all__ = [
     "LtiToolKey",
     "MailPreferences",
     "Notification",
+    "OidcFlow",
+    "OidcIdentity",
+    "OidcProvider",
+    "OidcSignIn",
     "OutboundDelivery",
     "OutboundDestination",
     "OutboxMessage",

@@ -29,6 +29,34 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Institutions' identity providers (one institution's with ?institution=slug).
+  const providers = document.getElementById("oidc-providers");
+  if (providers) {
+    const institution = new URLSearchParams(location.search).get("institution");
+    const query = institution ? `?institution=${encodeURIComponent(institution)}` : "";
+    Lectern.api("GET", `/api/v1/oidc/providers${query}`).then(
+      /** @param {{name: string, institution: string, start_url: string}[]} offered */
+      (offered) => {
+        const after = next ? `?next=${encodeURIComponent(home)}` : "";
+        const links = offered.map((provider) =>
+          Lectern.h(
+            "li",
+            null,
+            Lectern.h(
+              "a",
+              { class: "button secondary", href: `${provider.start_url}${after}` },
+              `Sign in with ${provider.name}`,
+            ),
+            institution ? null : ` (${provider.institution})`,
+          ),
+        );
+        providers.replaceChildren(...links);
+        providers.parentElement?.toggleAttribute("hidden", links.length === 0);
+      },
+      () => {},
+    );
+  }
+
   const signupForm = document.getElementById("signup-form");
   if (signupForm) {
     signupForm.addEventListener("submit", async (event) => {
