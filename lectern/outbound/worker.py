@@ -1,0 +1,407 @@
+"""One worker per integration kind and process: it finds due destinations, sends each its next
+batch and moves its cursor. lectern.outbound explains the guarantees."""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.events import inflight, log
+from lectern.events.rules import LoggedEvent
+from lectern.models import Event, OutboundDelivery, OutboundDestination
+from lectern.models.base import utcnow
+from lectern.models.outbound import DeliveryStatus, DestinationStatus
+from lectern.outbound import metrics
+from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed, Target
+from lectern.outbound.rules import Plan, plan, retry_delay, should_pause
+from lectern.platform.config import Settings
+from lectern.platform.db import Database
+
+logger = logging.getLogger(__name__)
+
+# Delivery attempts kept per destination: the newest, for its admins to read.
+KEPT_DELIVERIES = 1000
+# Commits that land while a round runs are taken together by the next, at most this often.
+ROUND_SPACING = 0.05
+ERROR_LIMIT = 1000
+
+_D = OutboundDestination
+_EVENT_COLUMNS = (
+    Event.id,
+    Event.type,
+    Event.institution_id,
+    Event.user_id,
+    Event.course_id,
+    Event.audience,
+    Event.payload,
+    Event.created_at,
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A due destination as claimed: what the attempt's outcome is recorded against."""
+
+    id: int
+    institution_id: int
+    delivered_through: int
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one step did for one destination."""
+
+    destination_id: int
+    # sent, failed, or passed (nothing in the scanned events was for it; the cursor moved on)
+    outcome: str
+    through: int  # the destination's cursor afterwards
+    event_ids: tuple[int, ...] = ()
+    http_status: int | None = None
+    error: str | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class _Sent:
+    ok: bool
+    http_status: int | None
+    response_ms: int
+    error: str | None
+
+
+class OutboundWorker(Generic[Target]):
+    """Delivers one integration kind's destinations; safe with several at once on PostgreSQL."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        kind: OutboundKind[Target],
+        *,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.kind = kind
+        self.jitter = jitter
+        self._wake = asyncio.Event()
+        self._head = inflight.LogHead()
+        # Whether the last round found an active destination: with none, commits wake nobody.
+        self._any_active = True
+
+    def wake(self, _event_id: int = 0) -> None:
+        if self._any_active:
+            self._wake.set()
+
+    async def head(self) -> int:
+        """The newest event id at or below which every event is final (lectern.live.pump)."""
+        async with self.database.reader() as reader:
+            final = await self._head.final_up_to(reader)
+            return await log.last_id(reader, final.upto)
+
+    async def deliver_due(self, now: datetime | None = None) -> list[Attempt]:
+        """Take every due destination of the kind one step at a time until none is due."""
+        head = await self.head()
+        attempts = []
+        while (attempt := await self.deliver_next(head, now)) is not None:
+            attempts.append(attempt)
+        await self._measure_lag(head)
+        return attempts
+
+    async def deliver_next(self, head: int, now: datetime | None = None) -> Attempt | None:
+        """Send the next batch of the due destination waited on longest, and record the
+        outcome; None when no destination of the kind is due with events up to `head`.
+
+        PostgreSQL: claimed `FOR UPDATE SKIP LOCKED` in a transaction that stays open while
+        the batch is sent and records the outcome, cursor and all: no two workers send one
+        destination anything at once, and a worker killed before its commit leaves the
+        destination as it was (the batch goes again, with the same message ids). SQLite (one
+        process): read, send, then record only if the destination did not change meanwhile."""
+        now = now or utcnow()
+        if self.database.is_postgres:
+            async with self.database.sessionmaker() as session, session.begin():
+                claimed = await _claim(session, self.kind.name, head, now, lock=True)
+                if claimed is None:
+                    return None
+                step = await self._step(session, claimed, head)
+                if step is None:
+                    return await self._set_aside(session, claimed, now)
+                target, chosen = step
+                sent = await self._send(target, chosen.batch)
+                return await self._record(session, claimed, target, chosen, sent, now)
+        async with self.database.session() as session:
+            claimed = await _claim(session, self.kind.name, head, now, lock=False)
+            if claimed is None:
+                return None
+            step = await self._step(session, claimed, head)
+        if step is None:
+            return await self.database.run(lambda s: self._set_aside(s, claimed, now))
+        target, chosen = step
+        sent = await self._send(target, chosen.batch)
+        return await self.database.run(
+            lambda s: self._record(s, claimed, target, chosen, sent, now)
+        )
+
+    async def _step(
+        self, session: AsyncSession, claimed: Claimed, head: int
+    ) -> tuple[Target, Plan[LoggedEvent]] | None:
+        target = await self.kind.load(session, claimed.id)
+        if target is None:
+            return None
+        query = (
+            select(*_EVENT_COLUMNS)
+            .where(
+                Event.institution_id == claimed.institution_id,
+                Event.id > claimed.delivered_through,
+                Event.id <= head,
+            )
+            .order_by(Event.id)
+            .limit(self.kind.scan_limit)
+        )
+        types = self.kind.event_types(target)
+        if types is not None:
+            query = query.where(Event.type.in_(sorted(types)))
+        scanned = [_logged(row) for row in (await session.execute(query)).all()]
+        chosen = plan(
+            scanned,
+            lambda event: self.kind.select(target, event),
+            head=head,
+            scan_limit=self.kind.scan_limit,
+            batch_size=self.kind.batch_size,
+        )
+        return target, chosen
+
+    async def _send(self, target: Target, batch: list[LoggedEvent]) -> _Sent | None:
+        if not batch:
+            return None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        metrics.LAG_SECONDS.labels(self.kind.name).set(
+            max(0.0, utcnow().timestamp() - batch[0].created_at.timestamp())
+        )
+        try:
+            async with asyncio.timeout(self.settings.outbound_timeout_seconds):
+                accepted: Accepted = await self.kind.send(target, batch)
+        except SendFailed as refused:
+            return _Sent(False, refused.http_status, _ms_since(loop, started), refused.error)
+        except TimeoutError:
+            error = f"no answer within {self.settings.outbound_timeout_seconds:g} s"
+            return _Sent(False, None, _ms_since(loop, started), error)
+        except Exception as error:
+            logger.info("%s delivery failed", self.kind.name, exc_info=True)
+            text = f"{type(error).__name__}: {error}"
+            return _Sent(False, None, _ms_since(loop, started), text)
+        return _Sent(True, accepted.http_status, _ms_since(loop, started), None)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        claimed: Claimed,
+        target: Target,
+        chosen: Plan[LoggedEvent],
+        sent: _Sent | None,
+        now: datetime,
+    ) -> Attempt | None:
+        """Write the outcome: the cursor, the failure count, when to try again, the delivery."""
+        name = self.kind.name
+        if sent is None:
+            changes: dict[str, Any] = {"delivered_through": chosen.through}
+            if not await _update(session, claimed, changes):
+                return None
+            return Attempt(claimed.id, "passed", chosen.through)
+        ids = tuple(event.id for event in chosen.batch)
+        attempt = claimed.consecutive_failures + 1
+        if sent.ok:
+            changes = {
+                "delivered_through": chosen.through,
+                "consecutive_failures": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+            }
+            if not await _update(session, claimed, changes):
+                return None
+            await _write_delivery(session, claimed.id, DeliveryStatus.SENT, attempt, ids, sent)
+            metrics.EVENTS_SENT.labels(name).inc(len(ids))
+            return Attempt(claimed.id, "sent", chosen.through, ids, sent.http_status)
+        error = (sent.error or "failed")[:ERROR_LIMIT]
+        paused = should_pause(attempt, self.settings.outbound_pause_after_failures)
+        wait = retry_delay(
+            attempt,
+            first=timedelta(seconds=self.settings.outbound_first_retry_seconds),
+            longest=timedelta(seconds=self.settings.outbound_longest_wait_seconds),
+            jitter=self.jitter(),
+        )
+        changes = {
+            "consecutive_failures": attempt,
+            "last_error": error,
+            "next_attempt_at": now + wait,
+        }
+        if paused:
+            changes |= {"status": DestinationStatus.PAUSED, "paused_at": now}
+        if not await _update(session, claimed, changes):
+            return None
+        await _write_delivery(session, claimed.id, DeliveryStatus.FAILED, attempt, ids, sent)
+        metrics.ATTEMPTS_FAILED.labels(name).inc()
+        if paused:
+            metrics.DESTINATIONS_PAUSED.labels(name).inc()
+            logger.warning("%s destination %d paused after %d failures", name, claimed.id, attempt)
+            if self.kind.on_paused is not None:
+                report = Paused(claimed.id, claimed.institution_id, attempt, error)
+                await self.kind.on_paused(session, target, report)
+        return Attempt(
+            claimed.id,
+            "failed",
+            claimed.delivered_through,
+            ids,
+            sent.http_status,
+            error,
+            paused=paused,
+        )
+
+    async def _set_aside(self, session: AsyncSession, claimed: Claimed, now: datetime) -> Attempt:
+        """The integration has nothing to send with (its row is going away): look again later."""
+        later = now + timedelta(seconds=self.settings.outbound_longest_wait_seconds)
+        await _update(session, claimed, {"next_attempt_at": later})
+        return Attempt(claimed.id, "set aside", claimed.delivered_through)
+
+    async def _measure_lag(self, head: int) -> None:
+        async with self.database.reader() as reader:
+            furthest_behind = await reader.scalar(
+                select(func.min(_D.delivered_through)).where(
+                    _D.kind == self.kind.name, _D.status == DestinationStatus.ACTIVE
+                )
+            )
+        self._any_active = furthest_behind is not None
+        behind = max(0, head - furthest_behind) if furthest_behind is not None else 0
+        metrics.LAG_EVENTS.labels(self.kind.name).set(behind)
+        if behind == 0:
+            metrics.LAG_SECONDS.labels(self.kind.name).set(0)
+
+    async def run_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:
+                logger.exception(
+                    "the %s delivery worker failed a round; it tries again", self.kind.name
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.outbound_poll_seconds)
+            await asyncio.sleep(ROUND_SPACING)
+
+
+def start_worker(
+    database: Database, settings: Settings, kind: OutboundKind[Any]
+) -> "asyncio.Task[None]":
+    """The process's worker for `kind`, woken by every commit that appends events (app lifespan;
+    cancel the task to stop it)."""
+    worker = OutboundWorker(database, settings, kind)
+    database.on_events_committed(worker.wake)
+    return asyncio.create_task(worker.run_forever(), name=f"outbound-{kind.name}")
+
+
+async def _claim(
+    session: AsyncSession, kind: str, head: int, now: datetime, *, lock: bool
+) -> Claimed | None:
+    query = (
+        select(_D.id, _D.institution_id, _D.delivered_through, _D.consecutive_failures)
+        .where(
+            _D.kind == kind,
+            _D.status == DestinationStatus.ACTIVE,
+            _D.next_attempt_at <= now,
+            _D.delivered_through < head,
+        )
+        .order_by(_D.next_attempt_at, _D.id)
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else Claimed(*row)
+
+
+async def _update(session: AsyncSession, claimed: Claimed, changes: dict[str, Any]) -> bool:
+    """Change the destination if it is still as claimed (no replay, resume or pause since, and
+    not deleted); whether it was."""
+    result = await session.execute(
+        update(_D)
+        .where(
+            _D.id == claimed.id,
+            _D.status == DestinationStatus.ACTIVE,
+            _D.delivered_through == claimed.delivered_through,
+            _D.consecutive_failures == claimed.consecutive_failures,
+        )
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def _write_delivery(
+    session: AsyncSession,
+    destination_id: int,
+    status: DeliveryStatus,
+    attempt: int,
+    ids: tuple[int, ...],
+    sent: _Sent,
+) -> None:
+    delivery_id = await session.scalar(
+        insert(OutboundDelivery)
+        .values(
+            destination_id=destination_id,
+            status=status,
+            http_status=sent.http_status,
+            attempt=attempt,
+            response_ms=sent.response_ms,
+            error=sent.error[:ERROR_LIMIT] if sent.error else None,
+            first_event_id=ids[0],
+            last_event_id=ids[-1],
+            events=len(ids),
+            created_at=utcnow(),
+        )
+        .returning(OutboundDelivery.id)
+    )
+    if delivery_id is not None and delivery_id % 100 == 0:
+        await _forget_old_deliveries(session, destination_id)
+
+
+async def _forget_old_deliveries(session: AsyncSession, destination_id: int) -> None:
+    oldest_kept = (
+        select(OutboundDelivery.id)
+        .where(OutboundDelivery.destination_id == destination_id)
+        .order_by(OutboundDelivery.id.desc())
+        .offset(KEPT_DELIVERIES - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        delete(OutboundDelivery).where(
+            OutboundDelivery.destination_id == destination_id, OutboundDelivery.id < oldest_kept
+        )
+    )
+
+
+def _ms_since(loop: asyncio.AbstractEventLoop, started: float) -> int:
+    return round((loop.time() - started) * 1000)
+
+
+def _logged(row: Any) -> LoggedEvent:
+    return LoggedEvent(
+        id=row.id,
+        type=row.type,
+        institution_id=row.institution_id,
+        user_id=row.user_id,
+        audience=row.audience,
+        course_id=row.course_id,
+        payload=row.payload,
+        created_at=row.created_at,
+    )
