@@ -194,7 +194,7 @@ async def test_an_admin_gets_404_for_another_institutions_ids(
 # Reads of what only a student has: an admin gets 403, as for any other student-only action.
 STUDENTS_ONLY = {"/api/v1/me/profile"}
 # Reads of something that exists once it has happened: 404 until then.
-NOT_YET = {"/api/v1/admin/consistency/runs/latest"}
+NOT_YET = {"/api/v1/admin/consistency", "/api/v1/admin/consistency/runs/latest"}
 
 
 async def test_admin_lists_show_nothing_of_another_institution(

@@ -30,6 +30,9 @@ class ReportOut(Output):
     checked_at: datetime
     dry_run: bool = True
     findings: list[FindingOut]
+    # The recorded run the report comes from; none for a repair's own audit.
+    run_id: int | None = None
+    started_at: datetime | None = None
 
 
 class RepairIn(Input):
@@ -49,8 +52,22 @@ def _out(report: Report, *, dry_run: bool = True) -> ReportOut:
 async def consistency(
     actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
 ) -> ReportOut:
-    """The audit of the admin's institution: each invariant and the rows that violate it."""
-    return _out(await service.run_audit(session, actor.institution_id))
+    """The institution's last finished audit, with its time: each invariant and the rows that
+    violated it. Reading it never audits; POST /api/v1/admin/consistency/runs starts a fresh
+    audit as background work."""
+    run = await runs.latest_finished_run(session, actor.institution_id)
+    if run is None or run.finished_at is None:
+        raise NotFound(
+            "No audit has finished for this institution yet; "
+            "POST /api/v1/admin/consistency/runs starts one."
+        )
+    return ReportOut(
+        ok=bool(run.ok),
+        checked_at=run.finished_at,
+        findings=[FindingOut.model_validate(finding) for finding in run.findings],
+        run_id=run.id,
+        started_at=run.started_at,
+    )
 
 
 @router.post("/repair", response_model=ReportOut)

@@ -50,6 +50,19 @@ async def latest_run(session: AsyncSession, institution_id: int | None) -> Audit
     return await session.scalar(select(AuditRun).where(scope).order_by(AuditRun.id.desc()).limit(1))
 
 
+async def latest_finished_run(session: AsyncSession, institution_id: int) -> AuditRun | None:
+    """The institution's last run that checked every invariant."""
+    return await session.scalar(
+        select(AuditRun)
+        .where(
+            AuditRun.institution_id == institution_id,
+            AuditRun.status == AuditRunStatus.FINISHED,
+        )
+        .order_by(AuditRun.id.desc())
+        .limit(1)
+    )
+
+
 async def running_run(session: AsyncSession, institution_id: int | None) -> AuditRun | None:
     """The institution's run still in progress, if one started within the last hour (an older
     one was left by a process that stopped, and no longer counts)."""

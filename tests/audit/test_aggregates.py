@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from lectern.platform.db import Database
 from lectern.tallies.rebuild import rebuild_tallies, recounted_after_bulk_load
+from tests.audit.recorded import audited
 from tests.factories import Person, World
 from tests.rows import rows
 
@@ -20,7 +21,7 @@ TALLIES = [
 
 
 async def _findings(client: httpx.AsyncClient, admin: Person) -> dict[str, int]:
-    response = await client.get("/api/v1/admin/consistency", headers=admin.headers)
+    response = await audited(client, admin.headers)
     assert response.status_code == 200, response.text
     return {f["name"]: f["count"] for f in response.json()["findings"] if f["name"] in TALLIES}
 

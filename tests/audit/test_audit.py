@@ -16,11 +16,12 @@ from lectern.models import (
 )
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
+from tests.audit.recorded import audited
 from tests.factories import Person, World
 
 
 async def _report(client: httpx.AsyncClient, admin: Person) -> dict[str, int]:
-    response = await client.get("/api/v1/admin/consistency", headers=admin.headers)
+    response = await audited(client, admin.headers)
     assert response.status_code == 200, response.text
     return {f["name"]: f["count"] for f in response.json()["findings"]}
 
@@ -97,9 +98,9 @@ async def test_audit_reports_each_violation_and_repair_fixes_them_once(
     dry = await _repair(client, admin, {"dry_run": True})
     assert dry["dry_run"] is True
     assert not dry["ok"]
-    assert await _report(client, admin) == found
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Event)) == events_before
+    assert await _report(client, admin) == found
 
     applied = await _repair(client, admin, {"dry_run": False})
     assert sum(f["repaired"] for f in applied["findings"]) == 4

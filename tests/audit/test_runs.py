@@ -6,14 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from lectern.audit.invariants import INVARIANTS
 from lectern.audit.runs import STALE_AFTER, start_run
 from lectern.audit.schedule import audit_once
-from lectern.models import AuditRun
+from lectern.models import AuditRun, StudentProfile
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
+from tests.audit.recorded import CONSISTENCY, audited
 from tests.audit.test_audit import _drift
 from tests.factories import PASSWORD, Person, World
 from tests.rows import rows, scalar
@@ -139,3 +140,29 @@ async def test_a_run_left_running_for_over_an_hour_no_longer_holds_off_a_new_one
     assert fresh.status_code == 202, fresh.text
     assert fresh.json()["id"] != stale.id
     await _finished(client, admin)
+
+
+async def test_the_consistency_report_is_the_last_finished_run_and_reading_it_audits_nothing(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    assert (await client.get(CONSISTENCY, headers=admin.headers)).status_code == 404
+    clean = await audited(client, admin.headers)
+    assert clean.status_code == 200, clean.text
+    assert clean.json()["ok"] is True
+    student = await world.student(admin.institution_slug)
+    await db.run(
+        lambda s: s.execute(delete(StudentProfile).where(StudentProfile.user_id == student.id))
+    )
+    runs_before = await scalar(db, "SELECT count(*) FROM audit_runs")
+
+    again = await client.get(CONSISTENCY, headers=admin.headers)
+
+    assert again.json() == clean.json()
+    assert await scalar(db, "SELECT count(*) FROM audit_runs") == runs_before
+    fresh = (await audited(client, admin.headers)).json()
+    assert fresh["ok"] is False
+    assert fresh["run_id"] != clean.json()["run_id"]
+    assert fresh["checked_at"] > clean.json()["checked_at"]
+    found = {f["name"]: f["count"] for f in fresh["findings"] if f["count"]}
+    assert found == {"students_without_profile": 1}

@@ -10,6 +10,7 @@ import httpx
 from lectern.enrollments.expiry import ExpiryRun, run_expiry
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
+from tests.audit.recorded import audited
 from tests.factories import Person, World
 from tests.learning.course_fixtures import QUIZ
 from tests.learning.test_content_access import assert_outline_only, course_of, lessons_of, seen_by
@@ -241,11 +242,11 @@ async def test_the_audit_finds_an_enrollment_active_past_its_end_and_repair_expi
             else "UPDATE enrollments SET ends_at = datetime(ends_at, '-2 hours')"
         )
 
-    report = await client.get("/api/v1/admin/consistency", headers=admin.headers)
+    report = await audited(client, admin.headers)
     repaired = await client.post(
         "/api/v1/admin/consistency/repair", json={"dry_run": False}, headers=admin.headers
     )
-    after = await client.get("/api/v1/admin/consistency", headers=admin.headers)
+    after = await audited(client, admin.headers)
 
     def count(answer: httpx.Response) -> int:
         findings = answer.json()["findings"]

@@ -2,6 +2,7 @@ import httpx
 from sqlalchemy import func, select
 
 from lectern.models import QbankQuestion, QbankTest
+from tests.audit.recorded import audited
 from tests.factories import World
 from tests.learning.course_fixtures import QBANK, classroom
 
@@ -57,7 +58,7 @@ async def test_a_qbank_test_updates_statistics(world: World, client: httpx.Async
     assert by_id[third["id"]]["correct"] == 0
     assert by_id[test["questions"][3]["id"]]["attempts"] == 1
     assert by_id[test["questions"][3]["id"]]["correct"] == 0
-    r = await client.get("/api/v1/admin/consistency", headers=room.admin.headers)
+    r = await audited(client, room.admin.headers)
     assert r.status_code == 200, r.text
     # The maintained statistics agree with the audit's recount from the answers.
     assert r.json()["ok"], r.json()["findings"]

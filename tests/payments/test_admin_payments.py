@@ -1,6 +1,7 @@
 import httpx
 
 from lectern.platform.db import Database
+from tests.audit.recorded import audited
 from tests.factories import World
 from tests.payments.conftest import Deliver
 from tests.payments.shop import PRICE, Shop, counts, enrollment_of, start_checkout
@@ -134,5 +135,5 @@ async def test_a_paid_enrollment_is_ended_by_a_refund_not_by_an_unenroll(
         f"/api/v1/admin/payments/{payment['id']}/refund", headers=shop.admin.headers
     )
     assert r.json()["enrollment_status"] == "cancelled"
-    r = await client.get("/api/v1/admin/consistency", headers=shop.admin.headers)
+    r = await audited(client, shop.admin.headers)
     assert r.json()["ok"] is True
