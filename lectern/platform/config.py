@@ -83,7 +83,9 @@ class Settings(BaseSettings):
     # How often a delivery worker looks for due destinations when no commit woke it.
     outbound_poll_seconds: float = Field(default=5.0, gt=0)
     # Webhook URLs must be https; this also allows http://127.0.0.1 (a receiver on this machine).
+    # Whether this process runs the webhooks delivery worker.
     webhooks_allow_loopback_http: bool = False
+    webhooks_worker: bool = True
     # Learning record store endpoints must be https; this also allows http://127.0.0.1 (an LRS on
     # this machine). Whether this process runs the xAPI delivery worker.
     xapi_allow_loopback_http: bool = False
