@@ -37,6 +37,7 @@ from lectern.notifications.api import router as notifications_router
 from lectern.oidc.api import router as oidc_router
 from lectern.oidc.pages import router as oidc_pages_router
 from lectern.oidc.sign_in import router as oidc_sign_in_router
+from lectern.outbound.worker import start_worker
 from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
 from lectern.payments.providers import warn_if_payments_are_free
@@ -62,6 +63,9 @@ from lectern.rosters.api import IMPORT_PATH
 from lectern.rosters.api import router as rosters_router
 from lectern.staff.api import router as staff_router
 from lectern.web.pages import install_web_apps
+from lectern.xapi.api import pages as xapi_pages_router
+from lectern.xapi.api import router as xapi_router
+from lectern.xapi.delivery import XAPI
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
         mail = _start_mail_worker(database, settings)
+        xapi = start_worker(database, settings, XAPI) if settings.xapi_worker else None
         expiry = asyncio.create_task(
             expiry_forever(database, settings.expiry_interval_seconds, settings.expiry_notice_days)
         )
@@ -96,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit.cancel()
             if mail is not None:
                 mail.cancel()
+            if xapi is not None:
+                xapi.cancel()
             expiry.cancel()
             await event_pump.stop()
             await database.dispose()
@@ -144,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         institutions_router,
         rosters_router,
         reports_router,
+        xapi_router,
+        xapi_pages_router,
         oidc_router,
         oidc_sign_in_router,
         oidc_pages_router,
