@@ -1,0 +1,35 @@
+"""Pure rules of xAPI destinations: which endpoints Lectern sends credentials to."""
+
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def endpoint_problem(endpoint: str, *, allow_loopback_http: bool) -> str | None:
+    """Why Lectern will not send statements (and a Basic secret) to `endpoint`, or None.
+
+    It is the LRS's xAPI base, to which `/statements` and `/about` are added: https, with a
+    host, and nothing that would be lost or leaked on the way (credentials in the URL, a query,
+    a fragment). Plain http only to this machine, and only where the settings allow it.
+    """
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an https URL such as https://lrs.example.edu/xAPI"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry credentials: give the key and secret in their own fields"
+    if parts.query or parts.fragment or endpoint.endswith(("?", "#")):
+        return "must have no query or fragment"
+    if port == 0:
+        return "has no usable port"
+    if parts.scheme == "http" and not (allow_loopback_http and parts.hostname in LOOPBACK_HOSTS):
+        return "must use https: the LRS's Basic credentials would travel in the clear"
+    return None
+
+
+def endpoint_base(endpoint: str) -> str:
+    """The endpoint as stored: without a trailing slash."""
+    return endpoint.rstrip("/")
