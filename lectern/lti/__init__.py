@@ -1,4 +1,5 @@
-"""LTI 1.3: Lectern as a tool in Moodle or Canvas.
+"""Lectern as an LTI 1.3 tool: OIDC login, launches, Deep Linking, and scores back over AGS.
 
-Login initiation, launches into courses, Deep Linking and grades sent back.
+Built on joserfc (JWS and JWK sets) with Lectern's own launch checks, not pylti1p3next, whose
+blocking `requests` calls and Django/Flask session adapters fit an async FastAPI service badly.
 """
