@@ -29,6 +29,12 @@ from lectern.live.api import router as events_router
 from lectern.live.metrics import router as metrics_router
 from lectern.live.pump import EventPump
 from lectern.live.response import quiet_cut_off_streams
+from lectern.lti.api import pages as lti_protocol_pages
+from lectern.lti.api import protocol as lti_protocol_router
+from lectern.lti.api import router as lti_router
+from lectern.lti.pages import pages as lti_pages_router
+from lectern.lti.scores import subscribe_scores
+from lectern.lti.worker import ScoreWorker
 from lectern.mail.api import pages as mail_pages_router
 from lectern.mail.api import router as mail_router
 from lectern.mail.outbox import subscribe_mail
@@ -87,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.event_pump = event_pump
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
         mail = _start_mail_worker(database, settings)
+        lti_scores = ScoreWorker(database)
+        database.on_events_committed(lti_scores.wake)
+        lti = asyncio.create_task(lti_scores.run_forever())
         xapi = start_worker(database, settings, XAPI) if settings.xapi_worker else None
         expiry = asyncio.create_task(
             expiry_forever(database, settings.expiry_interval_seconds, settings.expiry_notice_days)
@@ -101,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit.cancel()
             if mail is not None:
                 mail.cancel()
+            lti.cancel()
             if xapi is not None:
                 xapi.cancel()
             expiry.cancel()
@@ -125,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     quiet_cut_off_streams()
     subscribe_mail()
+    subscribe_scores()
     for router in (
         accounts_router,
         account_management_router,
@@ -156,6 +167,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         oidc_router,
         oidc_sign_in_router,
         oidc_pages_router,
+        lti_router,
+        lti_protocol_router,
+        lti_protocol_pages,
+        lti_pages_router,
     ):
         add_routes(app, router)
     install_web_apps(app)

@@ -40,6 +40,7 @@ ADMIN_NAV = [
     ("/admin/mail", "Mail", "mail"),
     ("/admin/roster", "Roster", "roster"),
     ("/admin/reports", "Reports", "reports"),
+    ("/admin/lti", "LTI", "lti"),
     ("/admin/xapi", "xAPI", "xapi"),
     ("/admin/sign-in", "Sign-in", "oidc"),
 ]
