@@ -23,12 +23,16 @@ _LOOPBACK_NAMES = {"localhost"}
 
 def issuer_url_problem(url: str) -> str | None:
     """Why `url` cannot be an issuer or an endpoint, or None if it can."""
-    parts = urlsplit(url)
-    if not parts.hostname or parts.query or parts.fragment:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid URL"
+    if not host or parts.query or parts.fragment:
         return "must be an absolute URL without a query or fragment"
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and _is_loopback(host):
         return None
     return "must use https (http only on this machine's loopback address)"
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import pytest
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from lectern.models import Enrollment, OidcIdentity, StudentProfile, User
@@ -123,3 +125,33 @@ async def test_a_second_subject_with_a_linked_accounts_email_is_refused(
         assert answer.status_code == 409
         assert (await second.me()).status_code == 401
     assert await counts(db) == before
+
+
+async def test_a_provider_that_rotated_its_keys_is_fetched_again(
+    world: World, idp: IdentityProvider, browser: Browser, app: Any
+) -> None:
+    admin = await world.admin()
+    provider = await add_provider(world, admin, idp)
+    idp.person = person()
+    assert (await browser.sign_in(provider["id"])).status_code == 303
+    # The key set Lectern keeps no longer has the key the next token is signed with.
+    idp.key = RSAKey.generate_key(2048, auto_kid=True)
+    idp.person = person(sub="bea", email=f"bea@{DOMAIN}")
+    async with opened_browser(app) as other:
+        assert (await other.sign_in(provider["id"])).status_code == 303
+        assert (await other.me()).json()["email"] == f"bea@{DOMAIN}"
+
+
+@pytest.mark.parametrize(
+    "next_path", ["//evil.example/x", "/\\evil.example", "https://evil.example"]
+)
+async def test_only_a_path_on_this_site_is_followed_after_sign_in(
+    world: World, idp: IdentityProvider, browser: Browser, next_path: str
+) -> None:
+    admin = await world.admin()
+    provider = await add_provider(world, admin, idp)
+    idp.person = person()
+    start = await browser.app.get(f"/oidc/{provider['id']}/start", params={"next": next_path})
+    answer = await browser.come_back(await browser.approve(start.headers["location"]))
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/learn"
