@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.service import email_key, user_by_email
-from lectern.mail.outbox import enqueue_now, origin
+from lectern.mail.outbox import enqueue, origin
 from lectern.models import AccountLink, ApiToken, AuthSession, User
 from lectern.models.accounts import LinkPurpose
 from lectern.models.base import utcnow
@@ -86,7 +86,7 @@ async def request_password_reset(session: AsyncSession, email: str) -> None:
     if user is None or user.suspended_at is not None:
         return
     token = await _new_link(session, user.id, LinkPurpose.PASSWORD_RESET)
-    await enqueue_now(
+    await enqueue(
         session,
         user_id=user.id,
         institution_id=user.institution_id,
@@ -120,7 +120,7 @@ async def request_email_change(session: AsyncSession, actor: Actor, new_email: s
     if await _taken(session, new_email, actor.id):
         raise Conflict("An account with this e-mail already exists.", slug="email-taken")
     token = await _new_link(session, actor.id, LinkPurpose.EMAIL_CHANGE, new_email=new_email)
-    await enqueue_now(
+    await enqueue(
         session,
         user_id=actor.id,
         institution_id=actor.institution_id,
@@ -142,7 +142,7 @@ async def confirm_email_change(session: AsyncSession, token: str) -> User:
     if await _taken(session, new_email, user.id):
         raise Conflict("An account with this e-mail already exists.", slug="email-taken")
     old_email = user.email
-    await enqueue_now(
+    await enqueue(
         session,
         user_id=user.id,
         institution_id=user.institution_id,

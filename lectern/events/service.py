@@ -71,7 +71,7 @@ async def write_events(session: AsyncSession) -> list[int]:
     if not recorded:
         return []
     if subscribed(recorded):
-        await session.run_sync(run_subscribers, recorded)
+        await run_subscribers(session, recorded)
     await announce(session)
     if len(recorded) > _PREPARED_ROWS:
         return _drawn(transaction, list((await session.execute(_APPEND, recorded)).scalars()))

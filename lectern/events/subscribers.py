@@ -1,20 +1,20 @@
 """Subscribers of the event log: code of a higher layer that writes rows of its own in the
 transaction that records certain event types (the mail outbox), without the command knowing.
 
-A subscriber is a plain function of the synchronous session (write_events runs it in
-SQLAlchemy's greenlet) and of the recorded events of the types it subscribed to, each as the row
-it becomes: `type`, `institution_id`, `user_id`, `payload`. It runs just before the events are
-written, so what it writes commits or rolls back with them.
+A subscriber is a coroutine function of the command's session and of the recorded events of the
+types it subscribed to, each as the row it becomes: `type`, `institution_id`, `user_id`,
+`payload`. It runs just before the events are written, so what it writes commits or rolls back
+with them.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events.types import DomainEvent
 
-Subscriber = Callable[[Session, list[dict[str, Any]]], None]
+Subscriber = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 _SUBSCRIBERS: dict[str, list[Subscriber]] = {}
 
 
@@ -30,10 +30,12 @@ def subscribed(recorded: list[dict[str, Any]]) -> bool:
     return any(event["type"] in _SUBSCRIBERS for event in recorded)
 
 
-def run_subscribers(session: Session, recorded: list[dict[str, Any]]) -> None:
+async def run_subscribers(session: AsyncSession, recorded: list[dict[str, Any]]) -> None:
     interested = dict.fromkeys(s for event in recorded for s in _SUBSCRIBERS.get(event["type"], ()))
     for subscriber in interested:
-        subscriber(session, [event for event in recorded if subscriber in _subscribers_of(event)])
+        await subscriber(
+            session, [event for event in recorded if subscriber in _subscribers_of(event)]
+        )
 
 
 def _subscribers_of(event: dict[str, Any]) -> list[Subscriber]:

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from lectern.mail.outbox import enqueue, origin
 from lectern.models import OutboxMessage
@@ -14,28 +13,29 @@ from lectern.platform.config import get_settings
 DIGEST_EVERY = timedelta(days=1)
 
 
-def _fold(session: Session, now: datetime) -> int:
-    due = session.execute(
+async def fold_digests(session: AsyncSession, now: datetime) -> int:
+    """Fold each person's held messages into one digest once the oldest is a day old; how many
+    digests were written."""
+    due = await session.scalars(
         select(OutboxMessage.user_id)
         .where(OutboxMessage.status == MailStatus.HELD)
         .group_by(OutboxMessage.user_id)
         .having(func.min(OutboxMessage.created_at) <= now - DIGEST_EVERY)
-    ).scalars()
+    )
     folded = 0
     for user_id in list(due):
         # Whatever another worker folded meanwhile is not returned here: one digest per message.
-        held = list(
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.user_id == user_id, OutboxMessage.status == MailStatus.HELD)
-                .values(status=MailStatus.DIGESTED)
-                .returning(OutboxMessage.subject, OutboxMessage.institution_id, OutboxMessage.id)
-            ).all()
+        folding = (
+            update(OutboxMessage)
+            .where(OutboxMessage.user_id == user_id, OutboxMessage.status == MailStatus.HELD)
+            .values(status=MailStatus.DIGESTED)
+            .returning(OutboxMessage.subject, OutboxMessage.institution_id, OutboxMessage.id)
         )
+        held = list((await session.execute(folding)).all())
         if not held:
             continue
         held.sort(key=lambda row: row.id)
-        enqueue(
+        await enqueue(
             session,
             user_id=user_id,
             institution_id=held[-1].institution_id,
@@ -48,9 +48,3 @@ def _fold(session: Session, now: datetime) -> int:
         )
         folded += 1
     return folded
-
-
-async def fold_digests(session: AsyncSession, now: datetime) -> int:
-    """Fold each person's held messages into one digest once the oldest is a day old; how many
-    digests were written."""
-    return await session.run_sync(lambda sync: _fold(sync, now))

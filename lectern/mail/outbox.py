@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from lectern.events.subscribers import subscribe
 from lectern.events.types import (
@@ -32,6 +32,7 @@ from lectern.models.enums import EnrollmentSource
 from lectern.models.mail import MailChoice, MailKind, MailStatus
 from lectern.platform.config import Settings, get_settings
 from lectern.platform.db import insert_of
+from lectern.platform.prepared import Prepared
 
 # Enrollments someone else made for the learner; those they made themselves need no e-mail.
 ENROLLED_FOR_THEM = {EnrollmentSource.ADMIN, EnrollmentSource.IMPORT}
@@ -42,17 +43,59 @@ def origin(settings: Settings) -> str:
     return settings.public_url or "http://localhost:8000"
 
 
-def preferences_of(session: Session, user_id: int) -> MailPreferences:
-    """The person's preferences, made with a new signing key the first time they are needed."""
-    insert = insert_of(session.get_bind().dialect.name)
-    session.execute(
-        insert(MailPreferences)
-        .values(user_id=user_id, signing_key=secrets.token_hex(32), choices={}, updated_at=utcnow())
+_TABLES = User.metadata.tables
+_USERS, _PREFERENCES = _TABLES["users"], _TABLES["mail_preferences"]
+_OUTBOX = _TABLES[OutboxMessage.__tablename__]
+# Every message a command writes reads its learner and their choices, and writes one row: the
+# statements are built once and run on the driver (lectern.platform.prepared).
+_RECIPIENT = Prepared(
+    select(_USERS.c.email, _USERS.c.full_name, *_PREFERENCES.c)
+    .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _USERS.c.id)
+    .where(_USERS.c.id == bindparam("user_id"))
+)
+_QUEUE = Prepared(
+    insert(_OUTBOX).values(
+        {
+            column.name: bindparam(column.name, type_=column.type)
+            for column in _OUTBOX.c
+            if column.name not in ("id", "last_error", "sent_at")
+        }
+    )
+)
+
+
+def _make_preferences(dialect_name: str) -> Executable:
+    return (
+        insert_of(dialect_name)(_PREFERENCES)
+        .values(
+            user_id=bindparam("user_id"),
+            signing_key=bindparam("signing_key"),
+            choices=bindparam("choices", type_=_PREFERENCES.c.choices.type),
+            updated_at=bindparam("now", type_=_PREFERENCES.c.updated_at.type),
+        )
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
-    return session.execute(
-        select(MailPreferences).where(MailPreferences.user_id == user_id)
-    ).scalar_one()
+
+
+_MAKE_PREFERENCES = Prepared(_make_preferences)
+
+
+async def preferences_of(session: AsyncSession, user_id: int) -> MailPreferences:
+    """The person's preferences, made with a new signing key the first time they are needed."""
+    await _make_preferences_once(session, user_id)
+    preferences = await session.get(MailPreferences, user_id, populate_existing=True)
+    assert preferences is not None
+    return preferences
+
+
+async def _make_preferences_once(session: AsyncSession, user_id: int) -> None:
+    parameters = {
+        "user_id": user_id,
+        "signing_key": secrets.token_hex(32),
+        "choices": {},
+        "now": utcnow(),
+    }
+    await _MAKE_PREFERENCES.run(session, parameters)
 
 
 class Preferences(Protocol):
@@ -66,24 +109,13 @@ class Preferences(Protocol):
     def choices(self) -> dict[str, str]: ...
 
 
-_TABLES = User.metadata.tables
-_USERS, _PREFERENCES = _TABLES["users"], _TABLES["mail_preferences"]
-_OUTBOX = _TABLES[OutboxMessage.__tablename__]
-# Every message a command writes reads its learner and their choices: one statement, built once.
-_RECIPIENT = (
-    select(_USERS.c.email, _USERS.c.full_name, *_PREFERENCES.c)
-    .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _USERS.c.id)
-    .where(_USERS.c.id == bindparam("user_id"))
-)
-
-
-def _recipient(session: Session, user_id: int) -> Any | None:
+async def _recipient(session: AsyncSession, user_id: int) -> Any | None:
     """The person's address, name and preferences (made the first time they are needed)."""
-    row = session.execute(_RECIPIENT, {"user_id": user_id}).one_or_none()
+    row = await _RECIPIENT.one_or_none(session, {"user_id": user_id})
     if row is None or row.signing_key is not None:
         return row
-    preferences_of(session, user_id)
-    return session.execute(_RECIPIENT, {"user_id": user_id}).one()
+    await _make_preferences_once(session, user_id)
+    return await _RECIPIENT.one(session, {"user_id": user_id})
 
 
 def choice_of(preferences: Preferences, kind: MailKind) -> MailChoice:
@@ -98,8 +130,8 @@ def unsubscribe_url(settings: Settings, preferences: Preferences, kind: MailKind
     return f"{origin(settings)}/mail/unsubscribe?token={token}"
 
 
-def enqueue(
-    session: Session,
+async def enqueue(
+    session: AsyncSession,
     *,
     user_id: int,
     institution_id: int,
@@ -110,7 +142,7 @@ def enqueue(
     """Write a message of `kind` to the person, as they chose to get that kind (False if not at
     all); `to` another address than theirs (a new one being confirmed)."""
     settings = get_settings()
-    user = _recipient(session, user_id)
+    user = await _recipient(session, user_id)
     if user is None:
         return False
     preferences: Preferences = user
@@ -138,23 +170,18 @@ def enqueue(
         created_at=now,
         next_attempt_at=now,
     )
-    session.execute(insert(_OUTBOX), message)
+    await _QUEUE.run(session, message)
     return True
 
 
-async def enqueue_now(session: AsyncSession, **message: Any) -> None:
-    """`enqueue` from a command's async session."""
-    await session.run_sync(lambda sync: enqueue(sync, **message))
-
-
-def _course_title(session: Session, payload: dict[str, Any]) -> str:
+async def _course_title(session: AsyncSession, payload: dict[str, Any]) -> str:
     title = payload.get("course_title")
     if title:
         return str(title)
-    return str(session.scalar(select(Course.title).where(Course.id == payload["course_id"])))
+    return str(await session.scalar(select(Course.title).where(Course.id == payload["course_id"])))
 
 
-def _mail_of(session: Session, event: dict[str, Any]) -> tuple[MailKind, dict[str, Any]] | None:
+def _mail_of(event: dict[str, Any]) -> tuple[MailKind, dict[str, Any]] | None:
     """The message an event warrants, if any, and what its templates need."""
     payload, kind = event["payload"], event["type"]
     app = origin(get_settings())
@@ -173,19 +200,19 @@ def _mail_of(session: Session, event: dict[str, Any]) -> tuple[MailKind, dict[st
     return None
 
 
-def mail_for_events(session: Session, events: list[dict[str, Any]]) -> None:
+async def mail_for_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
     """The event subscriber: a message for each event that warrants one, to its learner."""
     for event in events:
-        mail = _mail_of(session, event)
+        mail = _mail_of(event)
         if mail is None or event["user_id"] is None:
             continue
         kind, context = mail
-        enqueue(
+        await enqueue(
             session,
             user_id=event["user_id"],
             institution_id=event["institution_id"],
             kind=kind,
-            context={"course_title": _course_title(session, event["payload"]), **context},
+            context={"course_title": await _course_title(session, event["payload"]), **context},
         )
 
 

@@ -29,7 +29,7 @@ async def choose(
     session: AsyncSession, user_id: int, choices: dict[MailKind, MailChoice]
 ) -> dict[str, MailChoice]:
     """Set the person's choice for the kinds given; the others stay."""
-    preferences = await session.run_sync(lambda sync: preferences_of(sync, user_id))
+    preferences = await preferences_of(session, user_id)
     merged = {
         **preferences.choices,
         **{kind.value: choice.value for kind, choice in choices.items()},

@@ -159,7 +159,7 @@ def two_processes(database_url: str) -> Iterator[list[str]]:
 
 
 def _wait_until_serving(url: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz").status_code == 200:
