@@ -20,6 +20,7 @@ from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor, current_actor, staff_actor
 from lectern.platform.db import Database, get_database, read_session
+from lectern.platform.keyset import next_link
 from lectern.platform.openapi import answered_again
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import Offset, PathId, QueryId
@@ -125,16 +126,32 @@ async def my_requests(
 
 @router.get("/admin/access-requests", response_model=list[QueuedRequestOut])
 async def request_queue(
+    response: Response,
     status_filter: RequestStatus | None = Query(None, alias="status"),
     course_id: QueryId = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
+    cursor: str | None = Query(
+        None, max_length=2000, description="The next page's cursor, from the Link header."
+    ),
     actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[QueuedRequestOut]:
-    return await queries.request_queue(
-        session, actor, status=status_filter, course_id=course_id, limit=limit, offset=offset
+    """A page of the request queue, newest first; when there are more, the `Link` header names
+    the next page (`rel="next"`), which goes on from this page's last request."""
+    page, next_cursor = await queries.request_queue(
+        session,
+        actor,
+        status=status_filter,
+        course_id=course_id,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
     )
+    query = {"status": status_filter, "course_id": course_id, "limit": limit}
+    if link := next_link("/api/v1/admin/access-requests", query, next_cursor):
+        response.headers["Link"] = link
+    return page
 
 
 @router.post("/admin/access-requests/{request_id}/approve", response_model=AccessRequestOut)

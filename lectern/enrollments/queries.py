@@ -7,6 +7,7 @@ from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, Waitl
 from lectern.models import AccessRequest, Course, Enrollment, User, WaitlistEntry
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
+from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
 from lectern.staff.rules import CourseAction
 from lectern.staff.service import course_for, courses_allowing
 
@@ -46,16 +47,26 @@ async def request_queue(
     course_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[QueuedRequestOut]:
-    """The requests of the courses whose learners the actor sees: all of the institution's for
-    an admin, those of the courses they are staff of for an instructor."""
+    cursor: str | None = None,
+) -> tuple[list[QueuedRequestOut], str | None]:
+    """A page of the requests of the courses whose learners the actor sees (all of the
+    institution's for an admin, those of the courses they are staff of for an instructor),
+    newest first, from `cursor` (or `offset`), with the cursor of the next page if there may
+    be one."""
     query = select_requests().where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
     if status is not None:
         query = query.where(AccessRequest.status == status)
     if course_id is not None:
         await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
         query = query.where(AccessRequest.course_id == course_id)
-    return await _requests(session, query.limit(limit).offset(offset))
+    if cursor is not None:
+        query = query.where(AccessRequest.id < decode_cursor(cursor, NEWEST_FIRST, (int,))[0])
+    elif offset:
+        query = query.offset(offset)
+    found = await _requests(session, query.limit(limit + 1))
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], encode_cursor(NEWEST_FIRST, (found[limit - 1].id,))
 
 
 def select_requests() -> QueuedSelect:

@@ -30,6 +30,7 @@ from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor, current_actor, student_actor
 from lectern.platform.db import Database, get_database, read_session
 from lectern.platform.errors import LecternError
+from lectern.platform.keyset import next_link
 from lectern.platform.openapi import answered_again
 from lectern.platform.public_url import public_url
 from lectern.platform.routes import api_router
@@ -130,15 +131,21 @@ async def stripe_webhook(
 
 @router.get("/admin/payments", response_model=list[PaymentOut])
 async def admin_payments(
+    response: Response,
     course_id: QueryId = None,
     user_id: QueryId = None,
     status_filter: PaymentStatus | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
+    cursor: str | None = Query(
+        None, max_length=2000, description="The next page's cursor, from the Link header."
+    ),
     actor: Actor = Depends(admin_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[PaymentOut]:
-    rows = await service.institution_payments(
+    """A page of the institution's payments, newest first; when there are more, the `Link`
+    header names the next page (`rel="next"`), which goes on from this page's last payment."""
+    rows, next_cursor = await service.institution_payments(
         session,
         actor,
         course_id=course_id,
@@ -146,7 +153,11 @@ async def admin_payments(
         status=status_filter,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
+    query = {"course_id": course_id, "user_id": user_id, "status": status_filter, "limit": limit}
+    if link := next_link("/api/v1/admin/payments", query, next_cursor):
+        response.headers["Link"] = link
     return [payment_out(row) for row in rows]
 
 

@@ -27,6 +27,7 @@ from lectern.payments.rules import price_changed
 from lectern.platform.actor import Actor
 from lectern.platform.db import insert_for
 from lectern.platform.errors import Conflict, Forbidden, NotFound
+from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +215,11 @@ async def institution_payments(
     status: PaymentStatus | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> Sequence[PaymentRow]:
-    """An admin's view of the institution's payments, by course and by learner."""
+    cursor: str | None = None,
+) -> tuple[Sequence[PaymentRow], str | None]:
+    """A page of an admin's view of the institution's payments, by course and by learner,
+    newest first, from `cursor` (or `offset`), with the cursor of the next page if there may
+    be one."""
     if course_id is not None:
         course = await session.get(Course, course_id)
         if course is None or course.institution_id != actor.institution_id:
@@ -231,8 +235,14 @@ async def institution_payments(
         query = query.where(Payment.user_id == user_id)
     if status is not None:
         query = query.where(Payment.status == status)
-    rows = await session.execute(query.order_by(Payment.id.desc()).limit(limit).offset(offset))
-    return rows.all()
+    if cursor is not None:
+        query = query.where(Payment.id < decode_cursor(cursor, NEWEST_FIRST, (int,))[0])
+    elif offset:
+        query = query.offset(offset)
+    rows = (await session.execute(query.order_by(Payment.id.desc()).limit(limit + 1))).all()
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor(NEWEST_FIRST, (rows[limit - 1][0].id,))
 
 
 async def institution_payment(

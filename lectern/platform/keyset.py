@@ -9,11 +9,14 @@ import binascii
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from lectern.platform.errors import Invalid
 from lectern.platform.schemas import MAX_ID
 from lectern.platform.storable import all_storable
 
+# The order of lists that show the newest row first, keyed by its id alone.
+NEWEST_FIRST = "newest"
 # What a key may hold, as JSON gives it back.
 KeyPart = str | int | float | None
 
@@ -22,6 +25,14 @@ def encode_cursor(order: str, key: tuple[Any, ...]) -> str:
     parts = [part.isoformat() if isinstance(part, datetime) else part for part in key]
     raw = json.dumps([order, parts], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def next_link(path: str, query: dict[str, Any], cursor: str | None) -> str | None:
+    """The `Link` header that names the next page: this page's query with its cursor."""
+    if cursor is None:
+        return None
+    kept = {k: v for k, v in query.items() if v is not None and k != "offset"}
+    return f'<{path}?{urlencode(kept | {"cursor": cursor})}>; rel="next"'
 
 
 def decode_cursor(cursor: str, order: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:

@@ -207,21 +207,57 @@
     );
   }
 
+  /**
+   * A page of a keyset list and the address of the next one, from the Link header.
+   * @param {string} url
+   * @returns {Promise<{ rows: ApiRecord[], next: string | null }>}
+   */
+  async function listPage(url) {
+    const response = await fetch(url, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(`The list answered ${response.status}.`);
+    const next = /<([^>]*)>;\s*rel="next"/.exec(response.headers.get("link") || "");
+    return { rows: await response.json(), next: next ? next[1] : null };
+  }
+
   // -- request queue --------------------------------------------------------------------------
+  // Newest first, a keyset page at a time; a live refresh reloads as many pages as were shown.
+  const REQUESTS_PAGE = 100;
+  let requestPages = 1;
+  /** @type {string | null} */
+  let nextRequests = null;
+
   async function renderRequests() {
     const status = /** @type {HTMLSelectElement} */ (document.getElementById("request-status"))
       .value;
     /** @type {ApiRecord[]} */
-    const requests = await api(
-      "GET",
-      `/api/v1/admin/access-requests?status=${encodeURIComponent(status)}`,
-    );
+    const requests = [];
+    /** @type {string | null} */
+    let url = `/api/v1/admin/access-requests?${new URLSearchParams({ status, limit: String(REQUESTS_PAGE) })}`;
+    for (let page = 0; page < requestPages && url; page += 1) {
+      const { rows, next } = await listPage(url);
+      requests.push(...rows);
+      url = next;
+    }
+    nextRequests = url;
+    /** @type {HTMLButtonElement} */ (document.getElementById("request-more")).hidden = !url;
     replace(
       "request-rows",
       requests.length
         ? requests.map((r) => requestRow(r))
         : h("tr", {}, h("td", { colspan: "5", class: "empty" }, `No ${status} requests.`)),
     );
+  }
+
+  async function loadMoreRequests() {
+    if (!nextRequests) return;
+    const { rows, next } = await listPage(nextRequests);
+    requestPages += 1;
+    nextRequests = next;
+    /** @type {HTMLButtonElement} */ (document.getElementById("request-more")).hidden = !next;
+    document.getElementById("request-rows")?.append(...rows.map((r) => requestRow(r)));
   }
 
   // A row is rebuilt only when its request changed, so a note being typed survives updates.
@@ -344,21 +380,6 @@
   /** @type {string | null} */
   let nextStudents = null;
 
-  /**
-   * A page of students and the address of the next one, from the Link header.
-   * @param {string} url
-   * @returns {Promise<{ rows: ApiRecord[], next: string | null }>}
-   */
-  async function studentsPage(url) {
-    const response = await fetch(url, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (!response.ok) throw new Error(`The students list answered ${response.status}.`);
-    const next = /<([^>]*)>;\s*rel="next"/.exec(response.headers.get("link") || "");
-    return { rows: await response.json(), next: next ? next[1] : null };
-  }
-
   function firstStudentsUrl() {
     const q = /** @type {HTMLInputElement} */ (document.getElementById("student-search")).value;
     const sort = /** @type {HTMLSelectElement} */ (document.getElementById("student-sort")).value;
@@ -387,7 +408,7 @@
     /** @type {string | null} */
     let url = firstStudentsUrl();
     for (let page = 0; page < studentPages && url; page += 1) {
-      const { rows, next } = await studentsPage(url);
+      const { rows, next } = await listPage(url);
       students.push(...rows);
       url = next;
     }
@@ -403,7 +424,7 @@
 
   async function loadMoreStudents() {
     if (!nextStudents) return;
-    const { rows, next } = await studentsPage(nextStudents);
+    const { rows, next } = await listPage(nextStudents);
     studentPages += 1;
     nextStudents = next;
     /** @type {HTMLButtonElement} */ (document.getElementById("student-more")).hidden = !next;
@@ -703,11 +724,15 @@
     const page = document.body.dataset.page;
     const render = pages[page || ""];
     if (!render) return;
-    if (page === "admin-requests")
-      /** @type {HTMLElement} */ (document.getElementById("request-status")).addEventListener(
-        "change",
-        () => queue(),
-      );
+    if (page === "admin-requests") {
+      document.getElementById("request-status")?.addEventListener("change", () => {
+        requestPages = 1;
+        queue();
+      });
+      document
+        .getElementById("request-more")
+        ?.addEventListener("click", () => loadMoreRequests().catch(report));
+    }
     if (page === "admin-courses") setUpNewCourse();
     if (page === "admin-students") setUpStudentSearch(render);
     if (page === "admin-student") {
