@@ -21,6 +21,11 @@ class DomainNotAllowed(SignInRefused):
     slug = "oidc-domain-not-allowed"
 
 
+class AccountSuspended(SignInRefused):
+    status = 403
+    slug = "suspended"
+
+
 class AccountExists(SignInRefused):
     status = 409
     slug = "oidc-account-exists"

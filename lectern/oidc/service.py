@@ -15,7 +15,7 @@ from lectern.accounts.service import NO_PASSWORD, register_student
 from lectern.models import Institution, OidcFlow, OidcIdentity, OidcProvider, OidcSignIn, User
 from lectern.models.base import utcnow
 from lectern.models.oidc import SignInOutcome
-from lectern.oidc.errors import AccountExists, DomainNotAllowed, SignInRefused
+from lectern.oidc.errors import AccountExists, AccountSuspended, DomainNotAllowed, SignInRefused
 from lectern.platform.actor import Actor
 from lectern.platform.db import insert_for
 from lectern.platform.errors import Conflict, Forbidden, LecternError, NotFound
@@ -262,9 +262,7 @@ async def sign_in_person(
     )
     if linked is not None:
         if linked.suspended_at is not None:
-            raise SignInRefused(
-                "This account is suspended; ask your institution's admin.", slug="suspended"
-            )
+            raise AccountSuspended("This account is suspended; ask your institution's admin.")
         await session.execute(
             update(OidcIdentity)
             .where(OidcIdentity.provider_id == provider.id, OidcIdentity.subject == person.subject)

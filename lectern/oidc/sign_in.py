@@ -39,6 +39,7 @@ CALLBACK_PATH = "/oidc/callback"
 # Only a path on this site: "//host" and "/\host" would leave it.
 _LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s]*$")
 Param = Annotated[str, Query(max_length=2000)]
+NEXT_MAX = 1000  # oidc_flows.next_path
 
 
 def redirect_uri(request: Request) -> str:
@@ -60,7 +61,7 @@ async def start(
         FAILURES.labels(reason=failure.slug).inc()
         return _refused(request, failure)
     browser_secret = request.cookies.get(FLOW_COOKIE) or secrets.token_urlsafe(32)
-    next_path = next if _LOCAL_PATH.match(next) else ""
+    next_path = next if _LOCAL_PATH.match(next) and len(next) <= NEXT_MAX else ""
     flow = await db.run(
         lambda s: service.begin_flow(
             s, provider.id, browser_secret=browser_secret, next_path=next_path

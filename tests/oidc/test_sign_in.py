@@ -155,3 +155,36 @@ async def test_only_a_path_on_this_site_is_followed_after_sign_in(
     answer = await browser.come_back(await browser.approve(start.headers["location"]))
     assert answer.status_code == 303
     assert answer.headers["location"] == "/learn"
+
+
+async def test_a_suspended_student_cannot_sign_in_through_the_provider(
+    world: World, db: Database, idp: IdentityProvider, app: Any
+) -> None:
+    admin = await world.admin()
+    provider = await add_provider(world, admin, idp)
+    idp.person = person()
+    async with opened_browser(app) as first:
+        assert (await first.sign_in(provider["id"])).status_code == 303
+        student_id = (await first.me()).json()["id"]
+    suspended = await world.client.post(
+        f"/api/v1/admin/users/{student_id}/suspend", headers=admin.headers
+    )
+    assert suspended.status_code == 200, suspended.text
+    before = await counts(db)
+    async with opened_browser(app) as again:
+        answer = await again.sign_in(provider["id"])
+        assert answer.status_code == 403
+        assert answer.json()["type"].endswith("/suspended")
+        assert (await again.me()).status_code == 401
+    assert await counts(db) == before
+
+
+async def test_a_next_path_longer_than_kept_is_dropped(
+    world: World, idp: IdentityProvider, browser: Browser
+) -> None:
+    admin = await world.admin()
+    provider = await add_provider(world, admin, idp)
+    idp.person = person()
+    answer = await browser.sign_in(provider["id"], next_path="/learn/" + "a" * 1500)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/learn"
