@@ -54,7 +54,10 @@ class Ralph:
                 "username": account.key,
                 "hash": bcrypt.hashpw(account.secret.encode(), bcrypt.gensalt(4)).decode(),
                 "scopes": ["all"],
-                "agent": {"objectType": "Agent", "mbox": f"mailto:{account.key}@lrs.test"},
+                "agent": {
+                    "objectType": "Agent",
+                    "account": {"homePage": "https://lrs.invalid", "name": account.key},
+                },
                 "target": account.target,
             }
             for account in ACCOUNTS.values()
