@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from lectern.platform.errors import Invalid
+from lectern.platform.errors import LecternError
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = LTI + "message_type"
@@ -32,8 +32,14 @@ TEACHING_ROLES = ("#Instructor", "#Administrator", "#ContentDeveloper", "#Mentor
 _COURSE_PATH = re.compile(r"/lti/courses/(\d{1,9})/?$")
 
 
-def refused(detail: str, slug: str = "lti-launch-refused") -> Invalid:
-    return Invalid(detail, slug=slug)
+class LaunchRefused(LecternError):
+    status = 400
+    title = "LTI launch refused"
+    slug = "lti-launch-refused"
+
+
+def refused(detail: str, slug: str = "lti-launch-refused") -> LaunchRefused:
+    return LaunchRefused(detail, slug=slug)
 
 
 @dataclass(frozen=True)
