@@ -69,6 +69,9 @@ from lectern.rosters.api import IMPORT_PATH
 from lectern.rosters.api import router as rosters_router
 from lectern.staff.api import router as staff_router
 from lectern.web.pages import install_web_apps
+from lectern.webhooks.api import pages as webhooks_pages_router
+from lectern.webhooks.api import router as webhooks_router
+from lectern.webhooks.sending import WEBHOOKS
 from lectern.xapi.api import pages as xapi_pages_router
 from lectern.xapi.api import router as xapi_router
 from lectern.xapi.delivery import XAPI
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expiry = asyncio.create_task(
             expiry_forever(database, settings.expiry_interval_seconds, settings.expiry_notice_days)
         )
+        webhooks = start_worker(database, settings, WEBHOOKS) if settings.webhooks_worker else None
         # What startup built (modules, routes, schemas, compiled statements) lives as long as
         # the process: frozen, no garbage collection walks it again.
         gc.freeze()
@@ -114,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if xapi is not None:
                 xapi.cancel()
             expiry.cancel()
+            if webhooks is not None:
+                webhooks.cancel()
             await event_pump.stop()
             await database.dispose()
 
@@ -162,6 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         institutions_router,
         rosters_router,
         reports_router,
+        webhooks_router,
+        webhooks_pages_router,
         xapi_router,
         xapi_pages_router,
         oidc_router,

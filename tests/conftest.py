@@ -127,6 +127,9 @@ def make_settings(database_url: str) -> Settings:
         # `lectern serve` puts where it listens into the environment for its workers; a test
         # that ran it in this process must not decide the links of the apps made after it.
         public_url=None,
+        # Tests drive the webhooks worker themselves, to a receiver on 127.0.0.1 (tests/webhooks).
+        webhooks_worker=False,
+        webhooks_allow_loopback_http=True,
     )
 
 

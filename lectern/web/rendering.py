@@ -41,6 +41,7 @@ ADMIN_NAV = [
     ("/admin/roster", "Roster", "roster"),
     ("/admin/reports", "Reports", "reports"),
     ("/admin/lti", "LTI", "lti"),
+    ("/admin/webhooks", "Webhooks", "webhooks"),
     ("/admin/xapi", "xAPI", "xapi"),
     ("/admin/sign-in", "Sign-in", "oidc"),
 ]

@@ -1,0 +1,145 @@
+"""Webhooks as an outbound kind: one signed POST per event, in id order, to each subscription's
+URL; a subscription that keeps failing is paused and its institution's admins get an e-mail."""
+
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.events.rules import LoggedEvent
+from lectern.mail.outbox import enqueue, origin
+from lectern.models import User, WebhookSubscription
+from lectern.models.base import utcnow
+from lectern.models.enums import Role
+from lectern.models.mail import MailKind
+from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
+from lectern.platform.config import get_settings
+from lectern.webhooks import rules
+
+KIND = "webhook"
+USER_AGENT = "Lectern-Webhooks/1"
+# The worker bounds each attempt (LECTERN_OUTBOUND_TIMEOUT_SECONDS); this only backs it up.
+HTTP_TIMEOUT = 60.0
+ANSWER_SHOWN = 300
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What sending to a subscription needs, read when its worker claims it."""
+
+    id: int
+    institution_id: int
+    url: str
+    description: str
+    event_types: frozenset[str]
+    secrets: tuple[str, ...]
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One verifying context for every request: building it reads the system's certificates."""
+    return ssl.create_default_context()
+
+
+def client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT,
+        follow_redirects=False,
+        verify=_tls(),
+        headers={"user-agent": USER_AGENT},
+    )
+
+
+def endpoint_of(subscription: WebhookSubscription, now: datetime) -> Endpoint:
+    secrets = [subscription.secret]
+    until = subscription.previous_secret_until
+    if subscription.previous_secret and until is not None and until > now:
+        secrets.append(subscription.previous_secret)
+    return Endpoint(
+        id=subscription.id,
+        institution_id=subscription.institution_id,
+        url=subscription.url,
+        description=subscription.description,
+        event_types=frozenset(subscription.event_types),
+        secrets=tuple(secrets),
+    )
+
+
+async def load(session: AsyncSession, destination_id: int) -> Endpoint | None:
+    subscription = await session.get(WebhookSubscription, destination_id)
+    return None if subscription is None else endpoint_of(subscription, utcnow())
+
+
+async def post(
+    http: httpx.AsyncClient, endpoint: Endpoint, msg_id: str, payload: bytes
+) -> httpx.Response:
+    """POST one signed message; the signature is made now, with the time it is sent."""
+    headers = rules.signed_headers(msg_id, payload, utcnow(), endpoint.secrets)
+    return await http.post(endpoint.url, content=payload, headers=headers)
+
+
+def refusal(response: httpx.Response) -> SendFailed:
+    answer = response.text[:ANSWER_SHOWN].strip()
+    error = f"{response.status_code} {response.reason_phrase}".strip()
+    return SendFailed(f"{error}: {answer}" if answer else error, http_status=response.status_code)
+
+
+async def send(endpoint: Endpoint, events: list[LoggedEvent]) -> Accepted:
+    status = None
+    async with client() as http:
+        for event in events:
+            try:
+                response = await post(
+                    http, endpoint, rules.message_id(event.id), rules.event_body(event)
+                )
+            except httpx.HTTPError as error:
+                raise SendFailed(f"{type(error).__name__}: {error}") from error
+            if not response.is_success:
+                raise refusal(response)
+            status = response.status_code
+    return Accepted(status)
+
+
+def takes(endpoint: Endpoint, event: LoggedEvent) -> bool:
+    return event.type in endpoint.event_types
+
+
+async def tell_admins(session: AsyncSession, endpoint: Endpoint, paused: Paused) -> None:
+    """An e-mail to each admin of the institution that the subscription was paused."""
+    admins = await session.scalars(
+        select(User.id).where(
+            User.institution_id == endpoint.institution_id,
+            User.role == Role.ADMIN,
+            User.suspended_at.is_(None),
+        )
+    )
+    for admin_id in admins.all():
+        await enqueue(
+            session,
+            user_id=admin_id,
+            institution_id=endpoint.institution_id,
+            kind=MailKind.INTEGRATION_PAUSED,
+            context={
+                "integration": "Webhook",
+                "destination": endpoint.description or endpoint.url,
+                "failures": paused.failures,
+                "error": paused.error,
+                "link": f"{origin(get_settings())}/admin/webhooks",
+            },
+        )
+
+
+WEBHOOKS: OutboundKind[Endpoint] = OutboundKind(
+    name=KIND,
+    load=load,
+    send=send,
+    select=takes,
+    event_types=lambda endpoint: endpoint.event_types,
+    on_paused=tell_admins,
+    # One message per request, as Standard Webhooks has it; each gets its own delivery row.
+    batch_size=1,
+)
