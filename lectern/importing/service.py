@@ -1,5 +1,7 @@
 """The import as a command: what the target holds, the plan, and writing it in one transaction."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,12 @@ from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from lectern.platform.migrate import alembic_config
 from lectern.progress.service import lock_enrollments, recompute_progress
+from lectern.tallies.rebuild import recounted_after_bulk_load
+
+# Rows of the tallied tables above which a plan's tallies are recounted once after it is
+# written, with their triggers off meanwhile, rather than updated by a trigger per row.
+BULK_TALLY_ROWS = 10_000
+TALLIED = ("users", "enrollments", "access_requests")
 
 
 class TargetNotReady(Exception):
@@ -105,7 +113,8 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
     record = LegacyImport(source=source, report={}, created_at=utcnow())
     session.add(record)
     await session.flush()
-    resolve = await write_plan(session, plan, record.id)
+    async with _tallies_of(session, plan):
+        resolve = await write_plan(session, plan, record.id)
     if plan.recompute:
         await recompute_progress(session, await lock_enrollments(session, plan.recompute))
     outcome = Outcome(plan, record.id, resolve)
@@ -121,6 +130,17 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
         )  # fmt: skip
     await session.flush()
     return outcome
+
+
+@asynccontextmanager
+async def _tallies_of(session: AsyncSession, plan: Plan) -> AsyncIterator[None]:
+    """A large plan's tallies counted once from the rows after it is written (the tallied
+    tables stay locked until the import commits); a small one's by the triggers."""
+    if sum(len(plan.rows.get(table, ())) for table in TALLIED) < BULK_TALLY_ROWS:
+        yield
+        return
+    async with recounted_after_bulk_load(await session.connection()):
+        yield
 
 
 def report_json(outcome: Outcome, source: str, *, applied: bool) -> dict[str, Any]:

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+from psycopg.types.numeric import FloatLoader
+from psycopg.types.string import TextLoader
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -55,6 +58,15 @@ TIME_COLUMNS = {"created_at", "updated_at", "enrolled_at", "completed_at", "last
 FLAG_COLUMNS = {"requires_approval", "is_default_unlocked", "completed", "passed", "is_correct"}
 # Rows fetched per round trip while reading.
 FETCH_ROWS = 10_000
+# PostgreSQL types whose values psycopg already loads as the planner expects them (with uuid
+# and numeric loaded as text and float, and the session in UTC), by the kind of column.
+AS_EXPECTED = {
+    "id": {"uuid"},
+    "json": {"json", "jsonb"},
+    "number": {"numeric", "float8", "float4", "int2", "int4", "int8"},
+    "time": {"timestamptz"},
+    "flag": {"bool"},
+}
 
 Progress = Callable[[str, int], None]
 
@@ -117,18 +129,32 @@ def _as_time(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _converter(column: str) -> Callable[[Any], Any]:
+def _kind(column: str) -> str:
     if column in ID_COLUMNS or column.endswith("_id"):
-        return _as_id
+        return "id"
     if column in JSON_COLUMNS:
-        return _as_json
+        return "json"
     if column in NUMBER_COLUMNS:
-        return _as_number
+        return "number"
     if column in TIME_COLUMNS:
-        return _as_time
+        return "time"
     if column in FLAG_COLUMNS:
-        return lambda v: None if v is None else bool(v)
-    return lambda v: v
+        return "flag"
+    return "text"
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "id": _as_id,
+    "json": _as_json,
+    "number": _as_number,
+    "time": _as_time,
+    "flag": lambda v: None if v is None else bool(v),
+    "text": lambda v: v,
+}
+
+
+def _converter(column: str) -> Callable[[Any], Any]:
+    return CONVERTERS[_kind(column)]
 
 
 def check_schema(engine: Engine) -> None:
@@ -153,6 +179,8 @@ def read_legacy(url: str, progress: Progress | None = None) -> Legacy:
     engine = source_engine(url)
     try:
         check_schema(engine)
+        if engine.dialect.name == "postgresql":
+            return _read_postgresql(engine.url, progress)
         legacy: Legacy = {}
         with engine.connect() as connection:
             for table, columns in TABLES.items():
@@ -174,3 +202,46 @@ def read_legacy(url: str, progress: Progress | None = None) -> Legacy:
         raise SourceError(f"cannot read the legacy database: {reason}") from error
     finally:
         engine.dispose()
+
+
+def _read_postgresql(url: Any, progress: Progress | None) -> Legacy:
+    """Every table through psycopg itself, converting in Python only the columns whose type is
+    not the legacy schema's: the rest load as the planner expects them."""
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    legacy: Legacy = {}
+    try:
+        with psycopg.connect(dsn, options="-c TimeZone=UTC") as connection:
+            connection.adapters.register_loader("uuid", TextLoader)
+            connection.adapters.register_loader("numeric", FloatLoader)
+            types = connection.adapters.types
+            for table, columns in TABLES.items():
+                with connection.cursor(name=f"read_{table}") as cursor:
+                    cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
+                    assert cursor.description is not None
+                    convert = [
+                        (n, CONVERTERS[kind])
+                        for n, (column, found) in enumerate(
+                            zip(columns, cursor.description, strict=True)
+                        )
+                        if (kind := _kind(column)) != "text"
+                        and getattr(types.get(found.type_code), "name", None)
+                        not in AS_EXPECTED[kind]
+                    ]
+                    rows = legacy[table] = []
+                    while chunk := cursor.fetchmany(FETCH_ROWS):
+                        if convert:
+                            chunk = [_converted(row, convert) for row in chunk]
+                        rows.extend(dict(zip(columns, row, strict=True)) for row in chunk)
+                        if progress:
+                            progress(table, len(chunk))
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0]
+        raise SourceError(f"cannot read the legacy database: {reason}") from error
+    return legacy
+
+
+def _converted(row: tuple[Any, ...], convert: list[tuple[int, Callable[[Any], Any]]]) -> Any:
+    values = list(row)
+    for n, function in convert:
+        values[n] = function(values[n])
+    return values

@@ -1,23 +1,23 @@
-"""Writing a plan in bulk: multi-row inserts through SQLAlchemy Core, in one transaction.
+"""Writing a plan in bulk, in one transaction: COPY on PostgreSQL, multi-row inserts on SQLite.
 
-Rows refer to each other by plan keys until written; each table's new ids come back from its
-INSERT … RETURNING (in parameter order) and resolve the keys of the tables written after it.
+Rows refer to each other by plan keys until written. On PostgreSQL each table's new ids are
+drawn from its sequence in one statement before its COPY, so the keys resolve without reading
+anything back; on SQLite they come back from INSERT … RETURNING, in parameter order.
 """
 
+import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+import asyncpg
+from sqlalchemy import JSON, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from lectern.importing.plan import Plan, Ref
-from lectern.models import (
-    Base,
-    LegacyId,
-    QbankQuestion,
-    QbankTest,
-    QbankTestQuestion,
-)
+from lectern.importing.plan import Plan, Ref, Row
+from lectern.models import Base, LegacyId, QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
 from lectern.platform.db import insert_for
 
@@ -39,7 +39,8 @@ REFERENCES: dict[str, dict[str, str]] = {
     "payments": {"institution_id": "institutions", "user_id": "users", "course_id": "courses"},
     "certificates": {"enrollment_id": "enrollments", "user_id": "users", "course_id": "courses"},
 }
-# Rows per INSERT statement for tables whose ids are not needed back.
+LINK_COLUMNS = ("legacy_table", "legacy_id", "lectern_id", "import_id")
+# Rows per INSERT statement on SQLite, and per statement of the Q-bank recount.
 BATCH = 5_000
 
 Ids = dict[str, dict[str, int]]
@@ -55,49 +56,149 @@ class Resolver:
         return self.ids[table][ref]
 
 
+def _resolving(ids: dict[str, int]) -> Callable[[Any], Any]:
+    """A plan reference into its Lectern id: ints (rows that existed) and None stay."""
+
+    def resolve(ref: Any) -> Any:
+        return ids[ref] if isinstance(ref, str) else ref
+
+    return resolve
+
+
+def _with_defaults(table: Table, columns: list[str]) -> dict[str, Any]:
+    """The value of each NOT NULL column the plan leaves out, from the model's scalar or
+    callable default (COPY and executemany get no ORM defaults)."""
+    filled: dict[str, Any] = {}
+    for column in table.c:
+        if column.name in columns or column.nullable or column.primary_key:
+            continue
+        default = column.default
+        if default is None or not (default.is_scalar or default.is_callable):
+            continue
+        filled[column.name] = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+    return filled
+
+
+class _Table:
+    """One table's planned rows as the values to write, with the references resolved."""
+
+    def __init__(self, name: str, rows: list[Row], resolve: Resolver) -> None:
+        self.name, self.table = name, Base.metadata.tables[name]
+        self.keyed = "key" in rows[0]
+        own = [c for c in rows[0] if c != "key"]
+        self.own = itemgetter(*own)
+        self.filled = _with_defaults(self.table, own)
+        self.columns = own + list(self.filled)
+        references = REFERENCES[name]
+        as_json = {c.name for c in self.table.c if isinstance(c.type, JSON)}
+        self.convert: list[tuple[int, Callable[[Any], Any]]] = [
+            (n, _resolving(resolve.ids[references[c]]))
+            for n, c in enumerate(own)
+            if c in references
+        ]
+        self.json = [n for n, c in enumerate(self.columns) if c in as_json]
+
+    def values(self, row: Row) -> list[Any]:
+        values = list(self.own(row))
+        for n, convert in self.convert:
+            values[n] = convert(values[n])
+        values.extend(self.filled.values())
+        return values
+
+
 async def write_plan(session: AsyncSession, plan: Plan, import_id: int) -> Resolver:
     """Insert every planned row and the legacy-id links; the keys' new ids."""
     resolve = Resolver()
-    for table_name, references in REFERENCES.items():
-        rows = plan.rows.get(table_name)
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    copying = isinstance(driver, asyncpg.Connection)
+    for name in REFERENCES:
+        rows = plan.rows.get(name)
         if not rows:
             continue
-        table = Base.metadata.tables[table_name]
-        values = [
-            {
-                column: resolve(references[column], value) if column in references else value
-                for column, value in row.items()
-                if column != "key"
-            }
-            for row in rows
-        ]
-        if "key" in rows[0]:
-            new_ids = await _insert_returning_ids(session, table, values)
-            keys = resolve.ids[table_name]
-            for row, new_id in zip(rows, new_ids, strict=True):
-                keys[row["key"]] = new_id
-        elif table_name == "lesson_progress":
-            # Facts of an enrollment Lectern already had never overwrite what it holds.
-            upsert = insert_for(session)(table).on_conflict_do_nothing()
-            await _insert(session, upsert, values)
+        if copying:
+            assert isinstance(driver, asyncpg.Connection)
+            await _copy_table(session, driver, _Table(name, rows, resolve), rows, resolve)
         else:
-            await _insert(session, insert(table), values)
-    links = [
-        {"legacy_table": legacy_table, "legacy_id": legacy_id,
-         "lectern_id": resolve(entity, ref), "import_id": import_id}
+            await _insert_table(session, _Table(name, rows, resolve), rows, resolve)
+    links = (
+        (legacy_table, legacy_id, resolve(entity, ref), import_id)
         for legacy_table, legacy_id, entity, ref in plan.links
-    ]  # fmt: skip
-    await _insert(session, insert(LegacyId), links)
+    )
+    if copying:
+        assert isinstance(driver, asyncpg.Connection)
+        await driver.copy_records_to_table("legacy_ids", records=links, columns=LINK_COLUMNS)
+    else:
+        values = [dict(zip(LINK_COLUMNS, link, strict=True)) for link in links]
+        await _insert(session, insert(LegacyId), values)
     await recount_questions(session, [resolve("qbank_questions", q) for q in plan.questions])
     return resolve
 
 
-async def _insert_returning_ids(
-    session: AsyncSession, table: Table, values: list[dict[str, Any]]
-) -> list[int]:
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    result = await session.execute(statement, values)
-    return list(result.scalars())
+async def _copy_table(
+    session: AsyncSession, driver: asyncpg.Connection, table: _Table, rows: list[Row],
+    resolve: Resolver,
+) -> None:  # fmt: skip
+    columns = table.columns
+    if table.name == "lesson_progress":
+        rows = await _facts_of_existing_enrollments(session, table, rows)
+    if table.keyed:
+        new_ids: list[int] = await driver.fetchval(
+            "SELECT array(SELECT nextval(pg_get_serial_sequence($1, 'id'))"
+            " FROM generate_series(1, $2))",
+            table.name,
+            len(rows),
+        )
+        keys = resolve.ids[table.name]
+        for row, new_id in zip(rows, new_ids, strict=True):
+            keys[row["key"]] = new_id
+        columns = ["id", *columns]
+        records: Iterable[list[Any]] = (
+            [new_id, *table.values(row)] for row, new_id in zip(rows, new_ids, strict=True)
+        )
+        shift = 1
+    else:
+        records, shift = (table.values(row) for row in rows), 0
+    if table.json:
+        records = _json_encoded(records, [n + shift for n in table.json])
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
+def _json_encoded(records: Iterable[list[Any]], positions: list[int]) -> Iterable[list[Any]]:
+    for record in records:
+        for n in positions:
+            record[n] = json.dumps(record[n])
+        yield record
+
+
+async def _facts_of_existing_enrollments(
+    session: AsyncSession, table: _Table, rows: list[Row]
+) -> list[Row]:
+    """Inserts the facts of enrollments Lectern already had, never overwriting what it holds;
+    the facts of new enrollments, left for COPY."""
+    existing = [row for row in rows if isinstance(row["enrollment_id"], int)]
+    if existing:
+        upsert = insert_for(session)(table.table).on_conflict_do_nothing()
+        values = [dict(zip(table.columns, table.values(row), strict=True)) for row in existing]
+        await _insert(session, upsert, values)
+    return [row for row in rows if not isinstance(row["enrollment_id"], int)]
+
+
+async def _insert_table(
+    session: AsyncSession, table: _Table, rows: list[Row], resolve: Resolver
+) -> None:
+    values = [dict(zip(table.columns, table.values(row), strict=True)) for row in rows]
+    if table.keyed:
+        statement = insert(table.table).returning(table.table.c.id, sort_by_parameter_order=True)
+        new_ids = list((await session.execute(statement, values)).scalars())
+        keys = resolve.ids[table.name]
+        for row, new_id in zip(rows, new_ids, strict=True):
+            keys[row["key"]] = new_id
+    elif table.name == "lesson_progress":
+        # Facts of an enrollment Lectern already had never overwrite what it holds.
+        await _insert(session, insert_for(session)(table.table).on_conflict_do_nothing(), values)
+    else:
+        await _insert(session, insert(table.table), values)
 
 
 async def _insert(session: AsyncSession, statement: Any, values: list[dict[str, Any]]) -> None:
@@ -106,23 +207,32 @@ async def _insert(session: AsyncSession, statement: Any, values: list[dict[str, 
 
 
 async def recount_questions(session: AsyncSession, question_ids: list[int | None]) -> None:
-    """Q-bank statistics from the answers of finished tests, never copied."""
+    """Q-bank statistics from the answers of finished tests, never copied: counted in one pass
+    over the answers per batch of questions."""
     ids = sorted({q for q in question_ids if q is not None})
-    answered = (
-        select(func.count())
-        .select_from(QbankTestQuestion)
+    finished = (
+        select(QbankTestQuestion.question_id, QbankTestQuestion.is_correct)
         .join(QbankTest, QbankTest.id == QbankTestQuestion.test_id)
-        .where(
-            QbankTestQuestion.question_id == QbankQuestion.id,
-            QbankTest.status == QbankTestStatus.COMPLETED,
-        )
+        .where(QbankTest.status == QbankTestStatus.COMPLETED)
+        .subquery()
     )
+    question = aliased(QbankQuestion)
     for start in range(0, len(ids), BATCH):
+        counts = (
+            select(
+                question.id.label("question_id"),
+                func.count(finished.c.question_id).label("attempts"),
+                func.count(finished.c.question_id)
+                .filter(finished.c.is_correct.is_(True))
+                .label("correct"),
+            )
+            .outerjoin(finished, finished.c.question_id == question.id)
+            .where(question.id.in_(ids[start : start + BATCH]))
+            .group_by(question.id)
+            .subquery()
+        )
         await session.execute(
             update(QbankQuestion)
-            .where(QbankQuestion.id.in_(ids[start : start + BATCH]))
-            .values(
-                attempts=answered.scalar_subquery(),
-                correct=answered.where(QbankTestQuestion.is_correct.is_(True)).scalar_subquery(),
-            )
+            .where(QbankQuestion.id == counts.c.question_id)
+            .values(attempts=counts.c.attempts, correct=counts.c.correct)
         )
