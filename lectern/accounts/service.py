@@ -1,11 +1,14 @@
 """Commands on people: registration, logins, tokens, deletion."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.service import enroll_in_default_courses
+from lectern.enrollments.service import enroll_each_in_default_courses, enroll_in_default_courses
 from lectern.events.service import record_event
 from lectern.events.types import UserDeleted, UserRegistered
 from lectern.institutions.service import get_or_create_institution, institution_by_slug
@@ -14,7 +17,7 @@ from lectern.models.base import utcnow
 from lectern.models.enums import Role
 from lectern.platform.actor import Actor
 from lectern.platform.config import DEFAULT_TOKEN_DAYS
-from lectern.platform.db import insert_for
+from lectern.platform.db import insert_for, insert_of
 from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from lectern.platform.tokens import new_token, token_digest
 
@@ -100,6 +103,59 @@ async def invite_student(
     if user is not None:
         await _welcome(session, user)
     return user
+
+
+@cache
+def _invite_statement(dialect_name: str) -> Any:
+    columns = User.__table__.c
+    names = ("institution_id", "email", "email_key", "password_hash", "full_name", "role")
+    return (
+        insert_of(dialect_name)(User.__table__)
+        .values({name: bindparam(name) for name in (*names, "is_platform_admin")})
+        .values(created_at=bindparam("created_at", type_=columns.created_at.type))
+        .on_conflict_do_nothing(index_elements=["email_key"])
+        .returning(columns.id, columns.email_key, columns.email, columns.full_name)
+    )
+
+
+async def invite_students(
+    session: AsyncSession, *, institution: Institution, people: Sequence[tuple[str, str]]
+) -> dict[str, int]:
+    """`invite_student` for many (e-mail, full name): the new users' ids by e-mail key, which
+    lacks those whose e-mail is taken."""
+    if not people:
+        return {}
+    now = utcnow()
+    values = [
+        {
+            "institution_id": institution.id,
+            "email": email.strip(),
+            "email_key": email_key(email),
+            "password_hash": NO_PASSWORD,
+            "full_name": full_name.strip(),
+            "role": Role.STUDENT,
+            "is_platform_admin": False,
+            "created_at": now,
+        }
+        for email, full_name in people
+    ]
+    written = await session.execute(_invite_statement(session.get_bind().dialect.name), values)
+    invited: dict[str, int] = {}
+    for user in sorted(written, key=lambda row: row.id):
+        invited[user.email_key] = user.id
+        record_event(
+            session,
+            UserRegistered(user_id=user.id, full_name=user.full_name, email=user.email),
+            institution_id=institution.id,
+            user_id=user.id,
+        )
+    if invited:
+        await session.execute(
+            insert_for(session)(StudentProfile),
+            [{"user_id": user_id} for user_id in invited.values()],
+        )
+        await enroll_each_in_default_courses(session, institution.id, sorted(invited.values()))
+    return invited
 
 
 async def _welcome(session: AsyncSession, user: User) -> None:

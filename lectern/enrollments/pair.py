@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, literal_column, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments import seats
@@ -146,10 +146,9 @@ async def lock_pair_of_request(session: AsyncSession, request_id: int) -> None:
         transaction_of(session).pair_locks.add((pair.user_id, pair.course_id))
 
 
-def _enrollment_upsert(dialect_name: str) -> Any:
+def enrollment_upsert(dialect_name: str) -> Any:
     """Insert the pair's enrollment or reactivate its cancelled or expired one, returning the
     row if it changed."""
-    now = bindparam("now", type_=UTCDateTime())
     statement = insert_of(dialect_name)(ENROLLMENTS).values(
         user_id=bindparam("user_id"),
         course_id=bindparam("course_id"),
@@ -157,25 +156,30 @@ def _enrollment_upsert(dialect_name: str) -> Any:
         source=bindparam("source"),
         progress=0.0,
         ends_at=bindparam("ends_at", type_=UTCDateTime()),
-        created_at=now,
-        updated_at=now,
+        created_at=bindparam("created_at", type_=UTCDateTime()),
+        updated_at=bindparam("updated_at", type_=UTCDateTime()),
     )
+    # No bound parameter past VALUES: SQLAlchemy then sends many rows' upserts in one statement.
     return statement.on_conflict_do_update(
         index_elements=["user_id", "course_id"],
         set_={
-            "status": EnrollmentStatus.ACTIVE,
+            "status": statement.excluded.status,
             "source": statement.excluded.source,
-            "completed_at": None,
+            "completed_at": null(),
             "ends_at": statement.excluded.ends_at,
-            "expiry_notified_at": None,
-            "updated_at": now,
+            "expiry_notified_at": null(),
+            "updated_at": statement.excluded.updated_at,
         },
-        where=(ENROLLMENTS.c.status == EnrollmentStatus.CANCELLED)
-        | (ENROLLMENTS.c.status == EnrollmentStatus.EXPIRED),
+        where=ENROLLMENTS.c.status.in_(
+            [
+                literal_column(f"'{EnrollmentStatus.CANCELLED}'"),
+                literal_column(f"'{EnrollmentStatus.EXPIRED}'"),
+            ]
+        ),
     ).returning(*ENROLLMENTS.c)
 
 
-_UPSERT_ENROLLMENT = Prepared(_enrollment_upsert)
+_UPSERT_ENROLLMENT = Prepared(enrollment_upsert)
 _ENROLLMENT_OF_PAIR = Prepared(
     select(ENROLLMENTS).where(
         ENROLLMENTS.c.user_id == bindparam("user_id"),
@@ -227,7 +231,8 @@ async def enroll(
         "user_id": user_id,
         "course_id": course.id,
         "source": source,
-        "now": now,
+        "created_at": now,
+        "updated_at": now,
         "ends_at": ends_at or access_ends_at(source, terms.access_days, now),
     }
     enrollment = await _UPSERT_ENROLLMENT.one(session, parameters)

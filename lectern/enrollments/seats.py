@@ -8,6 +8,7 @@ the transaction ends, so the count cannot go stale between the check and the ins
 without a limit take no lock.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,33 @@ async def seat_free(session: AsyncSession, course_id: int) -> bool:
     if limit is None:
         return True
     return bool((await _SEATS_TAKEN.one(session, parameters))[0] < limit)
+
+
+async def terms_of(session: AsyncSession, course_ids: Collection[int]) -> dict[int, CourseTerms]:
+    """Each course's terms, in one statement."""
+    rows = await session.execute(
+        select(COURSES.c.id, COURSES.c.seat_limit, COURSES.c.waitlist, COURSES.c.access_days).where(
+            COURSES.c.id.in_(sorted(course_ids))
+        )
+    )
+    return {
+        row.id: CourseTerms(row.seat_limit, bool(row.waitlist), row.access_days) for row in rows
+    }
+
+
+async def seats_left(session: AsyncSession, course_ids: Collection[int]) -> dict[int, int]:
+    """The free seats of each course with a limit, holding their seats until the transaction
+    ends: the courses' rows are locked in id order, then counted (see the module's note)."""
+    locked = select(COURSES.c.id, COURSES.c.seat_limit).where(
+        COURSES.c.id.in_(sorted(course_ids)), COURSES.c.seat_limit.is_not(None)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        locked = locked.order_by(COURSES.c.id).with_for_update(key_share=True)
+    limits = {row.id: row.seat_limit for row in await session.execute(locked)}
+    if not limits:
+        return {}
+    taken = await seats_taken(session, list(limits))
+    return {course_id: limit - taken.get(course_id, 0) for course_id, limit in limits.items()}
 
 
 async def seats_taken(session: AsyncSession, course_ids: list[int]) -> dict[int, int]:
@@ -144,6 +172,17 @@ async def waitlist_position(session: AsyncSession, user_id: int, course_id: int)
 async def leave_waitlist(session: AsyncSession, user_id: int, course_id: int) -> bool:
     left = await _LEAVE.one_or_none(session, {"course_id": course_id, "user_id": user_id})
     return left is not None
+
+
+async def leave_waitlists(session: AsyncSession, course_id: int, user_ids: Collection[int]) -> None:
+    """Take these learners out of the course's line (those enrolled now)."""
+    for start in range(0, len(ordered := sorted(user_ids)), 5000):
+        await session.execute(
+            delete(WAITLIST).where(
+                WAITLIST.c.course_id == course_id,
+                WAITLIST.c.user_id.in_(ordered[start : start + 5000]),
+            )
+        )
 
 
 async def first_in_line(session: AsyncSession, course_id: int) -> Any:

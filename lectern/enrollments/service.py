@@ -1,18 +1,29 @@
 """Commands that put learners into courses, and take them out: who may, and on what terms.
 The pair's rows change through `lectern.enrollments.pair`."""
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments import seats
+from lectern.enrollments.batch import (
+    Placement,
+    cancel_each,
+    chunks,
+    enroll_each,
+    enrollments_of,
+    lock_pairs,
+)
 from lectern.enrollments.pair import (
+    EnrollmentRow,
     EnrollResult,
     WhenFull,
     cancel_enrollment,
     current_enrollment,
     enroll,
+    fill_freed_seats,
     lock_pair,
 )
 from lectern.enrollments.rules import (
@@ -22,6 +33,7 @@ from lectern.enrollments.rules import (
 )
 from lectern.events.service import record_event
 from lectern.events.types import (
+    EnrollmentCancelled,
     WaitlistLeft,
 )
 from lectern.models import Course, Enrollment, Payment, User
@@ -34,7 +46,7 @@ from lectern.models.enums import (
     PaymentStatus,
     Role,
 )
-from lectern.notifications.service import notify
+from lectern.notifications.service import Note, notify, notify_each
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -81,6 +93,40 @@ async def enroll_in_default_courses(session: AsyncSession, user: User) -> list[E
             if full.slug != "course-full":
                 raise
     return results
+
+
+async def enroll_each_in_default_courses(
+    session: AsyncSession, institution_id: int, user_ids: Sequence[int]
+) -> None:
+    """`enroll_in_default_courses` for many new learners of one institution."""
+    courses = (
+        await session.scalars(
+            select(Course).where(
+                Course.institution_id == institution_id,
+                Course.access == CourseAccess.DEFAULT,
+                Course.status == CourseStatus.PUBLISHED,
+            )
+        )
+    ).all()
+    for course in courses:
+        if course.seat_limit is None:
+            placements = [Placement(user_id, course.id) for user_id in user_ids]
+            await enroll_each(
+                session, placements, {course.id: course}, source=EnrollmentSource.DEFAULT
+            )
+            continue
+        for user_id in user_ids:  # each in turn into the seats, then the line, as one would
+            try:
+                await enroll(
+                    session,
+                    user_id=user_id,
+                    course=course,
+                    source=EnrollmentSource.DEFAULT,
+                    when_full=WhenFull.WAIT,
+                )
+            except Conflict as full:
+                if full.slug != "course-full":
+                    raise
 
 
 async def visible_course(session: AsyncSession, actor: Actor, course_id: int) -> Course:
@@ -198,6 +244,9 @@ async def admin_enroll(
     return result
 
 
+UNENROLLED = "Unenrolled by an admin."
+
+
 async def admin_unenroll(session: AsyncSession, actor: Actor, enrollment_id: int) -> Enrollment:
     """Cancel an enrollment, keeping its facts for a later re-enrollment; again is a no-op."""
     _require_admin(actor)
@@ -224,4 +273,124 @@ async def admin_unenroll(session: AsyncSession, actor: Actor, enrollment_id: int
             slug="paid-enrollment",
             payment_id=paid,
         )
-    return await cancel_enrollment(session, enrollment, course, reason="Unenrolled by an admin.")
+    return await cancel_enrollment(session, enrollment, course, reason=UNENROLLED)
+
+
+async def _courses_of_institution(
+    session: AsyncSession, actor: Actor, course_ids: Collection[int]
+) -> dict[int, Course]:
+    found = {
+        course.id: course
+        for course in await session.scalars(
+            select(Course).where(
+                Course.id.in_(sorted(course_ids)), Course.institution_id == actor.institution_id
+            )
+        )
+    }
+    if len(found) != len(set(course_ids)):
+        raise NotFound("No such course.")
+    return found
+
+
+async def admin_enroll_each(
+    session: AsyncSession, actor: Actor, placements: Sequence[Placement]
+) -> list[EnrollmentRow]:
+    """`admin_enroll` for many pairs (each once) of the actor's institution, all or none: an
+    unknown student or course, an archived course, or a course without the seats for its
+    placements refuses them all. The enrollments it created or reactivated."""
+    _require_admin(actor)
+    now = utcnow()
+    if any(p.ends_at is not None and p.ends_at <= now for p in placements):
+        raise Invalid("ends_at must be in the future.", slug="ends-in-the-past")
+    courses = await _courses_of_institution(session, actor, {p.course_id for p in placements})
+    if any(course.status == CourseStatus.ARCHIVED for course in courses.values()):
+        raise Conflict("This course is archived.", slug="course-archived")
+    user_ids = sorted({p.user_id for p in placements})
+    students = 0
+    for batch in chunks(user_ids, 5000):
+        students += len(
+            (
+                await session.scalars(
+                    select(User.id).where(
+                        User.id.in_(batch),
+                        User.institution_id == actor.institution_id,
+                        User.role == Role.STUDENT,
+                    )
+                )
+            ).all()
+        )
+    if students != len(user_ids):
+        raise NotFound("No such student.")
+    written = await enroll_each(
+        session, placements, courses, source=EnrollmentSource.ADMIN, reviewer_id=actor.id
+    )
+    notes = [
+        Note(
+            row.user_id,
+            "enrollment.created",
+            f"You were enrolled in {courses[row.course_id].title}",
+            link=f"/courses/{row.course_id}",
+        )
+        for row in written
+    ]
+    await notify_each(session, institution_id=actor.institution_id, notes=notes)
+    return written
+
+
+async def admin_unenroll_each(
+    session: AsyncSession,
+    actor: Actor,
+    enrollment_ids: Collection[int],
+    *,
+    give_freed_seats: bool = True,
+) -> list[EnrollmentRow]:
+    """`admin_unenroll` for many enrollments of the actor's institution, all or none (an
+    unknown or paid one refuses them all); the active or completed ones it cancelled. Without
+    `give_freed_seats` the caller gives the freed seats to the waitlists (`fill_freed_seats`)
+    once it has used those it wants."""
+    _require_admin(actor)
+    pairs: dict[int, tuple[int, int]] = {}
+    for batch in chunks(sorted(enrollment_ids), 5000):
+        for row in await session.execute(
+            select(Enrollment.id, Enrollment.user_id, Enrollment.course_id)
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Enrollment.id.in_(batch), Course.institution_id == actor.institution_id)
+        ):
+            pairs[row.id] = (row.user_id, row.course_id)
+    if len(pairs) != len(set(enrollment_ids)):
+        raise NotFound("No such enrollment.")
+    await lock_pairs(session, pairs.values())
+    standing = await enrollments_of(session, list(pairs.values()))
+    enrolled = [pair for pair, row in standing.items() if is_enrolled(row.status)]
+    for pairs_batch in chunks(enrolled, 2000):
+        paid = await session.scalar(
+            select(Payment.id)
+            .where(
+                tuple_(Payment.user_id, Payment.course_id).in_(pairs_batch),
+                Payment.status == PaymentStatus.COMPLETED,
+            )
+            .limit(1)
+        )
+        if paid is not None:
+            raise Conflict(
+                f"A learner paid for the course; refund payment {paid} to unenroll them.",
+                slug="paid-enrollment",
+                payment_id=paid,
+            )
+    courses = await _courses_of_institution(session, actor, {c for _, c in pairs.values()})
+    cancelled = await cancel_each(session, pairs.keys(), courses, reason=UNENROLLED)
+    notes = [
+        Note(
+            row.user_id,
+            EnrollmentCancelled.type,
+            f"Your enrollment in {courses[row.course_id].title} was cancelled",
+            body=UNENROLLED,
+            link="/catalog",
+        )
+        for row in cancelled
+    ]
+    await notify_each(session, institution_id=actor.institution_id, notes=notes)
+    if give_freed_seats:
+        for course_id in sorted({row.course_id for row in cancelled}):
+            await fill_freed_seats(session, courses[course_id])
+    return cancelled

@@ -1,6 +1,7 @@
 """In-app notifications: written with the command that causes them."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -50,6 +51,51 @@ async def notify(
         institution_id=institution_id,
         user_id=user_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One notification of `notify_each`."""
+
+    user_id: int
+    kind: str
+    title: str
+    body: str = ""
+    link: str = ""
+
+
+_WRITE_EACH = (
+    insert(_NOTIFICATIONS)
+    .values({name: bindparam(name) for name in ("user_id", "kind", "title", "body", "link")})
+    .values(created_at=bindparam("created_at", type_=UTCDateTime()))
+    .returning(*_NOTIFICATIONS.c)
+)
+
+
+async def notify_each(session: AsyncSession, *, institution_id: int, notes: Sequence[Note]) -> None:
+    """`notify` for many notifications of one institution, in one statement run for them all."""
+    if not notes:
+        return
+    now = utcnow()
+    values = [
+        {
+            "user_id": note.user_id,
+            "kind": note.kind,
+            "title": note.title,
+            "body": note.body,
+            "link": note.link,
+            "created_at": now,
+        }
+        for note in notes
+    ]
+    written = await session.execute(_WRITE_EACH, values)
+    for notification in sorted(written, key=lambda row: row.id):
+        record_event(
+            session,
+            NotificationCreated(**notification_payload(notification)),
+            institution_id=institution_id,
+            user_id=notification.user_id,
+        )
 
 
 async def notify_admins(

@@ -5,7 +5,8 @@ A file is applied in ONE transaction: every row or none. A row with an error (or
 cannot be read) refuses the whole file before anything is written, and a row whose command
 fails at apply time rolls the file back. What the rows name is looked up set-wise (the
 institution's courses, the learners by e-mail, their enrollments and payments) in the same
-transaction, then each row runs its command.
+transaction, under the pairs' locks when applying, then the rows run as the admin commands'
+batched forms (`enrollments.batch`): a statement per thousand rows, not several per row.
 """
 
 import json
@@ -17,9 +18,11 @@ from typing import Any
 from sqlalchemy import ARRAY, String, any_, bindparam, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.accounts.service import invite_student
+from lectern.accounts.service import invite_students
+from lectern.enrollments.batch import Placement, lock_pairs
+from lectern.enrollments.pair import fill_freed_seats
 from lectern.enrollments.seats import seats_taken
-from lectern.enrollments.service import admin_enroll, admin_unenroll
+from lectern.enrollments.service import admin_enroll_each, admin_unenroll_each
 from lectern.events.service import record_event
 from lectern.events.types import EnrollmentImported
 from lectern.models import Course, Enrollment, Institution, Payment, User
@@ -27,8 +30,9 @@ from lectern.models.base import utcnow
 from lectern.models.enums import PaymentStatus
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Conflict, Forbidden, Invalid
-from lectern.rosters.parsing import Action, RosterRow, parse_roster
+from lectern.rosters.parsing import RosterRow, parse_roster
 from lectern.rosters.rules import (
+    SEATING,
     CourseFound,
     Decision,
     Learner,
@@ -57,9 +61,8 @@ class RosterReport:
     filename: str
     applied: bool
     rows: list[PlannedRow]
-    # The users and courses the plan loaded, kept alive for the apply: the session's identity
-    # map holds them only weakly, and the commands' session.get then finds them without a query.
-    loaded: list[Any] = field(default_factory=list, repr=False, compare=False)
+    # The institution's courses by id and slug, as the plan found them.
+    courses: dict[str, Course] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def outcomes(self) -> dict[str, int]:
@@ -108,9 +111,13 @@ def _one_of(column: Any, values: list[str], dialect_name: str) -> Any:
     return column.in_(listed.scalar_subquery())
 
 
-async def _learners(session: AsyncSession, keys: set[str]) -> dict[str, User]:
+async def _learners(session: AsyncSession, keys: set[str]) -> dict[str, Any]:
+    """The users these e-mail keys name: `id`, `institution_id` and `role` by e-mail key."""
     condition = _one_of(User.email_key, sorted(keys), session.get_bind().dialect.name)
-    return {user.email_key: user for user in await session.scalars(select(User).where(condition))}
+    found = await session.execute(
+        select(User.id, User.email_key, User.institution_id, User.role).where(condition)
+    )
+    return {user.email_key: user for user in found}
 
 
 async def _standings(
@@ -145,10 +152,24 @@ async def plan_roster(
     """What the file would do, row by row; writes nothing."""
     if not actor.is_admin:
         raise Forbidden("Only an admin can do this.")
-    rows = parse_roster(data)
+    return await _plan(session, actor, parse_roster(data), filename, lock=False)
+
+
+async def _plan(
+    session: AsyncSession, actor: Actor, rows: list[RosterRow], filename: str, *, lock: bool
+) -> RosterReport:
+    """Each row's decision; with `lock`, what it reads of the pairs is read under their locks,
+    so the decisions hold until the transaction ends."""
     courses = await _courses(session, actor.institution_id)
     learners = await _learners(session, {row.email_key for row in rows if row.email})
     found_courses = [courses.get(row.course.lower()) if row.course else None for row in rows]
+    pairs = {
+        (learners[row.email_key].id, course.id)
+        for row, course in zip(rows, found_courses, strict=True)
+        if course is not None and row.email_key in learners
+    }
+    if lock:
+        await lock_pairs(session, pairs)
     standings = await _standings(
         session,
         {user.id for user in learners.values()},
@@ -185,8 +206,7 @@ async def plan_roster(
             )
         )
     planned = await _within_seat_limits(session, planned, courses)
-    loaded = [*learners.values(), *courses.values()]
-    return RosterReport(filename, applied=False, rows=planned, loaded=loaded)
+    return RosterReport(filename, applied=False, rows=planned, courses=courses)
 
 
 async def _within_seat_limits(
@@ -218,8 +238,15 @@ async def import_roster(
     session: AsyncSession, actor: Actor, data: bytes, filename: str = "roster.csv"
 ) -> RosterReport:
     """Apply a roster file, every row or none; the caller commits. A file with any row in
-    error is refused whole (RosterInvalid, carrying each row's report)."""
-    report = await plan_roster(session, actor, data, filename)
+    error is refused whole (RosterInvalid, carrying each row's report).
+
+    The rows run as the admin enrollment commands do, a statement for many rows at a time:
+    invitations, then unenrollments, then enrollments. The seats the file's unenrollments free
+    go to its own enrollments first, as applying its rows in order would, and what is left to
+    the courses' waitlists."""
+    if not actor.is_admin:
+        raise Forbidden("Only an admin can do this.")
+    report = await _plan(session, actor, parse_roster(data), filename, lock=True)
     if not report.ok:
         raise RosterInvalid(
             "Some rows cannot be applied; nothing was. Fix them and send the file again.",
@@ -229,10 +256,26 @@ async def import_roster(
                 if planned.decision.outcome == Outcome.ERROR
             ],
         )
-    institution = await session.get_one(Institution, actor.institution_id)
-    invited: dict[str, int] = {}
-    for planned in report.rows:
-        await _apply(session, actor, institution, planned, invited)
+    invited = await _invite(session, actor, report.rows)
+    unenrolled = [
+        p.enrollment_id
+        for p in report.rows
+        if p.decision.outcome == Outcome.UNENROLL and p.enrollment_id is not None
+    ]
+    cancelled = await admin_unenroll_each(session, actor, unenrolled, give_freed_seats=False)
+    placements = [
+        Placement(
+            p.user_id if p.user_id is not None else invited[p.row.email_key],
+            p.course_id,
+            p.row.ends_at,
+        )
+        for p in report.rows
+        if p.decision.outcome in SEATING and p.course_id is not None
+    ]
+    await admin_enroll_each(session, actor, placements)
+    by_id = {course.id: course for course in report.courses.values()}
+    for course_id in sorted({row.course_id for row in cancelled}):
+        await fill_freed_seats(session, by_id[course_id])
     record_event(
         session,
         EnrollmentImported(filename=filename, rows=len(report.rows), outcomes=report.outcomes),
@@ -242,33 +285,23 @@ async def import_roster(
     return RosterReport(filename, applied=True, rows=report.rows)
 
 
-async def _apply(
-    session: AsyncSession,
-    actor: Actor,
-    institution: Institution,
-    planned: PlannedRow,
-    invited: dict[str, int],
-) -> None:
-    row, outcome = planned.row, planned.decision.outcome
-    assert planned.course_id is not None  # a row without its course is an error
-    if row.action == Action.UNENROLL:
-        if planned.enrollment_id is not None:
-            await admin_unenroll(session, actor, planned.enrollment_id)
-        return
-    user_id = planned.user_id
-    if outcome == Outcome.INVITE:
-        user_id = invited.get(row.email_key)
-        if user_id is None:
-            user = await invite_student(
-                session, institution=institution, email=row.email, full_name=row.full_name
+async def _invite(session: AsyncSession, actor: Actor, rows: list[PlannedRow]) -> dict[str, int]:
+    """The accounts of the learners the rows invite, by e-mail key."""
+    people = {
+        p.row.email_key: (p.row.email, p.row.full_name)
+        for p in rows
+        if p.decision.outcome == Outcome.INVITE
+    }
+    if not people:
+        return {}
+    institution = await session.get_one(Institution, actor.institution_id)
+    invited = await invite_students(session, institution=institution, people=list(people.values()))
+    for p in rows:
+        if p.decision.outcome == Outcome.INVITE and p.row.email_key not in invited:
+            raise Conflict(
+                f"Line {p.row.line}: {p.row.email} signed up meanwhile; send the file again."
             )
-            if user is None:
-                raise Conflict(
-                    f"Line {row.line}: {row.email} signed up meanwhile; send the file again."
-                )
-            user_id = invited[row.email_key] = user.id
-    assert user_id is not None
-    await admin_enroll(session, actor, user_id, planned.course_id, ends_at=row.ends_at)
+    return invited
 
 
 def row_report(planned: PlannedRow) -> dict[str, Any]:
