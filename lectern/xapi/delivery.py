@@ -15,8 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events.rules import LoggedEvent
-from lectern.models import XapiDestination
-from lectern.outbound.kinds import Accepted, OutboundKind, SendFailed
+from lectern.mail.outbox import enqueue, origin
+from lectern.models import User, XapiDestination
+from lectern.models.enums import Role
+from lectern.models.mail import MailKind
+from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
+from lectern.platform.config import get_settings
 from lectern.xapi.statements import STATEMENT_EVENTS, XAPI_VERSION, Statement, statements_for
 
 KIND = "xapi"
@@ -32,6 +36,8 @@ class Lrs:
     """What sending needs of a destination."""
 
     id: int
+    institution_id: int
+    name: str
     endpoint: str
     key: str
     secret: str
@@ -63,6 +69,8 @@ async def load_lrs(session: AsyncSession, destination_id: int) -> Lrs | None:
         return None
     return Lrs(
         id=row.id,
+        institution_id=row.institution_id,
+        name=row.name,
         endpoint=row.endpoint,
         key=row.key,
         secret=row.secret,
@@ -99,12 +107,38 @@ def statement_event_types(_lrs: Lrs) -> Collection[str]:
     return STATEMENT_EVENTS
 
 
+async def tell_admins(session: AsyncSession, lrs: Lrs, paused: Paused) -> None:
+    """An e-mail to each admin of the institution that delivery to the LRS was paused."""
+    admins = await session.scalars(
+        select(User.id).where(
+            User.institution_id == lrs.institution_id,
+            User.role == Role.ADMIN,
+            User.suspended_at.is_(None),
+        )
+    )
+    for admin_id in admins.all():
+        await enqueue(
+            session,
+            user_id=admin_id,
+            institution_id=lrs.institution_id,
+            kind=MailKind.INTEGRATION_PAUSED,
+            context={
+                "integration": "Learning record store",
+                "destination": lrs.name or lrs.endpoint,
+                "failures": paused.failures,
+                "error": paused.error,
+                "link": f"{origin(get_settings())}/admin/xapi",
+            },
+        )
+
+
 XAPI: OutboundKind[Lrs] = OutboundKind(
     name=KIND,
     load=load_lrs,
     send=send_statements,
     select=makes_statements,
     event_types=statement_event_types,
+    on_paused=tell_admins,
     batch_size=50,
 )
 
