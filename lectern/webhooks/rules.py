@@ -4,6 +4,7 @@ says and how it is signed (the Standard Webhooks scheme)."""
 import base64
 import ipaddress
 import json
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -18,6 +19,8 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
 LOOPBACK = "127.0.0.1"
 # The message of "test connection": not an event of the log, so no event id.
 TEST_TYPE = "webhook.test"
+# A DNS name in ASCII (an internationalised one in its xn-- form).
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class RefusedUrl(ValueError):
@@ -40,9 +43,20 @@ def check_url(url: str, *, allow_loopback_http: bool) -> str:
         raise RefusedUrl("must not have a #fragment")
     if port == 0:
         raise RefusedUrl("port 0 is not a port")
+    if not _is_host(parts.hostname):
+        raise RefusedUrl("must name a host: a DNS name (xn-- form for others than ASCII) or an IP")
     if parts.scheme == "http" and not (allow_loopback_http and _is_loopback(parts.hostname)):
         raise RefusedUrl("must be https://")
     return url
+
+
+def _is_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def _is_loopback(host: str) -> bool:

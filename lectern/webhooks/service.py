@@ -211,7 +211,7 @@ async def try_connection(endpoint: Endpoint, settings: Settings) -> ConnectionTr
             error = refusal(response).error
     except TimeoutError:
         error = f"no answer within {settings.outbound_timeout_seconds:g} s"
-    except httpx.HTTPError as failed:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as failed:
         error = f"{type(failed).__name__}: {failed}"
     elapsed = round((loop.time() - started) * 1000)
     return ConnectionTried(error is None, status, elapsed, error)

@@ -31,6 +31,12 @@ def test_https_urls_are_taken(url: str) -> None:
         "https://example.edu/#top",
         "https://example.edu:0/",
         "https://example.edu:70000/",
+        "https://a b/",
+        "https://%/",
+        "https://a..b/",
+        "https://-a.example.edu/",
+        "https://xn--/",
+        "https://\u00e9cole.example/",
     ],
 )
 def test_other_urls_are_refused(url: str) -> None:
