@@ -116,7 +116,7 @@ class ScoreWorker:
         if await _superseded(session, score):
             return Outcome(score.id, ScoreStatus.SUPERSEDED, score.attempts + 1, now)
         try:
-            await self._send(session, score, link, platform)
+            await self._send(score, link, platform)
         except SendFailed as failed:
             SCORES_FAILED.inc()
             attempts = score.attempts + 1
@@ -132,9 +132,7 @@ class ScoreWorker:
         SCORES_SENT.inc()
         return Outcome(score.id, ScoreStatus.SENT, score.attempts + 1, now)
 
-    async def _send(
-        self, session: AsyncSession, score: LtiScore, link: LtiGradeLink, platform: LtiPlatform
-    ) -> None:
+    async def _send(self, score: LtiScore, link: LtiGradeLink, platform: LtiPlatform) -> None:
         if platform.auth_token_url is None:
             raise SendFailed("The platform has no auth token URL.", permanent=True)
         body = {
@@ -147,7 +145,7 @@ class ScoreWorker:
         }
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as http:
-                token = await self._token(session, http, platform)
+                token = await self._token(http, platform)
                 response = await http.post(
                     scores_url(link.line_item_url),
                     json=body,
@@ -163,9 +161,7 @@ class ScoreWorker:
                 permanent=_permanent(response.status_code),
             )
 
-    async def _token(
-        self, session: AsyncSession, http: httpx.AsyncClient, platform: LtiPlatform
-    ) -> str:
+    async def _token(self, http: httpx.AsyncClient, platform: LtiPlatform) -> str:
         """An AGS score access token from the platform, reused until shortly before it ends."""
         cached = self._tokens.get(platform.id)
         if cached is not None and cached[1] > time.monotonic():
@@ -173,7 +169,8 @@ class ScoreWorker:
         assert platform.auth_token_url is not None
         now = int(time.time())
         assertion = sign(
-            await signing_key(session),
+            # Made, if none exists yet, in a transaction of its own that commits.
+            await self.database.run(signing_key),
             {
                 "iss": platform.client_id,
                 "sub": platform.client_id,
