@@ -90,7 +90,7 @@ class Browser:
 
 
 @pytest.fixture
-async def browser(app: Any) -> AsyncIterator[Browser]:
+async def visitor(app: Any) -> AsyncIterator[Browser]:
     async with opened_browser(app) as opened:
         yield opened
 

@@ -35,7 +35,7 @@ async def test_the_client_secret_is_never_sent_back(world: World, idp: IdentityP
 
 
 async def test_a_change_without_a_secret_keeps_it(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
@@ -48,7 +48,7 @@ async def test_a_change_without_a_secret_keeps_it(
     assert (changed.json()["name"], changed.json()["email_domain"]) == ("Northwind SSO", DOMAIN)
     idp.person = {"sub": "s", "email": f"carol@{DOMAIN}", "email_verified": True}
     # The provider still accepts the secret Lectern sends.
-    assert (await browser.sign_in(provider["id"])).status_code == 303
+    assert (await visitor.sign_in(provider["id"])).status_code == 303
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ async def test_another_institutions_provider_is_not_found(
 
 
 async def test_another_institutions_provider_cannot_sign_into_this_institution(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
     ours = await world.admin("Northwind Academy")
     theirs = await world.admin("Southwind College")
@@ -182,15 +182,15 @@ async def test_another_institutions_provider_cannot_sign_into_this_institution(
     idp.person = {"sub": "dana", "email": f"dana@{DOMAIN}", "email_verified": True}
     before = await counts(db)
 
-    answer = await browser.sign_in(provider["id"])
+    answer = await visitor.sign_in(provider["id"])
 
     assert answer.status_code == 409
-    assert (await browser.me()).status_code == 401
+    assert (await visitor.me()).status_code == 401
     assert await counts(db) == before
     # Someone new through their provider becomes theirs, never ours.
     idp.person = {"sub": "erin", "email": f"erin@{DOMAIN}", "email_verified": True}
-    assert (await browser.sign_in(provider["id"])).status_code == 303
-    me = (await browser.me()).json()
+    assert (await visitor.sign_in(provider["id"])).status_code == 303
+    me = (await visitor.me()).json()
     assert me["institution"]["id"] == theirs.institution_id
     async with db.session() as session:
         ours_now = await session.scalars(
@@ -200,7 +200,7 @@ async def test_another_institutions_provider_cannot_sign_into_this_institution(
 
 
 async def test_the_sign_in_page_offers_enabled_providers(
-    world: World, idp: IdentityProvider, browser: Browser
+    world: World, idp: IdentityProvider, visitor: Browser
 ) -> None:
     ours = await world.admin("Northwind Academy")
     theirs = await world.admin("Southwind College")
@@ -216,19 +216,19 @@ async def test_the_sign_in_page_offers_enabled_providers(
     ]
     everyone = (await world.client.get("/api/v1/oidc/providers")).json()
     assert {p["name"] for p in everyone} == {"Northwind account", "Southwind account"}
-    start = await browser.app.get(f"/oidc/{hidden['id']}/start")
+    start = await visitor.app.get(f"/oidc/{hidden['id']}/start")
     assert start.status_code == 404
-    login = await browser.app.get("/login")
+    login = await visitor.app.get("/login")
     assert 'id="oidc-providers"' in login.text
 
 
 async def test_the_admin_page_lists_providers_and_their_sign_ins(
-    world: World, idp: IdentityProvider, browser: Browser
+    world: World, idp: IdentityProvider, visitor: Browser
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     idp.person = {"sub": "f", "email": f"frank@{DOMAIN}", "email_verified": True}
-    assert (await browser.sign_in(provider["id"])).status_code == 303
+    assert (await visitor.sign_in(provider["id"])).status_code == 303
     login = await world.client.post(
         "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
     )

@@ -28,7 +28,7 @@ async def _refused(
     world: World,
     db: Database,
     idp: IdentityProvider,
-    browser: Browser,
+    visitor: Browser,
     come_back: Callable[[Browser, int], Awaitable[httpx.Response]],
 ) -> dict[str, Any]:
     admin = await world.admin()
@@ -37,51 +37,51 @@ async def _refused(
     if not idp.person:
         idp.person = dict(ALICE)
     before = await counts(db)
-    answer = await come_back(browser, provider["id"])
+    answer = await come_back(visitor, provider["id"])
     assert 400 <= answer.status_code < 500, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert "lectern_session" not in answer.cookies
-    assert (await browser.me()).status_code == 401
+    assert (await visitor.me()).status_code == 401
     assert await counts(db) == before
     problem: dict[str, Any] = answer.json()
     return problem
 
 
 async def test_a_changed_state_is_refused(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
-    async def come_back(browser: Browser, provider_id: int) -> httpx.Response:
-        callback = await browser.approve(await browser.go_to_provider(provider_id))
-        return await browser.come_back(_with_state(callback, "forged"))
+    async def come_back(visitor: Browser, provider_id: int) -> httpx.Response:
+        callback = await visitor.approve(await visitor.go_to_provider(provider_id))
+        return await visitor.come_back(_with_state(callback, "forged"))
 
-    problem = await _refused(world, db, idp, browser, come_back)
+    problem = await _refused(world, db, idp, visitor, come_back)
     assert problem["type"].endswith("/oidc-state-mismatch")
     assert problem["status"] == 400
 
 
 async def test_a_sign_in_started_in_another_browser_is_refused(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser, app: Any
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser, app: Any
 ) -> None:
-    async def come_back(browser: Browser, provider_id: int) -> httpx.Response:
-        # Another browser starts it (a link sent to the victim); this one comes back with it.
+    async def come_back(visitor: Browser, provider_id: int) -> httpx.Response:
+        # Another visitor starts it (a link sent to the victim); this one comes back with it.
         async with opened_browser(app) as attacker:
             callback = await attacker.approve(await attacker.go_to_provider(provider_id))
-        return await browser.come_back(callback)
+        return await visitor.come_back(callback)
 
-    problem = await _refused(world, db, idp, browser, come_back)
+    problem = await _refused(world, db, idp, visitor, come_back)
     assert problem["type"].endswith("/oidc-state-mismatch")
 
 
 async def test_a_callback_used_twice_is_refused_the_second_time(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser, app: Any
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser, app: Any
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     idp.person = dict(ALICE)
-    callback = await browser.approve(await browser.go_to_provider(provider["id"]))
-    assert (await browser.come_back(callback)).status_code == 303
+    callback = await visitor.approve(await visitor.go_to_provider(provider["id"]))
+    assert (await visitor.come_back(callback)).status_code == 303
     before = await counts(db)
-    again = await browser.come_back(callback)
+    again = await visitor.come_back(callback)
     assert again.status_code == 400
     assert again.json()["type"].endswith("/oidc-state-mismatch")
     assert await counts(db) == before
@@ -114,7 +114,7 @@ async def test_an_unacceptable_id_token_is_refused(
     world: World,
     db: Database,
     idp: IdentityProvider,
-    browser: Browser,
+    visitor: Browser,
     tamper: dict[str, Any],
     slug: str,
 ) -> None:
@@ -122,43 +122,43 @@ async def test_an_unacceptable_id_token_is_refused(
     if tamper.get("email", "") is None:
         idp.person = {key: value for key, value in ALICE.items() if key != "email"}
 
-    problem = await _refused(world, db, idp, browser, Browser.sign_in)
+    problem = await _refused(world, db, idp, visitor, Browser.sign_in)
 
     assert problem["type"].endswith("/" + slug)
 
 
 async def test_a_token_signed_with_another_key_is_refused(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
     idp.sign_with = RSAKey.generate_key(2048)
 
-    problem = await _refused(world, db, idp, browser, Browser.sign_in)
+    problem = await _refused(world, db, idp, visitor, Browser.sign_in)
 
     assert problem["type"].endswith("/oidc-id-token-invalid")
     assert problem["status"] == 401
 
 
 async def test_an_error_from_the_provider_is_refused(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
-    async def come_back(browser: Browser, provider_id: int) -> httpx.Response:
-        callback = await browser.approve(await browser.go_to_provider(provider_id))
+    async def come_back(visitor: Browser, provider_id: int) -> httpx.Response:
+        callback = await visitor.approve(await visitor.go_to_provider(provider_id))
         state = parse_qs(urlsplit(callback).query)["state"][0]
         query = urlencode({"state": state, "error": "access_denied"})
-        return await browser.come_back(f"/oidc/callback?{query}")
+        return await visitor.come_back(f"/oidc/callback?{query}")
 
-    problem = await _refused(world, db, idp, browser, come_back)
+    problem = await _refused(world, db, idp, visitor, come_back)
     assert problem["type"].endswith("/oidc-provider-error")
 
 
 async def test_refusals_are_listed_for_admins_and_counted(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser, app: Any
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser, app: Any
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     metrics_before = (await world.client.get("/metrics")).text
     idp.person = dict(ALICE, email="alice@elsewhere.edu")
-    assert (await browser.sign_in(provider["id"])).status_code == 403
+    assert (await visitor.sign_in(provider["id"])).status_code == 403
 
     sign_ins = (
         await world.client.get(
@@ -180,14 +180,14 @@ async def test_refusals_are_listed_for_admins_and_counted(
 
 
 async def test_a_browser_is_shown_the_refusal_as_a_page(
-    world: World, idp: IdentityProvider, browser: Browser
+    world: World, idp: IdentityProvider, visitor: Browser
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     idp.person = dict(ALICE, email="alice@elsewhere.edu")
-    callback = await browser.approve(await browser.go_to_provider(provider["id"]))
+    callback = await visitor.approve(await visitor.go_to_provider(provider["id"]))
 
-    page = await browser.app.get(callback, headers={"Accept": "text/html"})
+    page = await visitor.app.get(callback, headers={"Accept": "text/html"})
 
     assert page.status_code == 403
     assert page.headers["content-type"].startswith("text/html")

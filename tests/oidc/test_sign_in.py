@@ -18,7 +18,7 @@ def person(sub: str = "alice-1", email: str = f"alice@{DOMAIN}", **claims: Any) 
 
 
 async def test_first_sign_in_creates_the_student_with_profile_and_default_enrollments(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
     admin = await world.admin()
     default = await world.course(admin, access="default")
@@ -26,11 +26,11 @@ async def test_first_sign_in_creates_the_student_with_profile_and_default_enroll
     provider = await add_provider(world, admin, idp)
     idp.person = person()
 
-    answer = await browser.sign_in(provider["id"])
+    answer = await visitor.sign_in(provider["id"])
 
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/learn"
-    me = (await browser.me()).json()
+    me = (await visitor.me()).json()
     assert (me["email"], me["full_name"], me["role"]) == (
         f"alice@{DOMAIN}",
         "Alice Liddell",
@@ -83,7 +83,7 @@ async def test_a_later_sign_in_links_by_subject_not_by_email(
 
 
 async def test_an_existing_account_with_the_same_email_is_not_taken_over(
-    world: World, db: Database, idp: IdentityProvider, browser: Browser
+    world: World, db: Database, idp: IdentityProvider, visitor: Browser
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
@@ -100,13 +100,13 @@ async def test_an_existing_account_with_the_same_email_is_not_taken_over(
     before = await counts(db)
     idp.person = person(sub="bob-at-idp", email=f"BOB@{DOMAIN}")
 
-    answer = await browser.sign_in(provider["id"])
+    answer = await visitor.sign_in(provider["id"])
 
     assert answer.status_code == 409
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"].endswith("/oidc-account-exists")
     assert "lectern_session" not in answer.cookies
-    assert (await browser.me()).status_code == 401
+    assert (await visitor.me()).status_code == 401
     assert await counts(db) == before
 
 
@@ -128,12 +128,12 @@ async def test_a_second_subject_with_a_linked_accounts_email_is_refused(
 
 
 async def test_a_provider_that_rotated_its_keys_is_fetched_again(
-    world: World, idp: IdentityProvider, browser: Browser, app: Any
+    world: World, idp: IdentityProvider, visitor: Browser, app: Any
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     idp.person = person()
-    assert (await browser.sign_in(provider["id"])).status_code == 303
+    assert (await visitor.sign_in(provider["id"])).status_code == 303
     # The key set Lectern keeps no longer has the key the next token is signed with.
     idp.key = RSAKey.generate_key(2048, auto_kid=True)
     idp.person = person(sub="bea", email=f"bea@{DOMAIN}")
@@ -146,13 +146,13 @@ async def test_a_provider_that_rotated_its_keys_is_fetched_again(
     "next_path", ["//evil.example/x", "/\\evil.example", "https://evil.example"]
 )
 async def test_only_a_path_on_this_site_is_followed_after_sign_in(
-    world: World, idp: IdentityProvider, browser: Browser, next_path: str
+    world: World, idp: IdentityProvider, visitor: Browser, next_path: str
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     idp.person = person()
-    start = await browser.app.get(f"/oidc/{provider['id']}/start", params={"next": next_path})
-    answer = await browser.come_back(await browser.approve(start.headers["location"]))
+    start = await visitor.app.get(f"/oidc/{provider['id']}/start", params={"next": next_path})
+    answer = await visitor.come_back(await visitor.approve(start.headers["location"]))
     assert answer.status_code == 303
     assert answer.headers["location"] == "/learn"
 
@@ -180,11 +180,11 @@ async def test_a_suspended_student_cannot_sign_in_through_the_provider(
 
 
 async def test_a_next_path_longer_than_kept_is_dropped(
-    world: World, idp: IdentityProvider, browser: Browser
+    world: World, idp: IdentityProvider, visitor: Browser
 ) -> None:
     admin = await world.admin()
     provider = await add_provider(world, admin, idp)
     idp.person = person()
-    answer = await browser.sign_in(provider["id"], next_path="/learn/" + "a" * 1500)
+    answer = await visitor.sign_in(provider["id"], next_path="/learn/" + "a" * 1500)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/learn"
