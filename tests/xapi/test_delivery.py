@@ -1,13 +1,16 @@
 """Statements reach a real LRS (Ralph): valid, in event order, once, and only the institution's
 own; an LRS that is down loses nothing; a replay stores nothing twice."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from lectern.app import create_app
 from lectern.models.base import utcnow
 from lectern.outbound.worker import OutboundWorker
+from lectern.platform.config import Settings
 from lectern.platform.db import Database
 from lectern.xapi.delivery import Lrs
 from tests.factories import World
@@ -261,3 +264,21 @@ async def test_a_disabled_lrs_waits_and_gets_what_it_missed_when_enabled(
     await sender.deliver_due()
     assert _ids(lrs.stored("north")) == _ids(await expected_statements(db, destination))
     assert len(lrs.stored("north")) == 3
+
+
+async def test_the_apps_own_worker_sends_the_statements_soon_after_the_commit(
+    settings: Settings, db: Database, lrs: Ralph
+) -> None:
+    app = create_app(settings.model_copy(update={"xapi_worker": True}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as own:
+            room = await classroom(World(app.state.database, own), own)
+            destination = await add_lrs(own, room.admin, lrs, "north")
+            await room.post(own, watched(room.video, 0, 30))
+            # Nobody calls the worker: the commit wakes it.
+            for _ in range(600):
+                if len(lrs.stored("north")) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+    assert _ids(lrs.stored("north")) == _ids(await expected_statements(db, destination))
