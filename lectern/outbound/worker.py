@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 # Delivery attempts kept per destination: the newest, for its admins to read.
 KEPT_DELIVERIES = 1000
 # Commits that land while a round runs are taken together by the next, at most this often.
-ROUND_SPACING = 0.05
+ROUND_SPACING = 0.1
 ERROR_LIMIT = 1000
 
 _D = OutboundDestination

@@ -73,6 +73,9 @@ async def test_every_event_arrives_signed_in_order_through_the_receivers_failure
     assert first.type == "course.created"
     assert first.data["title"] == "Course 0"
     assert receiver.processed[1].data["title"] == "Course 0 renamed"
+    metrics = (await client.get("/metrics")).text
+    for name in ("events_sent_total", "attempts_failed_total", "lag_events", "lag_seconds"):
+        assert f'lectern_outbound_{name}{{kind="webhook"}}' in metrics
 
 
 async def test_the_delivery_record_shows_each_attempt_and_its_failures(
@@ -153,6 +156,14 @@ async def test_a_subscription_that_keeps_failing_is_paused_and_its_admins_emaile
     assert mail[0]["subject"] == "Webhook paused: CRM sync"
     assert "3 failed attempts" in mail[0]["text_body"]
     assert "/admin/webhooks" in mail[0]["text_body"]
+
+    await client.post(f"/api/v1/admin/webhooks/{hook['id']}/rotate-secret", headers=admin.headers)
+    page = (await client.get("/admin/webhooks", headers=admin.headers)).text
+    assert '<span class="badge bad">paused</span>' in page
+    assert "webhook-resume" in page
+    assert "the previous secret also signs until" in page
+    assert page.count('class="delivery-failed"') == 3
+    assert "503 Service Unavailable" in page
 
     receiver.refusals = 0
     r = await client.post(f"/api/v1/admin/webhooks/{hook['id']}/resume", headers=admin.headers)
