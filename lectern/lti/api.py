@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
+from prometheus_client import Counter
 from pydantic import ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,7 @@ from lectern.lti.keys import PlatformKeySets, published_keys, rotate_tool_key
 from lectern.lti.schemas import (
     ConnectionOut,
     LaunchOut,
+    PlatformChange,
     PlatformIn,
     PlatformOut,
     RotatedOut,
@@ -35,6 +37,7 @@ protocol = api_router(tags=["lti"])
 pages = api_router(include_in_schema=False)
 
 STATE_COOKIE = "lectern_lti_state"
+LAUNCHES = Counter("lectern_lti_launches", "LTI launches, by outcome.", ["outcome"])
 Limit = Annotated[int, Query(ge=1, le=200)]
 Short = Annotated[str, Field(min_length=1, max_length=1000)]
 
@@ -144,13 +147,17 @@ async def launch_by_platform(
     db: Database = Depends(get_database),
 ) -> Response:
     """The platform's ID token, posted by the browser the login sent there."""
-    verified = await launch.verify_launch(
-        db,
-        key_sets(request),
-        state=form.state,
-        state_cookie=request.cookies.get(STATE_COOKIE),
-        id_token=form.id_token,
-    )
+    try:
+        verified = await launch.verify_launch(
+            db,
+            key_sets(request),
+            state=form.state,
+            state_cookie=request.cookies.get(STATE_COOKIE),
+            id_token=form.id_token,
+        )
+    except LecternError:
+        LAUNCHES.labels("refused").inc()
+        raise
     try:
         if verified.launch.message_type == DEEP_LINKING_REQUEST:
             picking = await db.run(lambda s: launch.start_pick(s, verified))
@@ -162,8 +169,10 @@ async def launch_by_platform(
             )
             answer = _signed_in(db, signed_in)
     except LecternError as refusal:
+        LAUNCHES.labels("refused").inc()
         await launch.log_refusal(db, verified.platform_id, refusal)
         raise
+    LAUNCHES.labels("accepted").inc()
     answer.delete_cookie(STATE_COOKIE, path="/lti", secure=True, samesite="none")
     return answer
 
@@ -276,10 +285,10 @@ async def register_platform(
     return await db.run(lambda s: platforms.register_platform(s, actor, body))
 
 
-@router.put("/admin/lti/platforms/{platform_id}", response_model=PlatformOut)
+@router.patch("/admin/lti/platforms/{platform_id}", response_model=PlatformOut)
 async def edit_platform(
     platform_id: PathId,
-    body: PlatformIn,
+    body: PlatformChange,
     actor: Actor = Depends(admin_actor),
     db: Database = Depends(get_database),
 ) -> LtiPlatform:

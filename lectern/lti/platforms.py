@@ -6,12 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.lti.keys import KeySetUnavailable, fetch_key_set
-from lectern.lti.schemas import ConnectionOut, PlatformIn, ScoreOut
+from lectern.lti.schemas import ConnectionOut, PlatformChange, PlatformIn, ScoreOut
 from lectern.models import LtiGradeLink, LtiLaunch, LtiPlatform, LtiScore
 from lectern.models.base import utcnow
 from lectern.platform.actor import Actor
 from lectern.platform.db import insert_for
-from lectern.platform.errors import Conflict, Forbidden, NotFound
+from lectern.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 def _require_admin(actor: Actor) -> None:
@@ -66,15 +66,23 @@ async def register_platform(session: AsyncSession, actor: Actor, body: PlatformI
 
 
 async def edit_platform(
-    session: AsyncSession, actor: Actor, platform_id: int, body: PlatformIn
+    session: AsyncSession, actor: Actor, platform_id: int, body: PlatformChange
 ) -> LtiPlatform:
+    """Change the fields given; a null is refused except for the auth token URL."""
     platform = await platform_of(session, actor, platform_id)
-    fields = _fields(body)
-    if (fields["issuer"], fields["client_id"]) != (platform.issuer, platform.client_id):
+    fields = body.model_dump(exclude_unset=True)
+    cleared = [name for name, value in fields.items() if value is None and name != "auth_token_url"]
+    if cleared:
+        raise Invalid(f"{', '.join(cleared)} cannot be null.", slug="lti-required")
+    if "deployment_ids" in fields:
+        fields["deployment_ids"] = list(dict.fromkeys(fields["deployment_ids"]))
+    issuer = fields.get("issuer", platform.issuer)
+    client_id = fields.get("client_id", platform.client_id)
+    if (issuer, client_id) != (platform.issuer, platform.client_id):
         clash = await session.scalar(
             select(LtiPlatform.id).where(
-                LtiPlatform.issuer == fields["issuer"],
-                LtiPlatform.client_id == fields["client_id"],
+                LtiPlatform.issuer == issuer,
+                LtiPlatform.client_id == client_id,
                 LtiPlatform.id != platform.id,
             )
         )

@@ -29,6 +29,18 @@ class PlatformIn(Input):
     auth_token_url: WebUrl | None = None
 
 
+class PlatformChange(Input):
+    """The fields to change; those left out stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    issuer: str | None = Field(default=None, min_length=1, max_length=500)
+    client_id: str | None = Field(default=None, min_length=1, max_length=255)
+    deployment_ids: list[DeploymentId] | None = Field(default=None, min_length=1, max_length=100)
+    jwks_url: WebUrl | None = None
+    auth_login_url: WebUrl | None = None
+    auth_token_url: WebUrl | None = None
+
+
 class PlatformOut(Output):
     id: int
     name: str

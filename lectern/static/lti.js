@@ -42,7 +42,7 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
       const id = form.dataset.platformId;
       try {
-        if (id) await Lectern.api("PUT", `/api/v1/admin/lti/platforms/${id}`, platformOf(form));
+        if (id) await Lectern.api("PATCH", `/api/v1/admin/lti/platforms/${id}`, platformOf(form));
         else await Lectern.api("POST", "/api/v1/admin/lti/platforms", platformOf(form));
         location.reload();
       } catch (error) {

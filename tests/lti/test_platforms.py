@@ -21,16 +21,22 @@ async def test_an_admin_registers_edits_and_lists_platforms(
     assert created.status_code == 201, created.text
     platform_id = created.json()["id"]
 
-    edited = await client.put(
+    edited = await client.patch(
         f"/api/v1/admin/lti/platforms/{platform_id}",
-        json=platform.registration(name="Moodle", deployment_ids=["d-1", "d-2", "d-1"]),
+        json={"name": "Moodle", "deployment_ids": ["d-1", "d-2", "d-1"], "auth_token_url": None},
         headers=admin.headers,
+    )
+    nulled = await client.patch(
+        f"/api/v1/admin/lti/platforms/{platform_id}", json={"issuer": None}, headers=admin.headers
     )
     listed = await client.get("/api/v1/admin/lti/platforms", headers=admin.headers)
     tool = await client.get("/api/v1/admin/lti/tool", headers=admin.headers)
 
     assert edited.status_code == 200, edited.text
     assert edited.json()["deployment_ids"] == ["d-1", "d-2"]
+    assert edited.json()["auth_token_url"] is None
+    assert edited.json()["issuer"] == platform.issuer
+    assert nulled.status_code == 422
     assert [p["name"] for p in listed.json()] == ["Moodle"]
     assert tool.json() == {
         "login_url": "http://testserver/lti/login",
@@ -99,7 +105,7 @@ async def test_another_institutions_platform_answers_as_unknown(
     path = f"/api/v1/admin/lti/platforms/{registered.platform_id}"
 
     answers = [
-        await client.put(path, json=platform.registration(), headers=stranger.headers),
+        await client.patch(path, json={"name": "Mine"}, headers=stranger.headers),
         await client.delete(path, headers=stranger.headers),
         await client.post(f"{path}/connection-test", headers=stranger.headers),
         await client.get(f"{path}/launches", headers=stranger.headers),
@@ -118,10 +124,8 @@ async def test_the_connection_test_fetches_the_platforms_key_set(
 ) -> None:
     path = f"/api/v1/admin/lti/platforms/{registered.platform_id}"
     reachable = await client.post(f"{path}/connection-test", headers=registered.admin.headers)
-    await client.put(
-        path,
-        json=platform.registration(jwks_url=f"{platform.url}/missing"),
-        headers=registered.admin.headers,
+    await client.patch(
+        path, json={"jwks_url": f"{platform.url}/missing"}, headers=registered.admin.headers
     )
     missing = await client.post(f"{path}/connection-test", headers=registered.admin.headers)
 

@@ -88,6 +88,10 @@ async def test_progress_and_completion_reach_the_platform_as_scores(
         headers=registered.admin.headers,
     )
     assert [s["status"] for s in scores.json()] == ["sent", "sent"]
+    metrics = (await client.get("/metrics")).text
+    assert "lectern_lti_scores_sent_total" in metrics
+    assert 'lectern_lti_launches_total{outcome="accepted"}' in metrics
+    assert "lectern_lti_scores_lag_seconds" in metrics
 
 
 async def test_a_refused_score_is_sent_again_later(
