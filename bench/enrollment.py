@@ -13,7 +13,8 @@ admins; the ratio then also prices the fan-out. The baseline's events are labell
 institution nobody watches, so the streams never carry them.
 
 Baseline, in the same run: the statements an approval emits (read from the SQL echo of
-`approve_request`, listed in RAW_APPROVAL), with the same parameters, executed by asyncpg over
+`approve_request`, listed in RAW_APPROVAL: the request, the enrollment, the learner's
+notification and e-mail, the events), with the same parameters, executed by asyncpg over
 CLIENTS connections, one transaction per approval plus the token lookup. The ratio
 (Lectern / raw) prices HTTP, FastAPI, pydantic and the SQLAlchemy ORM, and the live-event pump
 that wakes on every commit.
@@ -28,15 +29,19 @@ import hashlib
 import json
 import statistics
 import time
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
-from harness import lectern_server, paused, scratch_database
+from harness import cpu_seconds, lectern_server, paused, scratch_database
 from sqlalchemy import create_engine, text
 
 ADMIN_TOKEN = "bench-admin-token"
 COURSES = 40
 UNWATCHED_INSTITUTION = 2  # the baseline's events go here: no stream sees them
+# The baseline's e-mail to the learner: as long as the one Lectern renders.
+MAIL_TEXT = "Your request for access to Course 1 was approved.\n" * 5
+MAIL_HTML = "<p>Your request for access to <strong>Course 1</strong> was approved.</p>\n" * 7
 ADMIN_EVENTS_PER_APPROVAL = 2  # enrollment.created and request.approved; the notification's
 # event is the learner's
 
@@ -90,6 +95,13 @@ def seed(sync_url: str, per_side: int) -> tuple[list[int], list[int]]:
             text(
                 "INSERT INTO student_profiles (user_id, bio, languages, interests, created_at) "
                 "SELECT id, '', '[]', '[]', now() FROM users WHERE role = 'student'"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO mail_preferences (user_id, signing_key, choices, updated_at) "
+                "SELECT id, md5(random()::text) || md5(random()::text), '{}', now() "
+                "FROM users WHERE role = 'student'"
             )
         )
         requests = list(
@@ -231,6 +243,18 @@ RAW_APPROVAL = {
         "INSERT INTO notifications (user_id, kind, title, body, link, created_at) "
         "VALUES ($1, 'request.approved', $2, '', $3, $4) RETURNING *"
     ),
+    "recipient": (
+        "SELECT users.email, users.full_name, mail_preferences.user_id, "
+        "mail_preferences.signing_key, mail_preferences.choices, mail_preferences.updated_at "
+        "FROM users LEFT OUTER JOIN mail_preferences ON mail_preferences.user_id = users.id "
+        "WHERE users.id = $1"
+    ),
+    "mail": (
+        "INSERT INTO mail_outbox (user_id, institution_id, kind, status, to_address, subject, "
+        "text_body, html_body, unsubscribe_url, message_id, attempts, created_at, "
+        "next_attempt_at) VALUES ($1, $2, 'request_reviewed', 'pending', $3, $4, $5, $6, $7, "
+        "$8, 0, $9, $9)"
+    ),
     "announce_writer": (
         "SELECT pg_advisory_xact_lock_shared((2000000000 + (k >> 31))::int, "
         "(k & 2147483647)::int), pg_notify('lectern_events', k::text), "
@@ -259,6 +283,19 @@ async def raw_approval(connection: asyncpg.Connection, token_hash: str, request_
         await connection.fetchrow(sql["course_terms"], request["course_id"])
         enrollment = await connection.fetchrow(sql["enroll"], user_id, request["course_id"], now)
         await connection.fetchrow(sql["notification"], user_id, request["title"], "/courses", now)
+        learner = await connection.fetchrow(sql["recipient"], user_id)
+        await connection.execute(
+            sql["mail"],
+            user_id,
+            admin["institution_id"],
+            learner["email"],
+            f"Your request for {request['title']} was approved",
+            MAIL_TEXT,
+            MAIL_HTML,
+            f"http://127.0.0.1/mail/unsubscribe?token={user_id}.request_reviewed.x",
+            f"<{uuid.uuid4().hex}@bench.test>",
+            now,
+        )
         await connection.execute(sql["announce_writer"])
         payload = json.dumps({k: str(v) for k, v in dict(enrollment).items()})
         kinds = ("enrollment.created", "request.approved", "notification.created")
@@ -299,6 +336,7 @@ async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_ur
     batch = args.requests // args.rounds
     http_ids, raw_ids = seed(sync_url, batch * args.rounds + warmup)
     rounds: list[tuple[float, float]] = []
+    server_cpu = 0.0
     with lectern_server(database_url, workers=args.workers) as server:
         http = [await Connection.open(server.port) for _ in range(args.clients)]
         raw = [await asyncpg.connect(dsn) for _ in range(args.clients)]
@@ -312,12 +350,13 @@ async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_ur
             # Rounds alternate, so that a slower moment of a shared machine weighs on both sides.
             for n in range(args.rounds):
                 ids = slice(warmup + n * batch, warmup + (n + 1) * batch)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), cpu_seconds(server)
                 await http_rate(http, http_ids[ids])
                 # Lectern's round ends when every open page has shown every approval.
                 approved = warmup + (n + 1) * batch
                 await delivered(streams, approved * ADMIN_EVENTS_PER_APPROVAL)
                 lectern = batch / (time.perf_counter() - started)
+                server_cpu += cpu_seconds(server) - cpu
                 with paused(server):  # its pump would wake on the baseline's commits
                     rounds.append((lectern, await raw_rate(raw, raw_ids[ids])))
         finally:
@@ -340,6 +379,7 @@ async def measure(args: argparse.Namespace, database_url: str, dsn: str, sync_ur
     print(f"Lectern over HTTP      {lectern:8.0f} approvals/s (median)")
     print(f"raw SQL with asyncpg   {baseline:8.0f} approvals/s (median)")
     print(f"ratio (Lectern / raw)  {ratio:8.2f}   (median of rounds; target >= 0.5)")
+    print(f"server CPU per approval {1000 * server_cpu / (batch * args.rounds):7.2f} ms")
 
 
 def main() -> None:

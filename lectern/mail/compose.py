@@ -22,6 +22,7 @@ _ENVIRONMENT = Environment(
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
+    auto_reload=False,  # the templates ship with the code: no stat per message
 )
 
 # The kinds a learner chooses how to receive; the others come because the person asked.
