@@ -17,7 +17,7 @@ from joserfc.jwk import KeySet
 from lectern.oidc.errors import ProviderUnreachable
 
 KEPT_SECONDS = 300.0
-TIMEOUT = httpx.Timeout(10.0)
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _LOOPBACK_NAMES = {"localhost"}
 
 
