@@ -1,6 +1,7 @@
 """The claims of LTI 1.3 messages, and the pure rules a launch's ID token must pass beyond its
 signature and times (which `lectern.lti.keys` checks)."""
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,7 @@ def _deep_linking(claims: dict[str, Any], launch: Launch) -> Launch:
         raise refused("A deep linking request needs its deep_linking_settings.")
     return_url = settings.get("deep_link_return_url")
     if not isinstance(return_url, str) or not is_web_url(return_url):
-        raise refused("The deep linking return URL is not an http(s) URL.")
+        raise refused("The deep linking return URL is not an https URL.")
     accepted = settings.get("accept_types", ["ltiResourceLink"])
     if not isinstance(accepted, list) or "ltiResourceLink" not in accepted:
         raise refused("The platform accepts no LTI resource links here.", "lti-accept-types")
@@ -179,9 +180,27 @@ def _email(claims: dict[str, Any]) -> str | None:
     return None
 
 
+LOOPBACK_HOSTS = ("localhost",)
+
+
 def is_web_url(url: str) -> bool:
+    """An https URL, or http to this machine: keys, tokens and scores never cross a network in
+    the clear."""
     parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    if not parts.netloc or parts.hostname is None:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and _loopback(parts.hostname)
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def scores_url(line_item_url: str) -> str:

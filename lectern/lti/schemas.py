@@ -11,7 +11,7 @@ from lectern.platform.schemas import Input, Output
 
 def _web_url(url: str) -> str:
     if not is_web_url(url):
-        raise ValueError("must be an http or https URL")
+        raise ValueError("must be an https URL (http only to this machine)")
     return url
 
 

@@ -3,7 +3,14 @@
 import pytest
 
 from lectern.lti import claims as c
-from lectern.lti.claims import LaunchRefused, course_of, is_learner, launch_of, scores_url
+from lectern.lti.claims import (
+    LaunchRefused,
+    course_of,
+    is_learner,
+    is_web_url,
+    launch_of,
+    scores_url,
+)
 from lectern.lti.scores import score_fields
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -65,6 +72,16 @@ def test_claims_that_break_a_rule_are_refused(change: dict[str, object], slug: s
         launch_of(_claims(**change), ["d1"])
 
     assert refused.value.slug == slug
+
+
+def test_platform_urls_are_https_or_to_this_machine() -> None:
+    assert is_web_url("https://moodle.example.edu/mod/lti/certs.php")
+    assert is_web_url("http://127.0.0.1:8080/jwks")
+    assert is_web_url("http://localhost/jwks")
+    assert not is_web_url("http://moodle.example.edu/jwks")
+    assert not is_web_url("http://127.0.0.1.example.com/jwks")
+    assert not is_web_url("javascript:alert(1)")
+    assert not is_web_url("https:///no-host")
 
 
 def test_the_scores_endpoint_follows_the_line_items_path_before_its_query() -> None:

@@ -70,6 +70,7 @@ async def test_an_issuer_and_client_id_are_registered_once_across_lectern(
     "change",
     [
         {"jwks_url": "ftp://platform.test/jwks"},
+        {"jwks_url": "http://platform.test/jwks"},
         {"auth_login_url": "not a url"},
         {"deployment_ids": []},
         {"issuer": ""},
