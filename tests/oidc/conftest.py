@@ -120,3 +120,11 @@ async def counts(db: Database) -> Counts:
             for table in (User, StudentProfile, OidcIdentity, AuthSession, Enrollment)
         ]
     return Counts(*[int(value or 0) for value in values])
+
+
+def metric_sample(metrics: str, name: str) -> float:
+    """A sample's value in the Prometheus text of /metrics; 0 before it is first counted."""
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0

@@ -12,7 +12,14 @@ from joserfc.jwk import RSAKey
 
 from lectern.platform.db import Database
 from tests.factories import World
-from tests.oidc.conftest import DOMAIN, Browser, add_provider, counts, opened_browser
+from tests.oidc.conftest import (
+    DOMAIN,
+    Browser,
+    add_provider,
+    counts,
+    metric_sample,
+    opened_browser,
+)
 from tests.oidc.identity_provider import IdentityProvider
 
 ALICE = {"sub": "alice-1", "email": f"alice@{DOMAIN}", "email_verified": True, "name": "Alice"}
@@ -169,10 +176,10 @@ async def test_refusals_are_listed_for_admins_and_counted(
         ("refused", "oidc-domain-not-allowed", "alice@elsewhere.edu")
     ]
     metrics = (await world.client.get("/metrics")).text
-    assert _sample(
+    assert metric_sample(
         metrics, 'lectern_oidc_sign_in_failures_total{reason="oidc-domain-not-allowed"}'
     ) == (
-        _sample(
+        metric_sample(
             metrics_before, 'lectern_oidc_sign_in_failures_total{reason="oidc-domain-not-allowed"}'
         )
         + 1
@@ -192,10 +199,3 @@ async def test_a_browser_is_shown_the_refusal_as_a_page(
     assert page.status_code == 403
     assert page.headers["content-type"].startswith("text/html")
     assert f"Only addresses at {DOMAIN} may sign in" in page.text
-
-
-def _sample(metrics: str, name: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0

@@ -9,7 +9,14 @@ from sqlalchemy import select
 from lectern.models import Enrollment, OidcIdentity, StudentProfile, User
 from lectern.platform.db import Database
 from tests.factories import PASSWORD, World
-from tests.oidc.conftest import DOMAIN, Browser, add_provider, counts, opened_browser
+from tests.oidc.conftest import (
+    DOMAIN,
+    Browser,
+    add_provider,
+    counts,
+    metric_sample,
+    opened_browser,
+)
 from tests.oidc.identity_provider import IdentityProvider
 
 
@@ -25,11 +32,14 @@ async def test_first_sign_in_creates_the_student_with_profile_and_default_enroll
     await world.course(admin, access="open")
     provider = await add_provider(world, admin, idp)
     idp.person = person()
+    created = 'lectern_oidc_sign_ins_total{outcome="created"}'
+    counted = metric_sample((await world.client.get("/metrics")).text, created)
 
     answer = await visitor.sign_in(provider["id"])
 
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/learn"
+    assert metric_sample((await world.client.get("/metrics")).text, created) == counted + 1
     me = (await visitor.me()).json()
     assert (me["email"], me["full_name"], me["role"]) == (
         f"alice@{DOMAIN}",
