@@ -3,8 +3,10 @@ command, against raw INSERTs of the same enrollments, in the same run.
 
 Lectern side: a roster of N rows (9 in 10 enroll an existing student, 1 in 10 invites a new
 learner by full_name) over ten courses is parsed, planned and applied in one transaction by
-lectern.rosters.service.import_roster: every row runs the admin enrollment command (pair lock,
-upsert, pending request closed, event, notification), invitations create the account.
+lectern.rosters.service.import_roster: the rows run as the admin enrollment commands' batched
+forms (pair locks, upsert, pending requests closed, events, notifications, and the learners'
+"enrolled" e-mail written to the outbox, as `lectern serve` and `lectern enroll-csv` write it);
+invitations create the accounts.
 
 Baseline, in the same run and database server: the same enrollments written by one
 executemany INSERT into `enrollments` of an identical fresh database, in one transaction: no
@@ -23,6 +25,7 @@ from sqlalchemy import insert
 from lectern.accounts.service import create_staff
 from lectern.courses.schemas import CourseCreate
 from lectern.courses.service import create_course
+from lectern.mail.outbox import subscribe_mail
 from lectern.models import Enrollment, StudentProfile, User
 from lectern.models.base import utcnow
 from lectern.models.enums import EnrollmentSource, EnrollmentStatus, Role
@@ -91,6 +94,7 @@ def roster(rows: int, slugs: list[str]) -> bytes:
 
 
 async def lectern_run(url: str, rows: int) -> float:
+    subscribe_mail()
     database = Database(Settings(database_url=url))
     try:
         actor, _, slugs = await seed(database, rows)

@@ -141,22 +141,39 @@ async def enqueue(
 ) -> bool:
     """Write a message of `kind` to the person, as they chose to get that kind (False if not at
     all); `to` another address than theirs (a new one being confirmed)."""
-    settings = get_settings()
-    user = await _recipient(session, user_id)
-    if user is None:
+    message = _message(
+        get_settings(), await _recipient(session, user_id), institution_id, kind, context, to
+    )
+    if message is None:
         return False
+    await _QUEUE.run(session, message)
+    return True
+
+
+def _message(
+    settings: Settings,
+    user: Any | None,
+    institution_id: int,
+    kind: MailKind,
+    context: dict[str, Any],
+    to: str | None = None,
+) -> dict[str, Any] | None:
+    """The outbox row of a message of `kind` to `user` (a row of `_RECIPIENT`'s columns), as
+    they chose to get that kind; None if not at all."""
+    if user is None:
+        return None
     preferences: Preferences = user
     choice = choice_of(preferences, kind)
     if choice == MailChoice.NONE:
-        return False
+        return None
     link = unsubscribe_url(settings, preferences, kind)
     composed = compose(
         kind,
         {"name": user.full_name, "app_url": origin(settings), "unsubscribe_url": link, **context},
     )
     now = utcnow()
-    message = dict(
-        user_id=user_id,
+    return dict(
+        user_id=user.user_id,
         institution_id=institution_id,
         kind=kind,
         status=MailStatus.HELD if choice == MailChoice.DAILY_DIGEST else MailStatus.PENDING,
@@ -170,8 +187,60 @@ async def enqueue(
         created_at=now,
         next_attempt_at=now,
     )
-    await _QUEUE.run(session, message)
-    return True
+
+
+# People per statement when a command mails many (a roster file's learners).
+_RECIPIENTS_PER_STATEMENT = 5000
+
+
+async def _recipients(session: AsyncSession, user_ids: set[int]) -> dict[int, Any]:
+    """`_recipient` of many people, a statement per step for them all."""
+    found: dict[int, Any] = {}
+    ordered = sorted(user_ids)
+    for start in range(0, len(ordered), _RECIPIENTS_PER_STATEMENT):
+        batch = ordered[start : start + _RECIPIENTS_PER_STATEMENT]
+        found.update(await _recipient_rows(session, batch))
+    lacking = sorted(user_id for user_id, row in found.items() if row.signing_key is None)
+    if lacking:
+        now = utcnow()
+        await session.execute(
+            insert_of(session.get_bind().dialect.name)(_PREFERENCES).on_conflict_do_nothing(
+                index_elements=["user_id"]
+            ),
+            [
+                {
+                    "user_id": user_id,
+                    "signing_key": secrets.token_hex(32),
+                    "choices": {},
+                    "updated_at": now,
+                }
+                for user_id in lacking
+            ],
+        )
+        for start in range(0, len(lacking), _RECIPIENTS_PER_STATEMENT):
+            batch = lacking[start : start + _RECIPIENTS_PER_STATEMENT]
+            found.update(await _recipient_rows(session, batch))
+    return found
+
+
+async def _recipient_rows(session: AsyncSession, user_ids: list[int]) -> dict[int, Any]:
+    rows = await session.execute(
+        select(_USERS.c.id, _USERS.c.email, _USERS.c.full_name, *_PREFERENCES.c)
+        .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _USERS.c.id)
+        .where(_USERS.c.id.in_(user_ids))
+    )
+    return {row.id: _Recipient(row) for row in rows}
+
+
+class _Recipient:
+    """A row of `_recipient_rows` read as `_RECIPIENT`'s: `user_id` is the user's id, whether
+    or not they have preferences yet."""
+
+    __slots__ = ("choices", "email", "full_name", "signing_key", "user_id")
+
+    def __init__(self, row: Any) -> None:
+        self.user_id, self.email, self.full_name = row.id, row.email, row.full_name
+        self.signing_key, self.choices = row.signing_key, row.choices
 
 
 async def _course_title(session: AsyncSession, payload: dict[str, Any]) -> str:
@@ -201,12 +270,16 @@ def _mail_of(event: dict[str, Any]) -> tuple[MailKind, dict[str, Any]] | None:
 
 
 async def mail_for_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
-    """The event subscriber: a message for each event that warrants one, to its learner."""
-    for event in events:
-        mail = _mail_of(event)
-        if mail is None or event["user_id"] is None:
-            continue
-        kind, context = mail
+    """The event subscriber: a message for each event that warrants one, to its learner. A
+    command that records many (a roster file) reads the learners and writes the messages in a
+    few statements for them all."""
+    wanted = [
+        (event, mail)
+        for event in events
+        if event["user_id"] is not None and (mail := _mail_of(event)) is not None
+    ]
+    if len(wanted) == 1:
+        event, (kind, context) = wanted[0]
         await enqueue(
             session,
             user_id=event["user_id"],
@@ -214,6 +287,25 @@ async def mail_for_events(session: AsyncSession, events: list[dict[str, Any]]) -
             kind=kind,
             context={"course_title": await _course_title(session, event["payload"]), **context},
         )
+        return
+    if not wanted:
+        return
+    settings = get_settings()
+    recipients = await _recipients(session, {event["user_id"] for event, _ in wanted})
+    messages = []
+    for event, (kind, context) in wanted:
+        title = await _course_title(session, event["payload"])
+        message = _message(
+            settings,
+            recipients.get(event["user_id"]),
+            event["institution_id"],
+            kind,
+            {"course_title": title, **context},
+        )
+        if message is not None:
+            messages.append(message)
+    if messages:
+        await session.execute(insert(_OUTBOX), messages)
 
 
 MAILED_EVENTS: tuple[type[DomainEvent], ...] = (

@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from lectern.institutions.service import institution_id_of
+from lectern.mail.outbox import subscribe_mail
 from lectern.models import User
 from lectern.models.enums import Role
 from lectern.platform.actor import Actor
@@ -39,6 +40,7 @@ async def _acting_admin(database: Database, institution: str, admin_email: str |
 async def _run(
     settings: Settings, data: bytes, filename: str, institution: str, admin: str | None, apply: bool
 ) -> RosterReport:
+    subscribe_mail()  # the learners' "enrolled" e-mail, as the server writes it
     database = Database(settings)
     try:
         actor = await _acting_admin(database, institution, admin)
