@@ -1,14 +1,19 @@
-"""Admin reads and the audit at 10k, 100k and 1M enrollments, and how they grow.
+"""Admin reads and the audit at 10k, 100k and 1M enrollments, and how they grow; and what the
+tallies cost approvals.
 
 For each size: a PostgreSQL database of its own, filled by `lectern generate --enrollments N`
-(timed), served by one `lectern serve` process. Each admin read is measured from one client
-(p50) and from CLIENTS concurrent clients (p50 and p95), as an admin of the first institution;
-the audit is timed as `lectern audit` runs it (in this process, without the interpreter's
-start). At the end the growth of each figure from the smallest size to the largest is printed,
-and bench/enrollment.py runs (approvals per second with the aggregates in place).
+(timed) and vacuumed and analysed as autovacuum would leave it, served by one `lectern serve`
+process. With --reuse the database is named for its size (lectern_scale_10k, …_100k, …_1m) and
+kept: an existing one is migrated and measured again instead of generated. Each admin read is
+measured from one client (p50) and from CLIENTS concurrent clients (p50 and p95), as an admin of
+the first institution; the audit is timed as `lectern audit` runs it (in this process, without
+the interpreter's start). At the end the growth of each figure from the smallest size to the
+largest is printed. Then approvals per second with the tally triggers on and off, alternating
+in one run (bench/tally_cost.py), and bench/enrollment.py (approvals against raw SQL).
 
-    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--institutions K]
-                                    [--clients C] [--requests R] [--json FILE] [--no-enrollment]
+    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--institutions K] [--reuse]
+                                    [--clients C] [--requests R] [--json FILE]
+                                    [--no-tally-cost] [--no-enrollment]
 """
 
 import argparse
@@ -18,17 +23,23 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
-from harness import ROOT, lectern_server, scratch_database
+from harness import DEFAULT_URL, ROOT, ScratchDatabase, lectern_server, scratch_database
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from tally_cost import TallyCost, measure_tally_cost
+from tally_cost import report as tally_report
 
-from lectern.audit.service import run_audit
+from lectern.audit.service import audit_in_parallel
 from lectern.generate.service import GENERATED_PASSWORD
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
+from lectern.platform.migrate import upgrade
 
 P95_TARGET_MS = 50.0  # each admin read at 1M, 8 clients
 GROWTH_TARGET = 2.0  # each admin read at 1M against its 10k figure
@@ -50,7 +61,7 @@ class Read:
 @dataclass
 class SizeResult:
     enrollments: int
-    generate_s: float
+    generate_s: float | None  # None: an existing database, measured again
     audit_s: float
     audit_ok: bool
     reads: list[Read] = field(default_factory=list)
@@ -76,11 +87,54 @@ async def time_audit(database_url: str) -> tuple[float, bool]:
     database = Database(Settings(database_url=database_url, demo_on_first_start=False))
     try:
         started = time.perf_counter()
-        async with database.session() as session:
-            report = await run_audit(session)
+        report = await audit_in_parallel(database)
         return time.perf_counter() - started, report.ok
     finally:
         await database.dispose()
+
+
+def vacuum_analyze(sync_url: str) -> None:
+    """The state autovacuum leaves a loaded database in (statistics and visibility maps), at
+    once, so that no read is measured beside it."""
+    engine = create_engine(sync_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("VACUUM (ANALYZE)"))
+    engine.dispose()
+
+
+def _short(enrollments: int) -> str:
+    for unit, size in (("m", 1_000_000), ("k", 1_000)):
+        if enrollments % size == 0:
+            return f"{enrollments // size}{unit}"
+    return str(enrollments)
+
+
+@contextmanager
+def kept_database(enrollments: int) -> Iterator[tuple[ScratchDatabase, bool]]:
+    """The database named for its size (lectern_scale_1m), created if missing and kept; and
+    whether it already held data."""
+    base = make_url(os.environ.get("LECTERN_BENCH_POSTGRES_URL", DEFAULT_URL))
+    name = f"lectern_scale_{_short(enrollments)}"
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": name}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name)
+    database = ScratchDatabase(
+        async_url=url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False),
+        sync_url=url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
+        dsn=url.set(drivername="postgresql").render_as_string(hide_password=False),
+    )
+    upgrade(database.async_url)
+    engine = create_engine(database.sync_url)
+    with engine.connect() as connection:
+        filled = bool(connection.scalar(text("SELECT count(*) FROM institutions")))
+    engine.dispose()
+    yield database, filled
 
 
 async def _later_page(client: httpx.AsyncClient) -> str:
@@ -163,10 +217,19 @@ async def measure_reads(args: argparse.Namespace, port: int) -> list[Read]:
 
 
 def measure_size(args: argparse.Namespace, enrollments: int) -> SizeResult:
-    with scratch_database(f"scale{enrollments}") as database:
-        print(f"\n== {enrollments:,} enrollments ==", flush=True)
-        generate_s = generate(database.async_url, enrollments, args.institutions)
-        print(f"generated in {generate_s:.1f} s", flush=True)
+    print(f"\n== {enrollments:,} enrollments ==", flush=True)
+    with (
+        kept_database(enrollments)
+        if args.reuse
+        else _fresh(scratch_database(f"scale{enrollments}"))
+    ) as (database, filled):
+        generate_s = None
+        if filled:
+            print(f"measuring the existing {database.dsn.rsplit('/', 1)[-1]}", flush=True)
+        else:
+            generate_s = generate(database.async_url, enrollments, args.institutions)
+            print(f"generated in {generate_s:.1f} s", flush=True)
+        vacuum_analyze(database.sync_url)
         audit_s, audit_ok = asyncio.run(time_audit(database.async_url))
         print(
             f"lectern audit: {audit_s:.2f} s, {'clean' if audit_ok else 'VIOLATIONS'}", flush=True
@@ -175,6 +238,14 @@ def measure_size(args: argparse.Namespace, enrollments: int) -> SizeResult:
         with lectern_server(database.async_url) as server:
             result.reads = asyncio.run(measure_reads(args, server.port))
         return result
+
+
+@contextmanager
+def _fresh(
+    scratch: AbstractContextManager[ScratchDatabase],
+) -> Iterator[tuple[ScratchDatabase, bool]]:
+    with scratch as database:
+        yield database, False
 
 
 def print_growth(results: list[SizeResult]) -> None:
@@ -207,20 +278,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--institutions", type=int, default=4)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep each size's database and measure it again"
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=20, help="per client and read")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--no-tally-cost", action="store_true", help="skip approvals with and without tallies"
+    )
     parser.add_argument("--no-enrollment", action="store_true", help="skip bench/enrollment.py")
     args = parser.parse_args()
     results = [measure_size(args, int(size)) for size in args.sizes.split(",")]
     if len(results) > 1:
         print_growth(results)
+    tally_cost: TallyCost | None = None
+    if not args.no_tally_cost:
+        print("\napprovals with the tallies against without them, alternating rounds:", flush=True)
+        tally_cost = measure_tally_cost(requests=6000, clients=16, rounds=6)
+        print(tally_report(tally_cost), flush=True)
     enrollment = "" if args.no_enrollment else run_enrollment_bench()
     if enrollment:
         print("\nbench/enrollment.py with the aggregates in place:\n" + enrollment)
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"sizes": [asdict(r) for r in results], "enrollment": enrollment}, indent=2)
+            json.dumps(
+                {
+                    "sizes": [asdict(r) for r in results],
+                    "tally_cost": asdict(tally_cost) if tally_cost else None,
+                    "enrollment": enrollment,
+                },
+                indent=2,
+            )
         )
 
 

@@ -159,8 +159,7 @@ async def _audit(apply: bool | None) -> Report:
     database = Database(get_settings())
     try:
         if apply is None:
-            async with database.session() as session:
-                return await audit_service.run_audit(session)
+            return await audit_service.audit_in_parallel(database)
         return await database.run(lambda s: audit_service.repair(s, apply=apply))
     finally:
         await database.dispose()

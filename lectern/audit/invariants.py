@@ -53,6 +53,8 @@ class Invariant:
     # Decides in Python which of the query's candidates violate it, a chunk at a time.
     confirm: Finish | None = None
     repairable: bool = True
+    # Reads a table that grows with the enrollments in full: started first when run in parallel.
+    heavy: bool = False
 
 
 def _pair_enrolled(user_id: Any, course_id: Any) -> Any:
@@ -195,6 +197,7 @@ INVARIANTS = [
         "Progress equals what the facts give, and met criteria are completed.",
         stale_progress_candidates,
         confirm=confirm_stale,
+        heavy=True,
     ),
     Invariant(
         "completed_without_certificate",
@@ -217,6 +220,7 @@ INVARIANTS = [
         "qbank_statistics_off",
         "Q-bank statistics equal the aggregates of the answers.",
         qbank_statistics_off,
+        heavy=True,
     ),
 ]
 INVARIANTS += [

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.audit.invariants import INVARIANTS, violations
-from lectern.audit.service import Finding, Report
+from lectern.audit.invariants import INVARIANTS
+from lectern.audit.service import Finding, Report, audit_in_parallel
 from lectern.events.service import record_event
 from lectern.events.types import AuditProgressed
 from lectern.models.audit import AuditRun, AuditRunStatus
@@ -116,25 +116,25 @@ def _writer(
 
 
 async def carry_out(database: Database, run_id: int, institution_id: int | None) -> Report:
-    """Check each invariant, writing the run's progress after each one and its findings at the
-    end; a run that fails is recorded as failed."""
-    report = Report(checked_at=utcnow())
+    """Check the invariants (in parallel, lectern.audit.service.audit_in_parallel), writing the
+    run's progress after each one and its findings at the end; a run that fails is recorded as
+    failed."""
+    total = len(INVARIANTS)
+
+    async def progressed(done: int) -> None:
+        if done < total:
+            await database.run(_writer(run_id, institution_id, {"progress": done / total}))
+
     try:
-        for done, invariant in enumerate(INVARIANTS, start=1):
-            async with database.session() as session:
-                count, rows = await violations(session, invariant, institution_id)
-            report.findings.append(
-                Finding(invariant.name, invariant.description, count, rows, invariant.repairable)
-            )
-            values: dict[str, Any] = {"progress": done / len(INVARIANTS)}
-            if done == len(INVARIANTS):
-                values |= {
-                    "status": AuditRunStatus.FINISHED,
-                    "ok": report.ok,
-                    "findings": [finding_document(f) for f in report.findings],
-                    "finished_at": utcnow(),
-                }
-            await database.run(_writer(run_id, institution_id, values))
+        report = await audit_in_parallel(database, institution_id, on_checked=progressed)
+        finished = {
+            "progress": 1.0,
+            "status": AuditRunStatus.FINISHED,
+            "ok": report.ok,
+            "findings": [finding_document(f) for f in report.findings],
+            "finished_at": utcnow(),
+        }
+        await database.run(_writer(run_id, institution_id, finished))
     except Exception:
         failed = {"status": AuditRunStatus.FAILED, "finished_at": utcnow(), "progress": 1.0}
         await database.run(_writer(run_id, institution_id, failed))

@@ -1,11 +1,12 @@
 """Running the audit and repairing what it finds by re-applying the commands' own logic."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.audit.aggregates import TALLY_INVARIANTS
@@ -30,8 +31,14 @@ from lectern.models.enums import (
     QbankTestStatus,
     RequestStatus,
 )
+from lectern.platform.db import Database
 from lectern.progress.service import lock_enrollments, recompute_progress
 
+# Invariants checked at once by `audit_in_parallel`, each on a connection of its own.
+AUDIT_CONNECTIONS = 4
+# Memory each of the audit's sorts and hashes may take on PostgreSQL before spilling to disk:
+# grouping a million enrollments' facts by enrollment fits in it.
+AUDIT_WORK_MEM = "128MB"
 # Re-applies a command's logic to one violating row.
 Repair = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
@@ -57,7 +64,8 @@ class Report:
 
 
 async def run_audit(session: AsyncSession, institution_id: int | None = None) -> Report:
-    """Every invariant's violations, for one institution or for all."""
+    """Every invariant's violations, for one institution or for all, one after the other in
+    the session's transaction."""
     report = Report(checked_at=utcnow())
     for invariant in INVARIANTS:
         count, rows = await violations(session, invariant, institution_id)
@@ -65,6 +73,53 @@ async def run_audit(session: AsyncSession, institution_id: int | None = None) ->
             Finding(invariant.name, invariant.description, count, rows, invariant.repairable)
         )
     return report
+
+
+async def check_invariant(
+    database: Database, invariant: Invariant, institution_id: int | None
+) -> Finding:
+    """One invariant's violations, on a read session of its own."""
+    async with database.session() as session:
+        if database.is_postgres:
+            await session.execute(text(f"SET LOCAL work_mem = '{AUDIT_WORK_MEM}'"))
+        count, rows = await violations(session, invariant, institution_id)
+    return Finding(invariant.name, invariant.description, count, rows, invariant.repairable)
+
+
+async def audit_in_parallel(
+    database: Database,
+    institution_id: int | None = None,
+    *,
+    on_checked: Callable[[int], Awaitable[None]] | None = None,
+) -> Report:
+    """Every invariant's violations, each checked on a connection of its own, up to
+    AUDIT_CONNECTIONS at once on PostgreSQL (one at a time on SQLite), the heaviest first;
+    `on_checked` hears how many are done after each one, in turn. The findings keep the
+    invariants' order."""
+    gate = asyncio.Semaphore(AUDIT_CONNECTIONS if database.is_postgres else 1)
+    in_turn = asyncio.Lock()
+    done = 0
+
+    async def check(invariant: Invariant) -> Finding:
+        nonlocal done
+        async with gate:
+            finding = await check_invariant(database, invariant, institution_id)
+        async with in_turn:
+            done += 1
+            if on_checked is not None:
+                await on_checked(done)
+        return finding
+
+    checked_at = utcnow()
+    heaviest_first = sorted(INVARIANTS, key=lambda invariant: not invariant.heavy)
+    found = dict(
+        zip(
+            (invariant.name for invariant in heaviest_first),
+            await asyncio.gather(*map(check, heaviest_first)),
+            strict=True,
+        )
+    )
+    return Report(checked_at=checked_at, findings=[found[i.name] for i in INVARIANTS])
 
 
 async def repair(
