@@ -60,7 +60,8 @@ class Attempt:
     """What one step did for one destination."""
 
     destination_id: int
-    # sent, failed, or passed (nothing in the scanned events was for it; the cursor moved on)
+    # sent, failed, passed (nothing in the scanned events was for it; the cursor moved on),
+    # set aside (the integration had nothing to send with), or dropped (see _record)
     outcome: str
     through: int  # the destination's cursor afterwards
     event_ids: tuple[int, ...] = ()
@@ -209,13 +210,16 @@ class OutboundWorker(Generic[Target]):
         chosen: Plan[LoggedEvent],
         sent: _Sent | None,
         now: datetime,
-    ) -> Attempt | None:
-        """Write the outcome: the cursor, the failure count, when to try again, the delivery."""
+    ) -> Attempt:
+        """Write the outcome: the cursor, the failure count, when to try again, the delivery.
+        Dropped if the destination changed since it was claimed (SQLite, which holds no claim:
+        a replay, a resume or its deletion came first); the next round sees it anew."""
         name = self.kind.name
+        dropped = Attempt(claimed.id, "dropped", claimed.delivered_through)
         if sent is None:
             changes: dict[str, Any] = {"delivered_through": chosen.through}
             if not await _update(session, claimed, changes):
-                return None
+                return dropped
             return Attempt(claimed.id, "passed", chosen.through)
         ids = tuple(event.id for event in chosen.batch)
         attempt = claimed.consecutive_failures + 1
@@ -227,7 +231,7 @@ class OutboundWorker(Generic[Target]):
                 "last_error": None,
             }
             if not await _update(session, claimed, changes):
-                return None
+                return dropped
             await _write_delivery(session, claimed.id, DeliveryStatus.SENT, attempt, ids, sent)
             metrics.EVENTS_SENT.labels(name).inc(len(ids))
             return Attempt(claimed.id, "sent", chosen.through, ids, sent.http_status)
@@ -247,7 +251,7 @@ class OutboundWorker(Generic[Target]):
         if paused:
             changes |= {"status": DestinationStatus.PAUSED, "paused_at": now}
         if not await _update(session, claimed, changes):
-            return None
+            return dropped
         await _write_delivery(session, claimed.id, DeliveryStatus.FAILED, attempt, ids, sent)
         metrics.ATTEMPTS_FAILED.labels(name).inc()
         if paused:
