@@ -1,4 +1,9 @@
-"""GET /api/v1/admin/reports/…: reports as CSV or XLSX, streamed as they are read."""
+"""GET /api/v1/admin/reports/…: reports as CSV or XLSX, streamed as they are read.
+
+Admins read every report of their institution. Course staff whose role lets them see a course's
+learners (instructor, teaching assistant, observer) read the enrollments, certificates and
+gradebook of those courses; another course answers 404 as an unknown one does. Payments are the
+admins' alone."""
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -12,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.models.enums import EnrollmentStatus, PaymentStatus
 from lectern.platform.actor import Actor
-from lectern.platform.auth import admin_actor
+from lectern.platform.auth import staff_actor
 from lectern.platform.db import Database, get_database
+from lectern.platform.errors import Forbidden
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import MAX_ID, PathId
 from lectern.reports import service
 from lectern.reports.cells import csv_stream, xlsx_stream
-from lectern.reports.service import Filters, Pages
+from lectern.reports.service import Filters, Pages, Scope
+from lectern.staff.rules import CourseAction
+from lectern.staff.service import course_for, courses_allowing
 
 router = api_router(prefix="/api/v1/admin/reports", tags=["reports"])
 
@@ -64,6 +72,10 @@ class ReportRequest:
     file_format: Format
     filters: Filters
 
+    @property
+    def scope(self) -> Scope:
+        return courses_allowing(self.actor, CourseAction.SEE_LEARNERS)
+
     def download(
         self,
         name: str,
@@ -96,9 +108,12 @@ async def report_request(
     course: CourseFilter = None,
     since: Since = None,
     until: Until = None,
-    actor: Actor = Depends(admin_actor),
+    actor: Actor = Depends(staff_actor),
     db: Database = Depends(get_database),
 ) -> ReportRequest:
+    if course is not None:
+        async with db.session() as session:
+            await course_for(session, actor, course, CourseAction.SEE_LEARNERS)
     return ReportRequest(actor, db, file_format, Filters(course, None, _utc(since), _utc(until)))
 
 
@@ -107,12 +122,13 @@ async def enrollments_report(
     status: EnrollmentStatus | None = None,
     report: ReportRequest = Depends(report_request),
 ) -> StreamingResponse:
-    """Every enrollment of the institution with its progress, filtered like the pages."""
-    institution_id = report.actor.institution_id
+    """Every enrollment of the courses the reader sees the learners of, with its progress,
+    filtered like the pages."""
+    scope = report.scope
     return report.download(
         "enrollments",
         service.ENROLLMENTS_HEADER,
-        lambda s, filters: service.enrollment_pages(s, institution_id, filters),
+        lambda s, filters: service.enrollment_pages(s, scope, filters),
         status,
     )
 
@@ -121,7 +137,9 @@ async def enrollments_report(
 async def payments_report(
     status: PaymentStatus | None = None, report: ReportRequest = Depends(report_request)
 ) -> StreamingResponse:
-    """The institution's payments."""
+    """The institution's payments, for its admins."""
+    if not report.actor.is_admin:
+        raise Forbidden("Only an admin can do this.")
     institution_id = report.actor.institution_id
     return report.download(
         "payments",
@@ -135,12 +153,12 @@ async def payments_report(
 async def certificates_report(
     report: ReportRequest = Depends(report_request),
 ) -> StreamingResponse:
-    """The certificates issued in the institution's courses."""
-    institution_id = report.actor.institution_id
+    """The certificates issued in the courses the reader sees the learners of."""
+    scope = report.scope
     return report.download(
         "certificates",
         service.CERTIFICATES_HEADER,
-        lambda s, filters: service.certificate_pages(s, institution_id, filters),
+        lambda s, filters: service.certificate_pages(s, scope, filters),
     )
 
 
@@ -157,7 +175,8 @@ async def gradebook_report(
     """A course's gradebook: per learner, each lesson's completion or quiz best score, and
     their Q-bank tests."""
     async with report.db.session() as session:
-        gradebook = await service.gradebook_of(session, report.actor.institution_id, course_id)
+        await course_for(session, report.actor, course_id, CourseAction.SEE_LEARNERS)
+        gradebook = await service.gradebook_of(session, course_id)
     return report.download(
         f"gradebook-{course_id}",
         gradebook.header,
