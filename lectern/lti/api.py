@@ -7,6 +7,7 @@ from fastapi import Depends, Form, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from prometheus_client import Counter
 from pydantic import ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.lti import deep_linking, launch, platforms
@@ -163,11 +164,7 @@ async def launch_by_platform(
             picking = await db.run(lambda s: launch.start_pick(s, verified))
             answer: Response = await _pick_page(request, db, picking.pick_token)
         else:
-            days = db.settings.session_days
-            signed_in = await db.run(
-                lambda s: launch.launch_into_course(s, verified, session_days=days)
-            )
-            answer = _signed_in(db, signed_in)
+            answer = _signed_in(db, await _into_course(db, verified))
     except LecternError as refusal:
         LAUNCHES.labels("refused").inc()
         await launch.log_refusal(db, verified.platform_id, refusal)
@@ -175,6 +172,16 @@ async def launch_by_platform(
     LAUNCHES.labels("accepted").inc()
     answer.delete_cookie(STATE_COOKIE, path="/lti", secure=True, samesite="none")
     return answer
+
+
+async def _into_course(db: Database, verified: launch.Verified) -> launch.SignedIn:
+    days = db.settings.session_days
+    try:
+        return await db.run(lambda s: launch.launch_into_course(s, verified, session_days=days))
+    except IntegrityError:
+        # A launch of the same platform user committed their account first; this one, rolled
+        # back whole, now finds it.
+        return await db.run(lambda s: launch.launch_into_course(s, verified, session_days=days))
 
 
 def _signed_in(db: Database, signed_in: launch.SignedIn) -> RedirectResponse:

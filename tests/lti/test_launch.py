@@ -301,3 +301,28 @@ async def test_a_login_for_an_unregistered_platform_is_refused(
 
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_two_first_launches_at_once_make_one_learner(
+    client: httpx.AsyncClient, db: Database, platform: PlatformServer, registered: Registered
+) -> None:
+    course_id = registered.course["id"]
+    logins = [await login(client, platform, course_id) for _ in range(2)]
+    tokens = [platform.id_token(x.nonce, **resource_claims(course_id)) for x in logins]
+
+    answers = await asyncio.gather(
+        *(launch(client, x, token) for x, token in zip(logins, tokens, strict=True))
+    )
+
+    assert [a.status_code for a in answers] == [303, 303]
+    assert await scalar(db, "SELECT count(*) FROM lti_accounts") == 1
+    assert await scalar(db, "SELECT count(*) FROM enrollments WHERE source = 'lti'") == 1
+    me = [
+        (
+            await client.get(
+                "/api/v1/me", headers={"Cookie": f"lectern_session={a.cookies['lectern_session']}"}
+            )
+        ).json()["id"]
+        for a in answers
+    ]
+    assert me[0] == me[1]
