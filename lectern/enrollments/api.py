@@ -10,6 +10,7 @@ from lectern.enrollments.requests import RequestResult
 from lectern.enrollments.schemas import (
     AccessRequestOut,
     AdminEnrollIn,
+    EnrollmentEndIn,
     EnrollmentOut,
     MyEnrollmentOut,
     QueuedRequestOut,
@@ -199,6 +200,20 @@ async def admin_enroll(
         )
     )
     return _enrollment(result, response)
+
+
+@router.patch("/admin/enrollments/{enrollment_id}", response_model=EnrollmentOut)
+async def change_enrollment_end(
+    enrollment_id: PathId,
+    body: EnrollmentEndIn,
+    actor: Actor = Depends(admin_actor),
+    db: Database = Depends(get_database),
+) -> EnrollmentOut:
+    """Move an active enrollment's end (`ends_at`, null for none): extend it, or end it sooner."""
+    enrollment = await db.run(
+        lambda s: service.change_enrollment_end(s, actor, enrollment_id, body.ends_at)
+    )
+    return EnrollmentOut.model_validate(enrollment)
 
 
 @router.delete("/admin/enrollments/{enrollment_id}", response_model=EnrollmentOut)

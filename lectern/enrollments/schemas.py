@@ -66,6 +66,11 @@ class AdminEnrollIn(Input):
     override_seat_limit: bool = False
 
 
+class EnrollmentEndIn(Input):
+    # When the enrollment becomes `expired`, in the future; null: it lasts.
+    ends_at: Moment | None
+
+
 class WaitlistPlaceOut(Output):
     """A learner's place in a full course's waitlist: 1 gets the next seat."""
 

@@ -23,6 +23,7 @@ from lectern.enrollments.pair import (
     cancel_enrollment,
     current_enrollment,
     enroll,
+    enrollment_payload,
     fill_freed_seats,
     lock_pair,
 )
@@ -34,6 +35,7 @@ from lectern.enrollments.rules import (
 from lectern.events.service import record_event
 from lectern.events.types import (
     EnrollmentCancelled,
+    EnrollmentEndChanged,
     WaitlistLeft,
 )
 from lectern.models import Course, Enrollment, Payment, User
@@ -93,6 +95,56 @@ async def enroll_in_default_courses(session: AsyncSession, user: User) -> list[E
             if full.slug != "course-full":
                 raise
     return results
+
+
+async def change_enrollment_end(
+    session: AsyncSession, actor: Actor, enrollment_id: int, ends_at: datetime | None
+) -> Enrollment:
+    """An admin moves an active enrollment's end, later to extend it or sooner, or takes it
+    away (None: it lasts); the learner is told, and told again before the new end. The same
+    end again changes nothing. An end in the past is refused, as is an enrollment that is not
+    active (an expired one is given back by enrolling the learner again)."""
+    _require_admin(actor)
+    enrollment = await session.get(Enrollment, enrollment_id)
+    course = None if enrollment is None else await session.get(Course, enrollment.course_id)
+    if course is None or enrollment is None or course.institution_id != actor.institution_id:
+        raise NotFound("No such enrollment.")
+    if ends_at is not None and ends_at <= utcnow():
+        raise Invalid("ends_at must be in the future.", slug="ends-in-the-past")
+    await lock_pair(session, enrollment.user_id, course.id)
+    await session.refresh(enrollment)
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise Conflict(
+            f"Only an active enrollment's end can change; this one is {enrollment.status}."
+            " Enroll the learner again to give them the course back.",
+            slug="enrollment-not-active",
+            status=enrollment.status,
+        )
+    previous = enrollment.ends_at
+    if previous == ends_at:
+        return enrollment
+    enrollment.ends_at = ends_at
+    enrollment.expiry_notified_at = None
+    await session.flush()
+    record_event(
+        session,
+        EnrollmentEndChanged(
+            **enrollment_payload(enrollment), course_title=course.title, previous_ends_at=previous
+        ),
+        institution_id=course.institution_id,
+        user_id=enrollment.user_id,
+    )
+    await notify(
+        session,
+        user_id=enrollment.user_id,
+        institution_id=course.institution_id,
+        kind=EnrollmentEndChanged.type,
+        title=f"Your access to {course.title} now ends {ends_at:%Y-%m-%d %H:%M} UTC"
+        if ends_at is not None
+        else f"Your access to {course.title} no longer ends",
+        link=f"/courses/{course.id}",
+    )
+    return enrollment
 
 
 async def enroll_each_in_default_courses(

@@ -22,6 +22,7 @@ its `course_id`, or a course event's `id`) reaches that course's staff too.
 | request.approved, request.rejected, request.cancelled | both | RequestClosed |
 | enrollment.created, enrollment.reactivated, enrollment.cancelled | both | EnrollmentChanged |
 | enrollment.expired | both | EnrollmentChanged |
+| enrollment.end_changed | both | EnrollmentEndChanged |
 | enrollment.expiring | both | EnrollmentExpiring |
 | waitlist.joined, waitlist.left, waitlist.enrolled | both | WaitlistChanged |
 | enrollment.completed | both | EnrollmentCompleted |
@@ -203,6 +204,14 @@ class EnrollmentExpired(EnrollmentChanged):
 
     type = "enrollment.expired"
     audience = Audience.BOTH
+
+
+class EnrollmentEndChanged(EnrollmentChanged):
+    """An admin moved an active enrollment's end (`ends_at` None: it lasts)."""
+
+    type = "enrollment.end_changed"
+    audience = Audience.BOTH
+    previous_ends_at: Timestamp | None = None
 
 
 class EnrollmentExpiring(DomainEvent):

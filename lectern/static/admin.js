@@ -120,6 +120,48 @@
     }
   }
 
+  /**
+   * The control that moves an active enrollment's end: a day (access ends at its close, UTC),
+   * or none for access that lasts.
+   * @param {ApiRecord} e the enrollment, as the student's page lists it
+   */
+  function accessEnd(e) {
+    const day = h("input", {
+      type: "date",
+      value: e.ends_at ? String(e.ends_at).slice(0, 10) : "",
+      "data-field": "ends-at",
+      "aria-label": `Last day of access to ${e.course_title} (empty: no end)`,
+    });
+    return h(
+      "span",
+      { class: "row" },
+      day,
+      h(
+        "button",
+        {
+          type: "button",
+          "data-action": "set-end",
+          onclick: async (/** @type {ButtonClick} */ ev) => {
+            const chosen = /** @type {HTMLInputElement} */ (day).value;
+            const done = chosen
+              ? `Access to ${e.course_title} ends at the close of ${chosen} (UTC).`
+              : `Access to ${e.course_title} no longer ends.`;
+            const body = { ends_at: chosen ? `${chosen}T23:59:59Z` : null };
+            const changed = await act(
+              ev.target,
+              "PATCH",
+              `/api/v1/admin/enrollments/${e.id}`,
+              body,
+              done,
+            );
+            if (changed) student();
+          },
+        },
+        "Set end",
+      ),
+    );
+  }
+
   // -- dashboard ------------------------------------------------------------------------------
   async function renderDashboard() {
     const a = await api("GET", "/api/v1/admin/analytics");
@@ -496,6 +538,7 @@
               h(
                 "td",
                 {},
+                e.status === "active" ? accessEnd(e) : "",
                 e.status === "cancelled"
                   ? ""
                   : e.source === "payment"
