@@ -51,14 +51,10 @@ def _latest_per_pair(events: list[dict[str, Any]]) -> dict[tuple[int, int], dict
     return latest
 
 
-def scores_for_events(session: Any, events: list[dict[str, Any]]) -> Any:
+async def scores_for_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
     """The event subscriber: a pending score per grade link of each learner and course whose
-    progress changed. Given the command's AsyncSession it answers the awaitable of the writes;
-    given its synchronous session, it writes them."""
-    if isinstance(session, AsyncSession):
-        return session.run_sync(write_scores, events)
-    write_scores(session, events)
-    return None
+    progress changed."""
+    await session.run_sync(write_scores, events)
 
 
 def write_scores(session: Session, events: list[dict[str, Any]]) -> None:
