@@ -32,7 +32,8 @@ def score_fields(progress: float, completed: bool) -> dict[str, Any]:
     }
 
 
-def _latest_per_pair(events: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str, Any]]:
+def latest_scores(events: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The score each (learner, course) of `events` now warrants: its last figure."""
     latest: dict[tuple[int, int], dict[str, Any]] = {}
     for event in events:
         payload = event["payload"]
@@ -42,6 +43,8 @@ def _latest_per_pair(events: list[dict[str, Any]]) -> dict[tuple[int, int], dict
             event["type"] == EnrollmentCompleted.type
             or payload.get("status") == EnrollmentStatus.COMPLETED
         )
+        if not completed and payload.get("previous") == payload["progress"]:
+            continue  # watching that moved no figure: nothing new for the gradebook
         pair = (event["user_id"], payload["course_id"])
         earlier = latest.get(pair)
         latest[pair] = score_fields(
@@ -58,7 +61,7 @@ async def scores_for_events(session: AsyncSession, events: list[dict[str, Any]])
 
 
 def write_scores(session: Session, events: list[dict[str, Any]]) -> None:
-    latest = _latest_per_pair(events)
+    latest = latest_scores(events)
     if not latest:
         return
     user_ids = {user_id for user_id, _ in latest}

@@ -11,7 +11,7 @@ from lectern.lti.claims import (
     launch_of,
     scores_url,
 )
-from lectern.lti.scores import score_fields
+from lectern.lti.scores import latest_scores, score_fields
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -98,3 +98,13 @@ def test_a_score_is_final_only_on_completion() -> None:
     }
     assert score_fields(100, True)["grading_progress"] == "FullyGraded"
     assert score_fields(140, True)["score_given"] == 100.0
+
+
+def test_only_progress_that_moved_or_completed_makes_a_score() -> None:
+    def progress(previous: float, now: float, status: str = "active") -> dict[str, object]:
+        payload = {"course_id": 3, "progress": now, "previous": previous, "status": status}
+        return {"type": "progress.updated", "user_id": 5, "payload": payload}
+
+    assert latest_scores([progress(10, 10)]) == {}
+    assert latest_scores([progress(10, 20)]) == {(5, 3): score_fields(20, False)}
+    assert latest_scores([progress(100, 100, "completed")]) == {(5, 3): score_fields(100, True)}
