@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 from lectern.courses.catalog import catalog_changed
 from lectern.courses.schemas import ChapterIn, CourseCreate, CourseUpdate, LessonIn, QbankQuestionIn
 from lectern.enrollments import seats
-from lectern.enrollments.pair import fill_freed_seats
+from lectern.enrollments.pair import close_waitlist, fill_freed_seats
+from lectern.enrollments.rules import waitlist_allowed
 from lectern.events.service import record_event
 from lectern.events.types import (
     COURSE_STATUS_CHANGED,
@@ -120,6 +121,7 @@ def new_qbank_question(course_id: int, data: QbankQuestionIn) -> QbankQuestion:
 async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate) -> Course:
     """A course in the actor's institution, with its chapters, lessons and question bank."""
     require_staff(actor)
+    _require_waitlist_allowed(data.access, data.waitlist)
     course = Course(
         institution_id=actor.institution_id,
         title=data.title,
@@ -149,6 +151,15 @@ async def create_course(session: AsyncSession, actor: Actor, data: CourseCreate)
     return await load_course(session, course.id)
 
 
+def _require_waitlist_allowed(access: str, waitlist: bool) -> None:
+    if not waitlist_allowed(access, waitlist):
+        raise Invalid(
+            "A paid course keeps no waitlist: its seats are bought, and a full one refuses"
+            " checkout (409 course-full). Turn the waitlist off, or raise the seat limit.",
+            slug="paid-course-waitlist",
+        )
+
+
 async def update_course(
     session: AsyncSession, actor: Actor, course_id: int, data: CourseUpdate
 ) -> Course:
@@ -167,6 +178,7 @@ async def update_course(
         setattr(course, field, value)
     if course.access == "paid" and course.price_cents <= 0:
         raise Invalid("A paid course needs a price.", slug="price-required")
+    _require_waitlist_allowed(course.access, course.waitlist)
     opens, closes = course.enrollment_opens_at, course.enrollment_closes_at
     if opens is not None and closes is not None and opens >= closes:
         raise Invalid(
@@ -181,6 +193,8 @@ async def update_course(
     catalog_changed(session, course, was_listed=old_status == CourseStatus.PUBLISHED)
     if changes.keys() & {"qbank_required", "qbank_pass_mark"}:
         await recompute_course(session, course.id)
+    if "waitlist" in changes and not course.waitlist:
+        await close_waitlist(session, course)
     if changes.keys() & {"seat_limit", "waitlist"}:
         await fill_freed_seats(session, course)  # a raised or lifted limit seats those waiting
     return await load_course(session, course.id)

@@ -29,6 +29,7 @@ from lectern.events.types import (
     EnrollmentReactivated,
     WaitlistEnrolled,
     WaitlistJoined,
+    WaitlistLeft,
 )
 from lectern.models import AccessRequest, Course, Enrollment
 from lectern.models.base import UTCDateTime, utcnow
@@ -277,6 +278,19 @@ async def _wait_for_seat(
             user_id=user_id,
         )
     return EnrollResult(current, Change.WAITLISTED, position)
+
+
+async def close_waitlist(session: AsyncSession, course: CourseRef) -> None:
+    """The course keeps no waitlist any more: those waiting leave it, each told by its event."""
+    for position, user_id in enumerate(await seats.empty_waitlist(session, course.id), 1):
+        record_event(
+            session,
+            WaitlistLeft(
+                user_id=user_id, course_id=course.id, course_title=course.title, position=position
+            ),
+            institution_id=course.institution_id,
+            user_id=user_id,
+        )
 
 
 async def fill_freed_seats(session: AsyncSession, course: CourseRef) -> None:

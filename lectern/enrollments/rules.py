@@ -17,6 +17,12 @@ def request_enrolls_at_once(access: str) -> bool:
     return access in (CourseAccess.OPEN, CourseAccess.DEFAULT)
 
 
+def waitlist_allowed(access: str, waitlist: bool) -> bool:
+    """A paid course keeps no waitlist: its seats are bought, and a waitlist would enroll a
+    learner without a payment or hold a seat for a payment that may never come."""
+    return not (waitlist and access == CourseAccess.PAID)
+
+
 def is_enrolled(status: str | None) -> bool:
     return status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
 

@@ -185,6 +185,16 @@ async def leave_waitlists(session: AsyncSession, course_id: int, user_ids: Colle
         )
 
 
+async def empty_waitlist(session: AsyncSession, course_id: int) -> list[int]:
+    """Take everyone out of the course's line; who was waiting, first in line first."""
+    left = await session.execute(
+        delete(WAITLIST)
+        .where(WAITLIST.c.course_id == course_id)
+        .returning(WAITLIST.c.id, WAITLIST.c.user_id)
+    )
+    return [row.user_id for row in sorted(left, key=lambda row: row.id)]
+
+
 async def first_in_line(session: AsyncSession, course_id: int) -> Any:
     """The waiting learner to get the next seat (`user_id`, `source`), if any."""
     return await _FIRST_IN_LINE.one_or_none(session, {"course_id": course_id})

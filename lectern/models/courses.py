@@ -27,6 +27,8 @@ class Course(Base):
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("qbank_pass_mark >= 0 AND qbank_pass_mark <= 1", name="qbank_pass_mark"),
         CheckConstraint("seat_limit >= 0", name="seat_limit_not_negative"),
+        # A paid course's seats are bought: it keeps no waitlist (migration 0020).
+        CheckConstraint("NOT (access = 'paid' AND waitlist)", name="paid_without_waitlist"),
         CheckConstraint("access_days > 0", name="access_days_positive"),
         CheckConstraint(
             "enrollment_closes_at IS NULL OR enrollment_opens_at IS NULL"
