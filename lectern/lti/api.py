@@ -215,7 +215,7 @@ async def _pick_page(request: Request, db: Database, token: str) -> HTMLResponse
     async with db.session() as session:
         pick = await deep_linking.pick_of(session, token)
         courses = await deep_linking.pickable_courses(session, pick.platform.institution_id)
-    return render(
+    page = render(
         request,
         "lti/pick.html",
         actor=None,
@@ -224,6 +224,18 @@ async def _pick_page(request: Request, db: Database, token: str) -> HTMLResponse
         platform=pick.platform,
         courses=courses,
     )
+    assert pick.launch.return_url is not None
+    page.headers["Content-Security-Policy"] = _inside_platform(pick.launch.return_url)
+    return page
+
+
+def _inside_platform(return_url: str) -> str:
+    """The pages' policy, but framed by the platform (Deep Linking opens in its dialog) and
+    posting back to it."""
+    origin = _origin(return_url)
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}"
+    ).replace("frame-ancestors 'none'", f"frame-ancestors {origin}")
 
 
 @pages.post("/lti/deep-link", response_class=HTMLResponse)
@@ -249,9 +261,7 @@ async def answer_deep_link(
         return_url=answer.return_url,
         jwt=answer.jwt,
     )
-    page.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'", f"form-action 'self' {_origin(answer.return_url)}"
-    )
+    page.headers["Content-Security-Policy"] = _inside_platform(answer.return_url)
     return page
 
 

@@ -31,7 +31,11 @@ async def _pick_page(client: httpx.AsyncClient, platform: PlatformServer) -> str
 async def test_a_picked_course_is_answered_with_a_response_signed_by_lecterns_key(
     client: httpx.AsyncClient, platform: PlatformServer, registered: Registered
 ) -> None:
-    page = await _pick_page(client, platform)
+    started = await login(client, platform)
+    token = platform.id_token(started.nonce, message_type=c.DEEP_LINKING_REQUEST)
+    picking = await launch(client, started, token)
+    page = picking.text
+    assert f"frame-ancestors {platform.url}" in picking.headers["content-security-policy"]
     course = registered.course
     assert course["title"] in page
     pick_token = _field(page, "token")
