@@ -4,7 +4,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from lectern.importing import rules
-from lectern.importing.learning_plan import Enrolled, Facts, LearningPlanner
+from lectern.importing.learning_plan import Enrolled, LearningPlanner
 from lectern.importing.plan import LessonInfo, Ref, Row, _order
 from lectern.models.enums import LessonKind, QbankTestStatus
 from lectern.progress.rules import qbank_score
@@ -51,7 +51,7 @@ def videos(lp: LearningPlanner) -> None:
         institution = state.course.institution
         if bool(row["completed"]) != complete and lesson.duration_s > 0:
             lp.report.decide("video_completion_flags_overruled", institution)
-        facts = state.facts.setdefault(lesson.ref, Facts())
+        facts = state.facts_of(lesson.ref)
         if seconds >= facts.watched_s:
             facts.watched_s, facts.watched = seconds, watched
         if complete:
@@ -84,7 +84,7 @@ def quizzes(lp: LearningPlanner) -> None:
         institution = state.course.institution
         if rules.differs(row["score"], 100 * score) or bool(row["passed"]) != passed:
             lp.report.decide("quiz_scores_corrected", institution)
-        facts = state.facts.setdefault(lesson.ref, Facts())
+        facts = state.facts_of(lesson.ref)
         facts.best_score = max(score, facts.best_score or 0.0)
         if passed:
             facts.completed_at = rules.earliest(facts.completed_at, row["created_at"])

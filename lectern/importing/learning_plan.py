@@ -8,6 +8,7 @@ Lectern's own pure functions (lectern.progress.rules).
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from lectern.importing import rules
 from lectern.importing.plan import CourseInfo, LessonInfo, Planner, Ref, Row, _order, row_time
@@ -24,9 +25,11 @@ from lectern.payments.rules import amount_mismatch
 from lectern.progress.rules import course_items, course_progress, criteria_met
 
 Pair = tuple[Ref, Ref]
+# Distinct (required lessons, lessons done) combinations whose progress is remembered.
+PROGRESS_SHAPES = 65_536
 
 
-@dataclass
+@dataclass(slots=True)
 class Facts:
     """A lesson_progress row of a new enrollment as the legacy rows build it."""
 
@@ -37,7 +40,7 @@ class Facts:
     updated_at: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Enrolled:
     course: CourseInfo
     ref: Ref | None = None  # None until the pair has an enrollment
@@ -55,6 +58,11 @@ class Enrolled:
     @property
     def is_new(self) -> bool:
         return isinstance(self.ref, str)
+
+    def facts_of(self, lesson: Ref) -> Facts:
+        if (facts := self.facts.get(lesson)) is None:
+            facts = self.facts[lesson] = Facts()
+        return facts
 
 
 class LearningPlanner:
@@ -145,7 +153,7 @@ class LearningPlanner:
                     "completed_chapters_not_readings_ignored", state.course.institution
                 )
             else:
-                facts = state.facts.setdefault(lesson.ref, Facts())
+                facts = state.facts_of(lesson.ref)
                 facts.completed_at = rules.earliest(facts.completed_at, at)
         if row["watched_videos"]:
             self.report.decide("watched_video_lists_ignored", state.course.institution)
@@ -304,24 +312,23 @@ def pair_key(state: Enrolled) -> Ref:
     return state.ref
 
 
-def lessons_required(lessons: list[LessonInfo]) -> list[LessonInfo]:
-    return [lesson for lesson in lessons if lesson.required]
-
-
 def progress_of(state: Enrolled, lessons: list[LessonInfo]) -> tuple[float, bool, datetime | None]:
     """Progress, whether completed, and when: by Lectern's pure functions over the facts."""
-    required = lessons_required(lessons)
-    index = {lesson.ref: n for n, lesson in enumerate(required)}
-    done = {
-        index[ref] for ref, facts in state.facts.items()
-        if ref in index and facts.completed_at is not None
-    }  # fmt: skip
+    required = tuple(lesson.ref for lesson in lessons if lesson.required)
+    done = {ref: f.completed_at for ref, f in state.facts.items() if f.completed_at is not None}
+    progress, completed = _progress(required, frozenset(done.keys() & set(required)))
+    times = [at for ref, at in done.items() if ref in required]
+    return progress, completed, (max(times) if completed and times else None)
+
+
+@lru_cache(maxsize=PROGRESS_SHAPES)
+def _progress(required: tuple[Ref, ...], done: frozenset[Ref]) -> tuple[float, bool]:
+    """A course's progress and completion when `done` of its `required` lessons are; many
+    enrollments share one."""
     items = course_items(
-        [(index[lesson.ref], 1.0) for lesson in required],
-        done,
+        [(n, 1.0) for n in range(len(required))],
+        {n for n, ref in enumerate(required) if ref in done},
         qbank_required=False,
         qbank_passed=False,
     )
-    completed = criteria_met(items)
-    times = [f.completed_at for r, f in state.facts.items() if r in index and f.completed_at]
-    return course_progress(items), completed, (max(times) if completed and times else None)
+    return course_progress(items), criteria_met(items)

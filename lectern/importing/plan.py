@@ -99,7 +99,9 @@ def row_time(row: Row) -> datetime:
 
 
 def _order(row: Row) -> tuple[datetime, str]:
-    return (row_time(row), row["id"])
+    # row_time, inlined: every table is sorted by it
+    get = row.get
+    return (get("created_at") or get("enrolled_at") or get("updated_at") or EPOCH, row["id"])
 
 
 class Planner:

@@ -37,7 +37,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> TableCount:
-        return self.tables.setdefault(name, TableCount())
+        if (count := self.tables.get(name)) is None:
+            count = self.tables[name] = TableCount()
+        return count
 
     def row(self, table: str, outcome: str, reason: str | None = None) -> None:
         """Account for one legacy row: imported, merged or skipped (with why)."""
@@ -56,11 +58,15 @@ class Report:
         if n <= 0:
             return
         self.decisions[kind] += n
-        self.by_institution.setdefault(institution, Counter())[kind] += n
+        if (counts := self.by_institution.get(institution)) is None:
+            counts = self.by_institution[institution] = Counter()
+        counts[kind] += n
 
     def create(self, what: str, institution: object) -> None:
         self.created[what] += 1
-        self.created_by_institution.setdefault(institution, Counter())[what] += 1
+        if (counts := self.created_by_institution.get(institution)) is None:
+            counts = self.created_by_institution[institution] = Counter()
+        counts[what] += 1
 
     def sums_hold(self) -> bool:
         return all(t.read == t.imported + t.merged + t.skipped for t in self.tables.values())

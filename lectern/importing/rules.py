@@ -7,6 +7,7 @@ directly.
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from lectern.courses.rules import parse_status
 from lectern.models.enums import (
@@ -27,6 +28,8 @@ BCRYPT_LENGTH = 60
 # Stored for a user who must set a password through reset: no password verifies against it.
 NO_PASSWORD = "!no-password"  # noqa: S105 (not a password: a hash nothing matches)
 DEFAULT_PASS_MARK = 0.7
+# Distinct spellings of a status or kind remembered once parsed: a table repeats a few.
+SPELLINGS = 4096
 
 
 def email_key(email: str) -> str:
@@ -44,6 +47,7 @@ def usable_password_hash(value: str | None) -> str | None:
     return value
 
 
+@lru_cache(maxsize=SPELLINGS)
 def parse_role(value: str | None) -> Role | None:
     """'STUDENT', 'student', ' Admin ' → the role; None when it names none."""
     try:
@@ -52,6 +56,7 @@ def parse_role(value: str | None) -> Role | None:
         return None
 
 
+@lru_cache(maxsize=SPELLINGS)
 def parse_course_status(value: str | None) -> CourseStatus | None:
     """'Published', 'active' → published, as Lectern's edge parses it; None when unknown."""
     try:
@@ -75,6 +80,7 @@ def cents(amount: float | None) -> int:
     return round((amount or 0) * 100)
 
 
+@lru_cache(maxsize=SPELLINGS)
 def parse_lesson_kind(value: str | None) -> LessonKind | None:
     kind = (value or "").strip().casefold()
     return LessonKind(kind) if kind in {"video", "quiz", "reading"} else None
@@ -87,6 +93,7 @@ def pass_mark(percent: float | None) -> float:
     return min(max(percent / 100, 0.0), 1.0)
 
 
+@lru_cache(maxsize=SPELLINGS)
 def parse_enrollment_status(value: str | None) -> EnrollmentStatus | None:
     try:
         return EnrollmentStatus((value or "").strip().casefold())
@@ -94,6 +101,7 @@ def parse_enrollment_status(value: str | None) -> EnrollmentStatus | None:
         return None
 
 
+@lru_cache(maxsize=SPELLINGS)
 def parse_request_status(value: str | None) -> RequestStatus | None:
     try:
         return RequestStatus((value or "").strip().casefold())
@@ -101,6 +109,7 @@ def parse_request_status(value: str | None) -> RequestStatus | None:
         return None
 
 
+@lru_cache(maxsize=SPELLINGS)
 def parse_test_status(value: str | None) -> QbankTestStatus | None:
     try:
         return QbankTestStatus((value or "").strip().casefold())
@@ -169,8 +178,8 @@ def video_watched(watched_s: float, duration_s: float) -> bool:
 
 def rescore_quiz(correct: Sequence[int], answers: Sequence[object]) -> float:
     """The server's score of a legacy attempt; a missing or unreadable answer is wrong."""
-    given = [a if isinstance(a, int) and not isinstance(a, bool) else -1 for a in answers]
-    given = (given + [-1] * len(correct))[: len(correct)]
+    given = [a if type(a) is int else -1 for a in answers[: len(correct)]]
+    given.extend([-1] * (len(correct) - len(given)))
     return quiz_score(correct, given)
 
 
@@ -183,6 +192,7 @@ def differs(legacy_percent: float | None, lectern_percent: float) -> bool:
     return legacy_percent is not None and abs(float(legacy_percent) - lectern_percent) > 0.01
 
 
-def earliest(*times: datetime | None) -> datetime | None:
-    present = [t for t in times if t is not None]
-    return min(present) if present else None
+def earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    if first is None or (second is not None and second < first):
+        return second
+    return first

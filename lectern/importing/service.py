@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.audit.service import run_audit
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
+from lectern.importing.bulk import foreign_keys_checked_after, tallies_counted_after
 from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
 from lectern.importing.planning import plan_import
 from lectern.importing.report import Report
-from lectern.importing.writer import Resolver, write_plan
+from lectern.importing.writer import REFERENCES, Resolver, write_plan
 from lectern.models import (
     Course,
     Enrollment,
@@ -31,12 +32,9 @@ from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from lectern.platform.migrate import alembic_config
 from lectern.progress.service import lock_enrollments, recompute_progress
-from lectern.tallies.rebuild import recounted_after_bulk_load
 
-# Rows of the tallied tables above which a plan's tallies are recounted once after it is
-# written, with their triggers off meanwhile, rather than updated by a trigger per row.
-BULK_TALLY_ROWS = 10_000
-TALLIED = ("users", "enrollments", "access_requests")
+# Rows (with the legacy-id links) above which a plan is written as a bulk load.
+BULK_ROWS = 10_000
 
 
 class TargetNotReady(Exception):
@@ -113,7 +111,7 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
     record = LegacyImport(source=source, report={}, created_at=utcnow())
     session.add(record)
     await session.flush()
-    async with _tallies_of(session, plan):
+    async with _bulk_load(session, plan):
         resolve = await write_plan(session, plan, record.id)
     if plan.recompute:
         await recompute_progress(session, await lock_enrollments(session, plan.recompute))
@@ -133,13 +131,20 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
 
 
 @asynccontextmanager
-async def _tallies_of(session: AsyncSession, plan: Plan) -> AsyncIterator[None]:
-    """A large plan's tallies counted once from the rows after it is written (the tallied
-    tables stay locked until the import commits); a small one's by the triggers."""
-    if sum(len(plan.rows.get(table, ())) for table in TALLIED) < BULK_TALLY_ROWS:
+async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[None]:
+    """A large plan loaded on PostgreSQL as its documentation advises for populating a
+    database: foreign keys checked once per table after the load, and the tallies counted once
+    from the rows, instead of a check and a trigger per row. The written tables stay locked
+    until the import commits. A small plan (a cut-over's new rows) is written as commands do."""
+    rows = len(plan.links) + sum(len(rows) for rows in plan.rows.values())
+    if rows < BULK_ROWS or session.get_bind().dialect.name != "postgresql":
         yield
         return
-    async with recounted_after_bulk_load(await session.connection()):
+    connection = await session.connection()
+    async with (
+        foreign_keys_checked_after(connection, [*REFERENCES, "legacy_ids"]),
+        tallies_counted_after(connection),
+    ):
         yield
 
 

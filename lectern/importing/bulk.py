@@ -1,0 +1,53 @@
+"""A bulk load on PostgreSQL: foreign keys checked and tallies counted once after it, instead
+of once per row."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from lectern.tallies.rebuild import TALLY_TRIGGERS, rebuild_tallies
+
+# Each foreign key of the given tables, as the statements that drop it and add it back.
+FOREIGN_KEYS = text("""
+    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
+                  pg_get_constraintdef(oid))
+    FROM pg_constraint
+    WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[]))
+    ORDER BY conrelid, conname
+""")
+
+
+@asynccontextmanager
+async def foreign_keys_checked_after(
+    connection: AsyncConnection, tables: list[str]
+) -> AsyncIterator[None]:
+    """The tables' foreign keys dropped for the load and added back after it in the same
+    transaction, where PostgreSQL checks each over its whole table in one join. A load that
+    fails leaves them as they were: the transaction, with its DDL, is rolled back."""
+    keys = (await connection.execute(FOREIGN_KEYS, {"tables": tables})).all()
+    for drop, _add in keys:
+        await connection.execute(text(drop))
+    yield
+    for _drop, add in keys:
+        await connection.execute(text(add))
+
+
+async def _tally_triggers(connection: AsyncConnection, state: str) -> None:
+    for table, names in TALLY_TRIGGERS.items():
+        for name in names:
+            await connection.execute(text(f"ALTER TABLE {table} {state} TRIGGER {name}"))
+
+
+@asynccontextmanager
+async def tallies_counted_after(connection: AsyncConnection) -> AsyncIterator[None]:
+    """The tally triggers off for the load and for the one recount after it (which writes
+    every institution's figures last, from the rows, so no trigger needs to follow the
+    learners' rewrite); ALTER TABLE locks the tables until the transaction ends."""
+    await _tally_triggers(connection, "DISABLE")
+    yield
+    async with AsyncSession(bind=connection) as session:
+        await rebuild_tallies(session)
+    await _tally_triggers(connection, "ENABLE")
