@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.accounts.service import invite_student, start_session
@@ -41,6 +41,7 @@ from lectern.platform.errors import Conflict, Forbidden, Invalid, LecternError, 
 from lectern.platform.tokens import new_token, token_digest
 
 LOGIN_LIFETIME = timedelta(minutes=10)
+LOGINS_KEPT = timedelta(days=1)
 PICK_LIFETIME = timedelta(hours=1)
 
 
@@ -94,6 +95,12 @@ async def start_login(
     """A login: a state for the browser's cookie and a nonce, and the platform's auth URL to
     send the browser to."""
     platform = await _platform_for_login(session, issuer, client_id)
+    # Logins past their lifetime serve no launch; the table keeps about a day of them.
+    await session.execute(
+        delete(LtiLogin).where(
+            LtiLogin.platform_id == platform.id, LtiLogin.created_at < utcnow() - LOGINS_KEPT
+        )
+    )
     state, nonce = new_token(), new_token()
     session.add(
         LtiLogin(

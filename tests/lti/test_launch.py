@@ -3,13 +3,17 @@ with a 4xx and changes nothing but the launch log."""
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from lectern.lti import claims as c
 from lectern.lti.keys import REFETCH_AFTER_S
+from lectern.models import LtiLogin
+from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from tests.factories import World
 from tests.lti.conftest import Registered, launch, login, register, resource_claims
@@ -326,3 +330,20 @@ async def test_two_first_launches_at_once_make_one_learner(
         for a in answers
     ]
     assert me[0] == me[1]
+
+
+async def test_an_expired_login_serves_no_launch_and_old_ones_are_cleared(
+    client: httpx.AsyncClient, db: Database, platform: PlatformServer, registered: Registered
+) -> None:
+    course_id = registered.course["id"]
+    stale = await login(client, platform, course_id)
+    async with db.session() as session:
+        await session.execute(update(LtiLogin).values(created_at=utcnow() - timedelta(days=2)))
+        await session.commit()
+
+    r = await launch(client, stale, platform.id_token(stale.nonce, **resource_claims(course_id)))
+    await login(client, platform, course_id)
+
+    assert r.status_code == 400
+    assert r.json()["type"].endswith("/lti-state")
+    assert await scalar(db, "SELECT count(*) FROM lti_logins") == 1
