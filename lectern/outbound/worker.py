@@ -10,49 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic
 
-from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events import inflight, log
 from lectern.events.rules import LoggedEvent
-from lectern.models import Event, OutboundDelivery, OutboundDestination
 from lectern.models.base import utcnow
 from lectern.models.outbound import DeliveryStatus, DestinationStatus
-from lectern.outbound import metrics
+from lectern.outbound import metrics, records
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed, Target
+from lectern.outbound.records import Claimed
 from lectern.outbound.rules import Plan, plan, retry_delay, should_pause
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
 
 logger = logging.getLogger(__name__)
 
-# Delivery attempts kept per destination: the newest, for its admins to read.
-KEPT_DELIVERIES = 1000
 # Commits that land while a round runs are taken together by the next, at most this often.
 ROUND_SPACING = 0.1
-ERROR_LIMIT = 1000
-
-_D = OutboundDestination
-_EVENT_COLUMNS = (
-    Event.id,
-    Event.type,
-    Event.institution_id,
-    Event.user_id,
-    Event.course_id,
-    Event.audience,
-    Event.payload,
-    Event.created_at,
-)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A due destination as claimed: what the attempt's outcome is recorded against."""
-
-    id: int
-    institution_id: int
-    delivered_through: int
-    consecutive_failures: int
 
 
 @dataclass(frozen=True)
@@ -129,7 +103,7 @@ class OutboundWorker(Generic[Target]):
         now = now or utcnow()
         if self.database.is_postgres:
             async with self.database.sessionmaker() as session, session.begin():
-                claimed = await _claim(session, self.kind.name, head, now, lock=True)
+                claimed = await records.claim(session, self.kind.name, head, now, lock=True)
                 if claimed is None:
                     return None
                 step = await self._step(session, claimed, head)
@@ -139,7 +113,7 @@ class OutboundWorker(Generic[Target]):
                 sent = await self._send(target, chosen.batch)
                 return await self._record(session, claimed, target, chosen, sent, now)
         async with self.database.session() as session:
-            claimed = await _claim(session, self.kind.name, head, now, lock=False)
+            claimed = await records.claim(session, self.kind.name, head, now, lock=False)
             if claimed is None:
                 return None
             step = await self._step(session, claimed, head)
@@ -157,20 +131,9 @@ class OutboundWorker(Generic[Target]):
         target = await self.kind.load(session, claimed.id)
         if target is None:
             return None
-        query = (
-            select(*_EVENT_COLUMNS)
-            .where(
-                Event.institution_id == claimed.institution_id,
-                Event.id > claimed.delivered_through,
-                Event.id <= head,
-            )
-            .order_by(Event.id)
-            .limit(self.kind.scan_limit)
+        scanned = await records.events_after(
+            session, claimed, head, self.kind.event_types(target), self.kind.scan_limit
         )
-        types = self.kind.event_types(target)
-        if types is not None:
-            query = query.where(Event.type.in_(sorted(types)))
-        scanned = [_logged(row) for row in (await session.execute(query)).all()]
         chosen = plan(
             scanned,
             lambda event: self.kind.select(target, event),
@@ -218,7 +181,7 @@ class OutboundWorker(Generic[Target]):
         dropped = Attempt(claimed.id, "dropped", claimed.delivered_through)
         if sent is None:
             changes: dict[str, Any] = {"delivered_through": chosen.through}
-            if not await _update(session, claimed, changes):
+            if not await records.update_if_unchanged(session, claimed, changes):
                 return dropped
             return Attempt(claimed.id, "passed", chosen.through)
         ids = tuple(event.id for event in chosen.batch)
@@ -230,12 +193,12 @@ class OutboundWorker(Generic[Target]):
                 "next_attempt_at": now,
                 "last_error": None,
             }
-            if not await _update(session, claimed, changes):
+            if not await records.update_if_unchanged(session, claimed, changes):
                 return dropped
-            await _write_delivery(session, claimed.id, DeliveryStatus.SENT, attempt, ids, sent)
+            await _write(session, claimed.id, DeliveryStatus.SENT, attempt, ids, sent)
             metrics.EVENTS_SENT.labels(name).inc(len(ids))
             return Attempt(claimed.id, "sent", chosen.through, ids, sent.http_status)
-        error = (sent.error or "failed")[:ERROR_LIMIT]
+        error = (sent.error or "failed")[: records.ERROR_LIMIT]
         paused = should_pause(attempt, self.settings.outbound_pause_after_failures)
         wait = retry_delay(
             attempt,
@@ -250,9 +213,9 @@ class OutboundWorker(Generic[Target]):
         }
         if paused:
             changes |= {"status": DestinationStatus.PAUSED, "paused_at": now}
-        if not await _update(session, claimed, changes):
+        if not await records.update_if_unchanged(session, claimed, changes):
             return dropped
-        await _write_delivery(session, claimed.id, DeliveryStatus.FAILED, attempt, ids, sent)
+        await _write(session, claimed.id, DeliveryStatus.FAILED, attempt, ids, sent)
         metrics.ATTEMPTS_FAILED.labels(name).inc()
         if paused:
             metrics.DESTINATIONS_PAUSED.labels(name).inc()
@@ -273,16 +236,12 @@ class OutboundWorker(Generic[Target]):
     async def _set_aside(self, session: AsyncSession, claimed: Claimed, now: datetime) -> Attempt:
         """The integration has nothing to send with (its row is going away): look again later."""
         later = now + timedelta(seconds=self.settings.outbound_longest_wait_seconds)
-        await _update(session, claimed, {"next_attempt_at": later})
+        await records.update_if_unchanged(session, claimed, {"next_attempt_at": later})
         return Attempt(claimed.id, "set aside", claimed.delivered_through)
 
     async def _measure_lag(self, head: int) -> None:
         async with self.database.reader() as reader:
-            furthest_behind = await reader.scalar(
-                select(func.min(_D.delivered_through)).where(
-                    _D.kind == self.kind.name, _D.status == DestinationStatus.ACTIVE
-                )
-            )
+            furthest_behind = await records.furthest_behind(reader, self.kind.name)
         self._any_active = furthest_behind is not None
         behind = max(0, head - furthest_behind) if furthest_behind is not None else 0
         metrics.LAG_EVENTS.labels(self.kind.name).set(behind)
@@ -313,44 +272,11 @@ def start_worker(
     return asyncio.create_task(worker.run_forever(), name=f"outbound-{kind.name}")
 
 
-async def _claim(
-    session: AsyncSession, kind: str, head: int, now: datetime, *, lock: bool
-) -> Claimed | None:
-    query = (
-        select(_D.id, _D.institution_id, _D.delivered_through, _D.consecutive_failures)
-        .where(
-            _D.kind == kind,
-            _D.status == DestinationStatus.ACTIVE,
-            _D.next_attempt_at <= now,
-            _D.delivered_through < head,
-        )
-        .order_by(_D.next_attempt_at, _D.id)
-        .limit(1)
-    )
-    if lock:
-        query = query.with_for_update(skip_locked=True)
-    row = (await session.execute(query)).one_or_none()
-    return None if row is None else Claimed(*row)
+def _ms_since(loop: asyncio.AbstractEventLoop, started: float) -> int:
+    return round((loop.time() - started) * 1000)
 
 
-async def _update(session: AsyncSession, claimed: Claimed, changes: dict[str, Any]) -> bool:
-    """Change the destination if it is still as claimed (no replay, resume or pause since, and
-    not deleted); whether it was."""
-    result = await session.execute(
-        update(_D)
-        .where(
-            _D.id == claimed.id,
-            _D.status == DestinationStatus.ACTIVE,
-            _D.delivered_through == claimed.delivered_through,
-            _D.consecutive_failures == claimed.consecutive_failures,
-        )
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
-async def _write_delivery(
+async def _write(
     session: AsyncSession,
     destination_id: int,
     status: DeliveryStatus,
@@ -358,54 +284,13 @@ async def _write_delivery(
     ids: tuple[int, ...],
     sent: _Sent,
 ) -> None:
-    delivery_id = await session.scalar(
-        insert(OutboundDelivery)
-        .values(
-            destination_id=destination_id,
-            status=status,
-            http_status=sent.http_status,
-            attempt=attempt,
-            response_ms=sent.response_ms,
-            error=sent.error[:ERROR_LIMIT] if sent.error else None,
-            first_event_id=ids[0],
-            last_event_id=ids[-1],
-            events=len(ids),
-            created_at=utcnow(),
-        )
-        .returning(OutboundDelivery.id)
-    )
-    if delivery_id is not None and delivery_id % 100 == 0:
-        await _forget_old_deliveries(session, destination_id)
-
-
-async def _forget_old_deliveries(session: AsyncSession, destination_id: int) -> None:
-    oldest_kept = (
-        select(OutboundDelivery.id)
-        .where(OutboundDelivery.destination_id == destination_id)
-        .order_by(OutboundDelivery.id.desc())
-        .offset(KEPT_DELIVERIES - 1)
-        .limit(1)
-        .scalar_subquery()
-    )
-    await session.execute(
-        delete(OutboundDelivery).where(
-            OutboundDelivery.destination_id == destination_id, OutboundDelivery.id < oldest_kept
-        )
-    )
-
-
-def _ms_since(loop: asyncio.AbstractEventLoop, started: float) -> int:
-    return round((loop.time() - started) * 1000)
-
-
-def _logged(row: Any) -> LoggedEvent:
-    return LoggedEvent(
-        id=row.id,
-        type=row.type,
-        institution_id=row.institution_id,
-        user_id=row.user_id,
-        audience=row.audience,
-        course_id=row.course_id,
-        payload=row.payload,
-        created_at=row.created_at,
+    await records.write_delivery(
+        session,
+        destination_id,
+        status=status,
+        http_status=sent.http_status,
+        attempt=attempt,
+        response_ms=sent.response_ms,
+        error=sent.error,
+        event_ids=ids,
     )

@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.models.base import utcnow
-from lectern.outbound import service
+from lectern.models.outbound import DeliveryStatus
+from lectern.outbound import records, service
 from lectern.outbound.worker import OutboundWorker
 from lectern.platform.db import Database
 from lectern.platform.errors import Invalid
@@ -211,3 +213,34 @@ async def test_sent_failed_paused_and_lag_are_counted_for_metrics(
     assert _sample("lectern_outbound_events_sent_total") == sent_before + received
     assert _sample("lectern_outbound_lag_events") == 0
     assert _sample("lectern_outbound_lag_seconds") == 0
+
+
+async def test_the_record_of_deliveries_keeps_the_newest_rows(
+    world: World, db: Database, inboxes: Inboxes
+) -> None:
+    admin = await world.admin()
+    target = await destination(db, inboxes, admin)
+    other = await destination(db, inboxes, admin)
+
+    async def write(session: AsyncSession, destination_id: int, n: int) -> None:
+        await records.write_delivery(
+            session,
+            destination_id,
+            status=DeliveryStatus.SENT,
+            http_status=200,
+            attempt=1,
+            response_ms=3,
+            error=None,
+            event_ids=(n, n),
+        )
+
+    async def fill(session: AsyncSession) -> None:
+        for n in range(1, 13):
+            await write(session, target, n)
+            await write(session, other, n)
+
+    await db.run(fill)
+    await db.run(lambda s: records.forget_old_deliveries(s, target, keep=5))
+    kept = [d["first_event_id"] for d in await deliveries(db, target)]
+    assert kept == [8, 9, 10, 11, 12]
+    assert len(await deliveries(db, other)) == 12
