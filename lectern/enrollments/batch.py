@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments import seats
@@ -46,6 +47,8 @@ CHUNK = 1000
 Pair = tuple[int, int]  # (user_id, course_id)
 T = TypeVar("T")
 
+# PostgreSQL's "out of shared memory": its lock table is full.
+OUT_OF_LOCKS = "53200"
 _LOCK_PAIRS = text(
     "SELECT count(pg_advisory_xact_lock(pair.user_id, pair.course_id)) "
     "FROM unnest(CAST(:user_ids AS integer[]), CAST(:course_ids AS integer[])) "
@@ -83,13 +86,20 @@ async def lock_pairs(session: AsyncSession, pairs: Iterable[Pair]) -> None:
     if not wanted:
         return
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            _LOCK_PAIRS,
-            {
-                "user_ids": [user for user, _ in wanted],
-                "course_ids": [course for _, course in wanted],
-            },
-        )
+        parameters = {
+            "user_ids": [user for user, _ in wanted],
+            "course_ids": [course for _, course in wanted],
+        }
+        try:
+            await session.execute(_LOCK_PAIRS, parameters)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != OUT_OF_LOCKS:
+                raise
+            raise Conflict(
+                f"The database cannot hold a lock for each of these {len(wanted):,} pairs now;"
+                " apply fewer at a time.",
+                slug="too-many-pairs",
+            ) from error
     held.update(wanted)
 
 

@@ -30,7 +30,7 @@ from lectern.models.base import utcnow
 from lectern.models.enums import PaymentStatus
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Conflict, Forbidden, Invalid
-from lectern.rosters.parsing import RosterRow, parse_roster
+from lectern.rosters.parsing import MAX_ROWS, RosterRefused, RosterRow, parse_roster
 from lectern.rosters.rules import (
     SEATING,
     CourseFound,
@@ -43,6 +43,10 @@ from lectern.rosters.rules import (
     over_seat_limit,
 )
 
+# Rows one apply takes: it holds a lock per (learner, course) pair until it commits, and
+# PostgreSQL's lock table (max_locks_per_transaction, 64 per connection by default) holds
+# about twenty thousand at once on a default server, shared with every other transaction.
+MAX_APPLIED_ROWS = 10_000
 # Ids per IN list: well under SQLite's and asyncpg's bound-parameter limits.
 LOOKUP_CHUNK = 5000
 
@@ -246,7 +250,15 @@ async def import_roster(
     the courses' waitlists."""
     if not actor.is_admin:
         raise Forbidden("Only an admin can do this.")
-    report = await _plan(session, actor, parse_roster(data), filename, lock=True)
+    rows = parse_roster(data)
+    if len(rows) > MAX_APPLIED_ROWS:
+        raise RosterRefused(
+            f"A file applies at most {MAX_APPLIED_ROWS:,} rows, each (learner, course) locked"
+            f" until it is in; this one has {len(rows):,}. Split it (a dry run reads up to"
+            f" {MAX_ROWS:,}).",
+            slug="roster-too-large",
+        )
+    report = await _plan(session, actor, rows, filename, lock=True)
     if not report.ok:
         raise RosterInvalid(
             "Some rows cannot be applied; nothing was. Fix them and send the file again.",

@@ -10,11 +10,12 @@ import pytest
 
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
+from lectern.rosters.service import MAX_APPLIED_ROWS
 from tests.conftest import LiveServer
 from tests.factories import Person, World
 from tests.payments.shop import WEBHOOK, Shop, start_checkout
 from tests.payments.stripe_events import session_completed, signed
-from tests.rows import event_types, last_event_id, rows, scalar
+from tests.rows import event_types, last_event_id, row_counts, rows, scalar
 
 IMPORT = "/api/v1/admin/enrollments/import"
 
@@ -269,3 +270,22 @@ async def test_a_file_and_learners_enrolling_themselves_at_once_never_overfill_a
         assert roster.status_code in (409, 422), roster.text
         assert not {person.id for person in listed} & set(seated)
         assert walked_in == 10
+
+
+async def test_a_file_past_the_applied_rows_limit_is_refused_whole_before_anything_is_read(
+    world: World, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await world.admin()
+    course = await world.course(admin)
+    csv = "email,course,action,full_name\n" + "".join(
+        f"new{n}@example.test,{course['slug']},enroll,New {n}\n"
+        for n in range(MAX_APPLIED_ROWS + 1)
+    )
+    before = await row_counts(db)
+
+    refused = await _post(client, admin, csv, apply=True)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("/roster-too-large")
+    assert "Split it" in refused.json()["detail"]
+    assert await row_counts(db) == before
