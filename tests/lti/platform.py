@@ -1,6 +1,7 @@
 """A test LTI platform: its own RSA keys and JWKS, a token endpoint and an AGS score endpoint,
 served over real HTTP by a server the suite starts, and the ID tokens it signs for launches."""
 
+import html
 import json
 import threading
 import time
@@ -38,6 +39,7 @@ class PlatformServer:
         self.token_requests: list[dict[str, str]] = []
         self.scores: list[dict[str, Any]] = []
         self.score_failures = 0  # answer 503 to this many score posts first
+        self.launch_claims: dict[str, Any] = {}  # what its auth endpoint puts in ID tokens
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -110,13 +112,32 @@ class PlatformServer:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                if self.path == "/jwks":
+                path = urlsplit(self.path)
+                if path.path == "/auth":
+                    self._authenticate({k: v[0] for k, v in parse_qs(path.query).items()})
+                elif self.path == "/jwks":
                     with platform.lock:
                         platform.jwks_fetches += 1
                         keys = [key.as_dict(private=False) for key in platform.published]
                     self._answer(200, {"keys": keys})
                 else:
                     self._answer(404, {})
+
+            def _authenticate(self, request: dict[str, str]) -> None:
+                """The platform's side of the login: the browser posts the signed ID token
+                back to the tool's redirect URI at once, as Moodle and Canvas do."""
+                token = platform.id_token(request["nonce"], **platform.launch_claims)
+                page = (
+                    f'<form method="post" action="{html.escape(request["redirect_uri"])}">'
+                    f'<input type="hidden" name="id_token" value="{html.escape(token)}">'
+                    f'<input type="hidden" name="state" value="{html.escape(request["state"])}">'
+                    "</form><script>document.forms[0].submit()</script>"
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
