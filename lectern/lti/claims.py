@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from lectern.platform.errors import LecternError
+from lectern.platform.storable import all_storable
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = LTI + "message_type"
@@ -69,6 +70,8 @@ def _text(claims: dict[str, Any], name: str, limit: int = 255) -> str | None:
 
 def launch_of(claims: dict[str, Any], deployment_ids: list[str]) -> Launch:
     """The launch the claims describe, or a refusal saying which rule they break."""
+    if not all_storable(claims):
+        raise refused("The token carries a NUL or a lone surrogate, which no column can hold.")
     if claims.get(VERSION) != "1.3.0":
         raise refused("Only LTI version 1.3.0 launches are accepted.", "lti-version")
     message_type = claims.get(MESSAGE_TYPE)

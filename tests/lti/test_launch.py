@@ -171,6 +171,10 @@ def _teacher(platform: PlatformServer, nonce: str, course_id: int) -> str:
     return platform.id_token(nonce, **{c.ROLES: teacher, **resource_claims(course_id)})
 
 
+def _nul_in_a_name(platform: PlatformServer, nonce: str, course_id: int) -> str:
+    return platform.id_token(nonce, name="Ada\x00", **resource_claims(course_id))
+
+
 def _not_a_jwt(platform: PlatformServer, nonce: str, course_id: int) -> str:
     return "not.a.jwt"
 
@@ -186,6 +190,7 @@ def _not_a_jwt(platform: PlatformServer, nonce: str, course_id: int) -> str:
         _wrong_issuer,
         _old_version,
         _teacher,
+        _nul_in_a_name,
         _not_a_jwt,
     ],
 )
