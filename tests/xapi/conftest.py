@@ -73,18 +73,7 @@ class Ralph:
             "RALPH_APP_DIR": str(self.root / "app"),
         }
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [
-                str(RALPH_PYTHON),
-                "-m",
-                "uvicorn",
-                "ralph.api:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
+            [str(RALPH_PYTHON), str(Path(__file__).with_name("ralph_server.py")), str(self.port)],
             env=env,
             cwd=self.root,
             stdin=subprocess.DEVNULL,

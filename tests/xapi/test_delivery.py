@@ -12,7 +12,8 @@ from lectern.models.base import utcnow
 from lectern.outbound.worker import OutboundWorker
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
-from lectern.xapi.delivery import Lrs
+from lectern.xapi.delivery import XAPI, Lrs
+from lectern.xapi.statements import TIME
 from tests.factories import World
 from tests.learning.course_fixtures import QBANK, QUIZ, Classroom, classroom, read, watched
 from tests.xapi.conftest import Ralph
@@ -276,9 +277,36 @@ async def test_the_apps_own_worker_sends_the_statements_soon_after_the_commit(
             room = await classroom(World(app.state.database, own), own)
             destination = await add_lrs(own, room.admin, lrs, "north")
             await room.post(own, watched(room.video, 0, 30))
-            # Nobody calls the worker: the commit wakes it.
+            # Nobody calls the worker: the commit wakes it. It is stopped once it has recorded
+            # the delivery and gone back to waiting, not in the middle of a round.
+            url = f"/api/v1/admin/xapi/destinations/{destination['id']}"
             for _ in range(600):
-                if len(lrs.stored("north")) >= 3:
+                state = (await own.get(url, headers=room.admin.headers)).json()
+                if state["delivered_through"] > destination["delivered_through"]:
                     break
                 await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
     assert _ids(lrs.stored("north")) == _ids(await expected_statements(db, destination))
+
+
+async def test_more_events_than_a_batch_arrive_in_event_order_across_batches(
+    world: World,
+    client: httpx.AsyncClient,
+    db: Database,
+    lrs: Ralph,
+    sender: OutboundWorker[Lrs],
+) -> None:
+    room = await classroom(world, client)
+    destination = await add_lrs(client, room.admin, lrs, "north")
+    for second in range(XAPI.batch_size + 5):
+        r = await room.post(client, watched(room.video, second, second + 0.5))
+        assert r.status_code == 200
+
+    attempts = await sender.deliver_due()
+
+    sent = [attempt for attempt in attempts if attempt.outcome == "sent"]
+    assert [len(attempt.event_ids) for attempt in sent] == [XAPI.batch_size, 5]
+    stored = lrs.stored("north")
+    assert _ids(stored) == _ids(await expected_statements(db, destination))
+    times = [s["result"]["extensions"][TIME] for s in stored if verb(s) == "played"]
+    assert times == [float(second) for second in range(XAPI.batch_size + 5)]

@@ -6,6 +6,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ralph.models.xapi.video.statements import (
     VideoCompleted,
     VideoInitialized,
@@ -13,6 +15,7 @@ from ralph.models.xapi.video.statements import (
     VideoPlayed,
 )
 
+from lectern.progress.rules import merge_intervals
 from lectern.xapi.rules import endpoint_problem
 from lectern.xapi.statements import (
     LENGTH,
@@ -256,3 +259,33 @@ def test_endpoints_are_https_or_this_machine_when_allowed(endpoint: str, allowed
 
 def test_plain_http_to_this_machine_needs_the_setting() -> None:
     assert endpoint_problem("http://127.0.0.1:8100/xAPI", allow_loopback_http=False)
+
+
+_SECONDS = st.floats(min_value=0, max_value=600, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _watches(draw: st.DrawFn) -> dict[str, Any]:
+    duration = draw(st.floats(min_value=1, max_value=600, allow_nan=False))
+    segment = st.tuples(_SECONDS, _SECONDS).map(sorted).filter(lambda s: s[0] < s[1] <= duration)
+    played = draw(st.lists(segment, min_size=1, max_size=6))
+    before = [list(s) for s in merge_intervals(draw(st.lists(segment, max_size=4)))]
+    return {**WATCHED, "duration_s": duration, "played": played, "watched_before": before}
+
+
+@settings(max_examples=60, deadline=None)
+@given(watch=_watches(), completed_now=st.booleans())
+def test_any_watch_makes_valid_video_profile_statements_whose_progress_only_grows(
+    watch: dict[str, Any], completed_now: bool
+) -> None:
+    made = _statements("lesson.watched", {**watch, "completed_now": completed_now})
+    models = [type(validated(statement)) for statement in made]
+    first = [VideoInitialized] if not watch["watched_before"] else []
+    last = [VideoCompleted] if completed_now else []
+    assert models == first + [VideoPlayed, VideoPaused] * len(watch["played"]) + last
+    paused = [s["result"]["extensions"] for s in made if verb(s) == "paused"]
+    progress = [extensions[PROGRESS] for extensions in paused]
+    assert progress == sorted(progress)
+    assert all(0 <= value <= 1 for value in progress)
+    segments = merge_intervals([*watch["watched_before"], *watch["played"]])
+    assert paused[-1][PLAYED_SEGMENTS] == played_segments(segments)
