@@ -3,16 +3,19 @@ enrollments, and the pure rule has the last word on the few it finds.
 
 `stale_progress_candidates` states lectern.progress.rules `course_progress` and `criteria_met`
 per active enrollment in one set-based query: the weights of the course's required lessons, of
-those the facts complete, and the Q-bank pass where the course requires one. Floating-point
-rounding is the one place SQL and Python may part (a sum taken in another order, a share whose
-third decimal is exactly 5), so the query also returns every enrollment whose share sits on such
-a tie, and `confirm_stale` decides each candidate with the pure functions themselves. A test
-with hypothesis proves the two steps together say what the pure functions say.
+those the facts complete, and the Q-bank pass where the course requires one. It sifts in floats
+alone: stored progress has PROGRESS_DECIMALS decimals, so progress that is on that grid and
+closer than half a step to the facts' share is the share rounded, and only the rest can be
+stale. What floats cannot settle (a share that sits on a tie, summed in another order than
+Python sums it; the cap below 100 of an incomplete enrollment; a course whose required weights
+sum to nothing) stays a candidate, and `confirm_stale` decides each candidate with the pure
+functions themselves. A test with hypothesis proves the two steps together say what the pure
+functions say.
 """
 
 from typing import Any
 
-from sqlalchemy import Float, Numeric, case, cast, func, literal, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.models import Course, Enrollment, Lesson, LessonProgress, QbankTest
@@ -22,17 +25,19 @@ from lectern.progress.service import progress_items
 
 # Below this, two floats are one progress value (stored progress has two decimals).
 SAME = 1e-6
-HIGHEST_INCOMPLETE = 100.0 - 10**-PROGRESS_DECIMALS
+STEPS = 10**PROGRESS_DECIMALS  # grid steps per unit of progress
+HALF_STEP = 0.5 / STEPS
 
 
-def _scoped(query: Any, institution_id: int | None) -> Any:
-    return query if institution_id is None else query.where(Course.institution_id == institution_id)
+def _in_institution(course_id: Any, institution_id: int | None) -> Any:
+    if institution_id is None:
+        return True
+    return course_id.in_(select(Course.id).where(Course.institution_id == institution_id))
 
 
-def stale_progress_candidates(institution_id: int | None) -> Any:
-    """Active enrollments whose stored progress may not be what the facts give, or whose
-    criteria hold although they were never completed."""
-    required = (
+def _required() -> Any:
+    """Each course's required lessons: how many, and their weight."""
+    return (
         select(
             Lesson.course_id,
             func.count().label("item_count"),
@@ -42,27 +47,31 @@ def stale_progress_candidates(institution_id: int | None) -> Any:
         .group_by(Lesson.course_id)
         .subquery("required")
     )
-    done = _scoped(
+
+
+def _done(institution_id: int | None) -> Any:
+    """The required lessons each enrollment's facts complete, per course of the lessons (an
+    enrollment counts only its own course's), without reading the enrollments."""
+    return (
         select(
             LessonProgress.enrollment_id,
+            Lesson.course_id,
             func.count().label("item_count"),
             func.sum(Lesson.weight).label("weight"),
         )
         .join(Lesson, (Lesson.id == LessonProgress.lesson_id) & Lesson.required.is_(True))
-        .join(
-            Enrollment,
-            (Enrollment.id == LessonProgress.enrollment_id)
-            & (Enrollment.course_id == Lesson.course_id),
-        )
-        .join(Course, Course.id == Enrollment.course_id)
         .where(
             LessonProgress.completed_at.is_not(None),
-            Enrollment.status == EnrollmentStatus.ACTIVE,
-        ),
-        institution_id,
-    ).group_by(LessonProgress.enrollment_id)
-    done = done.subquery("done")
-    passed = _scoped(
+            _in_institution(Lesson.course_id, institution_id),
+        )
+        .group_by(LessonProgress.enrollment_id, Lesson.course_id)
+        .subquery("done")
+    )
+
+
+def _passed(institution_id: int | None) -> Any:
+    """Active enrollments of courses that require the Q-bank whose learner passed a test."""
+    return (
         select(QbankTest.enrollment_id)
         .join(Enrollment, Enrollment.id == QbankTest.enrollment_id)
         .join(Course, Course.id == Enrollment.course_id)
@@ -71,43 +80,61 @@ def stale_progress_candidates(institution_id: int | None) -> Any:
             Enrollment.status == EnrollmentStatus.ACTIVE,
             QbankTest.status == QbankTestStatus.COMPLETED,
             QbankTest.score >= Course.qbank_pass_mark,
-        ),
-        institution_id,
-    ).group_by(QbankTest.enrollment_id)
-    passed = passed.subquery("passed")
+            _in_institution(Course.id, institution_id),
+        )
+        .group_by(QbankTest.enrollment_id)
+        .subquery("passed")
+    )
 
+
+def stale_progress_candidates(institution_id: int | None) -> Any:
+    """Active enrollments whose stored progress may not be what the facts give, or whose
+    criteria hold although they were never completed."""
+    required, done, passed = _required(), _done(institution_id), _passed(institution_id)
     qbank_item = case((Course.qbank_required.is_(True), 1), else_=0)
     qbank_done = case(
         (Course.qbank_required.is_(True) & passed.c.enrollment_id.is_not(None), 1), else_=0
     )
-    items = func.coalesce(required.c.item_count, 0) + qbank_item
-    items_done = func.coalesce(done.c.item_count, 0) + qbank_done
     total = func.coalesce(required.c.weight, 0.0) + qbank_item
-    share = (
-        literal(100.0) * (func.coalesce(done.c.weight, 0.0) + qbank_done) / func.nullif(total, 0)
-    )
-    rounded = cast(func.round(cast(share, Numeric), PROGRESS_DECIMALS), Float)
-    expected = case((rounded > HIGHEST_INCOMPLETE, HIGHEST_INCOMPLETE), else_=rounded)
-    cents = share * 10**PROGRESS_DECIMALS
-    on_a_tie = func.abs(func.abs(cents - func.round(cents)) - 0.5) < SAME
-    incomplete = (items > 0) & (items_done < items)
-    query = (
-        select(Enrollment.id, Enrollment.user_id, Enrollment.course_id, Enrollment.progress)
+    figures = (
+        select(
+            Enrollment.id,
+            Enrollment.user_id,
+            Enrollment.course_id,
+            Enrollment.progress,
+            (func.coalesce(required.c.item_count, 0) + qbank_item).label("items"),
+            (func.coalesce(done.c.item_count, 0) + qbank_done).label("items_done"),
+            (
+                100.0 * (func.coalesce(done.c.weight, 0.0) + qbank_done) / func.nullif(total, 0)
+            ).label("share"),
+        )
         .join(Course, Course.id == Enrollment.course_id)
         .outerjoin(required, required.c.course_id == Enrollment.course_id)
-        .outerjoin(done, done.c.enrollment_id == Enrollment.id)
+        .outerjoin(
+            done,
+            (done.c.enrollment_id == Enrollment.id) & (done.c.course_id == Enrollment.course_id),
+        )
         .outerjoin(passed, passed.c.enrollment_id == Enrollment.id)
         .where(
             Enrollment.status == EnrollmentStatus.ACTIVE,
-            or_(
-                (items > 0) & (items_done == items),
-                (items == 0) & (func.abs(Enrollment.progress) > SAME),
-                incomplete & ((func.abs(Enrollment.progress - expected) > SAME) | on_a_tie),
-            ),
+            _in_institution(Enrollment.course_id, institution_id),
         )
-        .order_by(Enrollment.id)
+        .subquery("figures")
     )
-    return _scoped(query, institution_id)
+    f = figures.c
+    off_grid = func.abs(f.progress * STEPS - func.round(f.progress * STEPS)) > SAME * STEPS
+    not_the_share = f.share.is_(None) | (func.abs(f.progress - f.share) > HALF_STEP - SAME)
+    return (
+        select(f.id, f.user_id, f.course_id, f.progress)
+        .where(
+            or_(
+                (f["items"] > 0) & (f.items_done == f["items"]),
+                (f["items"] == 0) & (func.abs(f.progress) > SAME),
+                (f["items"] > 0) & (f.items_done < f["items"]) & (not_the_share | off_grid),
+            )
+        )
+        .order_by(f.id)
+    )
 
 
 async def confirm_stale(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
 """Read models of enrollments and requests, for learners and for the admin queue."""
 
-from sqlalchemy import Select, func, select
+from typing import Any
+
+from sqlalchemy import Select, String, column, func, select, true, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, WaitlistPlaceOut
@@ -53,20 +55,60 @@ async def request_queue(
     institution's for an admin, those of the courses they are staff of for an instructor),
     newest first, from `cursor` (or `offset`), with the cursor of the next page if there may
     be one."""
-    query = select_requests().where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
-    if status is not None:
-        query = query.where(AccessRequest.status == status)
     if course_id is not None:
         await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
-        query = query.where(AccessRequest.course_id == course_id)
-    if cursor is not None:
-        query = query.where(AccessRequest.id < decode_cursor(cursor, NEWEST_FIRST, (int,))[0])
-    elif offset:
-        query = query.offset(offset)
-    found = await _requests(session, query.limit(limit + 1))
+    before = None if cursor is None else decode_cursor(cursor, NEWEST_FIRST, (int,))[0]
+    if session.get_bind().dialect.name == "postgresql" and not offset:
+        page = _newest_per_course(actor, status, course_id, before, limit + 1)
+        query = select_requests().join(page, page.c.id == AccessRequest.id)
+    else:
+        query = select_requests().where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
+        if status is not None:
+            query = query.where(AccessRequest.status == status)
+        if course_id is not None:
+            query = query.where(AccessRequest.course_id == course_id)
+        if before is not None:
+            query = query.where(AccessRequest.id < before)
+        query = query.offset(offset).limit(limit + 1)
+    found = await _requests(session, query)
     if len(found) <= limit:
         return found, None
     return found[:limit], encode_cursor(NEWEST_FIRST, (found[limit - 1].id,))
+
+
+def _newest_per_course(
+    actor: Actor, status: RequestStatus | None, course_id: int | None, before: int | None, size: int
+) -> Any:
+    """The ids of the newest `size` requests (before `before`) of the courses whose learners
+    the actor sees: the newest of each course and status, read backwards along the index on
+    (course_id, status, id), then the newest of those; as many short index reads as courses
+    and statuses, whatever the other courses' and institutions' requests."""
+    courses = select(Course.id.label("course_id")).where(
+        courses_allowing(actor, CourseAction.SEE_LEARNERS)
+    )
+    if course_id is not None:
+        courses = courses.where(Course.id == course_id)
+    wanted = courses.subquery("wanted")
+    chosen = [status] if status is not None else list(RequestStatus)
+    statuses = values(column("status", String), name="statuses").data([(str(s),) for s in chosen])
+    newest = (
+        select(AccessRequest.id)
+        .where(
+            AccessRequest.course_id == wanted.c.course_id,
+            AccessRequest.status == statuses.c.status,
+            true() if before is None else AccessRequest.id < before,
+        )
+        .order_by(AccessRequest.id.desc())
+        .limit(size)
+        .lateral("newest")
+    )
+    return (
+        select(newest.c.id)
+        .select_from(wanted.join(statuses, true()).join(newest, true()))
+        .order_by(newest.c.id.desc())
+        .limit(size)
+        .subquery("page")
+    )
 
 
 def select_requests() -> QueuedSelect:

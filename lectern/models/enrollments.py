@@ -59,7 +59,8 @@ class AccessRequest(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_access_requests_course_id_status", "course_id", "status"),
+        # Each course's requests of a status, newest first: the request queue reads it backwards.
+        Index("ix_access_requests_course_id_status_id", "course_id", "status", "id"),
         Index("ix_access_requests_user_id", "user_id"),
     )
 

@@ -34,7 +34,9 @@ class Payment(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_payments_course_id", "course_id"),
+        # The admins' payments lists, newest first: of the institution, of a course.
+        Index("ix_payments_institution_id_id", "institution_id", "id"),
+        Index("ix_payments_course_id_id", "course_id", "id"),
         Index("ix_payments_user_id", "user_id"),
     )
 

@@ -228,18 +228,21 @@ async def institution_payments(
         user = await session.get(User, user_id)
         if user is None or user.institution_id != actor.institution_id or user.role != Role.STUDENT:
             raise NotFound("No such student.")
-    query = _payments_query().where(Payment.institution_id == actor.institution_id)
+    # The page's ids first, from the index on (institution_id, id) alone; then their rows.
+    ids = select(Payment.id).where(Payment.institution_id == actor.institution_id)
     if course_id is not None:
-        query = query.where(Payment.course_id == course_id)
+        ids = ids.where(Payment.course_id == course_id)
     if user_id is not None:
-        query = query.where(Payment.user_id == user_id)
+        ids = ids.where(Payment.user_id == user_id)
     if status is not None:
-        query = query.where(Payment.status == status)
+        ids = ids.where(Payment.status == status)
     if cursor is not None:
-        query = query.where(Payment.id < decode_cursor(cursor, NEWEST_FIRST, (int,))[0])
+        ids = ids.where(Payment.id < decode_cursor(cursor, NEWEST_FIRST, (int,))[0])
     elif offset:
-        query = query.offset(offset)
-    rows = (await session.execute(query.order_by(Payment.id.desc()).limit(limit + 1))).all()
+        ids = ids.offset(offset)
+    page = ids.order_by(Payment.id.desc()).limit(limit + 1).subquery("page")
+    query = _payments_query().join(page, page.c.id == Payment.id).order_by(Payment.id.desc())
+    rows = (await session.execute(query)).all()
     if len(rows) <= limit:
         return rows, None
     return rows[:limit], encode_cursor(NEWEST_FIRST, (rows[limit - 1][0].id,))
