@@ -36,6 +36,7 @@ from lectern.models.enums import EnrollmentStatus, LessonKind
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Forbidden, Invalid, NotFound
 from lectern.progress.rules import (
+    back_to_back_joined,
     covered_seconds,
     interval_problem,
     merge_intervals,
@@ -195,7 +196,7 @@ async def record_activity(
                 lesson_id=lesson.id,
                 lesson_title=lesson.title,
                 duration_s=lesson.duration_s,
-                played=[(start, end) for start, end in intervals],
+                played=back_to_back_joined(intervals),
                 watched_before=[(start, end) for start, end in before],
                 completed_now=not was_complete and row.completed_at is not None,
             ),

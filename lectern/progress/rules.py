@@ -28,6 +28,18 @@ def merge_intervals(intervals: Iterable[Sequence[float]]) -> list[Interval]:
     return merged
 
 
+def back_to_back_joined(intervals: Iterable[Sequence[float]]) -> list[Interval]:
+    """The intervals in the order given, each one that starts where the one before it ended
+    joined to it: a player that reports every few seconds of one continuous play played once."""
+    joined: list[Interval] = []
+    for start, end in ((float(i[0]), float(i[1])) for i in intervals):
+        if joined and start == joined[-1][1]:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
+
+
 def covered_seconds(intervals: Iterable[Sequence[float]]) -> float:
     """Seconds covered by the union of the intervals; overlaps count once."""
     return sum(end - start for start, end in merge_intervals(intervals))

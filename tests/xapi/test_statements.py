@@ -15,7 +15,7 @@ from ralph.models.xapi.video.statements import (
     VideoPlayed,
 )
 
-from lectern.progress.rules import merge_intervals
+from lectern.progress.rules import back_to_back_joined, merge_intervals
 from lectern.xapi.rules import endpoint_problem
 from lectern.xapi.statements import (
     LENGTH,
@@ -289,3 +289,12 @@ def test_any_watch_makes_valid_video_profile_statements_whose_progress_only_grow
     assert all(0 <= value <= 1 for value in progress)
     segments = merge_intervals([*watch["watched_before"], *watch["played"]])
     assert paused[-1][PLAYED_SEGMENTS] == played_segments(segments)
+
+
+def test_segments_played_back_to_back_are_one_play_and_others_stay_apart_in_order() -> None:
+    assert back_to_back_joined([(0, 5), (5, 12.5), (12.5, 20), (30, 40), (10, 15)]) == [
+        (0, 20),
+        (30, 40),
+        (10, 15),
+    ]
+    assert back_to_back_joined([]) == []
