@@ -90,7 +90,7 @@ async def send_statements(lrs: Lrs, events: list[LoggedEvent]) -> Accepted:
         return Accepted()
     try:
         answer = await post_statements(lrs, statements)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise SendFailed(f"{type(error).__name__}: {error}") from error
     if answer.status_code not in (200, 204):
         said = answer.text[:ANSWER_LIMIT]
@@ -163,7 +163,7 @@ async def check_connection(
             statements = await http.get(
                 f"{endpoint}/statements", params={"limit": 1}, auth=(key, secret)
             )
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             return ConnectionCheck(
                 False, f"The LRS did not answer: {type(error).__name__}: {error}"
             )

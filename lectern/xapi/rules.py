@@ -2,6 +2,8 @@
 
 from urllib.parse import urlsplit
 
+import httpx
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -12,10 +14,13 @@ def endpoint_problem(endpoint: str, *, allow_loopback_http: bool) -> str | None:
     host, and nothing that would be lost or leaked on the way (credentials in the URL, a query,
     a fragment). Plain http only to this machine, and only where the settings allow it.
     """
+    if any(character.isspace() or not character.isprintable() for character in endpoint):
+        return "must not contain spaces or control characters"
     try:
         parts = urlsplit(endpoint)
         port = parts.port
-    except ValueError:
+        httpx.URL(endpoint)
+    except (ValueError, httpx.InvalidURL):
         return "is not a URL"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an https URL such as https://lrs.example.edu/xAPI"

@@ -251,6 +251,9 @@ def test_played_segments_are_written_as_the_video_profile_says() -> None:
         ("https:///xAPI", False),
         ("https://lrs.example.edu:99999/xAPI", False),
         ("lrs.example.edu/xAPI", False),
+        ("https://lrs.exa mple.edu/xAPI", False),
+        ("https://lrs.example.edu\t/xAPI", False),
+        ("https://[::1/xAPI", False),
     ],
 )
 def test_endpoints_are_https_or_this_machine_when_allowed(endpoint: str, allowed: bool) -> None:
