@@ -30,13 +30,14 @@ from pathlib import Path
 
 import httpx
 from harness import DEFAULT_URL, ROOT, ScratchDatabase, lectern_server, scratch_database
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from tally_cost import TallyCost, measure_tally_cost
 from tally_cost import report as tally_report
 
 from lectern.audit.service import audit_in_parallel
 from lectern.generate.service import GENERATED_PASSWORD
+from lectern.models import Base
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
 from lectern.platform.migrate import upgrade
@@ -131,6 +132,11 @@ def kept_database(enrollments: int) -> Iterator[tuple[ScratchDatabase, bool]]:
     )
     upgrade(database.async_url)
     engine = create_engine(database.sync_url)
+    # A kept database stamped at a revision whose migration has since grown lacks its tables.
+    missing = [t for t in Base.metadata.sorted_tables if not inspect(engine).has_table(t.name)]
+    if missing:
+        Base.metadata.create_all(engine, tables=missing)
+        print("created the missing tables " + ", ".join(t.name for t in missing), flush=True)
     with engine.connect() as connection:
         filled = bool(connection.scalar(text("SELECT count(*) FROM institutions")))
     engine.dispose()
