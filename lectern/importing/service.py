@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.audit.service import run_audit
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
-from lectern.importing.bulk import foreign_keys_checked_after, tallies_counted_after
+from lectern.importing.bulk import (
+    foreign_keys_checked_after,
+    indexes_built_after,
+    tallies_counted_after,
+)
 from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
 from lectern.importing.planning import plan_import
 from lectern.importing.report import Report
@@ -133,16 +137,20 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
 @asynccontextmanager
 async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[None]:
     """A large plan loaded on PostgreSQL as its documentation advises for populating a
-    database: foreign keys checked once per table after the load, and the tallies counted once
-    from the rows, instead of a check and a trigger per row. The written tables stay locked
+    database: foreign keys checked once per table after the load, secondary indexes built
+    after it where the load outgrows the table, and the tallies counted once from the rows,
+    instead of a check, index entries and a trigger per row. The written tables stay locked
     until the import commits. A small plan (a cut-over's new rows) is written as commands do."""
     rows = len(plan.links) + sum(len(rows) for rows in plan.rows.values())
     if rows < BULK_ROWS or session.get_bind().dialect.name != "postgresql":
         yield
         return
     connection = await session.connection()
+    loads = {name: len(plan.rows.get(name, ())) for name in REFERENCES}
+    loads["legacy_ids"] = len(plan.links)
     async with (
-        foreign_keys_checked_after(connection, [*REFERENCES, "legacy_ids"]),
+        foreign_keys_checked_after(connection, list(loads)),
+        indexes_built_after(connection, loads),
         tallies_counted_after(connection),
     ):
         yield

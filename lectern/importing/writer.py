@@ -121,8 +121,9 @@ async def write_plan(session: AsyncSession, plan: Plan, import_id: int) -> Resol
             await _copy_table(session, driver, _Table(name, rows, resolve), rows, resolve)
         else:
             await _insert_table(session, _Table(name, rows, resolve), rows, resolve)
+    ids = resolve.ids
     links = (
-        (legacy_table, legacy_id, resolve(entity, ref), import_id)
+        (legacy_table, legacy_id, ids[entity][ref] if isinstance(ref, str) else ref, import_id)
         for legacy_table, legacy_id, entity, ref in plan.links
     )
     if copying:

@@ -74,7 +74,7 @@ async def test_a_dry_run_writes_nothing(db: Database, samples: dict[int, Legacy]
     assert await _counts(db) == before
 
 
-async def test_a_bulk_load_checks_its_foreign_keys_and_counts_its_tallies_once_after_it(
+async def test_a_bulk_load_checks_its_keys_builds_its_indexes_and_counts_its_tallies_after_it(
     db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     legacy = samples[SEEDS[1]]
@@ -95,14 +95,17 @@ async def test_a_bulk_load_checks_its_foreign_keys_and_counts_its_tallies_once_a
 
 
 async def _foreign_keys(db: Database) -> list[tuple[str, str]]:
-    """Each foreign key's table and definition (PostgreSQL; SQLite writes no bulk load)."""
+    """Each valid foreign key's and index's table and definition (PostgreSQL; SQLite writes
+    no bulk load)."""
     if not db.is_postgres:
         return []
     async with db.session() as session:
         found = await session.execute(
             text(
                 "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE contype = 'f' AND convalidated ORDER BY 1, 2"
+                " WHERE contype = 'f' AND convalidated"
+                " UNION ALL SELECT tablename, indexdef FROM pg_indexes"
+                " WHERE schemaname = 'public' ORDER BY 1, 2"
             )
         )
         return [(table, definition) for table, definition in found]
