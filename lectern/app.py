@@ -33,7 +33,7 @@ from lectern.lti.api import pages as lti_protocol_pages
 from lectern.lti.api import protocol as lti_protocol_router
 from lectern.lti.api import router as lti_router
 from lectern.lti.pages import pages as lti_pages_router
-from lectern.lti.scores import subscribe_scores
+from lectern.lti.scores import on_scores_queued, subscribe_scores
 from lectern.lti.worker import ScoreWorker
 from lectern.mail.api import pages as mail_pages_router
 from lectern.mail.api import router as mail_router
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
         mail = _start_mail_worker(database, settings)
         lti_scores = ScoreWorker(database)
-        database.on_events_committed(lti_scores.wake)
+        stop_waking_lti = on_scores_queued(lti_scores.wake)
         lti = asyncio.create_task(lti_scores.run_forever())
         xapi = start_worker(database, settings, XAPI) if settings.xapi_worker else None
         expiry = asyncio.create_task(
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit.cancel()
             if mail is not None:
                 mail.cancel()
+            stop_waking_lti()
             lti.cancel()
             if xapi is not None:
                 xapi.cancel()

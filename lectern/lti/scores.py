@@ -6,11 +6,11 @@ sends them after commit; one that a newer score of its link follows is supersede
 a platform is never sent a stale score after a fresh one.
 """
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from lectern.events.subscribers import subscribe
 from lectern.events.types import EnrollmentCompleted, ProgressUpdated
@@ -18,6 +18,8 @@ from lectern.models import LtiGradeLink, LtiScore
 from lectern.models.base import utcnow
 from lectern.models.enums import EnrollmentStatus
 from lectern.models.lti import ScoreStatus
+from lectern.platform.prepared import Prepared
+from lectern.platform.transaction import transaction_of
 
 SCORE_MAXIMUM = 100.0
 
@@ -54,38 +56,63 @@ def latest_scores(events: list[dict[str, Any]]) -> dict[tuple[int, int], dict[st
     return latest
 
 
+_LINKS = LtiGradeLink.metadata.tables[LtiGradeLink.__tablename__]
+_SCORES = LtiScore.metadata.tables[LtiScore.__tablename__]
+_LINKS_OF_PAIR = Prepared(
+    select(_LINKS.c.id, _LINKS.c.user_id, _LINKS.c.course_id).where(
+        _LINKS.c.user_id == bindparam("user_id"), _LINKS.c.course_id == bindparam("course_id")
+    )
+)
+_QUEUE = insert(_SCORES)
+_listeners: list[Callable[[], None]] = []
+
+
+def on_scores_queued(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener()` after a transaction that queued scores commits (the score worker);
+    what is returned stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def _tell_listeners() -> None:
+    for listener in _listeners:
+        listener()
+
+
 async def scores_for_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
     """The event subscriber: a pending score per grade link of each learner and course whose
     progress changed."""
-    await session.run_sync(write_scores, events)
-
-
-def write_scores(session: Session, events: list[dict[str, Any]]) -> None:
     latest = latest_scores(events)
     if not latest:
         return
-    user_ids = {user_id for user_id, _ in latest}
-    links = session.execute(
-        select(LtiGradeLink.id, LtiGradeLink.user_id, LtiGradeLink.course_id).where(
-            LtiGradeLink.user_id.in_(user_ids)
-        )
-    ).all()
+    links = await _links_of(session, list(latest))
     now = utcnow()
-    for link_id, user_id, course_id in links:
-        fields = latest.get((user_id, course_id))
-        if fields is None:
-            continue
-        session.add(
-            LtiScore(
-                grade_link_id=link_id,
-                status=ScoreStatus.PENDING,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-                **fields,
-            )
-        )
-    session.flush()
+    scores = [
+        {
+            "grade_link_id": link_id,
+            "status": ScoreStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+            **latest[(user_id, course_id)],
+        }
+        for link_id, user_id, course_id in links
+        if (user_id, course_id) in latest
+    ]
+    if scores:
+        await session.execute(_QUEUE, scores)
+        transaction_of(session).after_commit(_tell_listeners)
+
+
+async def _links_of(session: AsyncSession, pairs: list[tuple[int, int]]) -> list[Any]:
+    """The grade links of (learner, course) pairs; one pair, the common case, by a statement
+    built once."""
+    if len(pairs) == 1:
+        user_id, course_id = pairs[0]
+        return await _LINKS_OF_PAIR.all(session, {"user_id": user_id, "course_id": course_id})
+    user_ids = {user_id for user_id, _ in pairs}
+    query = select(_LINKS.c.id, _LINKS.c.user_id, _LINKS.c.course_id)
+    return list(await session.execute(query.where(_LINKS.c.user_id.in_(user_ids))))
 
 
 def subscribe_scores() -> None:
