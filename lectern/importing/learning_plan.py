@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from lectern.importing import rules
-from lectern.importing.plan import CourseInfo, LessonInfo, Planner, Ref, Row, _order, row_time
+from lectern.importing.plan import CourseInfo, Planner, Ref, Row, _order, row_time
 from lectern.models.enums import (
     CourseAccess,
     CourseStatus,
@@ -312,13 +312,16 @@ def pair_key(state: Enrolled) -> Ref:
     return state.ref
 
 
-def progress_of(state: Enrolled, lessons: list[LessonInfo]) -> tuple[float, bool, datetime | None]:
-    """Progress, whether completed, and when: by Lectern's pure functions over the facts."""
-    required = tuple(lesson.ref for lesson in lessons if lesson.required)
-    done = {ref: f.completed_at for ref, f in state.facts.items() if f.completed_at is not None}
-    progress, completed = _progress(required, frozenset(done.keys() & set(required)))
-    times = [at for ref, at in done.items() if ref in required]
-    return progress, completed, (max(times) if completed and times else None)
+def progress_of(state: Enrolled, required: tuple[Ref, ...]) -> tuple[float, bool, datetime | None]:
+    """Progress, whether completed, and when: by Lectern's pure functions over the facts of
+    the course's `required` lessons."""
+    done = [
+        (ref, facts.completed_at)
+        for ref, facts in state.facts.items()
+        if facts.completed_at is not None and ref in required
+    ]
+    progress, completed = _progress(required, frozenset(ref for ref, _ in done))
+    return progress, completed, (max(at for _, at in done) if completed and done else None)
 
 
 @lru_cache(maxsize=PROGRESS_SHAPES)

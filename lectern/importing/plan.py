@@ -7,7 +7,10 @@ People are planned in `people`, the learning half (enrollments, requests, paymen
 in `learning_plan`; `planning.plan_import` runs them in order.
 """
 
+import gc
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +91,20 @@ class Plan:
     report: Report = field(default_factory=Report)
     # Names of the institutions Lectern already had, for the report.
     known_names: dict[int, str] = field(default_factory=dict)
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector off while millions of rows are built that form no cycles:
+    otherwise it walks every live row again each time enough new ones have been made, which
+    doubles the time of reading and planning."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def row_time(row: Row) -> datetime:

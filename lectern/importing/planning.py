@@ -6,7 +6,15 @@ from lectern.certificates.service import new_code
 from lectern.importing import facts_plan, rules
 from lectern.importing.learning_plan import Facts, LearningPlanner, progress_of
 from lectern.importing.people import plan_people
-from lectern.importing.plan import Known, Legacy, Plan, Planner, Ref, Row
+from lectern.importing.plan import (
+    Known,
+    Legacy,
+    Plan,
+    Planner,
+    Ref,
+    Row,
+    cycle_collection_paused,
+)
 from lectern.models.enums import EnrollmentStatus
 
 NOTES = [
@@ -18,6 +26,11 @@ NOTES = [
 
 def plan_import(legacy: Legacy, known: Known, now: datetime) -> Plan:
     """Every legacy row decided: the rows to write, and the report that accounts for each."""
+    with cycle_collection_paused():
+        return _planned(legacy, known, now)
+
+
+def _planned(legacy: Legacy, known: Known, now: datetime) -> Plan:
     planner = Planner(legacy, known, now)
     planner.plan.known_names = known.institution_names
     planner.institutions()
@@ -42,12 +55,16 @@ def plan_import(legacy: Legacy, known: Known, now: datetime) -> Plan:
 def _enrollments(lp: LearningPlanner) -> None:
     """The new enrollments' rows with progress, status and certificate from their facts."""
     plan, report = lp.p.plan, lp.report
+    required = {
+        course: tuple(lesson.ref for lesson in lessons if lesson.required)
+        for course, lessons in lp.p.lessons_of.items()
+    }
     for (user, course_ref), state in lp.pairs.items():
         course = state.course
         if not state.is_new:
             _facts(plan.rows["lesson_progress"], state.ref, state.facts, lp.p.now)
             continue
-        progress, complete, completed_at = progress_of(state, lp.p.lessons_of[course_ref])
+        progress, complete, completed_at = progress_of(state, required.get(course_ref, ()))
         status = rules.enrollment_status(state.statuses, state.paid)
         if status == EnrollmentStatus.ACTIVE and complete:
             status = EnrollmentStatus.COMPLETED

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from lectern.importing.plan import Legacy
+from lectern.importing.plan import Legacy, cycle_collection_paused
 
 # The legacy tables and the columns the import reads, as in the legacy schema.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -176,6 +176,11 @@ def check_schema(engine: Engine) -> None:
 
 def read_legacy(url: str, progress: Progress | None = None) -> Legacy:
     """Every legacy table the import needs, as lists of plain rows."""
+    with cycle_collection_paused():
+        return _read(url, progress)
+
+
+def _read(url: str, progress: Progress | None) -> Legacy:
     engine = source_engine(url)
     try:
         check_schema(engine)

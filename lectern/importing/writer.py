@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from lectern.importing.plan import Plan, Ref, Row
+from lectern.importing.plan import Plan, Ref, Row, cycle_collection_paused
 from lectern.models import Base, LegacyId, QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
 from lectern.platform.db import insert_for
@@ -108,6 +108,11 @@ class _Table:
 
 async def write_plan(session: AsyncSession, plan: Plan, import_id: int) -> Resolver:
     """Insert every planned row and the legacy-id links; the keys' new ids."""
+    with cycle_collection_paused():
+        return await _write_plan(session, plan, import_id)
+
+
+async def _write_plan(session: AsyncSession, plan: Plan, import_id: int) -> Resolver:
     resolve = Resolver()
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
