@@ -48,7 +48,11 @@ def _out(report: Report, *, dry_run: bool = True) -> ReportOut:
     )
 
 
-@router.get("", response_model=ReportOut)
+@router.get(
+    "",
+    response_model=ReportOut,
+    responses={404: {"description": "No audit of the institution has finished yet."}},
+)
 async def consistency(
     actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
 ) -> ReportOut:
