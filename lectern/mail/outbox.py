@@ -28,7 +28,7 @@ from lectern.mail.compose import ALL_CHOOSABLE, CHOOSABLE, DEFAULT_CHOICE, compo
 from lectern.mail.compose import unsubscribe_token as sign
 from lectern.models import Course, MailPreferences, OutboxMessage, User
 from lectern.models.base import utcnow
-from lectern.models.enums import EnrollmentSource
+from lectern.models.enums import EnrollmentSource, Role
 from lectern.models.mail import MailChoice, MailKind, MailStatus
 from lectern.platform.config import Settings, get_settings
 from lectern.platform.db import insert_of
@@ -187,6 +187,23 @@ def _message(
         created_at=now,
         next_attempt_at=now,
     )
+
+
+async def enqueue_to_admins(
+    session: AsyncSession, institution_id: int, kind: MailKind, context: dict[str, Any]
+) -> None:
+    """A message of `kind` to each admin of the institution who is not suspended."""
+    admins = await session.scalars(
+        select(User.id).where(
+            User.institution_id == institution_id,
+            User.role == Role.ADMIN,
+            User.suspended_at.is_(None),
+        )
+    )
+    for admin_id in admins.all():
+        await enqueue(
+            session, user_id=admin_id, institution_id=institution_id, kind=kind, context=context
+        )
 
 
 # People per statement when a command mails many (a roster file's learners).

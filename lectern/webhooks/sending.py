@@ -7,14 +7,12 @@ from datetime import datetime
 from functools import cache
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events.rules import LoggedEvent
-from lectern.mail.outbox import enqueue, origin
-from lectern.models import User, WebhookSubscription
+from lectern.mail.outbox import enqueue_to_admins, origin
+from lectern.models import WebhookSubscription
 from lectern.models.base import utcnow
-from lectern.models.enums import Role
 from lectern.models.mail import MailKind
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
 from lectern.platform.config import get_settings
@@ -110,27 +108,18 @@ def takes(endpoint: Endpoint, event: LoggedEvent) -> bool:
 
 async def tell_admins(session: AsyncSession, endpoint: Endpoint, paused: Paused) -> None:
     """An e-mail to each admin of the institution that the subscription was paused."""
-    admins = await session.scalars(
-        select(User.id).where(
-            User.institution_id == endpoint.institution_id,
-            User.role == Role.ADMIN,
-            User.suspended_at.is_(None),
-        )
+    await enqueue_to_admins(
+        session,
+        endpoint.institution_id,
+        MailKind.INTEGRATION_PAUSED,
+        {
+            "integration": "Webhook",
+            "destination": endpoint.description or endpoint.url,
+            "failures": paused.failures,
+            "error": paused.error,
+            "link": f"{origin(get_settings())}/admin/webhooks",
+        },
     )
-    for admin_id in admins.all():
-        await enqueue(
-            session,
-            user_id=admin_id,
-            institution_id=endpoint.institution_id,
-            kind=MailKind.INTEGRATION_PAUSED,
-            context={
-                "integration": "Webhook",
-                "destination": endpoint.description or endpoint.url,
-                "failures": paused.failures,
-                "error": paused.error,
-                "link": f"{origin(get_settings())}/admin/webhooks",
-            },
-        )
 
 
 WEBHOOKS: OutboundKind[Endpoint] = OutboundKind(

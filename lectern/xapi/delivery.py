@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events.rules import LoggedEvent
-from lectern.mail.outbox import enqueue, origin
-from lectern.models import User, XapiDestination
-from lectern.models.enums import Role
+from lectern.mail.outbox import enqueue_to_admins, origin
+from lectern.models import XapiDestination
 from lectern.models.mail import MailKind
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
 from lectern.platform.config import get_settings
@@ -109,27 +108,18 @@ def statement_event_types(_lrs: Lrs) -> Collection[str]:
 
 async def tell_admins(session: AsyncSession, lrs: Lrs, paused: Paused) -> None:
     """An e-mail to each admin of the institution that delivery to the LRS was paused."""
-    admins = await session.scalars(
-        select(User.id).where(
-            User.institution_id == lrs.institution_id,
-            User.role == Role.ADMIN,
-            User.suspended_at.is_(None),
-        )
+    await enqueue_to_admins(
+        session,
+        lrs.institution_id,
+        MailKind.INTEGRATION_PAUSED,
+        {
+            "integration": "Learning record store",
+            "destination": lrs.name or lrs.endpoint,
+            "failures": paused.failures,
+            "error": paused.error,
+            "link": f"{origin(get_settings())}/admin/xapi",
+        },
     )
-    for admin_id in admins.all():
-        await enqueue(
-            session,
-            user_id=admin_id,
-            institution_id=lrs.institution_id,
-            kind=MailKind.INTEGRATION_PAUSED,
-            context={
-                "integration": "Learning record store",
-                "destination": lrs.name or lrs.endpoint,
-                "failures": paused.failures,
-                "error": paused.error,
-                "link": f"{origin(get_settings())}/admin/xapi",
-            },
-        )
 
 
 XAPI: OutboundKind[Lrs] = OutboundKind(
