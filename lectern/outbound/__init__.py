@@ -14,7 +14,8 @@ A worker per integration kind and process moves each cursor forward:
 3. it reads the destination's institution's events after the cursor in id order (never another
    institution's), keeps those the integration selects, and sends at most a batch of them;
 4. in the same transaction it records a delivery row (status, HTTP status, attempt, response
-   time, error, first and last event id) and, on success, moves the cursor past the batch;
+   time, error, first and last event id) and, on success, moves the cursor past the batch
+   (or past its first events, when the destination took only those: one request per event);
    on failure it leaves the cursor, counts the failure and sets the next attempt after an
    exponential backoff with jitter (rules.py). A failing batch therefore blocks the ones
    after it: delivery is in order per destination. After `outbound_pause_after_failures`

@@ -13,9 +13,11 @@ Target = TypeVar("Target")
 
 @dataclass(frozen=True)
 class Accepted:
-    """The destination took the batch."""
+    """The destination took the batch, or (`through`, an event id of the batch) its events up
+    to that one: the rest goes in the next attempt."""
 
     http_status: int | None = None
+    through: int | None = None
 
 
 class SendFailed(Exception):
@@ -52,8 +54,9 @@ class OutboundKind(Generic[Target]):
     - `load(session, destination_id)`: what sending needs of that destination (its URL, its
       credentials), as plain data; None if it is gone.
     - `send(target, events)`: deliver the events, in id order, each carrying its id as the
-      stable message id that the receiver dedupes on; return `Accepted`, or raise `SendFailed`
-      (any other exception counts as a failure too, with its text as the error).
+      stable message id that the receiver dedupes on; return `Accepted` (of all of them, or of
+      the first ones), or raise `SendFailed` if it took none (any other exception counts as a
+      failure too, with its text as the error).
     - `select(target, event)`: whether the destination takes this event (events of other
       institutions never reach it, whatever this says).
     - `event_types(target)`: the only event types it can take, or None; narrows the read.

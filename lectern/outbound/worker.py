@@ -50,6 +50,7 @@ class _Sent:
     http_status: int | None
     response_ms: int
     error: str | None
+    through: int | None = None  # the last event the destination took, when not all
 
 
 class OutboundWorker(Generic[Target]):
@@ -163,7 +164,7 @@ class OutboundWorker(Generic[Target]):
             logger.info("%s delivery failed", self.kind.name, exc_info=True)
             text = f"{type(error).__name__}: {error}"
             return _Sent(False, None, _ms_since(loop, started), text)
-        return _Sent(True, accepted.http_status, _ms_since(loop, started), None)
+        return _Sent(True, accepted.http_status, _ms_since(loop, started), None, accepted.through)
 
     async def _record(
         self,
@@ -187,8 +188,10 @@ class OutboundWorker(Generic[Target]):
         ids = tuple(event.id for event in chosen.batch)
         attempt = claimed.consecutive_failures + 1
         if sent.ok:
+            through = chosen.through if sent.through is None else min(sent.through, chosen.through)
+            ids = tuple(id for id in ids if id <= through)
             changes = {
-                "delivered_through": chosen.through,
+                "delivered_through": through,
                 "consecutive_failures": 0,
                 "next_attempt_at": now,
                 "last_error": None,
@@ -197,7 +200,7 @@ class OutboundWorker(Generic[Target]):
                 return dropped
             await _write(session, claimed.id, DeliveryStatus.SENT, attempt, ids, sent)
             metrics.EVENTS_SENT.labels(name).inc(len(ids))
-            return Attempt(claimed.id, "sent", chosen.through, ids, sent.http_status)
+            return Attempt(claimed.id, "sent", through, ids, sent.http_status)
         error = (sent.error or "failed")[: records.ERROR_LIMIT]
         paused = should_pause(attempt, self.settings.outbound_pause_after_failures)
         wait = retry_delay(

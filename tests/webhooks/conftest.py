@@ -41,6 +41,7 @@ class Receiver:
         self.duplicates: list[str] = []
         self.unverified = 0
         self.refusals = 0  # answer the next this many messages 503
+        self.refuse_after: int | None = None  # take this many more, then refuse one
         self.hold = threading.Event()  # while set, a message is processed but not answered
         self.held = threading.Event()  # set once a message waits unanswered
         self.release = threading.Event()
@@ -84,6 +85,11 @@ class Receiver:
         )
         assert json.loads(body)["timestamp"]
         self.arrived.append(message)
+        if self.refuse_after is not None:
+            if self.refuse_after == 0:
+                self.refuse_after = None
+                return 503
+            self.refuse_after -= 1
         if self.refusals:
             self.refusals -= 1
             return 503

@@ -78,6 +78,40 @@ async def test_every_event_arrives_signed_in_order_through_the_receivers_failure
         assert f'lectern_outbound_{name}{{kind="webhook"}}' in metrics
 
 
+async def test_a_burst_goes_many_events_an_attempt_and_a_refusal_keeps_what_was_taken(
+    world: World,
+    db: Database,
+    client: httpx.AsyncClient,
+    receiver: Receiver,
+    worker: OutboundWorker[Endpoint],
+) -> None:
+    admin = await world.admin()
+    start = await last_event_id(db)
+    hook = await subscribe(client, admin, receiver, COURSE_TYPES)
+    await make_courses(world, admin, 20)
+    expected = await course_events(db, admin.institution_id, start)
+    assert len(expected) == 40
+
+    receiver.refuse_after = 7  # takes seven of the first attempt's events, refuses the eighth
+    # once: the attempt ends with the seven, and the next starts at the eighth
+    now = utcnow()
+    for minute in range(4):
+        await worker.deliver_due(now + timedelta(minutes=minute))
+
+    assert receiver.processed_ids() == expected
+    assert receiver.duplicates == []  # what was taken before the refusal is not sent again
+    r = await client.get(
+        f"/api/v1/admin/webhooks/{hook['id']}/deliveries?limit=100", headers=admin.headers
+    )
+    attempts = list(reversed(r.json()))
+    assert [(a["status"], a["first_event_id"], a["last_event_id"]) for a in attempts] == [
+        ("sent", expected[0], expected[6]),
+        ("sent", expected[7], expected[7 + 24]),
+        ("sent", expected[7 + 25], expected[-1]),
+    ]
+    assert [m.id for m in receiver.arrived].count(f"evt_{expected[7]}") == 2
+
+
 async def test_the_delivery_record_shows_each_attempt_and_its_failures(
     world: World,
     db: Database,
