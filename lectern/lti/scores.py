@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import Pool
 
 from lectern.events.subscribers import subscribe
 from lectern.events.types import EnrollmentCompleted, ProgressUpdated
@@ -18,6 +19,7 @@ from lectern.models import LtiGradeLink, LtiScore
 from lectern.models.base import utcnow
 from lectern.models.enums import EnrollmentStatus
 from lectern.models.lti import ScoreStatus
+from lectern.platform.db import Database
 from lectern.platform.prepared import Prepared
 from lectern.platform.transaction import transaction_of
 
@@ -64,19 +66,22 @@ _LINKS_OF_PAIR = Prepared(
     )
 )
 _QUEUE = insert(_SCORES)
-_listeners: list[Callable[[], None]] = []
+# The listeners of each database, by its connection pool: a process may hold several.
+_listeners: list[tuple[Pool, Callable[[], None]]] = []
 
 
-def on_scores_queued(listener: Callable[[], None]) -> Callable[[], None]:
-    """Call `listener()` after a transaction that queued scores commits (the score worker);
-    what is returned stops it."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
+def on_scores_queued(database: Database, listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener()` after a transaction of `database` that queued scores commits (the
+    score worker); what is returned stops it."""
+    entry = (database.engine.sync_engine.pool, listener)
+    _listeners.append(entry)
+    return lambda: _listeners.remove(entry)
 
 
-def _tell_listeners() -> None:
-    for listener in _listeners:
-        listener()
+def _tell_listeners(pool: Pool) -> None:
+    for listening, listener in _listeners:
+        if listening is pool:
+            listener()
 
 
 async def scores_for_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
@@ -101,7 +106,8 @@ async def scores_for_events(session: AsyncSession, events: list[dict[str, Any]])
     ]
     if scores:
         await session.execute(_QUEUE, scores)
-        transaction_of(session).after_commit(_tell_listeners)
+        pool = (await session.connection()).sync_engine.pool
+        transaction_of(session).after_commit(lambda: _tell_listeners(pool))
 
 
 async def _links_of(session: AsyncSession, pairs: list[tuple[int, int]]) -> list[Any]:
