@@ -4,7 +4,7 @@ their waitlist (and its entries, which no learner could have joined by buying), 
 keeps it so.
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0018
 Create Date: 2026-12-06 20:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
