@@ -108,7 +108,7 @@ async def start_audit_run(
     if running is not None:
         return RunOut.model_validate(running, from_attributes=True)
     run = await db.run(lambda s: runs.start_run(s, actor.institution_id))
-    runs.run_in_background(db.settings, run.id, actor.institution_id)
+    runs.run_in_background(db, run.id, actor.institution_id)
     return RunOut.model_validate(run, from_attributes=True)
 
 

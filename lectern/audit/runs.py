@@ -155,10 +155,14 @@ def carry_out_in_own_loop(settings: Settings, run_id: int, institution_id: int |
     return asyncio.run(_with_own_engine(settings, run_id, institution_id))
 
 
-def run_in_background(settings: Settings, run_id: int, institution_id: int | None) -> None:
-    """Carry out a recorded run in a worker thread; the server's event loop goes on serving."""
-    task = asyncio.create_task(
-        asyncio.to_thread(carry_out_in_own_loop, settings, run_id, institution_id)
-    )
+def run_in_background(database: Database, run_id: int, institution_id: int | None) -> None:
+    """Carry out a recorded run as background work: on PostgreSQL in a worker thread, so the
+    server's event loop goes on serving; on SQLite on the server's Database, whose writers take
+    turns (an engine of the run's own would write beside them, each waiting out the other)."""
+    if database.is_postgres:
+        work = asyncio.to_thread(carry_out_in_own_loop, database.settings, run_id, institution_id)
+    else:
+        work = carry_out(database, run_id, institution_id)
+    task: asyncio.Task[Report] = asyncio.create_task(work)
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
