@@ -1,6 +1,6 @@
-"""Recorded audit runs: started by an admin or by the schedule, carried out off the server's
-event loop with an engine of their own, their progress written after each invariant and shown
-live on the admins' consistency page (`audit.progressed`)."""
+"""Recorded audit runs: started by an admin or by the schedule, carried out as background work
+(on PostgreSQL off the server's event loop, with an engine of their own), their progress written
+after each invariant and shown live on the admins' consistency page (`audit.progressed`)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
