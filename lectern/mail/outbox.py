@@ -89,13 +89,12 @@ async def preferences_of(session: AsyncSession, user_id: int) -> MailPreferences
 
 
 async def _make_preferences_once(session: AsyncSession, user_id: int) -> None:
-    parameters = {
-        "user_id": user_id,
-        "signing_key": secrets.token_hex(32),
-        "choices": {},
-        "now": utcnow(),
-    }
-    await _MAKE_PREFERENCES.run(session, parameters)
+    await _MAKE_PREFERENCES.run(session, _new_preferences(user_id, utcnow()))
+
+
+def _new_preferences(user_id: int, now: datetime) -> dict[str, Any]:
+    """The parameters of `_MAKE_PREFERENCES` for a person: a new signing key, no choices."""
+    return {"user_id": user_id, "signing_key": secrets.token_hex(32), "choices": {}, "now": now}
 
 
 class Preferences(Protocol):
@@ -221,18 +220,8 @@ async def _recipients(session: AsyncSession, user_ids: set[int]) -> dict[int, An
     if lacking:
         now = utcnow()
         await session.execute(
-            insert_of(session.get_bind().dialect.name)(_PREFERENCES).on_conflict_do_nothing(
-                index_elements=["user_id"]
-            ),
-            [
-                {
-                    "user_id": user_id,
-                    "signing_key": secrets.token_hex(32),
-                    "choices": {},
-                    "updated_at": now,
-                }
-                for user_id in lacking
-            ],
+            _MAKE_PREFERENCES.statement(session.get_bind().dialect.name),
+            [_new_preferences(user_id, now) for user_id in lacking],
         )
         for start in range(0, len(lacking), _RECIPIENTS_PER_STATEMENT):
             batch = lacking[start : start + _RECIPIENTS_PER_STATEMENT]
