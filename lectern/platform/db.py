@@ -42,6 +42,10 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock dete
 MAX_ATTEMPTS = 8
 # Connections a command's BEGIN may find ended by the server before it takes a fresh one.
 MAX_DEAD_CONNECTIONS = 3
+# Connections a read, or a command before its COMMIT, may lose before it is answered 503. One
+# pg_terminate_backend sweep, a restart or a failover ends the pooled connections one after
+# another, and the next one taken may be ending while it is used.
+MAX_LOST_CONNECTIONS = 3
 # How long the fate of a COMMIT whose answer was lost is asked after, while its server process
 # (ended, or ending) has not yet finished the transaction one way or the other.
 COMMIT_OUTCOME_WAIT_S = 5.0
@@ -158,15 +162,15 @@ class Database:
     async def read(self, statement: Prepared, parameters: Mapping[str, Any]) -> list[Any]:
         """One statement outside any transaction (every request's sign-in check): on PostgreSQL
         straight on a pooled autocommit connection, without a SQLAlchemy Connection around it.
-        A read whose connection the server had ended is read again, once, on another."""
+        A read whose connection the server had ended is read again on another."""
         if not self.is_postgres:
             async with self.reader() as reader:
                 return await statement.all(reader, parameters)
-        for attempt in (1, 2):
+        for attempt in range(1, MAX_LOST_CONNECTIONS + 1):
             try:
                 return await self._read_on_driver(statement, parameters)
             except _ConnectionLost as lost:
-                if attempt == 2:
+                if attempt == MAX_LOST_CONNECTIONS:
                     raise DatabaseUnavailable() from lost.__cause__
                 log.info("reading again after a lost connection (%s)", lost.__cause__)
             except Exception as error:
@@ -207,7 +211,7 @@ class Database:
 
     async def run(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a command in one transaction and commit it. It is run again after a serialization
-        failure or a deadlock, and once more if the server ended its connection before COMMIT
+        failure or a deadlock, and again if the server ended its connection before COMMIT
         (nothing of it was saved); a connection lost during COMMIT is CommitOutcomeUnknown."""
         try:
             return await self._run(command)
@@ -217,15 +221,15 @@ class Database:
             raise
 
     async def _run(self, command: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        attempt, reconnected = 0, False
+        attempt, lost_connections = 0, 0
         while True:
             attempt += 1
             try:
                 return await self._run_once(command)
             except _ConnectionLost as lost:
-                if reconnected:
+                lost_connections += 1
+                if lost_connections == MAX_LOST_CONNECTIONS:
                     raise DatabaseUnavailable() from lost.__cause__
-                reconnected = True
                 log.info("running a command again after a lost connection (%s)", lost.__cause__)
             except DBAPIError as exc:
                 if attempt >= MAX_ATTEMPTS or not _is_retryable(exc):
