@@ -40,11 +40,10 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_ATTEMPTS = 8
-# Connections a command's BEGIN may find ended by the server before it takes a fresh one.
-MAX_DEAD_CONNECTIONS = 3
-# Connections a read, or a command before its COMMIT, may lose before it is answered 503. One
-# pg_terminate_backend sweep, a restart or a failover ends the pooled connections one after
-# another, and the next one taken may be ending while it is used.
+# Connections a command may lose after its BEGIN before it is answered 503. One sweep of
+# pg_terminate_backend, a restart or a failover ends the pooled connections one after another,
+# and the next one taken may be ending while it is used. Before its BEGIN, or its single read,
+# every pooled connection may turn out ended: each is tried, then a fresh one (pool size + 1).
 MAX_LOST_CONNECTIONS = 3
 # How long the fate of a COMMIT whose answer was lost is asked after, while its server process
 # (ended, or ending) has not yet finished the transaction one way or the other.
@@ -134,10 +133,12 @@ class Database:
             commands = max(1, settings.database_pool_size - readers)
             self.engine = make_engine(url, pool_size=commands, echo=echo)
             self._autocommit = make_engine(url, pool_size=readers, echo=echo, autocommit=True)
+            self._begin_tries, self._read_tries = commands + 1, readers + 1
             mark_autocommit(self._autocommit)
         else:
             self.engine = make_engine(url, echo=echo)
             self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._begin_tries, self._read_tries = 1, 1
         # Database.run's commands on PostgreSQL: asyncpg's own transaction, begun and committed
         # here, with SQLAlchemy told to begin nothing (in autocommit it never does).
         self._commands = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -166,11 +167,11 @@ class Database:
         if not self.is_postgres:
             async with self.reader() as reader:
                 return await statement.all(reader, parameters)
-        for attempt in range(1, MAX_LOST_CONNECTIONS + 1):
+        for attempt in range(1, self._read_tries + 1):
             try:
                 return await self._read_on_driver(statement, parameters)
             except _ConnectionLost as lost:
-                if attempt == MAX_LOST_CONNECTIONS:
+                if attempt == self._read_tries:
                     raise DatabaseUnavailable() from lost.__cause__
                 log.info("reading again after a lost connection (%s)", lost.__cause__)
             except Exception as error:
@@ -266,7 +267,7 @@ class Database:
         autocommit, and the command's session is bound to that connection with its Prepared
         statements pinned to the driver. SQLAlchemy, in autocommit, begins and commits nothing:
         what the ORM sends runs in the same transaction, committed here."""
-        for _ in range(MAX_DEAD_CONNECTIONS):
+        for _ in range(self._begin_tries):
             try:
                 connection = await self._commands.connect()
             except (TimeoutError, SQLAlchemyTimeout):
