@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Buffer, Loader
 from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 from sqlalchemy import create_engine, inspect, text
@@ -69,6 +70,22 @@ AS_EXPECTED = {
 }
 
 Progress = Callable[[str, int], None]
+
+
+class SharedJsonLoader(Loader):
+    """JSON values parsed once per distinct text: the legacy columns repeat a few values (the
+    same answers, the same chapter lists) across hundreds of thousands of rows. Rows with equal
+    text share one parsed value, which the planner reads and never changes."""
+
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self.parsed: dict[bytes, Any] = {}
+
+    def load(self, data: Buffer) -> Any:
+        text = bytes(data)
+        if (value := self.parsed.get(text)) is None:
+            value = self.parsed[text] = json.loads(text.decode())
+        return value
 
 
 class SourceError(Exception):
@@ -218,9 +235,12 @@ def _read_postgresql(url: Any, progress: Progress | None) -> Legacy:
         with psycopg.connect(dsn, options="-c TimeZone=UTC") as connection:
             connection.adapters.register_loader("uuid", TextLoader)
             connection.adapters.register_loader("numeric", FloatLoader)
+            for json_type in ("json", "jsonb"):
+                connection.adapters.register_loader(json_type, SharedJsonLoader)
             types = connection.adapters.types
             for table, columns in TABLES.items():
-                with connection.cursor(name=f"read_{table}") as cursor:
+                # A client-side cursor: each table comes in one round trip, not one per chunk.
+                with connection.cursor() as cursor:
                     cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
                     assert cursor.description is not None
                     convert = [
