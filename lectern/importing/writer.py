@@ -149,12 +149,7 @@ async def _copy_table(
     if table.name == "lesson_progress":
         rows = await _facts_of_existing_enrollments(session, table, rows)
     if table.keyed:
-        new_ids: list[int] = await driver.fetchval(
-            "SELECT array(SELECT nextval(pg_get_serial_sequence($1, 'id'))"
-            " FROM generate_series(1, $2))",
-            table.name,
-            len(rows),
-        )
+        new_ids = await _new_ids(driver, table.name, len(rows))
         keys = resolve.ids[table.name]
         for row, new_id in zip(rows, new_ids, strict=True):
             keys[row["key"]] = new_id
@@ -168,6 +163,33 @@ async def _copy_table(
     if table.json:
         records = _json_encoded(records, [n + shift for n in table.json])
     await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
+# Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
+ID_RANGE_ROWS = 1_000
+# Moves the sequence past `n` ids in one call and returns the last: the range is its own
+# while the table is locked against inserts, the only other users of its sequence.
+RESERVE_IDS = (
+    "SELECT setval(pg_get_serial_sequence($1, 'id'),"
+    " nextval(pg_get_serial_sequence($1, 'id')) + $2 - 1)"
+)
+
+
+async def _new_ids(driver: asyncpg.Connection, table: str, n: int) -> range | list[int]:
+    """`n` new ids for the table's rows. Many are reserved as one range of its sequence, under
+    a lock that keeps out other inserts until the import commits (a bulk load holds stronger
+    ones already); a few are drawn one by one, as inserts beside the import would draw them."""
+    if n < ID_RANGE_ROWS:
+        ids: list[int] = await driver.fetchval(
+            "SELECT array(SELECT nextval(pg_get_serial_sequence($1, 'id'))"
+            " FROM generate_series(1, $2))",
+            table,
+            n,
+        )
+        return ids
+    await driver.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    last: int = await driver.fetchval(RESERVE_IDS, table, n)
+    return range(last - n + 1, last + 1)
 
 
 def _json_encoded(records: Iterable[list[Any]], positions: list[int]) -> Iterable[list[Any]]:
