@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Select, String, column, func, select, true, values
+from sqlalchemy import ARRAY, Select, String, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, WaitlistPlaceOut
@@ -91,7 +91,13 @@ def _newest_per_course(
         courses = courses.where(Course.id == course_id)
     wanted = courses.subquery("wanted")
     chosen = [status] if status is not None else list(RequestStatus)
-    statuses = values(column("status", String), name="statuses").data([(str(s),) for s in chosen])
+    # A bound array, not values(): SQLAlchemy caches no statement that holds a VALUES list, and
+    # compiling this one anew took more of a request than anything else it did.
+    statuses = (
+        func.unnest(bindparam("statuses", [str(s) for s in chosen], type_=ARRAY(String)))
+        .table_valued("status")
+        .render_derived(name="statuses")
+    )
     newest = (
         select(AccessRequest.id)
         .where(

@@ -56,11 +56,4 @@ class WebhookReceipt(Output):
 
 def payment_out(row: Any) -> PaymentOut:
     """A payment with its course, learner and enrollment, from a row of the payments query."""
-    payment, course_title, learner_name, learner_email, enrollment_status = row
-    return PaymentOut(
-        **PaymentFields.model_validate(payment).model_dump(),
-        course_title=course_title,
-        learner_name=learner_name,
-        learner_email=learner_email,
-        enrollment_status=enrollment_status,
-    )
+    return PaymentOut.model_validate(row._mapping)

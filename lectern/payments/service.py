@@ -185,17 +185,19 @@ async def _abandon(session: AsyncSession, payment: Payment, course: Course, reas
     )
 
 
-PaymentRow = Row[tuple[Payment, str, str | None, str | None, str | None]]
+# A payment's columns, with its course's title, its learner's name and e-mail, and the
+# learner's enrollment status: plain rows, no ORM objects to build.
+PaymentRow = Row[Any]
 
 
 def _payments_query() -> Any:
     return (
         select(
-            Payment,
-            Course.title,
-            User.full_name,
-            User.email,
-            Enrollment.status,
+            *Payment.__table__.c,
+            Course.title.label("course_title"),
+            User.full_name.label("learner_name"),
+            User.email.label("learner_email"),
+            Enrollment.status.label("enrollment_status"),
         )
         .join(Course, Course.id == Payment.course_id)
         .outerjoin(User, User.id == Payment.user_id)
@@ -245,7 +247,7 @@ async def institution_payments(
     rows = (await session.execute(query)).all()
     if len(rows) <= limit:
         return rows, None
-    return rows[:limit], encode_cursor(NEWEST_FIRST, (rows[limit - 1][0].id,))
+    return rows[:limit], encode_cursor(NEWEST_FIRST, (rows[limit - 1].id,))
 
 
 async def institution_payment(
@@ -253,7 +255,7 @@ async def institution_payment(
 ) -> tuple[PaymentRow, Sequence[WebhookEvent]]:
     """One payment of the institution, with every provider event that concerned it."""
     row = (await session.execute(_payments_query().where(Payment.id == payment_id))).first()
-    if row is None or row[0].institution_id != actor.institution_id:
+    if row is None or row.institution_id != actor.institution_id:
         raise NotFound("No such payment.")
     events = (
         await session.scalars(
@@ -274,6 +276,6 @@ async def learner_payments(session: AsyncSession, actor: Actor) -> Sequence[Paym
 
 async def learner_payment(session: AsyncSession, actor: Actor, payment_id: int) -> PaymentRow:
     row = (await session.execute(_payments_query().where(Payment.id == payment_id))).first()
-    if row is None or row[0].user_id != actor.id:
+    if row is None or row.user_id != actor.id:
         raise NotFound("No such payment.")
     return row

@@ -145,6 +145,13 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=CommandSession
         )
+        # A request's reads on PostgreSQL: in autocommit, without the BEGIN and ROLLBACK round
+        # trips. Under READ COMMITTED each statement takes its own snapshot in a transaction too.
+        self._statement_sessions = (
+            async_sessionmaker(self._commands, expire_on_commit=False)
+            if self.is_postgres
+            else self.sessionmaker
+        )
         # SQLite allows one writer; queueing writers here avoids lock-upgrade failures.
         self._write_lock = asyncio.Lock() if not self.is_postgres else None
         self._commit_listeners: list[Callable[[int], None]] = []
@@ -202,9 +209,23 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session for reading; whatever it did is rolled back on exit."""
+        """A session for reading in one transaction; whatever it did is rolled back on exit."""
+        async with self._read_session(self.sessionmaker) as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def statement_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading whose statements each stand alone (autocommit on PostgreSQL):
+        a request's reads, which need no SET LOCAL, no lock and no snapshot of their own."""
+        async with self._read_session(self._statement_sessions) as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def _read_session(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> AsyncIterator[AsyncSession]:
         with _reaching():
-            session = self.sessionmaker()
+            session = sessions()
             try:
                 yield session
             finally:
@@ -449,5 +470,5 @@ async def get_database(request: Request) -> Database:
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A dependency for handlers that only read."""
-    async with database_of(request).session() as session:
+    async with database_of(request).statement_session() as session:
         yield session
