@@ -29,6 +29,7 @@ from lectern.models.enums import EnrollmentStatus, RequestStatus, Role
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Invalid, NotFound
 from lectern.platform.keyset import decode_cursor, encode_cursor
+from lectern.platform.schemas import outputs
 from lectern.platform.storable import UNSTORABLE_MESSAGE, all_storable
 from lectern.staff.rules import CourseAction
 from lectern.staff.service import courses_allowing
@@ -172,7 +173,7 @@ async def list_students(
     elif offset:
         query = query.offset(offset)
     rows: Sequence[Any] = (await session.execute(query)).all()
-    page = [StudentSummaryOut.model_validate(row._mapping) for row in rows[:limit]]
+    page = outputs(StudentSummaryOut, rows[:limit])
     if len(rows) <= limit:
         return page, None
     last = rows[limit - 1]
@@ -216,7 +217,7 @@ async def institution_analytics(session: AsyncSession, actor: Actor) -> Analytic
             .order_by(Course.title, Course.id)
         )
     ).all()
-    courses = [CourseFiguresOut.model_validate(row._mapping) for row in rows]
+    courses = outputs(CourseFiguresOut, rows)
     people = await _people(session, actor)
     active = sum(c.active_enrollments for c in courses)
     completed = sum(c.completed_enrollments for c in courses)

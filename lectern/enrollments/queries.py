@@ -10,6 +10,7 @@ from lectern.models import AccessRequest, Course, Enrollment, User, WaitlistEntr
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
 from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
+from lectern.platform.schemas import outputs
 from lectern.staff.rules import CourseAction
 from lectern.staff.service import course_for, courses_allowing
 
@@ -134,7 +135,7 @@ def select_requests() -> QueuedSelect:
 
 
 async def _requests(session: AsyncSession, query: QueuedSelect) -> list[QueuedRequestOut]:
-    return [QueuedRequestOut.model_validate(row._mapping) for row in await session.execute(query)]
+    return outputs(QueuedRequestOut, (await session.execute(query)).all())
 
 
 async def my_waitlist(session: AsyncSession, user_id: int) -> list[WaitlistPlaceOut]:

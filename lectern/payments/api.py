@@ -34,7 +34,7 @@ from lectern.platform.keyset import next_link
 from lectern.platform.openapi import answered_again
 from lectern.platform.public_url import public_url
 from lectern.platform.routes import api_router
-from lectern.platform.schemas import Offset, PathId, QueryId
+from lectern.platform.schemas import Offset, PathId, QueryId, outputs
 
 router = api_router(prefix="/api/v1", tags=["payments"])
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
@@ -158,7 +158,7 @@ async def admin_payments(
     query = {"course_id": course_id, "user_id": user_id, "status": status_filter, "limit": limit}
     if link := next_link("/api/v1/admin/payments", query, next_cursor):
         response.headers["Link"] = link
-    return [payment_out(row) for row in rows]
+    return outputs(PaymentOut, rows)
 
 
 @router.get("/admin/payments/{payment_id}", response_model=PaymentDetailOut)
@@ -208,7 +208,7 @@ async def refund_payment(
 async def my_payments(
     actor: Actor = Depends(current_actor), session: AsyncSession = Depends(read_session)
 ) -> list[PaymentOut]:
-    return [payment_out(row) for row in await service.learner_payments(session, actor)]
+    return outputs(PaymentOut, await service.learner_payments(session, actor))
 
 
 @router.get("/me/payments/{payment_id}", response_model=PaymentOut)

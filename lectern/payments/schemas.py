@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from lectern.platform.schemas import Output
+from lectern.platform.schemas import Output, outputs
 
 
 class CheckoutOut(Output):
@@ -56,4 +56,5 @@ class WebhookReceipt(Output):
 
 def payment_out(row: Any) -> PaymentOut:
     """A payment with its course, learner and enrollment, from a row of the payments query."""
-    return PaymentOut.model_validate(row._mapping)
+    [payment] = outputs(PaymentOut, [row])
+    return payment
