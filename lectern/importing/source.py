@@ -8,6 +8,7 @@ naive, and taken as UTC).
 import json
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from lectern.importing.plan import Legacy, cycle_collection_paused
+from lectern.importing.plan import Legacy, Row, cycle_collection_paused
 
 # The legacy tables and the columns the import reads, as in the legacy schema.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -57,7 +58,7 @@ NUMBER_COLUMNS = {"price", "progress", "total_progress", "amount", "watched_seco
 TIME_COLUMNS = {"created_at", "updated_at", "enrolled_at", "completed_at", "last_accessed",
                 "reviewed_at"}  # fmt: skip
 FLAG_COLUMNS = {"requires_approval", "is_default_unlocked", "completed", "passed", "is_correct"}
-# Rows fetched per round trip while reading.
+# Rows taken at a time while reading: one round trip on MySQL, one progress step on both.
 FETCH_ROWS = 10_000
 # PostgreSQL types whose values psycopg already loads as the planner expects them (with uuid
 # and numeric loaded as text and float, and the session in UTC), by the kind of column.
@@ -227,42 +228,65 @@ def _read(url: str, progress: Progress | None) -> Legacy:
 
 
 def _read_postgresql(url: Any, progress: Progress | None) -> Legacy:
-    """Every table through psycopg itself, converting in Python only the columns whose type is
-    not the legacy schema's: the rest load as the planner expects them."""
+    """Every table through psycopg itself, each in one round trip (a client-side cursor). Two
+    connections take turns, so that the server answers the next table's query while this
+    table's rows become dicts."""
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    tables = list(TABLES.items())
     legacy: Legacy = {}
     try:
-        with psycopg.connect(dsn, options="-c TimeZone=UTC") as connection:
-            connection.adapters.register_loader("uuid", TextLoader)
-            connection.adapters.register_loader("numeric", FloatLoader)
-            for json_type in ("json", "jsonb"):
-                connection.adapters.register_loader(json_type, SharedJsonLoader)
-            types = connection.adapters.types
-            for table, columns in TABLES.items():
-                # A client-side cursor: each table comes in one round trip, not one per chunk.
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
-                    assert cursor.description is not None
-                    convert = [
-                        (n, CONVERTERS[kind])
-                        for n, (column, found) in enumerate(
-                            zip(columns, cursor.description, strict=True)
-                        )
-                        if (kind := _kind(column)) != "text"
-                        and getattr(types.get(found.type_code), "name", None)
-                        not in AS_EXPECTED[kind]
-                    ]
-                    rows = legacy[table] = []
-                    while chunk := cursor.fetchmany(FETCH_ROWS):
-                        if convert:
-                            chunk = [_converted(row, convert) for row in chunk]
-                        rows.extend(dict(zip(columns, row, strict=True)) for row in chunk)
-                        if progress:
-                            progress(table, len(chunk))
+        with _connect(dsn) as first, _connect(dsn) as second, ThreadPoolExecutor(1) as ahead:
+
+            def query(n: int) -> psycopg.Cursor[Any]:
+                table, columns = tables[n]
+                cursor = (first, second)[n % 2].cursor()
+                return cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
+
+            pending = ahead.submit(query, 0)
+            for n, (table, columns) in enumerate(tables):
+                cursor = pending.result()
+                if n + 1 < len(tables):
+                    pending = ahead.submit(query, n + 1)
+                with cursor:
+                    legacy[table] = _rows(table, columns, cursor, progress)
     except psycopg.Error as error:
         reason = str(error).strip().splitlines()[0]
         raise SourceError(f"cannot read the legacy database: {reason}") from error
     return legacy
+
+
+def _connect(dsn: str) -> psycopg.Connection[Any]:
+    """A connection whose values load as the planner expects them: uuid as text, numeric as
+    float, timestamps in UTC, each JSON text parsed once."""
+    connection = psycopg.connect(dsn, options="-c TimeZone=UTC")
+    connection.adapters.register_loader("uuid", TextLoader)
+    connection.adapters.register_loader("numeric", FloatLoader)
+    for json_type in ("json", "jsonb"):
+        connection.adapters.register_loader(json_type, SharedJsonLoader)
+    return connection
+
+
+def _rows(
+    table: str, columns: tuple[str, ...], cursor: psycopg.Cursor[Any], progress: Progress | None
+) -> list[Row]:
+    """The result's rows as dicts, converting in Python only the columns whose type is not the
+    legacy schema's: the rest load as the planner expects them."""
+    types = cursor.connection.adapters.types
+    assert cursor.description is not None
+    convert = [
+        (n, CONVERTERS[kind])
+        for n, (column, found) in enumerate(zip(columns, cursor.description, strict=True))
+        if (kind := _kind(column)) != "text"
+        and getattr(types.get(found.type_code), "name", None) not in AS_EXPECTED[kind]
+    ]
+    rows: list[Row] = []
+    while chunk := cursor.fetchmany(FETCH_ROWS):
+        if convert:
+            chunk = [_converted(row, convert) for row in chunk]
+        rows.extend(dict(zip(columns, row, strict=True)) for row in chunk)
+        if progress:
+            progress(table, len(chunk))
+    return rows
 
 
 def _converted(row: tuple[Any, ...], convert: list[tuple[int, Callable[[Any], Any]]]) -> Any:
