@@ -1,9 +1,8 @@
 """Commands and queries on courses and their outline."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -248,7 +247,7 @@ async def readable_course(session: AsyncSession, actor: Actor, course_id: int) -
         if found is None or found.institution_id != actor.institution_id:
             raise NotFound("No such course.")
         course = found
-    entry = (await _with_caller_state(session, actor, [course]))[0]
+    [entry] = await _with_caller_state(session, actor, select(Course).where(Course.id == course.id))
     visible = (
         actor.is_staff
         or course.status == CourseStatus.PUBLISHED
@@ -271,46 +270,33 @@ async def catalog(
             query = query.where(Course.status == status)
     else:
         query = query.where(Course.status == CourseStatus.PUBLISHED)
-    courses = (await session.scalars(query.order_by(Course.title, Course.id))).all()
-    return await _with_caller_state(session, actor, courses)
+    return await _with_caller_state(session, actor, query.order_by(Course.title, Course.id))
 
 
 async def _with_caller_state(
-    session: AsyncSession, actor: Actor, courses: Sequence[Course]
+    session: AsyncSession, actor: Actor, courses: Select[Course]
 ) -> list[CatalogEntry]:
-    ids = [course.id for course in courses]
-    enrollments = {
-        e.course_id: e
-        for e in await session.scalars(
-            select(Enrollment).where(Enrollment.user_id == actor.id, Enrollment.course_id.in_(ids))
-        )
-    }
-    latest = (
-        select(func.max(AccessRequest.id))
-        .where(AccessRequest.user_id == actor.id, AccessRequest.course_id.in_(ids))
-        .group_by(AccessRequest.course_id)
+    """The courses of the query, each with the caller's enrollment, latest request and role
+    (for an instructor), in one statement."""
+    latest_request = (
+        select(AccessRequest.status)
+        .where(AccessRequest.course_id == Course.id, AccessRequest.user_id == actor.id)
+        .order_by(AccessRequest.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    requests = {
-        course_id: status
-        for course_id, status in await session.execute(
-            select(AccessRequest.course_id, AccessRequest.status).where(
-                AccessRequest.id.in_(latest)
-            )
-        )
-    }
-    roles: dict[int, str] = {}
-    if actor.is_staff and not actor.is_admin:
-        roles = {
-            course_id: role
-            for course_id, role in await session.execute(
-                select(CourseStaff.course_id, CourseStaff.role).where(
-                    CourseStaff.user_id == actor.id, CourseStaff.course_id.in_(ids)
-                )
-            )
-        }
+    role = (
+        select(CourseStaff.role)
+        .where(CourseStaff.course_id == Course.id, CourseStaff.user_id == actor.id)
+        .scalar_subquery()
+    )
+    query = courses.add_columns(Enrollment, latest_request, role).outerjoin(
+        Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == actor.id)
+    )
+    instructor = actor.is_staff and not actor.is_admin
     entries = [
-        CatalogEntry(c, enrollments.get(c.id), requests.get(c.id), course_role=roles.get(c.id))
-        for c in courses
+        CatalogEntry(course, enrollment, request, course_role=role if instructor else None)
+        for course, enrollment, request, role in await session.execute(query)
     ]
     return await _with_seats(session, actor, entries)
 
