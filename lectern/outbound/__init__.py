@@ -48,4 +48,9 @@ by the destination's id:
 and is started in the app's lifespan with `worker.start_worker(database, settings, XAPI)`
 (a task; cancel it on shutdown). Counters per kind are at /metrics (metrics.py): events sent,
 failed attempts, paused destinations, lag behind the log in events and seconds.
+
+Its admins see the same things for every kind: an integration's admin router adds the replay
+and resume endpoints with `api.add_destination_actions`, answers delivery attempts as
+`schemas.DeliveryOut`, and its page lists them with `service.with_recent_deliveries` through the
+macros of templates/admin/outbound_destination.html and static/destinations.js.
 """

@@ -2,6 +2,9 @@
 was paused; and the record of their deliveries. The integration checks who may do them (a
 destination is its institution's) before it calls them; none commits."""
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +13,8 @@ from lectern.models import Event, OutboundDelivery, OutboundDestination
 from lectern.models.base import utcnow
 from lectern.models.outbound import DeliveryStatus, DestinationStatus
 from lectern.platform.errors import Invalid, NotFound
+
+Listed = TypeVar("Listed")
 
 
 async def log_head(session: AsyncSession) -> int:
@@ -95,6 +100,19 @@ async def deliveries(
         query = query.where(OutboundDelivery.id < before_id)
     found = await session.scalars(query.order_by(OutboundDelivery.id.desc()).limit(limit))
     return list(found)
+
+
+async def with_recent_deliveries(
+    session: AsyncSession,
+    listed: Sequence[Listed],
+    destination_id: Callable[[Listed], int],
+    *,
+    limit: int = 20,
+) -> list[tuple[Listed, list[OutboundDelivery]]]:
+    """Each of the destinations an admin page lists, beside its latest delivery attempts."""
+    return [
+        (found, await deliveries(session, destination_id(found), limit=limit)) for found in listed
+    ]
 
 
 async def waiting_events(

@@ -9,6 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.events.types import CATALOGUE
 from lectern.models import OutboundDelivery
 from lectern.models.base import utcnow
+from lectern.outbound import service as outbound
+from lectern.outbound.api import DestinationActions, add_destination_actions
+from lectern.outbound.schemas import DeliveryOut
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor
 from lectern.platform.config import Settings
@@ -19,9 +22,7 @@ from lectern.web.rendering import admin_page, render
 from lectern.webhooks import service
 from lectern.webhooks.schemas import (
     ConnectionOut,
-    DeliveryOut,
     EventTypeOut,
-    ReplayIn,
     SubscriptionIn,
     SubscriptionOut,
     SubscriptionPatch,
@@ -169,28 +170,25 @@ async def deliveries(
     )
 
 
-@router.post("/{subscription_id}/replay", response_model=SubscriptionOut)
-async def replay(
-    subscription_id: PathId,
-    body: ReplayIn,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
-) -> SubscriptionOut:
-    """Deliver again every event of its types from `from_event_id` on (the cursor moves back;
-    never forward). The messages keep their webhook-id, so a receiver that dedupes skips them."""
-    return _out(
-        await db.run(lambda s: service.replay(s, actor, subscription_id, body.from_event_id))
-    )
+def _subscription_id(subscription_id: PathId) -> int:
+    return subscription_id
 
 
-@router.post("/{subscription_id}/resume", response_model=SubscriptionOut)
-async def resume(
-    subscription_id: PathId,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
-) -> SubscriptionOut:
-    """Try a paused subscription again now, from where its delivery stopped."""
-    return _out(await db.run(lambda s: service.resume(s, actor, subscription_id)))
+add_destination_actions(
+    router,
+    DestinationActions(
+        one="/{subscription_id}",
+        destination_id=_subscription_id,
+        replay=service.replay,
+        resume=service.resume,
+        out=_out,
+        response_model=SubscriptionOut,
+        replayed="Deliver again every event of its types from `from_event_id` on (the cursor "
+        "moves back; never forward). The messages keep their webhook-id, so a receiver that "
+        "dedupes skips them.",
+        resumed="Try a paused subscription again now, from where its delivery stopped.",
+    ),
+)
 
 
 @pages.get("/admin/webhooks", response_class=HTMLResponse)
@@ -199,22 +197,16 @@ async def webhooks_page(
     actor: Actor = Depends(admin_page),
     session: AsyncSession = Depends(read_session),
 ) -> HTMLResponse:
-    subscriptions = [
-        (
-            found,
-            await service.deliveries(
-                session, actor, found.subscription.id, failed_only=False, limit=20, before_id=None
-            ),
-        )
-        for found in await service.every(session, actor)
-    ]
+    subscriptions = await outbound.with_recent_deliveries(
+        session, await service.every(session, actor), lambda found: found.subscription.id
+    )
     return render(
         request,
         "admin/webhooks.html",
         actor=actor,
         title="Webhooks",
         section="webhooks",
-        scripts=("webhooks.js",),
+        scripts=("destinations.js", "webhooks.js"),
         subscriptions=subscriptions,
         event_types=sorted(CATALOGUE),
         now=utcnow(),

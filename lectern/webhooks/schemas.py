@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from lectern.platform.schemas import MAX_EVENT_ID, Input, Output
+from lectern.platform.schemas import Input, Output
 
 Url = Annotated[str, Field(min_length=1, max_length=2000)]
 EventType = Annotated[str, Field(min_length=1, max_length=64)]
@@ -46,23 +46,6 @@ class SubscriptionWithSecret(SubscriptionOut):
     previous_secret_until: datetime | None = Field(
         description="Until then the secret before the last rotation signs too."
     )
-
-
-class DeliveryOut(Output):
-    id: int
-    status: str
-    http_status: int | None
-    attempt: int
-    response_ms: int
-    error: str | None
-    first_event_id: int
-    last_event_id: int
-    events: int
-    created_at: datetime
-
-
-class ReplayIn(Input):
-    from_event_id: int = Field(ge=1, le=MAX_EVENT_ID)
 
 
 class ConnectionOut(Output):

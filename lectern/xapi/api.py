@@ -7,6 +7,9 @@ from fastapi import Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.outbound import service as outbound
+from lectern.outbound.api import DestinationActions, add_destination_actions
+from lectern.outbound.schemas import DeliveryOut
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor
 from lectern.platform.config import Settings
@@ -18,14 +21,7 @@ from lectern.platform.schemas import PathId
 from lectern.web.rendering import admin_page, render
 from lectern.xapi import service
 from lectern.xapi.delivery import check_connection
-from lectern.xapi.schemas import (
-    ConnectionOut,
-    DeliveryOut,
-    DestinationIn,
-    DestinationOut,
-    DestinationPatch,
-    ReplayIn,
-)
+from lectern.xapi.schemas import ConnectionOut, DestinationIn, DestinationOut, DestinationPatch
 from lectern.xapi.service import Destination
 
 router = api_router(prefix="/api/v1", tags=["xapi"])
@@ -173,36 +169,26 @@ async def recent_deliveries(
     return [DeliveryOut.model_validate(row) for row in rows]
 
 
-@router.post(ONE + "/replay", response_model=DestinationOut)
-async def replay(
-    destination_id: PathId,
-    body: ReplayIn,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
-) -> DestinationOut:
-    """Send again the statements of the events from `from_event_id` on, in order and with the
-    ids they had: the LRS keeps one copy of each and stores again what it lost."""
-
-    async def command(session: AsyncSession) -> DestinationOut:
-        return _out(
-            await service.replay_destination(session, actor, destination_id, body.from_event_id)
-        )
-
-    return await db.run(command)
+def _destination_id(destination_id: PathId) -> int:
+    return destination_id
 
 
-@router.post(ONE + "/resume", response_model=DestinationOut)
-async def resume(
-    destination_id: PathId,
-    actor: Actor = Depends(admin_actor),
-    db: Database = Depends(get_database),
-) -> DestinationOut:
-    """Enable a destination and send from where its delivery stopped (a pause for failures)."""
-
-    async def command(session: AsyncSession) -> DestinationOut:
-        return _out(await service.resume_destination(session, actor, destination_id))
-
-    return await db.run(command)
+add_destination_actions(
+    router,
+    DestinationActions(
+        one=ONE,
+        destination_id=_destination_id,
+        replay=service.replay_destination,
+        resume=service.resume_destination,
+        out=_out,
+        response_model=DestinationOut,
+        replayed="Send again the statements of the events from `from_event_id` on, in order "
+        "and with the ids they had: the LRS keeps one copy of each and stores again what it "
+        "lost.",
+        resumed="Enable a destination and send from where its delivery stopped (a pause for "
+        "failures).",
+    ),
+)
 
 
 @pages.get("/admin/xapi", response_class=HTMLResponse)
@@ -211,21 +197,14 @@ async def xapi_page(
     actor: Actor = Depends(admin_page),
     session: AsyncSession = Depends(read_session),
 ) -> HTMLResponse:
-    destinations = [
-        (
-            _out(found),
-            await service.recent_deliveries(
-                session, actor, found.settings.id, failed_only=False, limit=20
-            ),
-        )
-        for found in await service.destinations_of(session, actor)
-    ]
+    listed = [_out(found) for found in await service.destinations_of(session, actor)]
+    destinations = await outbound.with_recent_deliveries(session, listed, lambda out: out.id)
     return render(
         request,
         "admin/xapi.html",
         actor=actor,
         title="Learning record stores",
         section="xapi",
-        scripts=("xapi.js",),
+        scripts=("destinations.js", "xapi.js"),
         destinations=destinations,
     )

@@ -3,13 +3,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from lectern.platform.schemas import MAX_EVENT_ID, Input, Output
+from lectern.platform.schemas import Input, Output
 
 Name = Annotated[str, Field(max_length=200)]
 Endpoint = Annotated[str, Field(min_length=1, max_length=2000)]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 Secret = Annotated[str, Field(min_length=1, max_length=500)]
-EventId = Annotated[int, Field(ge=1, le=MAX_EVENT_ID)]
 
 
 class DestinationIn(Input):
@@ -50,10 +49,6 @@ class DestinationOut(Output):
     updated_at: datetime
 
 
-class ReplayIn(Input):
-    from_event_id: EventId
-
-
 class ConnectionOut(Output):
     """What `GET {endpoint}/about` and an authenticated `GET {endpoint}/statements?limit=1`
     answered: `ok` when the LRS took the credentials."""
@@ -63,16 +58,3 @@ class ConnectionOut(Output):
     about_status: int | None = None
     versions: list[str] = []
     statements_status: int | None = None
-
-
-class DeliveryOut(Output):
-    id: int
-    status: str
-    http_status: int | None
-    attempt: int
-    response_ms: int
-    error: str | None
-    first_event_id: int
-    last_event_id: int
-    events: int
-    created_at: datetime

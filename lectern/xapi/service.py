@@ -2,7 +2,6 @@
 `xapi` (lectern.outbound holds its cursor and delivery state) with a row of settings of the same
 id. Only the institution's admins reach them; another institution's are not found."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.models import OutboundDelivery, OutboundDestination, XapiDestination
 from lectern.models.base import utcnow
-from lectern.models.outbound import DeliveryStatus, DestinationStatus
+from lectern.models.outbound import DestinationStatus
 from lectern.outbound import service as outbound
 from lectern.platform.actor import Actor
 from lectern.platform.errors import Forbidden, Invalid, NotFound
@@ -174,15 +173,7 @@ async def recent_deliveries(
     *,
     failed_only: bool,
     limit: int,
-) -> Sequence[OutboundDelivery]:
+) -> list[OutboundDelivery]:
     """The latest delivery attempts, newest first: what was sent, what failed and why."""
     await destination_of(session, actor, destination_id)
-    query = (
-        select(OutboundDelivery)
-        .where(OutboundDelivery.destination_id == destination_id)
-        .order_by(OutboundDelivery.id.desc())
-        .limit(limit)
-    )
-    if failed_only:
-        query = query.where(OutboundDelivery.status == DeliveryStatus.FAILED)
-    return (await session.scalars(query)).all()
+    return await outbound.deliveries(session, destination_id, failed_only=failed_only, limit=limit)
