@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 import psycopg
@@ -283,7 +284,8 @@ def _rows(
     while chunk := cursor.fetchmany(FETCH_ROWS):
         if convert:
             chunk = [_converted(row, convert) for row in chunk]
-        rows.extend(dict(zip(columns, row, strict=True)) for row in chunk)
+        # map() rather than a comprehension: no Python frame per row (the SELECT names the columns)
+        rows.extend(map(dict, map(zip, repeat(columns), chunk)))
         if progress:
             progress(table, len(chunk))
     return rows
