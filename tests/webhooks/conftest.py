@@ -20,7 +20,8 @@ from lectern.platform.config import Settings
 from lectern.platform.db import Database
 from lectern.webhooks.sending import WEBHOOKS, Endpoint
 from tests.conftest import free_port
-from tests.factories import Person
+from tests.factories import Person, World
+from tests.rows import last_event_id
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,25 @@ async def subscribe(
     made: dict[str, Any] = r.json()
     receiver.secrets.append(made["secret"])
     return made
+
+
+COURSE_TYPES = ["course.created", "course.updated"]
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """An admin whose endpoint, the receiver, is subscribed to course events; `start` is the
+    log's last event id before."""
+
+    admin: Person
+    start: int
+    hook: dict[str, Any]
+
+
+@pytest.fixture
+async def subscribed(
+    world: World, db: Database, client: httpx.AsyncClient, receiver: Receiver
+) -> Subscribed:
+    admin = await world.admin()
+    start = await last_event_id(db)
+    return Subscribed(admin, start, await subscribe(client, admin, receiver, COURSE_TYPES))

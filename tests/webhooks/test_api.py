@@ -260,4 +260,5 @@ async def test_the_admin_page_shows_subscriptions_and_their_deliveries(
     assert "CRM sync" in page.text
     assert "https://crm.example.edu/h" in page.text
     assert 'href="/admin/webhooks"' in page.text
+    assert "destinations.js" in page.text
     assert "webhooks.js" in page.text

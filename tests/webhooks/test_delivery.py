@@ -19,10 +19,9 @@ from lectern.platform.db import Database
 from lectern.webhooks.sending import Endpoint
 from tests.factories import Person, World
 from tests.rows import last_event_id, rows
-from tests.webhooks.conftest import Receiver, subscribe
+from tests.webhooks.conftest import COURSE_TYPES, Receiver, Subscribed, subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
-COURSE_TYPES = ["course.created", "course.updated"]
 
 
 async def course_events(db: Database, institution_id: int, after: int) -> list[int]:
@@ -53,10 +52,9 @@ async def test_every_event_arrives_signed_in_order_through_the_receivers_failure
     client: httpx.AsyncClient,
     receiver: Receiver,
     worker: OutboundWorker[Endpoint],
+    subscribed: Subscribed,
 ) -> None:
-    admin = await world.admin()
-    start = await last_event_id(db)
-    await subscribe(client, admin, receiver, COURSE_TYPES)
+    admin, start = subscribed.admin, subscribed.start
     await make_courses(world, admin, 3)
     expected = await course_events(db, admin.institution_id, start)
     assert len(expected) == 6
@@ -84,10 +82,9 @@ async def test_a_burst_goes_many_events_an_attempt_and_a_refusal_keeps_what_was_
     client: httpx.AsyncClient,
     receiver: Receiver,
     worker: OutboundWorker[Endpoint],
+    subscribed: Subscribed,
 ) -> None:
-    admin = await world.admin()
-    start = await last_event_id(db)
-    hook = await subscribe(client, admin, receiver, COURSE_TYPES)
+    admin, start, hook = subscribed.admin, subscribed.start, subscribed.hook
     await make_courses(world, admin, 20)
     expected = await course_events(db, admin.institution_id, start)
     assert len(expected) == 40
@@ -212,10 +209,9 @@ async def test_replay_sends_again_from_an_event_with_the_same_webhook_ids(
     client: httpx.AsyncClient,
     receiver: Receiver,
     worker: OutboundWorker[Endpoint],
+    subscribed: Subscribed,
 ) -> None:
-    admin = await world.admin()
-    start = await last_event_id(db)
-    hook = await subscribe(client, admin, receiver, COURSE_TYPES)
+    admin, start, hook = subscribed.admin, subscribed.start, subscribed.hook
     await make_courses(world, admin, 2)
     await worker.deliver_due()
     expected = await course_events(db, admin.institution_id, start)
@@ -236,14 +232,12 @@ async def test_replay_sends_again_from_an_event_with_the_same_webhook_ids(
 async def test_a_sender_killed_before_its_commit_sends_again_and_the_receiver_dedupes(
     world: World,
     db: Database,
-    client: httpx.AsyncClient,
     receiver: Receiver,
     worker: OutboundWorker[Endpoint],
+    subscribed: Subscribed,
     settings: Settings,
 ) -> None:
-    admin = await world.admin()
-    start = await last_event_id(db)
-    await subscribe(client, admin, receiver, COURSE_TYPES)
+    admin, start = subscribed.admin, subscribed.start
     await make_courses(world, admin, 2)
     expected = await course_events(db, admin.institution_id, start)
 

@@ -21,6 +21,8 @@ from lectern.platform.config import Settings
 from lectern.platform.db import Database
 from lectern.xapi.delivery import XAPI, Lrs
 from tests.conftest import free_port
+from tests.factories import Person, World
+from tests.learning.course_fixtures import Classroom, classroom
 
 ROOT = Path(__file__).resolve().parents[2]
 RALPH_PYTHON = ROOT / ".venv-ralph" / "bin" / "python"
@@ -151,3 +153,38 @@ def quick(settings: Settings) -> Settings:
 def sender(db: Database, settings: Settings) -> OutboundWorker[Lrs]:
     """The xAPI delivery worker, as the app runs it, without jitter."""
     return OutboundWorker(db, quick(settings), XAPI, jitter=lambda: 0.0)
+
+
+async def add_lrs(
+    client: httpx.AsyncClient, admin: Person, ralph: Ralph, school: str, **fields: Any
+) -> dict[str, Any]:
+    account = ACCOUNTS[school]
+    body = {
+        "name": f"{school} LRS",
+        "endpoint": ralph.url,
+        "key": account.key,
+        "secret": account.secret,
+        **fields,
+    }
+    r = await client.post("/api/v1/admin/xapi/destinations", json=body, headers=admin.headers)
+    assert r.status_code == 201, r.text
+    destination: dict[str, Any] = r.json()
+    return destination
+
+
+@dataclass(frozen=True)
+class NorthLrs:
+    """A classroom whose admin added the LRS (its north account): the LRS, the destination as
+    its creation answered, and its admin API path."""
+
+    lrs: Ralph
+    room: Classroom
+    destination: dict[str, Any]
+    url: str
+
+
+@pytest.fixture
+async def north(world: World, client: httpx.AsyncClient, lrs: Ralph) -> NorthLrs:
+    room = await classroom(world, client)
+    destination = await add_lrs(client, room.admin, lrs, "north")
+    return NorthLrs(lrs, room, destination, f"/api/v1/admin/xapi/destinations/{destination['id']}")

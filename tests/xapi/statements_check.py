@@ -3,7 +3,6 @@
 from typing import Any
 from uuid import UUID
 
-import httpx
 from ralph.exceptions import UnknownEventException
 from ralph.models.selector import ModelSelector
 from ralph.models.validator import Validator
@@ -13,8 +12,6 @@ from sqlalchemy import select
 from lectern.models import Event, XapiDestination
 from lectern.platform.db import Database
 from lectern.xapi.statements import statements_for
-from tests.factories import Person
-from tests.xapi.conftest import ACCOUNTS, Ralph
 
 _VALIDATOR = Validator(ModelSelector(module="ralph.models.xapi"))
 
@@ -31,23 +28,6 @@ def validated(statement: dict[str, Any]) -> BaseXapiStatement:
 
 def verb(statement: dict[str, Any]) -> str:
     return str(statement["verb"]["id"]).rsplit("/", 1)[-1]
-
-
-async def add_lrs(
-    client: httpx.AsyncClient, admin: Person, ralph: Ralph, school: str, **fields: Any
-) -> dict[str, Any]:
-    account = ACCOUNTS[school]
-    body = {
-        "name": f"{school} LRS",
-        "endpoint": ralph.url,
-        "key": account.key,
-        "secret": account.secret,
-        **fields,
-    }
-    r = await client.post("/api/v1/admin/xapi/destinations", json=body, headers=admin.headers)
-    assert r.status_code == 201, r.text
-    destination: dict[str, Any] = r.json()
-    return destination
 
 
 async def expected_statements(db: Database, destination: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,8 +19,7 @@ from lectern.xapi.delivery import Lrs
 from tests.conftest import free_port
 from tests.factories import PASSWORD, Person, World
 from tests.learning.course_fixtures import classroom, watched
-from tests.xapi.conftest import ACCOUNTS, Ralph
-from tests.xapi.statements_check import add_lrs
+from tests.xapi.conftest import ACCOUNTS, NorthLrs, Ralph, add_lrs
 
 DESTINATIONS = "/api/v1/admin/xapi/destinations"
 GOOD = {
@@ -226,10 +225,9 @@ async def test_a_store_that_keeps_failing_is_paused_its_admins_told_and_resumed(
 
 
 async def test_the_admin_page_lists_the_stores_with_their_deliveries(
-    world: World, client: httpx.AsyncClient, lrs: Ralph, sender: OutboundWorker[Lrs]
+    client: httpx.AsyncClient, north: NorthLrs, sender: OutboundWorker[Lrs]
 ) -> None:
-    room = await classroom(world, client)
-    await add_lrs(client, room.admin, lrs, "north")
+    room = north.room
     await room.post(client, watched(room.video, 0, 30))
     await sender.deliver_due()
     login = await client.post(
@@ -241,19 +239,17 @@ async def test_the_admin_page_lists_the_stores_with_their_deliveries(
     assert page.status_code == 200
     assert 'href="/admin/xapi"' in page.text
     assert "north LRS" in page.text
-    assert lrs.url in page.text
+    assert north.lrs.url in page.text
     assert "sent" in page.text
+    assert "destinations.js" in page.text
     assert "xapi.js" in page.text
+    assert "xapi-replay" in page.text
 
 
 async def test_sent_statements_and_failures_are_counted_at_metrics(
-    world: World,
-    client: httpx.AsyncClient,
-    lrs: Ralph,
-    sender: OutboundWorker[Lrs],
+    client: httpx.AsyncClient, north: NorthLrs, sender: OutboundWorker[Lrs]
 ) -> None:
-    room = await classroom(world, client)
-    await add_lrs(client, room.admin, lrs, "north")
+    room = north.room
     before = (await client.get("/metrics")).text
     await room.post(client, watched(room.video, 0, 30))
     await sender.deliver_due()

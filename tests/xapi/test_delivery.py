@@ -16,8 +16,8 @@ from lectern.xapi.delivery import XAPI, Lrs
 from lectern.xapi.statements import TIME
 from tests.factories import World
 from tests.learning.course_fixtures import QBANK, QUIZ, Classroom, classroom, read, watched
-from tests.xapi.conftest import Ralph
-from tests.xapi.statements_check import add_lrs, expected_statements, validated, verb
+from tests.xapi.conftest import NorthLrs, Ralph, add_lrs
+from tests.xapi.statements_check import expected_statements, validated, verb
 
 RIGHT = [question["answer"] for question in QUIZ]
 
@@ -64,14 +64,9 @@ def _ids(statements: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_a_learners_activity_reaches_the_lrs_as_valid_statements_in_order(
-    world: World,
-    client: httpx.AsyncClient,
-    db: Database,
-    lrs: Ralph,
-    sender: OutboundWorker[Lrs],
+    client: httpx.AsyncClient, db: Database, north: NorthLrs, sender: OutboundWorker[Lrs]
 ) -> None:
-    room = await classroom(world, client)
-    destination = await add_lrs(client, room.admin, lrs, "north")
+    room, destination, lrs = north.room, north.destination, north.lrs
     await learn_everything(client, room)
 
     attempts = await sender.deliver_due()
@@ -165,15 +160,9 @@ async def test_a_learners_statements_never_reach_another_institutions_lrs(
 
 
 async def test_an_lrs_that_is_down_loses_nothing_and_gets_everything_in_order_when_back(
-    world: World,
-    client: httpx.AsyncClient,
-    db: Database,
-    lrs: Ralph,
-    sender: OutboundWorker[Lrs],
+    client: httpx.AsyncClient, db: Database, north: NorthLrs, sender: OutboundWorker[Lrs]
 ) -> None:
-    room = await classroom(world, client)
-    destination = await add_lrs(client, room.admin, lrs, "north")
-    url = f"/api/v1/admin/xapi/destinations/{destination['id']}"
+    room, destination, url, lrs = north.room, north.destination, north.url, north.lrs
     lrs.stop()
     await room.post(client, watched(room.video, 0, 50))
 
@@ -212,14 +201,9 @@ async def test_an_lrs_that_is_down_loses_nothing_and_gets_everything_in_order_wh
 
 
 async def test_a_replay_sends_the_same_statements_and_the_lrs_keeps_one_of_each(
-    world: World,
-    client: httpx.AsyncClient,
-    db: Database,
-    lrs: Ralph,
-    sender: OutboundWorker[Lrs],
+    client: httpx.AsyncClient, db: Database, north: NorthLrs, sender: OutboundWorker[Lrs]
 ) -> None:
-    room = await classroom(world, client)
-    destination = await add_lrs(client, room.admin, lrs, "north")
+    room, destination, url, lrs = north.room, north.destination, north.url, north.lrs
     await room.post(client, watched(room.video, 0, 50))
     quiz = f"/api/v1/lessons/{room.quiz}/quiz-attempts"
     await client.post(quiz, json={"answers": RIGHT}, headers=room.learner.headers)
@@ -227,7 +211,6 @@ async def test_a_replay_sends_the_same_statements_and_the_lrs_keeps_one_of_each(
     first = lrs.stored("north")
     assert len(first) == len(await expected_statements(db, destination)) == 5
 
-    url = f"/api/v1/admin/xapi/destinations/{destination['id']}"
     r = await client.post(
         url + "/replay",
         json={"from_event_id": destination["delivered_through"] + 1},
@@ -290,14 +273,9 @@ async def test_the_apps_own_worker_sends_the_statements_soon_after_the_commit(
 
 
 async def test_more_events_than_a_batch_arrive_in_event_order_across_batches(
-    world: World,
-    client: httpx.AsyncClient,
-    db: Database,
-    lrs: Ralph,
-    sender: OutboundWorker[Lrs],
+    client: httpx.AsyncClient, db: Database, north: NorthLrs, sender: OutboundWorker[Lrs]
 ) -> None:
-    room = await classroom(world, client)
-    destination = await add_lrs(client, room.admin, lrs, "north")
+    room, destination, lrs = north.room, north.destination, north.lrs
     for second in range(XAPI.batch_size + 5):
         r = await room.post(client, watched(room.video, second, second + 0.5))
         assert r.status_code == 200

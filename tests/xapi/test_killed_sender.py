@@ -11,24 +11,21 @@ import httpx
 from lectern.outbound.worker import OutboundWorker
 from lectern.platform.db import Database
 from lectern.xapi.delivery import Lrs
-from tests.factories import World
-from tests.learning.course_fixtures import QUIZ, classroom, watched
-from tests.xapi.conftest import Ralph
-from tests.xapi.statements_check import add_lrs, expected_statements
+from tests.learning.course_fixtures import QUIZ, watched
+from tests.xapi.conftest import NorthLrs
+from tests.xapi.statements_check import expected_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_a_sender_killed_after_the_lrs_answered_sends_again_and_nothing_is_stored_twice(
-    world: World,
     client: httpx.AsyncClient,
     db: Database,
     database_url: str,
-    lrs: Ralph,
+    north: NorthLrs,
     sender: OutboundWorker[Lrs],
 ) -> None:
-    room = await classroom(world, client)
-    destination = await add_lrs(client, room.admin, lrs, "north")
+    room, destination, url, lrs = north.room, north.destination, north.url, north.lrs
     await room.post(client, watched(room.video, 0, 60), watched(room.video, 50, 95))
     quiz = f"/api/v1/lessons/{room.quiz}/quiz-attempts"
     answers = [question["answer"] for question in QUIZ]
@@ -53,7 +50,6 @@ async def test_a_sender_killed_after_the_lrs_answered_sends_again_and_nothing_is
     assert process.returncode == -signal.SIGKILL, said
     assert out.decode().startswith("sent events"), said
     assert [s["id"] for s in lrs.stored("north")] == expected
-    url = f"/api/v1/admin/xapi/destinations/{destination['id']}"
     state = (await client.get(url, headers=room.admin.headers)).json()
     assert state["delivered_through"] == destination["delivered_through"]
     assert (await client.get(url + "/deliveries", headers=room.admin.headers)).json() == []
