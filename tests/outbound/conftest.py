@@ -59,6 +59,8 @@ def inboxes() -> Inboxes:
 
 
 def quick_settings(settings: Settings, **changes: Any) -> Settings:
+    """Settings under which a destination is tried again soon and paused after three failures
+    in a row (the webhook and xAPI tests use them too)."""
     return settings.model_copy(
         update={
             "outbound_first_retry_seconds": 10.0,

@@ -21,6 +21,7 @@ from lectern.platform.db import Database
 from lectern.webhooks.sending import WEBHOOKS, Endpoint
 from tests.conftest import free_port
 from tests.factories import Person, World
+from tests.outbound.conftest import quick_settings
 from tests.rows import last_event_id
 
 
@@ -124,22 +125,31 @@ def receiver() -> Iterator[Receiver]:
         thread.join(timeout=10)
 
 
-def webhook_settings(settings: Settings, **changes: Any) -> Settings:
-    return settings.model_copy(
-        update={
-            "webhooks_allow_loopback_http": True,
-            "outbound_first_retry_seconds": 10.0,
-            "outbound_longest_wait_seconds": 60.0,
-            "outbound_pause_after_failures": 3,
-            "outbound_timeout_seconds": 5.0,
-            **changes,
-        }
-    )
-
-
 @pytest.fixture
 def worker(db: Database, settings: Settings) -> OutboundWorker[Endpoint]:
-    return OutboundWorker(db, webhook_settings(settings), WEBHOOKS, jitter=lambda: 0.0)
+    quick = quick_settings(
+        settings, webhooks_allow_loopback_http=True, outbound_timeout_seconds=5.0
+    )
+    return OutboundWorker(db, quick, WEBHOOKS, jitter=lambda: 0.0)
+
+
+async def new_subscription(
+    client: httpx.AsyncClient,
+    admin: Person,
+    url: str,
+    event_types: list[str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A subscription of the admin's institution (to course.created unless told), as its
+    creation answered."""
+    r = await client.post(
+        "/api/v1/admin/webhooks",
+        json={"url": url, "event_types": event_types or ["course.created"], **fields},
+        headers=admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    made: dict[str, Any] = r.json()
+    return made
 
 
 async def subscribe(
@@ -149,13 +159,8 @@ async def subscribe(
     event_types: list[str],
     **fields: Any,
 ) -> dict[str, Any]:
-    r = await client.post(
-        "/api/v1/admin/webhooks",
-        json={"url": receiver.url, "event_types": event_types, **fields},
-        headers=admin.headers,
-    )
-    assert r.status_code == 201, r.text
-    made: dict[str, Any] = r.json()
+    """The receiver subscribed, and ready to verify what the subscription's secret signs."""
+    made = await new_subscription(client, admin, receiver.url, event_types, **fields)
     receiver.secrets.append(made["secret"])
     return made
 

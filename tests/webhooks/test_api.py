@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 from lectern.platform.db import Database
 from tests.factories import Person, World
 from tests.rows import row_counts
-from tests.webhooks.conftest import Receiver, subscribe
+from tests.webhooks.conftest import Receiver, new_subscription, subscribe
 
 UNKNOWN = 999_999
 
@@ -76,13 +76,7 @@ async def test_changes_are_checked_like_new_subscriptions(
     world: World, db: Database, client: httpx.AsyncClient
 ) -> None:
     admin = await world.admin()
-    made = (
-        await client.post(
-            "/api/v1/admin/webhooks",
-            json={"url": "https://a.example.edu/h", "event_types": ["course.created"]},
-            headers=admin.headers,
-        )
-    ).json()
+    made = await new_subscription(client, admin, "https://a.example.edu/h")
     path = f"/api/v1/admin/webhooks/{made['id']}"
     before = await row_counts(db)
     for body in ({"url": "http://a.example.edu/h"}, {"event_types": ["nope"]}, {"id": 3}):
@@ -103,13 +97,7 @@ async def test_a_replay_ahead_of_the_cursor_or_from_nothing_is_refused(
     world: World, client: httpx.AsyncClient
 ) -> None:
     admin = await world.admin()
-    made = (
-        await client.post(
-            "/api/v1/admin/webhooks",
-            json={"url": "https://a.example.edu/h", "event_types": ["course.created"]},
-            headers=admin.headers,
-        )
-    ).json()
+    made = await new_subscription(client, admin, "https://a.example.edu/h")
     path = f"/api/v1/admin/webhooks/{made['id']}/replay"
     for body in (
         {"from_event_id": made["delivered_through"] + 2},
@@ -125,12 +113,8 @@ async def test_a_replay_ahead_of_the_cursor_or_from_nothing_is_refused(
 
 async def _theirs(world: World, client: httpx.AsyncClient) -> tuple[Person, int]:
     elsewhere = await world.admin("Southgate College")
-    made = await client.post(
-        "/api/v1/admin/webhooks",
-        json={"url": "https://south.example.edu/h", "event_types": ["course.created"]},
-        headers=elsewhere.headers,
-    )
-    return elsewhere, int(made.json()["id"])
+    made = await new_subscription(client, elsewhere, "https://south.example.edu/h")
+    return elsewhere, int(made["id"])
 
 
 CALLS = [
@@ -215,13 +199,9 @@ async def test_after_a_rotation_both_secrets_sign_and_the_connection_test_verifi
 
 async def test_a_connection_test_to_nobody_says_so(world: World, client: httpx.AsyncClient) -> None:
     admin = await world.admin()
-    r = await client.post(
-        "/api/v1/admin/webhooks",
-        json={"url": "http://127.0.0.1:9/", "event_types": ["course.created"]},
-        headers=admin.headers,
-    )
+    made = await new_subscription(client, admin, "http://127.0.0.1:9/")
     answer = (
-        await client.post(f"/api/v1/admin/webhooks/{r.json()['id']}/test", headers=admin.headers)
+        await client.post(f"/api/v1/admin/webhooks/{made['id']}/test", headers=admin.headers)
     ).json()
     assert (answer["ok"], answer["http_status"]) == (False, None)
     assert "Connect" in answer["error"]
@@ -232,12 +212,8 @@ async def test_deleting_a_subscription_takes_its_deliveries_with_it(
 ) -> None:
     admin = await world.admin()
     before = await row_counts(db)
-    made = await client.post(
-        "/api/v1/admin/webhooks",
-        json={"url": "https://a.example.edu/h", "event_types": ["course.created"]},
-        headers=admin.headers,
-    )
-    r = await client.delete(f"/api/v1/admin/webhooks/{made.json()['id']}", headers=admin.headers)
+    made = await new_subscription(client, admin, "https://a.example.edu/h")
+    r = await client.delete(f"/api/v1/admin/webhooks/{made['id']}", headers=admin.headers)
     assert r.status_code == 204
     assert await row_counts(db) == before
 
@@ -246,15 +222,7 @@ async def test_the_admin_page_shows_subscriptions_and_their_deliveries(
     world: World, client: httpx.AsyncClient
 ) -> None:
     admin = await world.admin()
-    await client.post(
-        "/api/v1/admin/webhooks",
-        json={
-            "url": "https://crm.example.edu/h",
-            "event_types": ["course.created"],
-            "description": "CRM sync",
-        },
-        headers=admin.headers,
-    )
+    await new_subscription(client, admin, "https://crm.example.edu/h", description="CRM sync")
     page = await client.get("/admin/webhooks", headers=admin.headers)
     assert page.status_code == 200
     assert "CRM sync" in page.text

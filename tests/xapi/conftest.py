@@ -23,6 +23,7 @@ from lectern.xapi.delivery import XAPI, Lrs
 from tests.conftest import free_port
 from tests.factories import Person, World
 from tests.learning.course_fixtures import Classroom, classroom
+from tests.outbound.conftest import quick_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RALPH_PYTHON = ROOT / ".venv-ralph" / "bin" / "python"
@@ -138,21 +139,11 @@ def lrs(ralph: Ralph) -> Iterator[Ralph]:
         ralph.start()
 
 
-def quick(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "outbound_first_retry_seconds": 10.0,
-            "outbound_longest_wait_seconds": 60.0,
-            "outbound_pause_after_failures": 3,
-            "outbound_timeout_seconds": 10.0,
-        }
-    )
-
-
 @pytest.fixture
 def sender(db: Database, settings: Settings) -> OutboundWorker[Lrs]:
     """The xAPI delivery worker, as the app runs it, without jitter."""
-    return OutboundWorker(db, quick(settings), XAPI, jitter=lambda: 0.0)
+    quick = quick_settings(settings, outbound_timeout_seconds=10.0)
+    return OutboundWorker(db, quick, XAPI, jitter=lambda: 0.0)
 
 
 async def add_lrs(
