@@ -43,7 +43,7 @@ class Report:
 
     def row(self, table: str, outcome: str, reason: str | None = None) -> None:
         """Account for one legacy row: imported, merged or skipped (with why)."""
-        count = self.table(table)
+        count = self.tables.get(table) or self.table(table)  # once per legacy row: no call
         count.read += 1
         if outcome == "imported":
             count.imported += 1
