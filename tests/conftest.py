@@ -130,6 +130,11 @@ def make_settings(database_url: str) -> Settings:
         # Tests drive the webhooks worker themselves, to a receiver on 127.0.0.1 (tests/webhooks).
         webhooks_worker=False,
         webhooks_allow_loopback_http=True,
+        # The session's app lives in the test loop, which stands still between async tests: a
+        # timed write it had begun would keep SQLite's write lock while sync tests (schemathesis,
+        # the browser) drive the live server. No test waits for these jobs' timers.
+        expiry_interval_seconds=24 * 3600,
+        audit_interval_seconds=24 * 3600,
     )
 
 
