@@ -1,8 +1,9 @@
 """Read models of enrollments and requests, for learners and for the admin queue."""
 
+import functools
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, String, bindparam, func, select, true
+from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, WaitlistPlaceOut
@@ -12,7 +13,7 @@ from lectern.platform.actor import Actor
 from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
 from lectern.platform.schemas import outputs
 from lectern.staff.rules import CourseAction
-from lectern.staff.service import course_for, courses_allowing
+from lectern.staff.service import allowing_values, course_for, courses_allowing
 
 # A request's columns with its course title and its learner's name and e-mail.
 QueuedSelect = Select[Any]
@@ -61,8 +62,16 @@ async def request_queue(
         await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
     before = None if cursor is None else decode_cursor(cursor, NEWEST_FIRST, (int,))[0]
     if session.get_bind().dialect.name == "postgresql" and not offset:
-        page = _newest_per_course(actor, status, course_id, before, limit + 1)
-        query = select_requests().join(page, page.c.id == AccessRequest.id)
+        chosen = [status] if status is not None else list(RequestStatus)
+        query = _newest_per_course(actor.role, course_id is not None, before is not None)
+        values = {
+            **allowing_values(actor),
+            "statuses": [str(s) for s in chosen],
+            "course_id": course_id,
+            "before": before,
+            "size": limit + 1,
+        }
+        found = outputs(QueuedRequestOut, (await session.execute(query, values)).all())
     else:
         query = select_requests().where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
         if status is not None:
@@ -71,52 +80,55 @@ async def request_queue(
             query = query.where(AccessRequest.course_id == course_id)
         if before is not None:
             query = query.where(AccessRequest.id < before)
-        query = query.offset(offset).limit(limit + 1)
-    found = await _requests(session, query)
+        found = await _requests(session, query.offset(offset).limit(limit + 1))
     if len(found) <= limit:
         return found, None
     return found[:limit], encode_cursor(NEWEST_FIRST, (found[limit - 1].id,))
 
 
-def _newest_per_course(
-    actor: Actor, status: RequestStatus | None, course_id: int | None, before: int | None, size: int
-) -> Any:
-    """The ids of the newest `size` requests (before `before`) of the courses whose learners
-    the actor sees: the newest of each course and status, read backwards along the index on
-    (course_id, status, id), then the newest of those; as many short index reads as courses
-    and statuses, whatever the other courses' and institutions' requests."""
+@functools.cache
+def _newest_per_course(role: str, one_course: bool, before: bool) -> QueuedSelect:
+    """The queue's page of the newest `size` requests (before `before`) of the courses whose
+    learners an actor of `role` sees: the newest of each course and status, read backwards along
+    the index on (course_id, status, id), then the newest of those; as many short index reads
+    as courses and statuses, whatever the other courses' and institutions' requests. Built once
+    for each shape (building it took longer than running it), for the values of
+    allowing_values(actor), `statuses`, `course_id`, `before` and `size`."""
+    actor = Actor(
+        id=0, institution_id=0, role=role, is_platform_admin=False, email="", full_name=""
+    )
     courses = select(Course.id.label("course_id")).where(
         courses_allowing(actor, CourseAction.SEE_LEARNERS)
     )
-    if course_id is not None:
-        courses = courses.where(Course.id == course_id)
+    if one_course:
+        courses = courses.where(Course.id == bindparam("course_id"))
     wanted = courses.subquery("wanted")
-    chosen = [status] if status is not None else list(RequestStatus)
-    # A bound array, not values(): SQLAlchemy caches no statement that holds a VALUES list, and
-    # compiling this one anew took more of a request than anything else it did.
+    # A bound array, not values(): SQLAlchemy caches no statement that holds a VALUES list.
     statuses = (
-        func.unnest(bindparam("statuses", [str(s) for s in chosen], type_=ARRAY(String)))
+        func.unnest(bindparam("statuses", type_=ARRAY(String)))
         .table_valued("status")
         .render_derived(name="statuses")
     )
+    size = bindparam("size", type_=Integer)
     newest = (
         select(AccessRequest.id)
         .where(
             AccessRequest.course_id == wanted.c.course_id,
             AccessRequest.status == statuses.c.status,
-            true() if before is None else AccessRequest.id < before,
+            AccessRequest.id < bindparam("before") if before else true(),
         )
         .order_by(AccessRequest.id.desc())
         .limit(size)
         .lateral("newest")
     )
-    return (
+    page = (
         select(newest.c.id)
         .select_from(wanted.join(statuses, true()).join(newest, true()))
         .order_by(newest.c.id.desc())
         .limit(size)
         .subquery("page")
     )
+    return select_requests().join(page, page.c.id == AccessRequest.id)
 
 
 def select_requests() -> QueuedSelect:

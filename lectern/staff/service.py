@@ -3,7 +3,7 @@ and the admins' commands that assign and remove staff."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, delete, false, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.events.service import record_event
@@ -50,15 +50,28 @@ async def course_for(
     return course
 
 
+# The names of the actor's values in courses_allowing's condition: a statement built once for
+# one actor's role runs for another actor of that role with allowing_values(actor).
+ALLOWING_INSTITUTION = "allowing_institution_id"
+ALLOWING_USER = "allowing_user_id"
+
+
 def courses_allowing(actor: Actor, action: CourseAction) -> ColumnElement[bool]:
-    """A condition on `Course`: the actor's institution's courses where they may do `action`."""
-    in_institution = Course.institution_id == actor.institution_id
+    """A condition on `Course`: the actor's institution's courses where they may do `action`.
+    Its shape depends on the actor's role alone."""
+    in_institution = Course.institution_id == bindparam(ALLOWING_INSTITUTION, actor.institution_id)
     if actor.is_admin:
         return in_institution
     staffed = select(CourseStaff.course_id).where(
-        CourseStaff.user_id == actor.id, CourseStaff.role.in_(roles_allowed(action))
+        CourseStaff.user_id == bindparam(ALLOWING_USER, actor.id),
+        CourseStaff.role.in_(roles_allowed(action)),
     )
     return and_(in_institution, Course.id.in_(staffed) if actor.is_staff else false())
+
+
+def allowing_values(actor: Actor) -> dict[str, int]:
+    """The parameters that make a condition of courses_allowing the actor's."""
+    return {ALLOWING_INSTITUTION: actor.institution_id, ALLOWING_USER: actor.id}
 
 
 async def followed_courses(database: Database, actor: Actor) -> frozenset[int] | None:
