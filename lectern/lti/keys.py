@@ -19,7 +19,9 @@ from lectern.lti.claims import refused
 from lectern.models import LtiToolKey
 from lectern.models.base import utcnow
 from lectern.platform.actor import Actor
+from lectern.platform.config import get_settings
 from lectern.platform.errors import Forbidden, LecternError
+from lectern.platform.outbound_http import guarded_client
 
 ALGORITHM = "RS256"
 # A retired key stays published this long: what it signed just before may still be checked.
@@ -94,10 +96,22 @@ class KeySetUnavailable(LecternError):
     slug = "lti-key-set-unavailable"
 
 
+def platform_client(timeout: float) -> httpx.AsyncClient:
+    """A client to a platform's URLs: public addresses only (outbound_http), plain http to this
+    machine only in development, where a platform may run beside Lectern."""
+    settings = get_settings()
+    return guarded_client(
+        private_networks=settings.outbound_private_networks,
+        loopback_http=settings.environment == "development",
+        timeout=timeout,
+        follow_redirects=False,
+    )
+
+
 async def fetch_key_set(url: str) -> KeySet:
     """A platform's key set, fetched now; its public signing keys only."""
     try:
-        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S, follow_redirects=False) as http:
+        async with platform_client(FETCH_TIMEOUT_S) as http:
             response = await http.get(url, headers={"Accept": "application/json"})
     except httpx.HTTPError as error:
         raise KeySetUnavailable(f"The key set at {url} could not be fetched: {error}.") from None

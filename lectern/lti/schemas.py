@@ -2,16 +2,25 @@
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
 from lectern.lti.claims import is_web_url
+from lectern.platform.config import get_settings
+from lectern.platform.outbound_http import host_problem
 from lectern.platform.schemas import Input, Output
 
 
 def _web_url(url: str) -> str:
     if not is_web_url(url):
         raise ValueError("must be an https URL (http only to this machine)")
+    parts, settings = urlsplit(url), get_settings()
+    loopback = parts.scheme == "http" and settings.environment == "development"
+    if problem := host_problem(
+        parts.hostname or "", private_networks=settings.outbound_private_networks, loopback=loopback
+    ):
+        raise ValueError(f"must reach a public address: {problem}")
     return url
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.lti.claims import AGS_SCORE_SCOPE, scores_url
-from lectern.lti.keys import sign, signing_key
+from lectern.lti.keys import platform_client, sign, signing_key
 from lectern.models import LtiGradeLink, LtiPlatform, LtiScore
 from lectern.models.base import utcnow
 from lectern.models.lti import ScoreStatus
@@ -144,7 +144,7 @@ class ScoreWorker:
             "timestamp": score.created_at.isoformat(timespec="milliseconds"),
         }
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as http:
+            async with platform_client(TIMEOUT_S) as http:
                 token = await self._token(http, platform)
                 response = await http.post(
                     scores_url(link.line_item_url),

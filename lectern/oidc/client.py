@@ -8,7 +8,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from lectern.models import OidcProvider
-from lectern.oidc.discovery import TIMEOUT, ProviderMetadata
+from lectern.oidc.discovery import TIMEOUT, ProviderMetadata, transport
 from lectern.oidc.errors import ProviderUnreachable, SignInRefused
 
 SCOPE = "openid email profile"
@@ -22,6 +22,8 @@ def _client(provider: OidcProvider, metadata: ProviderMetadata) -> AsyncOAuth2Cl
         scope=SCOPE,
         code_challenge_method="S256",
         timeout=TIMEOUT,
+        transport=transport(),
+        trust_env=False,
     )
 
 

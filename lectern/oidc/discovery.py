@@ -1,6 +1,7 @@
 """What a provider says about itself: its discovery document and its signing keys (JWKS).
 
-Fetched over HTTPS (plain HTTP only on the machine's own loopback address, for development),
+Fetched over HTTPS from public addresses (plain HTTP only on the machine's own loopback address,
+in development; lectern.platform.outbound_http),
 checked, and kept for a few minutes per process. The admins' connection test fetches afresh.
 """
 
@@ -15,6 +16,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from lectern.oidc.errors import ProviderUnreachable
+from lectern.platform.config import get_settings
+from lectern.platform.outbound_http import GuardedTransport, host_problem
 
 KEPT_SECONDS = 300.0
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -30,11 +33,25 @@ def issuer_url_problem(url: str) -> str | None:
         return "is not a valid URL"
     if not host or parts.query or parts.fragment:
         return "must be an absolute URL without a query or fragment"
-    if parts.scheme == "https":
-        return None
-    if parts.scheme == "http" and _is_loopback(host):
-        return None
-    return "must use https (http only on this machine's loopback address)"
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
+        return "must use https (http only on this machine's loopback address)"
+    settings = get_settings()
+    loopback = parts.scheme == "http" and settings.environment == "development"
+    if problem := host_problem(
+        host, private_networks=settings.outbound_private_networks, loopback=loopback
+    ):
+        return f"must reach a public address: {problem}"
+    return None
+
+
+def transport() -> GuardedTransport:
+    """The way to a provider: public addresses only (outbound_http), plain http to this machine
+    only in development, where a provider may run beside Lectern."""
+    settings = get_settings()
+    return GuardedTransport(
+        private_networks=settings.outbound_private_networks,
+        loopback_http=settings.environment == "development",
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -77,7 +94,9 @@ async def provider_metadata(issuer: str, *, fresh: bool = False) -> ProviderMeta
 
 async def _fetch(issuer: str) -> ProviderMetadata:
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+    async with httpx.AsyncClient(
+        transport=transport(), trust_env=False, timeout=TIMEOUT, follow_redirects=False
+    ) as http:
         document = await _json(http, url, "discovery document")
         if document.get("issuer") != issuer:
             raise ProviderUnreachable(

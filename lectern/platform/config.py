@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     outbound_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often a delivery worker looks for due destinations when no commit woke it.
     outbound_poll_seconds: float = Field(default=5.0, gt=0)
+    # Webhooks, LRS endpoints, LTI platforms and OpenID providers are reached only at public
+    # addresses; this also allows private, link-local and loopback ones (services on the
+    # internal network of an on-premises deployment).
+    outbound_private_networks: bool = False
     # Webhook URLs must be https; this also allows http://127.0.0.1 (a receiver on this machine).
     # Whether this process runs the webhooks delivery worker.
     webhooks_allow_loopback_http: bool = False

@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 from lectern.events.rules import LoggedEvent
 from lectern.events.types import CATALOGUE
+from lectern.platform.outbound_http import host_problem
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
 LOOPBACK = "127.0.0.1"
@@ -27,9 +28,11 @@ class RefusedUrl(ValueError):
     pass
 
 
-def check_url(url: str, *, allow_loopback_http: bool) -> str:
+def check_url(url: str, *, allow_loopback_http: bool, private_networks: bool = False) -> str:
     """The URL if deliveries may go there: https, a host, no credentials or fragment; plain http
-    only to 127.0.0.1 and only when allowed (a receiver on this machine, in tests)."""
+    only to 127.0.0.1 and only when allowed (a receiver on this machine, in tests). A host that
+    is an address of this machine or of a private network is refused unless allowed; a name is
+    checked when a message is sent (lectern.platform.outbound_http)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -47,6 +50,11 @@ def check_url(url: str, *, allow_loopback_http: bool) -> str:
         raise RefusedUrl("must name a host: a DNS name (xn-- form for others than ASCII) or an IP")
     if parts.scheme == "http" and not (allow_loopback_http and _is_loopback(parts.hostname)):
         raise RefusedUrl("must be https://")
+    loopback = allow_loopback_http and parts.scheme == "http"
+    if problem := host_problem(
+        parts.hostname, private_networks=private_networks, loopback=loopback
+    ):
+        raise RefusedUrl(f"must reach a public address: {problem}")
     return url
 
 

@@ -17,6 +17,7 @@ from lectern.models.base import utcnow
 from lectern.models.mail import MailKind
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
 from lectern.platform.config import get_settings
+from lectern.platform.outbound_http import guarded_client
 from lectern.webhooks import rules
 
 KIND = "webhook"
@@ -46,8 +47,11 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+def client(*, private_networks: bool, loopback_http: bool) -> httpx.AsyncClient:
+    """A client that reaches only the addresses the settings allow (outbound_http)."""
+    return guarded_client(
+        private_networks=private_networks,
+        loopback_http=loopback_http,
         timeout=HTTP_TIMEOUT,
         follow_redirects=False,
         verify=_tls(),
@@ -97,7 +101,11 @@ async def send(endpoint: Endpoint, events: list[LoggedEvent]) -> Accepted:
     loop = asyncio.get_running_loop()
     stop_after = loop.time() + get_settings().outbound_timeout_seconds / 2
     status, taken = None, None
-    async with client() as http:
+    # Plain http to this machine was allowed, or not, when the URL was saved.
+    settings = get_settings()
+    async with client(
+        private_networks=settings.outbound_private_networks, loopback_http=True
+    ) as http:
         for event in events:
             if taken is not None and loop.time() > stop_after:
                 break

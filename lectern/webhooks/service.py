@@ -16,6 +16,7 @@ from lectern.outbound import service as outbound
 from lectern.platform.actor import Actor
 from lectern.platform.config import Settings
 from lectern.platform.errors import Invalid, NotFound
+from lectern.platform.outbound_http import RefusedDestination
 from lectern.webhooks import rules
 from lectern.webhooks.schemas import SubscriptionIn, SubscriptionPatch
 from lectern.webhooks.sending import KIND, Endpoint, client, endpoint_of, post, refusal
@@ -34,9 +35,15 @@ class Subscription:
 
 def _checked_url(url: str, settings: Settings) -> str:
     try:
-        return rules.check_url(url, allow_loopback_http=settings.webhooks_allow_loopback_http)
+        return rules.check_url(
+            url,
+            allow_loopback_http=settings.webhooks_allow_loopback_http,
+            private_networks=settings.outbound_private_networks,
+        )
     except rules.RefusedUrl as refused:
-        raise Invalid(f"The URL {refused}.", slug="webhook-url") from refused
+        said = f"The URL {refused}."
+        field = {"loc": ["body", "url"], "msg": said, "type": "webhook_url"}
+        raise Invalid(said, slug="webhook-url", errors=[field]) from refused
 
 
 def _checked_types(event_types: list[str]) -> list[str]:
@@ -204,13 +211,21 @@ async def try_connection(endpoint: Endpoint, settings: Settings) -> ConnectionTr
     started = loop.time()
     status, error = None, None
     try:
-        async with asyncio.timeout(settings.outbound_timeout_seconds), client() as http:
+        async with (
+            asyncio.timeout(settings.outbound_timeout_seconds),
+            client(
+                private_networks=settings.outbound_private_networks,
+                loopback_http=settings.webhooks_allow_loopback_http,
+            ) as http,
+        ):
             response = await post(http, endpoint, f"test_{secrets.token_hex(12)}", payload)
         status = response.status_code
         if not response.is_success:
             error = refusal(response).error
     except TimeoutError:
         error = f"no answer within {settings.outbound_timeout_seconds:g} s"
+    except RefusedDestination as refused:
+        error = str(refused)
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as failed:
         error = f"{type(failed).__name__}: {failed}"
     elapsed = round((loop.time() - started) * 1000)

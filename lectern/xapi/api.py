@@ -73,6 +73,7 @@ async def add_destination(
     It receives the statements of what learners do from now on; replay sends earlier ones."""
     origin = public_url(request)
     allow = _settings(request).xapi_allow_loopback_http
+    private = _settings(request).outbound_private_networks
 
     async def command(session: AsyncSession) -> DestinationOut:
         found = await service.add_destination(
@@ -81,6 +82,7 @@ async def add_destination(
             **body.model_dump(),
             activity_origin=origin,
             allow_loopback_http=allow,
+            private_networks=private,
         )
         return _out(found)
 
@@ -110,10 +112,16 @@ async def change_destination(
     if nulls := sorted(name for name, value in changes.items() if value is None):
         raise Invalid(f"{', '.join(nulls)} cannot be null; leave a field out to keep it.")
     allow = _settings(request).xapi_allow_loopback_http
+    private = _settings(request).outbound_private_networks
 
     async def command(session: AsyncSession) -> DestinationOut:
         found = await service.change_destination(
-            session, actor, destination_id, allow_loopback_http=allow, **changes
+            session,
+            actor,
+            destination_id,
+            allow_loopback_http=allow,
+            private_networks=private,
+            **changes,
         )
         return _out(found)
 
@@ -144,6 +152,8 @@ async def check_lrs_connection(
         settings.key,
         settings.secret,
         answer_within=_settings(request).outbound_timeout_seconds,
+        private_networks=_settings(request).outbound_private_networks,
+        loopback_http=_settings(request).xapi_allow_loopback_http,
     )
     return ConnectionOut(
         ok=check.ok,

@@ -20,6 +20,7 @@ from lectern.models import XapiDestination
 from lectern.models.mail import MailKind
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
 from lectern.platform.config import get_settings
+from lectern.platform.outbound_http import RefusedDestination, guarded_client
 from lectern.xapi.statements import STATEMENT_EVENTS, XAPI_VERSION, Statement, statements_for
 
 KIND = "xapi"
@@ -79,7 +80,13 @@ async def load_lrs(session: AsyncSession, destination_id: int) -> Lrs | None:
 
 
 async def post_statements(lrs: Lrs, statements: list[Statement]) -> httpx.Response:
-    async with httpx.AsyncClient(auth=(lrs.key, lrs.secret), headers=headers()) as http:
+    # Plain http to this machine was allowed, or not, when the endpoint was saved.
+    async with guarded_client(
+        private_networks=get_settings().outbound_private_networks,
+        loopback_http=True,
+        auth=(lrs.key, lrs.secret),
+        headers=headers(),
+    ) as http:
         return await http.post(f"{lrs.endpoint}/statements", json=statements)
 
 
@@ -143,16 +150,29 @@ class ConnectionCheck:
 
 
 async def check_connection(
-    endpoint: str, key: str, secret: str, answer_within: float
+    endpoint: str,
+    key: str,
+    secret: str,
+    answer_within: float,
+    *,
+    private_networks: bool,
+    loopback_http: bool,
 ) -> ConnectionCheck:
     """Ask the LRS now: `GET {endpoint}/about` (its xAPI versions; not every LRS has it) and
     `GET {endpoint}/statements?limit=1` with the credentials, which must be taken."""
-    async with httpx.AsyncClient(headers=headers(), timeout=answer_within) as http:
+    async with guarded_client(
+        private_networks=private_networks,
+        loopback_http=loopback_http,
+        headers=headers(),
+        timeout=answer_within,
+    ) as http:
         try:
             about = await http.get(f"{endpoint}/about")
             statements = await http.get(
                 f"{endpoint}/statements", params={"limit": 1}, auth=(key, secret)
             )
+        except RefusedDestination as refused:
+            return ConnectionCheck(False, str(refused))
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             return ConnectionCheck(
                 False, f"The LRS did not answer: {type(error).__name__}: {error}"

@@ -30,9 +30,13 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("Only admins configure learning record stores.")
 
 
-def _checked_endpoint(endpoint: str, allow_loopback_http: bool) -> str:
-    if problem := endpoint_problem(endpoint, allow_loopback_http=allow_loopback_http):
-        raise Invalid(f"The endpoint {problem}.", slug="xapi-endpoint")
+def _checked_endpoint(endpoint: str, allow_loopback_http: bool, private_networks: bool) -> str:
+    if problem := endpoint_problem(
+        endpoint, allow_loopback_http=allow_loopback_http, private_networks=private_networks
+    ):
+        said = f"The endpoint {problem}."
+        field = {"loc": ["body", "endpoint"], "msg": said, "type": "xapi_endpoint"}
+        raise Invalid(said, slug="xapi-endpoint", errors=[field])
     return endpoint_base(endpoint)
 
 
@@ -76,11 +80,12 @@ async def add_destination(
     enabled: bool,
     activity_origin: str,
     allow_loopback_http: bool,
+    private_networks: bool = False,
 ) -> Destination:
     """A learning record store for the admin's institution. It receives the statements of the
     events that follow (not the past: replay for those), once it is enabled."""
     _require_admin(actor)
-    endpoint = _checked_endpoint(endpoint, allow_loopback_http)
+    endpoint = _checked_endpoint(endpoint, allow_loopback_http, private_networks)
     delivery = await outbound.create_destination(
         session, kind=KIND, institution_id=actor.institution_id
     )
@@ -117,6 +122,7 @@ async def change_destination(
     destination_id: int,
     *,
     allow_loopback_http: bool = False,
+    private_networks: bool = False,
     **changes: Any,
 ) -> Destination:
     """Change the fields given. Disabling holds delivery where it is; enabling resumes it from
@@ -124,7 +130,9 @@ async def change_destination(
     found = await destination_of(session, actor, destination_id)
     settings = found.settings
     if "endpoint" in changes:
-        changes["endpoint"] = _checked_endpoint(changes["endpoint"], allow_loopback_http)
+        changes["endpoint"] = _checked_endpoint(
+            changes["endpoint"], allow_loopback_http, private_networks
+        )
     enabled = changes.pop("enabled", None)
     for field, value in changes.items():
         setattr(settings, field, value)

@@ -14,10 +14,17 @@ from lectern.webhooks import rules
 
 @pytest.mark.parametrize(
     "url",
-    ["https://hooks.example.edu/x", "https://10.0.0.5:8443/hooks?key=1", "https://[::1]/h"],
+    ["https://hooks.example.edu/x", "https://8.8.8.8:8443/hooks?key=1", "https://[2606:4700::1]/h"],
 )
 def test_https_urls_are_taken(url: str) -> None:
     assert rules.check_url(url, allow_loopback_http=False) == url
+
+
+@pytest.mark.parametrize("url", ["https://10.0.0.5:8443/hooks?key=1", "https://[::1]/h"])
+def test_private_addresses_are_taken_only_where_private_networks_are_allowed(url: str) -> None:
+    with pytest.raises(rules.RefusedUrl, match="public address"):
+        rules.check_url(url, allow_loopback_http=False)
+    assert rules.check_url(url, allow_loopback_http=False, private_networks=True) == url
 
 
 @pytest.mark.parametrize(
