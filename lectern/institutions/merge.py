@@ -74,6 +74,7 @@ async def merge_institutions(
     result.courses_moved = await _move(session, "courses", ids, into_id)
     await _move(session, "payments", ids, into_id)
     await _move(session, "events", ids, into_id)
+    await _move_connections(session, ids, into_id)
     await _keep_names(session, present, into_id, actor)
     await session.execute(delete(Institution).where(Institution.id.in_(ids)))
     for user_id, course in missing_defaults:
@@ -162,6 +163,50 @@ async def _move(session: AsyncSession, table_name: str, ids: list[int], into_id:
         update(table).where(table.c.institution_id.in_(ids)).values(institution_id=into_id)
     )
     return cast(CursorResult[Any], moved).rowcount
+
+
+# What an institution is joined to and still owes: its sign-in providers, LTI platforms,
+# webhook subscriptions and learning record stores (whose cursors follow the events moved with
+# them), and the mail not yet sent. Audit runs describe the duplicate alone and go with it.
+_CONNECTIONS = (
+    "lti_platforms",
+    "outbound_destinations",
+    "webhook_subscriptions",
+    "xapi_destinations",
+    "mail_outbox",
+)
+
+
+async def _move_connections(session: AsyncSession, ids: list[int], into_id: int) -> None:
+    for table_name in _CONNECTIONS:
+        await _move(session, table_name, ids, into_id)
+    await _move_sign_in_providers(session, ids, into_id)
+
+
+async def _move_sign_in_providers(session: AsyncSession, ids: list[int], into_id: int) -> None:
+    """A duplicate's provider that the institution has by then (the same issuer and client)
+    gives its people's identities to the institution's own and goes; the others move."""
+    providers = _TABLES["oidc_providers"]
+    identities = _TABLES["oidc_identities"]
+    kept = providers.alias("kept")
+    for duplicate_id in ids:
+        same = (
+            select(providers.c.id, kept.c.id.label("kept_id"))
+            .join(
+                kept,
+                (kept.c.issuer == providers.c.issuer) & (kept.c.client_id == providers.c.client_id),
+            )
+            .where(providers.c.institution_id == duplicate_id, kept.c.institution_id == into_id)
+        )
+        for provider_id, kept_id in (await session.execute(same)).all():
+            taken = select(identities.c.subject).where(identities.c.provider_id == kept_id)
+            await session.execute(
+                update(identities)
+                .where(identities.c.provider_id == provider_id, identities.c.subject.not_in(taken))
+                .values(provider_id=kept_id)
+            )
+            await session.execute(delete(providers).where(providers.c.id == provider_id))
+        await _move(session, "oidc_providers", [duplicate_id], into_id)
 
 
 async def _rename_clashing_courses(
