@@ -3,15 +3,20 @@ host is an address, refused at send where a name resolves to a private one, and 
 Names resolve through a stand-in resolver; the one server is a counter on 127.0.0.1."""
 
 import ipaddress
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pydantic import TypeAdapter, ValidationError
 
 from lectern.events.rules import LoggedEvent
@@ -384,3 +389,52 @@ def test_an_issuer_on_the_private_network_is_taken_with_the_setting(
     private_networks: None,
 ) -> None:
     assert issuer_url_problem("https://192.168.0.9") is None
+
+
+# TLS to the pinned address
+
+
+def _certificate(directory: Any, name: str) -> tuple[str, str]:
+    """A self-signed certificate for `name` and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_https_to_the_checked_address_still_verifies_the_certificate_for_the_name(
+    counter: Counter, resolves_to: Any, tmp_path: Any
+) -> None:
+    cert, key = _certificate(tmp_path, "hooks.example.test")
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    counter.server.socket = served.wrap_socket(counter.server.socket, server_side=True)
+    trusting = ssl.create_default_context(cafile=cert)
+    resolves_to("127.0.0.1")
+    async with guarded_client(private_networks=True, loopback_http=False, verify=trusting) as http:
+        response = await http.get(f"https://hooks.example.test:{counter.port}/x")
+        assert response.status_code == 200
+        with pytest.raises(httpx.ConnectError, match="certificate"):
+            await http.get(f"https://other.example.test:{counter.port}/x")
+    assert counter.requests == [("/x", f"hooks.example.test:{counter.port}")]
