@@ -13,17 +13,8 @@ from lectern.models.enums import Role
 from lectern.platform.db import Database
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Person, World
+from tests.institutions.conftest import merge_path
 from tests.rows import row_counts, rows, scalar
-
-
-def merge_path(into: Person | int) -> str:
-    institution_id = into if isinstance(into, int) else into.institution_id
-    return f"/api/v1/platform/institutions/{institution_id}/merge"
-
-
-@pytest.fixture
-async def platform(world: World) -> Person:
-    return await world.admin("Lectern Operations", platform_admin=True)
 
 
 async def _register(client: httpx.AsyncClient, slug: str, email: str) -> httpx.Response:

@@ -4,22 +4,16 @@ too gives it its identities), LTI platforms, webhook subscriptions and the mail 
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.models import Base
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from tests.factories import Person, World
-from tests.institutions.test_institution_merge import merge_path
+from tests.institutions.conftest import merge_path
 from tests.rows import rows
 
 TABLES = Base.metadata.tables
-
-
-@pytest.fixture
-async def platform(world: World) -> Person:
-    return await world.admin("Merge Operations", platform_admin=True)
 
 
 async def _insert(session: AsyncSession, table: str, **values: Any) -> int:
