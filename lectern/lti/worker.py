@@ -27,6 +27,7 @@ from lectern.models import LtiGradeLink, LtiPlatform, LtiScore
 from lectern.models.base import utcnow
 from lectern.models.lti import ScoreStatus
 from lectern.platform.db import Database
+from lectern.platform.outbound_http import failure_message
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class ScoreWorker:
                     headers={"Authorization": f"Bearer {token}", "Content-Type": SCORE_TYPE},
                 )
         except httpx.HTTPError as error:
-            raise SendFailed(f"{type(error).__name__}: {error}", permanent=False) from None
+            raise SendFailed(failure_message(error), permanent=False) from None
         if response.status_code == 401:
             self._tokens.pop(platform.id, None)
         if not response.is_success:

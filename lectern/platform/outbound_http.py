@@ -27,6 +27,14 @@ class RefusedDestination(httpx.ConnectError):
     """A destination the server will not connect to; nothing was sent to it."""
 
 
+def failure_message(error: Exception) -> str:
+    """What a failed request says to an admin: a refusal in its own words, another error with
+    its kind."""
+    return (
+        str(error) if isinstance(error, RefusedDestination) else f"{type(error).__name__}: {error}"
+    )
+
+
 def address_problem(address: Address, *, private_networks: bool, loopback: bool) -> str | None:
     """Why the server will not connect to `address`, or None if it may.
 

@@ -17,7 +17,7 @@ from lectern.models.base import utcnow
 from lectern.models.mail import MailKind
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
 from lectern.platform.config import get_settings
-from lectern.platform.outbound_http import guarded_client
+from lectern.platform.outbound_http import failure_message, guarded_client
 from lectern.webhooks import rules
 
 KIND = "webhook"
@@ -116,7 +116,7 @@ async def send(endpoint: Endpoint, events: list[LoggedEvent]) -> Accepted:
             except httpx.HTTPError as error:
                 if taken is not None:
                     break
-                raise SendFailed(f"{type(error).__name__}: {error}") from error
+                raise SendFailed(failure_message(error)) from error
             if not response.is_success:
                 if taken is not None:
                     break

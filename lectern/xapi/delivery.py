@@ -20,7 +20,7 @@ from lectern.models import XapiDestination
 from lectern.models.mail import MailKind
 from lectern.outbound.kinds import Accepted, OutboundKind, Paused, SendFailed
 from lectern.platform.config import get_settings
-from lectern.platform.outbound_http import RefusedDestination, guarded_client
+from lectern.platform.outbound_http import RefusedDestination, failure_message, guarded_client
 from lectern.xapi.statements import STATEMENT_EVENTS, XAPI_VERSION, Statement, statements_for
 
 KIND = "xapi"
@@ -97,7 +97,7 @@ async def send_statements(lrs: Lrs, events: list[LoggedEvent]) -> Accepted:
     try:
         answer = await post_statements(lrs, statements)
     except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise SendFailed(f"{type(error).__name__}: {error}") from error
+        raise SendFailed(failure_message(error)) from error
     if answer.status_code not in (200, 204):
         said = answer.text[:ANSWER_LIMIT]
         raise SendFailed(f"{answer.status_code} {said}", http_status=answer.status_code)
