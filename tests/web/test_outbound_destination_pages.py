@@ -11,7 +11,9 @@ from tests.web.conftest import ADMIN_EMAIL, Visitors, assert_every_control_label
 pytestmark = pytest.mark.browser
 
 # Nothing listens on port 1: the connection test answers at once that it is not connected.
-NOWHERE = "https://127.0.0.1:1"
+# Plain http on loopback, which the tests' settings allow (an https one would be refused as a
+# private address).
+NOWHERE = "http://127.0.0.1:1"
 
 
 async def replay_and_remove(page: Page, card: str, confirm: str) -> None:
