@@ -75,8 +75,14 @@ async def course_analytics(
         )
     ).all()
     questions = (
-        await session.scalars(
-            select(QbankQuestion)
+        await session.execute(
+            select(
+                QbankQuestion.id,
+                QbankQuestion.prompt,
+                QbankQuestion.topic,
+                QbankQuestion.attempts,
+                QbankQuestion.correct,
+            )
             .where(QbankQuestion.course_id == course.id)
             .order_by(QbankQuestion.id)
         )
