@@ -71,7 +71,7 @@ async def request_queue(
             "before": before,
             "size": limit + 1,
         }
-        found = outputs(QueuedRequestOut, (await session.execute(query, values)).all())
+        found = await _requests(session, query, values)
     else:
         query = select_requests().where(courses_allowing(actor, CourseAction.SEE_LEARNERS))
         if status is not None:
@@ -146,8 +146,10 @@ def select_requests() -> QueuedSelect:
     )
 
 
-async def _requests(session: AsyncSession, query: QueuedSelect) -> list[QueuedRequestOut]:
-    return outputs(QueuedRequestOut, (await session.execute(query)).all())
+async def _requests(
+    session: AsyncSession, query: QueuedSelect, values: dict[str, Any] | None = None
+) -> list[QueuedRequestOut]:
+    return outputs(QueuedRequestOut, (await session.execute(query, values)).all())
 
 
 async def my_waitlist(session: AsyncSession, user_id: int) -> list[WaitlistPlaceOut]:
