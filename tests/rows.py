@@ -28,6 +28,22 @@ async def scalar(db: Database, sql: str, **params: Any) -> Any:
         return await session.scalar(text(sql), params)
 
 
+async def tally_rows(db: Database) -> list[list[dict[str, object]]]:
+    """Every tally row; a row of zeros counts as no row."""
+    counted = "active + completed + cancelled + expired + pending_requests <> 0"
+    return [
+        await rows(db, sql)
+        for sql in (
+            f"SELECT * FROM course_tallies WHERE {counted} ORDER BY course_id",  # noqa: S608
+            f"SELECT * FROM learner_tallies WHERE {counted} ORDER BY user_id",  # noqa: S608
+            "SELECT * FROM progress_buckets WHERE enrollments <> 0 ORDER BY course_id, bucket",
+            "SELECT * FROM completion_days WHERE completions <> 0 ORDER BY course_id, day",
+            "SELECT * FROM institution_tallies WHERE students + active_learners <> 0"
+            " ORDER BY institution_id, shard",
+        )
+    ]
+
+
 async def event_types(db: Database, since_id: int = 0) -> list[str]:
     return [
         r["type"]

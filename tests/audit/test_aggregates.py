@@ -9,7 +9,7 @@ from lectern.platform.db import Database
 from lectern.tallies.rebuild import rebuild_tallies, recounted_after_bulk_load
 from tests.audit.recorded import audited
 from tests.factories import Person, World
-from tests.rows import rows
+from tests.rows import rows, tally_rows
 
 TALLIES = [
     "course_tallies_off",
@@ -32,22 +32,6 @@ async def _repair_finds_nothing_after(client: httpx.AsyncClient, admin: Person) 
     )
     assert repaired.status_code == 200, repaired.text
     assert await _findings(client, admin) == dict.fromkeys(TALLIES, 0)
-
-
-async def _tallies(db: Database) -> list[list[dict[str, object]]]:
-    """Every tally row; a row of zeros counts as no row."""
-    counted = "active + completed + cancelled + expired + pending_requests <> 0"
-    return [
-        await rows(db, sql)
-        for sql in (
-            f"SELECT * FROM course_tallies WHERE {counted} ORDER BY course_id",  # noqa: S608
-            f"SELECT * FROM learner_tallies WHERE {counted} ORDER BY user_id",  # noqa: S608
-            "SELECT * FROM progress_buckets WHERE enrollments <> 0 ORDER BY course_id, bucket",
-            "SELECT * FROM completion_days WHERE completions <> 0 ORDER BY course_id, day",
-            "SELECT * FROM institution_tallies WHERE students + active_learners <> 0"
-            " ORDER BY institution_id, shard",
-        )
-    ]
 
 
 async def _school(db: Database, world: World) -> Person:
@@ -103,7 +87,7 @@ async def test_the_audit_reports_a_damaged_tally_and_repair_recounts_it(
 ) -> None:
     admin = await _school(db, world)
     assert await _findings(client, admin) == dict.fromkeys(TALLIES, 0)
-    counted = await _tallies(db)
+    counted = await tally_rows(db)
     assert counted[2], "the histogram has rows"
     assert counted[3], "a completion was counted"
 
@@ -116,34 +100,34 @@ async def test_the_audit_reports_a_damaged_tally_and_repair_recounts_it(
     )
 
     await _repair_finds_nothing_after(client, admin)
-    assert await _tallies(db) == counted
+    assert await tally_rows(db) == counted
 
 
 async def test_a_learners_lost_active_enrollment_is_repaired_with_their_institution(
     db: Database, world: World, client: httpx.AsyncClient
 ) -> None:
     admin = await _school(db, world)
-    counted = await _tallies(db)
+    counted = await tally_rows(db)
     async with db.engine.begin() as connection:
         await connection.execute(text("UPDATE learner_tallies SET active = 0"))
     found = await _findings(client, admin)
     assert found["learner_tallies_off"] == 1
     assert found["institution_tallies_off"] == 1
     await _repair_finds_nothing_after(client, admin)
-    assert await _tallies(db) == counted
+    assert await tally_rows(db) == counted
 
 
 async def test_rebuilding_every_tally_from_the_rows_gives_what_the_commands_counted(
     db: Database, world: World, client: httpx.AsyncClient
 ) -> None:
     admin = await _school(db, world)
-    counted = await _tallies(db)
+    counted = await tally_rows(db)
     async with db.engine.begin() as connection:
         for damage in DAMAGE.values():
             await connection.execute(text(damage))
     assert all((await _findings(client, admin)).values())
     await db.run(rebuild_tallies)
-    assert await _tallies(db) == counted
+    assert await tally_rows(db) == counted
     assert await _findings(client, admin) == dict.fromkeys(TALLIES, 0)
 
 
@@ -168,7 +152,7 @@ async def test_a_bulk_load_is_counted_once_by_the_recount_after_it(
     db: Database, world: World, client: httpx.AsyncClient
 ) -> None:
     admin = await _school(db, world)
-    counted = await _tallies(db)
+    counted = await tally_rows(db)
     async with db.engine.begin() as connection:
         await connection.execute(text("DELETE FROM enrollments"))
     async with db.engine.begin() as connection, recounted_after_bulk_load(connection):
