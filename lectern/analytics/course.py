@@ -2,21 +2,36 @@
 from the course's tallies (its histogram and completions per day are kept beside its
 enrollments), so as many rows whatever the course's size."""
 
+import functools
 from datetime import date
 
 from fastapi import Depends
-from sqlalchemy import select
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.analytics.rules import BUCKET_LABELS, share_correct
-from lectern.models import CompletionDay, CourseTally, ProgressBucket, QbankQuestion
+from lectern.models import CompletionDay, Course, CourseTally, ProgressBucket, QbankQuestion
 from lectern.platform.actor import Actor
 from lectern.platform.auth import staff_actor
 from lectern.platform.db import read_session
+from lectern.platform.errors import NotFound
 from lectern.platform.routes import api_router
 from lectern.platform.schemas import Output, PathId
 from lectern.staff.rules import CourseAction
-from lectern.staff.service import course_for
+from lectern.staff.service import allowing_values, course_for, courses_allowing, role_stand_in
 
 router = api_router(prefix="/api/v1/admin", tags=["admin"])
 
@@ -51,66 +66,106 @@ class CourseAnalyticsOut(Output):
     qbank_questions: list[QuestionStatsOut]
 
 
+# The kinds of the figures statement's rows, in the order they come.
+COURSE, BUCKET, DAY, QUESTION = range(4)
+ZERO = literal_column("0", Integer)
+ZERO_FLOAT = literal_column("0.0", Float)
+
+
+@functools.cache
+def _figures(role: str) -> CompoundSelect:
+    """One statement for every figure of a course an actor of `role` may see the learners of:
+    a row of the course with its tally (none if they may not), then its histogram's buckets,
+    its completions per day and its Q-bank questions, for the values of allowing_values(actor)
+    and `course_id`. Built once per role."""
+    course_id = bindparam("course_id", type_=Integer)
+    allowed = courses_allowing(role_stand_in(role), CourseAction.SEE_LEARNERS)
+    no_day = cast(null(), Date)
+    no_text = cast(null(), String)
+    return union_all(
+        select(
+            literal_column(str(COURSE), Integer).label("kind"),
+            Course.id.label("key"),
+            no_day.label("day"),
+            func.coalesce(CourseTally.active, 0).label("a"),
+            func.coalesce(CourseTally.completed, 0).label("b"),
+            func.coalesce(CourseTally.progress_sum, 0.0).label("total"),
+            Course.title.label("text"),
+            no_text.label("topic"),
+        )
+        .outerjoin(CourseTally, CourseTally.course_id == Course.id)
+        .where(Course.id == course_id, allowed),
+        select(
+            literal_column(str(BUCKET), Integer),
+            ProgressBucket.bucket,
+            no_day,
+            ProgressBucket.enrollments,
+            ZERO,
+            ZERO_FLOAT,
+            no_text,
+            no_text,
+        ).where(ProgressBucket.course_id == course_id),
+        select(
+            literal_column(str(DAY), Integer),
+            ZERO,
+            CompletionDay.day,
+            CompletionDay.completions,
+            ZERO,
+            ZERO_FLOAT,
+            no_text,
+            no_text,
+        ).where(CompletionDay.course_id == course_id, CompletionDay.completions > 0),
+        select(
+            literal_column(str(QUESTION), Integer),
+            QbankQuestion.id,
+            no_day,
+            QbankQuestion.attempts,
+            QbankQuestion.correct,
+            ZERO_FLOAT,
+            QbankQuestion.prompt,
+            QbankQuestion.topic,
+        ).where(QbankQuestion.course_id == course_id),
+    ).order_by("kind", "key", "day")
+
+
 @router.get("/courses/{course_id}/analytics", response_model=CourseAnalyticsOut)
 async def course_analytics(
     course_id: PathId,
     actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> CourseAnalyticsOut:
-    course = await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
-    tally = await session.get(CourseTally, course.id)
-    buckets = {
-        bucket: count
-        for bucket, count in await session.execute(
-            select(ProgressBucket.bucket, ProgressBucket.enrollments).where(
-                ProgressBucket.course_id == course.id
-            )
-        )
-    }
-    days = (
-        await session.execute(
-            select(CompletionDay.day, CompletionDay.completions)
-            .where(CompletionDay.course_id == course.id, CompletionDay.completions > 0)
-            .order_by(CompletionDay.day)
-        )
-    ).all()
-    questions = (
-        await session.execute(
-            select(
-                QbankQuestion.id,
-                QbankQuestion.prompt,
-                QbankQuestion.topic,
-                QbankQuestion.attempts,
-                QbankQuestion.correct,
-            )
-            .where(QbankQuestion.course_id == course.id)
-            .order_by(QbankQuestion.id)
-        )
-    ).all()
-    active = tally.active if tally else 0
-    completed = tally.completed if tally else 0
+    values = {**allowing_values(actor), "course_id": course_id}
+    rows = (await session.execute(_figures(actor.role), values)).all()
+    if not rows or rows[0].kind != COURSE:
+        # Not theirs to see: course_for says whether it is not found or forbidden.
+        await course_for(session, actor, course_id, CourseAction.SEE_LEARNERS)
+        raise NotFound("No such course.")
+    course, *figures = rows
+    buckets = {row.key: row.a for row in figures if row.kind == BUCKET}
+    enrolled = course.a + course.b
     return CourseAnalyticsOut(
-        course_id=course.id,
-        title=course.title,
-        active_enrollments=active,
-        completed_enrollments=completed,
-        average_progress=tally.progress_sum / (active + completed)
-        if tally and active + completed
-        else 0.0,
+        course_id=course.key,
+        title=course.text,
+        active_enrollments=course.a,
+        completed_enrollments=course.b,
+        average_progress=course.total / enrolled if enrolled else 0.0,
         progress_distribution=[
             ProgressBucketOut(label=label, count=buckets.get(bucket, 0))
             for bucket, label in enumerate(BUCKET_LABELS)
         ],
-        completions_over_time=[DayCountOut(day=day, completions=count) for day, count in days],
+        completions_over_time=[
+            DayCountOut(day=row.day, completions=row.a) for row in figures if row.kind == DAY
+        ],
         qbank_questions=[
             QuestionStatsOut(
-                id=q.id,
-                prompt=q.prompt,
-                topic=q.topic,
-                attempts=q.attempts,
-                correct=q.correct,
-                share_correct=share_correct(q.attempts, q.correct),
+                id=row.key,
+                prompt=row.text,
+                topic=row.topic,
+                attempts=row.a,
+                correct=row.b,
+                share_correct=share_correct(row.a, row.b),
             )
-            for q in questions
+            for row in figures
+            if row.kind == QUESTION
         ],
     )

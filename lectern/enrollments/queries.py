@@ -13,7 +13,12 @@ from lectern.platform.actor import Actor
 from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
 from lectern.platform.schemas import outputs
 from lectern.staff.rules import CourseAction
-from lectern.staff.service import allowing_values, course_for, courses_allowing
+from lectern.staff.service import (
+    allowing_values,
+    course_for,
+    courses_allowing,
+    role_stand_in,
+)
 
 # A request's columns with its course title and its learner's name and e-mail.
 QueuedSelect = Select[Any]
@@ -94,11 +99,8 @@ def _newest_per_course(role: str, one_course: bool, before: bool) -> QueuedSelec
     as courses and statuses, whatever the other courses' and institutions' requests. Built once
     for each shape (building it took longer than running it), for the values of
     allowing_values(actor), `statuses`, `course_id`, `before` and `size`."""
-    actor = Actor(
-        id=0, institution_id=0, role=role, is_platform_admin=False, email="", full_name=""
-    )
     courses = select(Course.id.label("course_id")).where(
-        courses_allowing(actor, CourseAction.SEE_LEARNERS)
+        courses_allowing(role_stand_in(role), CourseAction.SEE_LEARNERS)
     )
     if one_course:
         courses = courses.where(Course.id == bindparam("course_id"))
