@@ -23,12 +23,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+from enrollment import Connection
 from harness import DEFAULT_URL, ROOT, ScratchDatabase, lectern_server, scratch_database
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -176,53 +177,55 @@ async def admin_reads(client: httpx.AsyncClient) -> list[Read]:
     ]
 
 
-async def _timed(request: Callable[[], Awaitable[httpx.Response]], read: Read) -> float:
+async def _timed(connection: Connection, read: Read, headers: dict[str, str]) -> float:
     started = time.perf_counter()
-    response = await request()
-    elapsed = time.perf_counter() - started
-    read.status = response.status_code
-    return elapsed
+    read.status, _ = await connection.request("GET", read.path, headers)
+    return time.perf_counter() - started
 
 
-async def measure_read(clients: list[httpx.AsyncClient], read: Read, requests: int) -> None:
-    one = clients[0]
-    alone = [await _timed(lambda: one.get(read.path), read) for _ in range(requests)]
+async def measure_read(
+    connections: list[Connection], read: Read, requests: int, headers: dict[str, str]
+) -> None:
+    one = connections[0]
+    alone = [await _timed(one, read, headers) for _ in range(requests)]
 
-    async def client_loop(client: httpx.AsyncClient) -> list[float]:
-        return [await _timed(lambda: client.get(read.path), read) for _ in range(requests)]
+    async def client_loop(connection: Connection) -> list[float]:
+        return [await _timed(connection, read, headers) for _ in range(requests)]
 
-    together = [t for ts in await asyncio.gather(*map(client_loop, clients)) for t in ts]
+    together = [t for ts in await asyncio.gather(*map(client_loop, connections)) for t in ts]
     read.one_p50_ms = _ms(alone, 0.5)
     read.many_p50_ms = _ms(together, 0.5)
     read.many_p95_ms = _ms(together, 0.95)
 
 
-async def warm(clients: list[httpx.AsyncClient], reads: list[Read]) -> None:
+async def warm(connections: list[Connection], reads: list[Read], headers: dict[str, str]) -> None:
     """Every read a few times from every client at once, untimed, as on a server that has been
     running: the pool holds the connections the concurrent rounds use, each has prepared the
     reads' statements, and the first seconds after the vacuum are over (the first read measured
     without this saw its p95 at two to three times the later ones', whichever read it was)."""
     for read in reads:
         for _ in range(WARM_ROUNDS):
-            await asyncio.gather(*(client.get(read.path) for client in clients))
+            await asyncio.gather(*(c.request("GET", read.path, headers) for c in connections))
 
 
 async def measure_reads(args: argparse.Namespace, port: int) -> list[Read]:
+    """Each read timed through minimal keep-alive clients (bench/enrollment.py's Connection):
+    the clients share the machine's two cores with the server and PostgreSQL, and httpx's own
+    CPU per request would weigh on the latencies it measures."""
     base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base) as anonymous:
-        signed_in = await anonymous.post(
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        signed_in = await client.post(
             "/api/v1/auth/tokens",
             json={"email": "admin@scale-academy-1.test", "password": GENERATED_PASSWORD},
         )
-    headers = {"Authorization": f"Bearer {signed_in.json()['token']}"}
-    clients = [
-        httpx.AsyncClient(base_url=base, headers=headers, timeout=300) for _ in range(args.clients)
-    ]
+        headers = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+        client.headers.update(headers)
+        reads = await admin_reads(client)
+    connections = [await Connection.open(port) for _ in range(args.clients)]
     try:
-        reads = await admin_reads(clients[0])
-        await warm(clients, reads)
+        await warm(connections, reads, headers)
         for read in reads:
-            await measure_read(clients, read, args.requests)
+            await measure_read(connections, read, args.requests, headers)
             print(
                 f"  {read.name:24} one p50 {read.one_p50_ms:8.1f} ms   "
                 f"{args.clients} clients p50 {read.many_p50_ms:8.1f} ms  "
@@ -231,8 +234,8 @@ async def measure_reads(args: argparse.Namespace, port: int) -> list[Read]:
             )
         return reads
     finally:
-        for client in clients:
-            await client.aclose()
+        for connection in connections:
+            connection.close()
 
 
 def measure_size(args: argparse.Namespace, enrollments: int) -> SizeResult:
