@@ -1,11 +1,12 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.audit import runs, service
 from lectern.audit.service import Report
+from lectern.models.audit import AuditRun
 from lectern.platform.actor import Actor
 from lectern.platform.auth import admin_actor
 from lectern.platform.db import Database, get_database, read_session
@@ -14,6 +15,11 @@ from lectern.platform.routes import api_router
 from lectern.platform.schemas import Input, Output
 
 router = api_router(prefix="/api/v1/admin/consistency", tags=["admin"])
+Scope = Literal["institution", "all"]
+
+
+def scope_of(run: AuditRun) -> Scope:
+    return "all" if run.institution_id is None else "institution"
 
 
 class FindingOut(Output):
@@ -33,6 +39,8 @@ class ReportOut(Output):
     # The recorded run the report comes from; none for a repair's own audit.
     run_id: int | None = None
     started_at: datetime | None = None
+    # "all": the scheduled audit of every institution, shown to each when it found nothing.
+    scope: Scope = "institution"
 
 
 class RepairIn(Input):
@@ -57,8 +65,9 @@ async def consistency(
     actor: Actor = Depends(admin_actor), session: AsyncSession = Depends(read_session)
 ) -> ReportOut:
     """The institution's last finished audit, with its time: each invariant and the rows that
-    violated it. Reading it never audits; POST /api/v1/admin/consistency/runs starts a fresh
-    audit as background work."""
+    violated it (or the scheduled audit of every institution, if newer and clean). Reading it
+    never audits; POST /api/v1/admin/consistency/runs starts a fresh audit as background
+    work."""
     run = await runs.latest_finished_run(session, actor.institution_id)
     if run is None or run.finished_at is None:
         raise NotFound(
@@ -71,6 +80,7 @@ async def consistency(
         findings=[FindingOut.model_validate(finding) for finding in run.findings],
         run_id=run.id,
         started_at=run.started_at,
+        scope=scope_of(run),
     )
 
 
@@ -94,6 +104,11 @@ class RunOut(Output):
     started_at: datetime
     finished_at: datetime | None
     findings: list[FindingOut]
+    scope: Scope = "institution"
+
+    @classmethod
+    def of(cls, run: AuditRun) -> "RunOut":
+        return cls.model_validate(run).model_copy(update={"scope": scope_of(run)})
 
 
 @router.post("/runs", response_model=RunOut, status_code=202)
@@ -106,10 +121,10 @@ async def start_audit_run(
     async with db.session() as session:
         running = await runs.running_run(session, actor.institution_id)
     if running is not None:
-        return RunOut.model_validate(running, from_attributes=True)
+        return RunOut.of(running)
     run = await db.run(lambda s: runs.start_run(s, actor.institution_id))
     runs.run_in_background(db, run.id, actor.institution_id)
-    return RunOut.model_validate(run, from_attributes=True)
+    return RunOut.of(run)
 
 
 @router.get("/runs/latest", response_model=RunOut)
@@ -120,4 +135,4 @@ async def latest_audit_run(
     run = await runs.latest_run(session, actor.institution_id)
     if run is None:
         raise NotFound("No audit has run for this institution yet.")
-    return RunOut.model_validate(run, from_attributes=True)
+    return RunOut.of(run)

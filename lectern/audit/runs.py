@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.audit.invariants import INVARIANTS
@@ -41,23 +41,29 @@ async def start_run(session: AsyncSession, institution_id: int | None) -> AuditR
     return run
 
 
-async def latest_run(session: AsyncSession, institution_id: int | None) -> AuditRun | None:
-    scope = (
-        AuditRun.institution_id.is_(None)
-        if institution_id is None
-        else AuditRun.institution_id == institution_id
+def _visible_to(institution_id: int | None) -> ColumnElement[bool]:
+    """The runs an institution's admins see: their institution's, and a run of every
+    institution that found nothing (the scheduled audit's), which tells them nothing of another
+    institution. None: the runs of every institution."""
+    if institution_id is None:
+        return AuditRun.institution_id.is_(None)
+    return or_(
+        AuditRun.institution_id == institution_id,
+        and_(AuditRun.institution_id.is_(None), AuditRun.ok.is_(True)),
     )
-    return await session.scalar(select(AuditRun).where(scope).order_by(AuditRun.id.desc()).limit(1))
+
+
+async def latest_run(session: AsyncSession, institution_id: int | None) -> AuditRun | None:
+    return await session.scalar(
+        select(AuditRun).where(_visible_to(institution_id)).order_by(AuditRun.id.desc()).limit(1)
+    )
 
 
 async def latest_finished_run(session: AsyncSession, institution_id: int) -> AuditRun | None:
-    """The institution's last run that checked every invariant."""
+    """The last run the institution's admins see that checked every invariant."""
     return await session.scalar(
         select(AuditRun)
-        .where(
-            AuditRun.institution_id == institution_id,
-            AuditRun.status == AuditRunStatus.FINISHED,
-        )
+        .where(_visible_to(institution_id), AuditRun.status == AuditRunStatus.FINISHED)
         .order_by(AuditRun.id.desc())
         .limit(1)
     )

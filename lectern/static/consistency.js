@@ -5,7 +5,8 @@
 /**
  * @typedef {{name: string, description: string, count: number, repairable: boolean}} Finding
  * @typedef {{id: number, status: string, progress: number, ok: boolean | null,
- *   started_at: string, finished_at: string | null, findings: Finding[]}} AuditRun
+ *   started_at: string, finished_at: string | null, findings: Finding[],
+ *   scope: "institution" | "all"}} AuditRun
  */
 
 /**
@@ -35,7 +36,13 @@ function runView(run) {
     ),
   );
   return [
-    h("p", {}, `Last audit ${when(run.finished_at || run.started_at)}: ${verdict}`),
+    h(
+      "p",
+      {},
+      `Last audit ${when(run.finished_at || run.started_at)}` +
+        (run.scope === "all" ? " (the scheduled audit of every institution)" : "") +
+        `: ${verdict}`,
+    ),
     h(
       "table",
       {},

@@ -166,3 +166,39 @@ async def test_the_consistency_report_is_the_last_finished_run_and_reading_it_au
     assert fresh["checked_at"] > clean.json()["checked_at"]
     found = {f["name"]: f["count"] for f in fresh["findings"] if f["count"]}
     assert found == {"students_without_profile": 1}
+
+
+async def test_a_clean_scheduled_audit_is_each_institutions_latest_audit(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    admin = await world.admin()
+    other = await world.admin("Southside College")
+    own = (await audited(client, admin.headers)).json()
+
+    assert await audit_once(world.db) is True
+
+    for person in (admin, other):
+        latest = (await client.get(LATEST, headers=person.headers)).json()
+        assert (latest["scope"], latest["ok"], latest["status"]) == ("all", True, "finished")
+        report = (await client.get(CONSISTENCY, headers=person.headers)).json()
+        assert report["scope"] == "all"
+        assert report["run_id"] == latest["id"] != own["run_id"]
+        assert report["checked_at"] > own["checked_at"]
+        assert all(f["count"] == 0 and f["rows"] == [] for f in report["findings"])
+
+
+async def test_a_scheduled_audit_that_found_violations_is_shown_to_no_institution(
+    db: Database, world: World, client: httpx.AsyncClient
+) -> None:
+    admin, _second, _course = await _drift(db, world)
+    other = await world.admin("Southside College")
+    own = (await audited(client, admin.headers)).json()
+
+    assert await audit_once(db) is True
+
+    assert await scalar(db, "SELECT ok FROM audit_runs WHERE institution_id IS NULL") in (0, False)
+    report = (await client.get(CONSISTENCY, headers=admin.headers)).json()
+    assert (report["run_id"], report["scope"]) == (own["run_id"], "institution")
+    latest = (await client.get(LATEST, headers=admin.headers)).json()
+    assert (latest["id"], latest["scope"]) == (own["run_id"], "institution")
+    assert (await client.get(LATEST, headers=other.headers)).status_code == 404
