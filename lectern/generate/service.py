@@ -1,5 +1,6 @@
 """`lectern generate`: a realistic data set of any size, written in bulk in one transaction."""
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from lectern.tallies.rebuild import rebuild_tallies
 GENERATED_PASSWORD = "lectern-generated"  # noqa: S105 - printed by the command by design
 # Students written per batch: about 8,000 enrollments and 80,000 facts held in memory at once.
 STUDENTS_PER_BATCH = 2_000
+STUDENTS_BETWEEN_TURNS = 50
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,21 @@ def _shares(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if n < total % parts else 0) for n in range(parts)]
 
 
+async def _batch(
+    students: Students, school: InstitutionShape, per_student: int, quota: int
+) -> tuple[Batch, int, int]:
+    """Up to STUDENTS_PER_BATCH students of `school` with at most `quota` enrollments between
+    them: the batch, its enrollments and its students."""
+    batch = Batch()
+    enrolled = count = 0
+    while count < STUDENTS_PER_BATCH and enrolled < quota:
+        enrolled += students.student(batch, school, min(per_student, quota - enrolled))
+        count += 1
+        if count % STUDENTS_BETWEEN_TURNS == 0:
+            await asyncio.sleep(0)
+    return batch, enrolled, count
+
+
 async def generate(
     database: Database,
     enrollments: int,
@@ -49,7 +66,7 @@ async def generate(
 ) -> Generated:
     """Institutions with courses and `enrollments` enrollments of their students, with every
     row the commands would have written beside them; `on_progress` hears the enrollments
-    written so far."""
+    made so far (a batch is written while the next is made)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible made-up data, not a secret
     password_hash = hash_password(GENERATED_PASSWORD)
     start = utcnow() - timedelta(days=365)
@@ -64,18 +81,26 @@ async def generate(
         await write_batch(connection, catalogue.rows)
         students = Students(rng, ids, password_hash, start)
         per_student = len(schools[0].default) + CHOSEN_COURSES
+        writing: asyncio.Task[None] | None = None
         for school, quota in zip(schools, _shares(enrollments, institutions), strict=True):
             made = 0
             while made < quota:
-                batch = Batch()
-                for _ in range(STUDENTS_PER_BATCH):
-                    if made >= quota:
-                        break
-                    made += students.student(batch, school, min(per_student, quota - made))
-                    students_made += 1
-                await write_batch(connection, batch.rows)
+                # Made while PostgreSQL takes in the last batch: the making gives way to the
+                # writing every few students, so that both processes work at once.
+                try:
+                    batch, enrolled, count = await _batch(
+                        students, school, per_student, quota - made
+                    )
+                finally:
+                    if writing is not None:
+                        await writing
+                writing = asyncio.create_task(write_batch(connection, batch.rows))
+                made += enrolled
+                students_made += count
                 on_progress(done + made)
             done += made
+        if writing is not None:
+            await writing
         await write_question_statistics(
             connection,
             [(q, students.attempts[q], students.correct[q]) for q in sorted(students.attempts)],
