@@ -6,7 +6,12 @@ from typing import Any
 from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.enrollments.schemas import MyEnrollmentOut, QueuedRequestOut, WaitlistPlaceOut
+from lectern.enrollments.schemas import (
+    EnrollmentOut,
+    MyEnrollmentOut,
+    QueuedRequestOut,
+    WaitlistPlaceOut,
+)
 from lectern.models import AccessRequest, Course, Enrollment, User, WaitlistEntry
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
@@ -23,26 +28,23 @@ from lectern.staff.service import (
 # A request's columns with its course title and its learner's name and e-mail.
 QueuedSelect = Select[Any]
 REQUEST_COLUMNS = list(AccessRequest.__table__.c)
+# An enrollment's columns that its outputs show.
+ENROLLMENT_COLUMNS = [Enrollment.__table__.c[name] for name in EnrollmentOut.model_fields]
 
 
 async def my_enrollments(session: AsyncSession, user_id: int) -> list[MyEnrollmentOut]:
-    rows = await session.execute(
-        select(Enrollment, Course.title, Course.slug, Course.status)
+    query: Select[Any] = (
+        select(
+            *ENROLLMENT_COLUMNS,
+            Course.title.label("course_title"),
+            Course.slug.label("course_slug"),
+            Course.status.label("course_status"),
+        )
         .join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.user_id == user_id)
         .order_by(Enrollment.id)
     )
-    return [
-        MyEnrollmentOut.model_validate(
-            {
-                **enrollment.__dict__,
-                "course_title": title,
-                "course_slug": slug,
-                "course_status": course_status,
-            }
-        )
-        for enrollment, title, slug, course_status in rows
-    ]
+    return outputs(MyEnrollmentOut, (await session.execute(query)).all())
 
 
 async def my_requests(session: AsyncSession, user_id: int) -> list[QueuedRequestOut]:
