@@ -4,6 +4,7 @@ from fastapi import Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.analytics import service
+from lectern.analytics import students as student_reads
 from lectern.analytics.schemas import AnalyticsOut, StudentDetailOut, StudentSummaryOut
 from lectern.platform.actor import Actor
 from lectern.platform.auth import staff_actor
@@ -17,7 +18,7 @@ router = api_router(prefix="/api/v1/admin", tags=["admin"])
 @router.get("/students", response_model=list[StudentSummaryOut])
 async def students(
     response: Response,
-    limit: int = Query(service.MAX_PAGE, ge=1, le=service.MAX_PAGE),
+    limit: int = Query(student_reads.MAX_PAGE, ge=1, le=student_reads.MAX_PAGE),
     offset: Offset = 0,
     cursor: str | None = Query(
         None, max_length=2000, description="The next page's cursor, from the Link header."
@@ -25,13 +26,13 @@ async def students(
     q: str | None = Query(
         None, max_length=200, description="A part of the name or e-mail, in any case."
     ),
-    sort: service.StudentOrder = service.StudentOrder.NAME,
+    sort: student_reads.StudentOrder = student_reads.StudentOrder.NAME,
     actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> list[StudentSummaryOut]:
     """A page of students in `sort` order; when there are more, the `Link` header names the
     next page (`rel="next"`), which goes on from this page's last row."""
-    page, next_cursor = await service.list_students(
+    page, next_cursor = await student_reads.list_students(
         session, actor, limit=limit, offset=offset, cursor=cursor, q=q, order=sort
     )
     if next_cursor is not None:
@@ -48,7 +49,7 @@ async def student(
     actor: Actor = Depends(staff_actor),
     session: AsyncSession = Depends(read_session),
 ) -> StudentDetailOut:
-    return await service.student_detail(session, actor, user_id)
+    return await student_reads.student_detail(session, actor, user_id)
 
 
 @router.get("/analytics", response_model=AnalyticsOut)
