@@ -1,6 +1,7 @@
-"""A bulk load on PostgreSQL: foreign keys checked and tallies counted once after it, instead
-of once per row."""
+"""A bulk load on PostgreSQL: foreign keys checked, indexes built and tallies counted once after
+it, instead of once per row."""
 
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,63 +10,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from lectern.tallies.rebuild import TALLY_TRIGGERS, rebuild_tallies
 
-# Each foreign key of the given tables, as the statements that drop it and add it back.
+# Each foreign key of the given tables: its table, the table it names, and the statements that
+# drop it and add it back.
 FOREIGN_KEYS = text("""
-    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+    SELECT conrelid::regclass::text, confrelid::regclass::text,
+           format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
            format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
                   pg_get_constraintdef(oid))
     FROM pg_constraint
     WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[]))
     ORDER BY conrelid, conname
 """)
-
-
-@asynccontextmanager
-async def foreign_keys_checked_after(
-    connection: AsyncConnection, tables: list[str]
-) -> AsyncIterator[None]:
-    """The tables' foreign keys dropped for the load and added back after it in the same
-    transaction, where PostgreSQL checks each over its whole table in one join. A load that
-    fails leaves them as they were: the transaction, with its DDL, is rolled back."""
-    keys = (await connection.execute(FOREIGN_KEYS, {"tables": tables})).all()
-    for drop, _add in keys:
-        await connection.execute(text(drop))
-    yield
-    for _drop, add in keys:
-        await connection.execute(text(add))
-
-
-async def _tally_triggers(connection: AsyncConnection, state: str) -> None:
-    for table, names in TALLY_TRIGGERS.items():
-        for name in names:
-            await connection.execute(text(f"ALTER TABLE {table} {state} TRIGGER {name}"))
-
-
-@asynccontextmanager
-async def tallies_counted_after(connection: AsyncConnection) -> AsyncIterator[None]:
-    """The tally triggers off for the load and for the one recount after it (which writes
-    every institution's figures last, from the rows, so no trigger needs to follow the
-    learners' rewrite); ALTER TABLE locks the tables until the transaction ends."""
-    await _tally_triggers(connection, "DISABLE")
-    yield
-    async with AsyncSession(bind=connection) as session:
-        await rebuild_tallies(session)
-    await _tally_triggers(connection, "ENABLE")
-
-
 # The indexes of the given tables that back no constraint (the primary and unique keys stay,
-# for the conflicts they decide), as their names and the statements that build them.
+# for the conflicts they decide), as their tables, names and the statements that build them.
 SECONDARY_INDEXES = text("""
-    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
     FROM pg_index i
     WHERE i.indrelid = ANY(CAST(:tables AS regclass[]))
       AND NOT i.indisprimary AND NOT i.indisunique
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-    ORDER BY 1
+    ORDER BY 2
 """)
 # The primary and unique keys of the given tables that no foreign key refers to.
 UNREFERENCED_KEYS = text("""
-    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
+    SELECT c.conrelid::regclass::text,
+           format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
            format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
                   pg_get_constraintdef(c.oid))
     FROM pg_constraint c
@@ -86,32 +55,56 @@ SMALLER_THAN_THEIR_LOAD = text("""
 """)
 
 
-@asynccontextmanager
-async def indexes_built_after(
+async def dropped_for_load(
     connection: AsyncConnection, loads: dict[str, int]
-) -> AsyncIterator[None]:
-    """The secondary indexes of each table about to take more rows than it holds, dropped for
-    the load and built again after it in one pass over the table, which costs less than
-    inserting each row into them (PostgreSQL's advice for populating a database)."""
+) -> dict[str, list[str]]:
+    """The foreign keys of the tables about to be loaded (given in the order of their loads,
+    with their rows) dropped, and the secondary indexes of those outgrown by their load
+    (PostgreSQL's advice for populating a database); per table, the statements that put them
+    back once its rows are in: its keys and indexes, then each foreign key whose two tables are
+    both loaded. They run in this transaction, where PostgreSQL checks a key over its whole
+    table in one join; a load that fails leaves all as it was, the DDL rolled back with it."""
     tables = [name for name, rows in loads.items() if rows]
-    smaller = (
-        await connection.execute(
-            SMALLER_THAN_THEIR_LOAD, {"tables": tables, "rows": [loads[t] for t in tables]}
-        )
-    ).scalars()
-    outgrown = list(smaller)
+    smaller = await connection.execute(
+        SMALLER_THAN_THEIR_LOAD, {"tables": tables, "rows": [loads[t] for t in tables]}
+    )
+    outgrown = list(smaller.scalars())
     indexes = (await connection.execute(SECONDARY_INDEXES, {"tables": outgrown})).all()
     keyed = [table for table in outgrown if table in KEYS_BUILT_AFTER]
     keys = (await connection.execute(UNREFERENCED_KEYS, {"tables": keyed})).all()
-    for name, _build in indexes:
+    foreign = (await connection.execute(FOREIGN_KEYS, {"tables": list(loads)})).all()
+    for _table, name, _build in indexes:
         await connection.execute(text(f"DROP INDEX {name}"))
-    for drop, _add in keys:
-        await connection.execute(text(drop))
-    yield
+    for statements in (keys, foreign):
+        for *_tables, drop, _add in statements:
+            await connection.execute(text(drop))
     if indexes or keys:
         # Room to sort the largest of them (the links' key) in memory, for this transaction.
         await connection.execute(text(f"SET LOCAL maintenance_work_mem = '{SORT_MEMORY}'"))
-    for _drop, add in keys:
-        await connection.execute(text(add))
-    for _name, build in indexes:
-        await connection.execute(text(build))
+    rebuild: dict[str, list[str]] = defaultdict(list)
+    for table, _drop, add in keys:
+        rebuild[table].append(add)
+    for table, _name, build in indexes:
+        rebuild[table].append(build)
+    order = {name: n for n, name in enumerate(loads)}
+    for table, named, _drop, add in foreign:
+        rebuild[max(table, named, key=lambda t: order.get(t, -1))].append(add)
+    return rebuild
+
+
+async def _tally_triggers(connection: AsyncConnection, state: str) -> None:
+    for table, names in TALLY_TRIGGERS.items():
+        for name in names:
+            await connection.execute(text(f"ALTER TABLE {table} {state} TRIGGER {name}"))
+
+
+@asynccontextmanager
+async def tallies_counted_after(connection: AsyncConnection) -> AsyncIterator[None]:
+    """The tally triggers off for the load and for the one recount after it (which writes
+    every institution's figures last, from the rows, so no trigger needs to follow the
+    learners' rewrite); ALTER TABLE locks the tables until the transaction ends."""
+    await _tally_triggers(connection, "DISABLE")
+    yield
+    async with AsyncSession(bind=connection) as session:
+        await rebuild_tallies(session)
+    await _tally_triggers(connection, "ENABLE")

@@ -13,15 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.audit.service import run_audit
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
-from lectern.importing.bulk import (
-    foreign_keys_checked_after,
-    indexes_built_after,
-    tallies_counted_after,
-)
+from lectern.importing.bulk import dropped_for_load, tallies_counted_after
+from lectern.importing.copying import LOAD_ORDER
 from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
 from lectern.importing.planning import plan_import
 from lectern.importing.report import Report
-from lectern.importing.writer import REFERENCES, Resolver, write_plan
+from lectern.importing.rows import Resolver
+from lectern.importing.writer import write_plan
 from lectern.models import (
     Course,
     Enrollment,
@@ -115,8 +113,8 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
     record = LegacyImport(source=source, report={}, created_at=utcnow())
     session.add(record)
     await session.flush()
-    async with _bulk_load(session, plan):
-        resolve = await write_plan(session, plan, record.id)
+    async with _bulk_load(session, plan) as rebuild:
+        resolve = await write_plan(session, plan, record.id, rebuild)
     if plan.recompute:
         await recompute_progress(session, await lock_enrollments(session, plan.recompute))
     outcome = Outcome(plan, record.id, resolve)
@@ -135,25 +133,23 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
 
 
 @asynccontextmanager
-async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[None]:
+async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[dict[str, list[str]]]:
     """A large plan loaded on PostgreSQL as its documentation advises for populating a
-    database: foreign keys checked once per table after the load, secondary indexes built
-    after it where the load outgrows the table, and the tallies counted once from the rows,
-    instead of a check, index entries and a trigger per row. The written tables stay locked
-    until the import commits. A small plan (a cut-over's new rows) is written as commands do."""
+    database: foreign keys checked once per table after its load, secondary indexes built after
+    it where the load outgrows the table, and the tallies counted once from the rows, instead
+    of a check, index entries and a trigger per row; per table, the statements that put back
+    what was dropped. The written tables stay locked until the import commits. A small plan (a
+    cut-over's new rows) is written as commands do."""
     rows = len(plan.links) + sum(len(rows) for rows in plan.rows.values())
     if rows < BULK_ROWS or session.get_bind().dialect.name != "postgresql":
-        yield
+        yield {}
         return
     connection = await session.connection()
-    loads = {name: len(plan.rows.get(name, ())) for name in REFERENCES}
+    loads = {name: len(plan.rows.get(name, ())) for name in LOAD_ORDER}
     loads["legacy_ids"] = len(plan.links)
-    async with (
-        foreign_keys_checked_after(connection, list(loads)),
-        indexes_built_after(connection, loads),
-        tallies_counted_after(connection),
-    ):
-        yield
+    rebuild = await dropped_for_load(connection, loads)
+    async with tallies_counted_after(connection):
+        yield rebuild
 
 
 def report_json(outcome: Outcome, source: str, *, applied: bool) -> dict[str, Any]:

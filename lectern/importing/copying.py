@@ -1,0 +1,158 @@
+"""Writing a plan with COPY on PostgreSQL, in the caller's transaction.
+
+Every keyed table's new ids are drawn from its sequence before the first COPY, so that every
+reference and legacy-id link resolves without reading anything back. Each table's records are
+built in a thread while the server builds again what a bulk load dropped of the tables before
+(indexes, keys, foreign keys): both cores work, and the one connection, with its transaction,
+serves the COPYs and those statements in turn.
+"""
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.importing.plan import Plan, Ref, Row
+from lectern.importing.rows import LINK_COLUMNS, REFERENCES, Resolver, TableRows
+from lectern.platform.db import insert_for
+
+# The order of the loads: the links, which need only the ids, early enough that their key is
+# built while the learners' rows are prepared; their table names no Lectern row.
+LOAD_ORDER = ("institutions", "users", "legacy_ids", *list(REFERENCES)[2:])
+# Rows per statement of the upsert of existing enrollments' facts.
+BATCH = 5_000
+# Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
+ID_RANGE_ROWS = 1_000
+# Moves the sequence past `n` ids in one call and returns the last: the range is its own
+# while the table is locked against inserts, the only other users of its sequence.
+RESERVE_IDS = (
+    "SELECT setval(pg_get_serial_sequence($1, 'id'),"
+    " nextval(pg_get_serial_sequence($1, 'id')) + $2 - 1)"
+)
+
+
+@dataclass
+class _Load:
+    name: str
+    columns: list[str]
+    build: Callable[[], list[Any]]
+    before: Callable[[], Awaitable[None]] | None = None
+
+
+async def copy_plan(
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
+    resolve: Resolver, rebuild: dict[str, list[str]],
+) -> None:  # fmt: skip
+    """COPY every planned row and link; after each table, `rebuild`'s statements for it (those
+    of tables without rows, last)."""
+    loads = await _loads(session, driver, plan, import_id, resolve)
+    queue: deque[str] = deque()
+    for load in loads:
+        records = await _meanwhile(driver, queue, load.build)
+        if load.before:
+            await load.before()
+        await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
+        queue.extend(rebuild.get(load.name, ()))
+    loaded = {load.name for load in loads}
+    queue.extend(s for name, some in rebuild.items() if name not in loaded for s in some)
+    while queue:
+        await driver.execute(queue.popleft())
+
+
+async def _meanwhile(
+    driver: asyncpg.Connection, queue: deque[str], build: Callable[[], list[Any]]
+) -> list[Any]:
+    """`build` run in a thread while the server takes queued statements, one by one, for as
+    long as it runs (those left wait for the next); the thread is waited for before any error
+    is raised, so that nothing runs on after."""
+    work = asyncio.ensure_future(asyncio.to_thread(build))
+    try:
+        while queue and not work.done():
+            await driver.execute(queue.popleft())
+    finally:
+        await asyncio.wait([work])
+    return work.result()
+
+
+async def _loads(
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
+    resolve: Resolver,
+) -> list[_Load]:  # fmt: skip
+    """Each table's load, with the ids of every keyed table drawn first."""
+    new_ids: dict[str, range | list[int]] = {}
+    for name in REFERENCES:
+        rows = plan.rows.get(name)
+        if rows and "key" in rows[0]:
+            new_ids[name] = ids = await _new_ids(driver, name, len(rows))
+            keys = resolve.ids[name]
+            for row, new_id in zip(rows, ids, strict=True):
+                keys[row["key"]] = new_id
+    loads: dict[str, _Load] = {}
+    for name in REFERENCES:
+        if rows := plan.rows.get(name):
+            loads[name] = _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
+    if plan.links:
+        loads["legacy_ids"] = _Load(
+            "legacy_ids", list(LINK_COLUMNS), lambda: _links(plan, resolve.ids, import_id)
+        )
+    return [loads[name] for name in LOAD_ORDER if name in loads]
+
+
+def _table_load(
+    session: AsyncSession, table: TableRows, rows: list[Row], new_ids: dict[str, Any]
+) -> _Load:
+    ids = new_ids.get(table.name)
+    columns = table.columns if ids is None else ["id", *table.columns]
+    before = None
+    if table.name == "lesson_progress":
+        existing = [row for row in rows if isinstance(row["enrollment_id"], int)]
+        rows = [row for row in rows if not isinstance(row["enrollment_id"], int)]
+        if existing:
+            before = lambda: _facts_of_existing_enrollments(session, table, existing)  # noqa: E731
+    return _Load(table.name, columns, lambda: list(table.copy_records(rows, ids)), before)
+
+
+def _links(plan: Plan, ids: dict[str, dict[str, int]], import_id: int) -> list[Any]:
+    return [
+        (legacy_table, legacy_id, ids[entity][ref] if isinstance(ref, str) else ref, import_id)
+        for legacy_table, legacy_id, entity, ref in sorted(plan.links, key=_link_order)
+    ]
+
+
+def _link_order(link: tuple[str, str, str, Ref]) -> str:
+    """A link's place in the links' key (legacy table, legacy id) as PostgreSQL orders the ids'
+    ASCII text in a C or C.UTF-8 database: the key built after a bulk load then finds its rows
+    in order and checks them in one pass instead of sorting them. One string, as a tuple is
+    several times slower to sort in Python."""
+    return f"{link[0]}\0{link[1]}"
+
+
+async def _new_ids(driver: asyncpg.Connection, table: str, n: int) -> range | list[int]:
+    """`n` new ids for the table's rows. Many are reserved as one range of its sequence, under
+    a lock that keeps out other inserts until the import commits (a bulk load holds stronger
+    ones already); a few are drawn one by one, as inserts beside the import would draw them."""
+    if n < ID_RANGE_ROWS:
+        ids: list[int] = await driver.fetchval(
+            "SELECT array(SELECT nextval(pg_get_serial_sequence($1, 'id'))"
+            " FROM generate_series(1, $2))",
+            table,
+            n,
+        )
+        return ids
+    await driver.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    last: int = await driver.fetchval(RESERVE_IDS, table, n)
+    return range(last - n + 1, last + 1)
+
+
+async def _facts_of_existing_enrollments(
+    session: AsyncSession, table: TableRows, rows: list[Row]
+) -> None:
+    """The facts of enrollments Lectern already had, never overwriting what it holds."""
+    upsert = insert_for(session)(table.table).on_conflict_do_nothing()
+    values = [dict(zip(table.columns, table.values(row), strict=True)) for row in rows]
+    for start in range(0, len(values), BATCH):
+        await session.execute(upsert, values[start : start + BATCH])

@@ -1,0 +1,121 @@
+"""A plan's rows as the values a table takes: references resolved, defaults filled, JSON as
+text for COPY."""
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import JSON, Table
+
+from lectern.importing.plan import Ref, Row
+from lectern.models import Base
+
+# In the order foreign keys need them: each table's references and the tables they name.
+REFERENCES: dict[str, dict[str, str]] = {
+    "institutions": {},
+    "users": {"institution_id": "institutions"},
+    "student_profiles": {"user_id": "users"},
+    "courses": {"institution_id": "institutions"},
+    "chapters": {"course_id": "courses"},
+    "lessons": {"chapter_id": "chapters", "course_id": "courses"},
+    "qbank_questions": {"course_id": "courses"},
+    "enrollments": {"user_id": "users", "course_id": "courses"},
+    "lesson_progress": {"enrollment_id": "enrollments", "lesson_id": "lessons"},
+    "quiz_attempts": {"enrollment_id": "enrollments", "lesson_id": "lessons"},
+    "qbank_tests": {"enrollment_id": "enrollments"},
+    "qbank_test_questions": {"test_id": "qbank_tests", "question_id": "qbank_questions"},
+    "access_requests": {"user_id": "users", "course_id": "courses", "reviewer_id": "users"},
+    "payments": {"institution_id": "institutions", "user_id": "users", "course_id": "courses"},
+    "certificates": {"enrollment_id": "enrollments", "user_id": "users", "course_id": "courses"},
+}
+LINK_COLUMNS = ("legacy_table", "legacy_id", "lectern_id", "import_id")
+
+Ids = dict[str, dict[str, int]]
+
+
+class Resolver:
+    def __init__(self) -> None:
+        self.ids: Ids = defaultdict(dict)
+
+    def __call__(self, table: str, ref: Ref | None) -> int | None:
+        if ref is None or isinstance(ref, int):
+            return ref
+        return self.ids[table][ref]
+
+
+def _resolving(ids: dict[str, int]) -> Callable[[Any], Any]:
+    """A plan reference into its Lectern id: ints (rows that existed) and None stay."""
+
+    def resolve(ref: Any) -> Any:
+        return ids[ref] if isinstance(ref, str) else ref
+
+    return resolve
+
+
+def _with_defaults(table: Table, columns: list[str]) -> dict[str, Any]:
+    """The value of each NOT NULL column the plan leaves out, from the model's scalar or
+    callable default (COPY and executemany get no ORM defaults)."""
+    filled: dict[str, Any] = {}
+    for column in table.c:
+        if column.name in columns or column.nullable or column.primary_key:
+            continue
+        default = column.default
+        if default is None or not (default.is_scalar or default.is_callable):
+            continue
+        filled[column.name] = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+    return filled
+
+
+def _json_text(value: Any) -> str:
+    """A value as JSON text; an empty list (what most learners watched of a video's lesson
+    progress) without a call to the encoder, which costs more than the rest of the row."""
+    return "[]" if value == [] else json.dumps(value)
+
+
+class TableRows:
+    """One table's planned rows as the values to write, with the references resolved."""
+
+    def __init__(self, name: str, rows: list[Row], resolve: Resolver) -> None:
+        self.name, self.table = name, Base.metadata.tables[name]
+        self.keyed = "key" in rows[0]
+        own = [c for c in rows[0] if c != "key"]
+        self.own = itemgetter(*own)
+        self.filled = _with_defaults(self.table, own)
+        self.columns = own + list(self.filled)
+        references = REFERENCES[name]
+        as_json = {c.name for c in self.table.c if isinstance(c.type, JSON)}
+        self.convert: list[tuple[int, Callable[[Any], Any]]] = [
+            (n, _resolving(resolve.ids[references[c]]))
+            for n, c in enumerate(own)
+            if c in references
+        ]
+        self.json = [n for n, c in enumerate(own) if c in as_json]
+        self.copied_defaults = [
+            json.dumps(value) if c in as_json else value for c, value in self.filled.items()
+        ]
+
+    def values(self, row: Row) -> list[Any]:
+        values = list(self.own(row))
+        for n, convert in self.convert:
+            values[n] = convert(values[n])
+        values.extend(self.filled.values())
+        return values
+
+    def copy_records(self, rows: list[Row], new_ids: Iterable[int] | None) -> Iterator[list[Any]]:
+        """The rows' values as COPY takes them, in one pass: the new id first where the rows
+        are keyed, references resolved, JSON as its text."""
+        leads: Iterable[tuple[int, ...]] = (
+            repeat((), len(rows)) if new_ids is None else zip(new_ids)
+        )
+        shift = 0 if new_ids is None else 1
+        convert = [(n + shift, f) for n, f in self.convert]
+        convert += [(n + shift, _json_text) for n in self.json]
+        get, defaults = self.own, self.copied_defaults
+        for lead, row in zip(leads, rows, strict=True):
+            values = [*lead, *get(row), *defaults]
+            for n, function in convert:
+                values[n] = function(values[n])
+            yield values
