@@ -15,7 +15,7 @@ from lectern.enrollments.schemas import (
 from lectern.models import AccessRequest, Course, Enrollment, User, WaitlistEntry
 from lectern.models.enums import RequestStatus
 from lectern.platform.actor import Actor
-from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
+from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor, rows_of_page
 from lectern.platform.schemas import outputs
 from lectern.staff.rules import CourseAction
 from lectern.staff.service import (
@@ -132,7 +132,7 @@ def _newest_per_course(role: str, one_course: bool, before: bool) -> QueuedSelec
         .limit(size)
         .subquery("page")
     )
-    return select_requests().join(page, page.c.id == AccessRequest.id)
+    return rows_of_page(select_requests(), AccessRequest.id, page, lateral=True)
 
 
 def select_requests() -> QueuedSelect:

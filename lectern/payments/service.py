@@ -28,7 +28,7 @@ from lectern.payments.rules import price_changed
 from lectern.platform.actor import Actor
 from lectern.platform.db import insert_for
 from lectern.platform.errors import Conflict, Forbidden, NotFound
-from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor
+from lectern.platform.keyset import NEWEST_FIRST, decode_cursor, encode_cursor, rows_of_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +211,7 @@ def _payments_query() -> Any:
 
 @functools.cache
 def _payments_page(
-    by_course: bool, by_user: bool, by_status: bool, by_cursor: bool, by_offset: bool
+    by_course: bool, by_user: bool, by_status: bool, by_cursor: bool, by_offset: bool, lateral: bool
 ) -> Any:
     """A page of an institution's payments, newest first: the page's ids first, from the index
     on (institution_id, id) alone, then their rows. Built once for each shape of the page
@@ -228,7 +228,7 @@ def _payments_page(
     elif by_offset:
         ids = ids.offset(bindparam("offset", type_=Integer))
     page = ids.order_by(Payment.id.desc()).limit(bindparam("size", type_=Integer)).subquery("page")
-    return _payments_query().join(page, page.c.id == Payment.id).order_by(Payment.id.desc())
+    return rows_of_page(_payments_query(), Payment.id, page, lateral=lateral)
 
 
 async def institution_payments(
@@ -260,6 +260,7 @@ async def institution_payments(
         status is not None,
         before is not None,
         offset > 0,
+        session.get_bind().dialect.name == "postgresql",
     )
     values = {
         "institution_id": actor.institution_id,
