@@ -661,6 +661,9 @@
     const course = await api("GET", `/api/v1/courses/${courseId}`);
     if (!loaded) {
       fillSettings(course);
+      // The settings take input once they show the course, so nothing typed is overwritten.
+      /** @type {HTMLFieldSetElement} */ (document.getElementById("settings-fields")).disabled =
+        false;
       loaded = true;
     }
     showImage(course);
