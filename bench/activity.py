@@ -78,7 +78,10 @@ def seed(sync_url: str) -> Hot:
         enrollments = _enroll(c, users, course)
         tokens = [secrets.token_urlsafe(24) for _ in users]
         c.execute(
-            text("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (:h, :u, now())"),
+            text(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at)"
+                " VALUES (:h, :u, now(), now() + interval '1 day')"
+            ),
             [{"h": token_digest(t), "u": u} for t, u in zip(tokens, users, strict=True)],
         )
     engine.dispose()

@@ -18,6 +18,7 @@ every commit. Duplicates are compared with completions: a repeat must be far che
 
 import asyncio
 import json
+import secrets
 import time
 
 import asyncpg
@@ -25,8 +26,6 @@ import httpx
 import stripe
 from harness import ScratchDatabase, lectern_server, scratch_database
 from sqlalchemy import create_engine, text
-
-from lectern.platform.config import Settings
 
 WEBHOOK = "/api/v1/payments/webhooks/stripe"
 PAYMENTS = 1500  # per side
@@ -200,8 +199,10 @@ def main() -> None:
 
 
 async def measure(database: ScratchDatabase) -> None:
-    secret = Settings(database_url=database.async_url).test_payment_webhook_secret
-    with lectern_server(database.async_url, env={"LECTERN_PAYMENT_PROVIDER": "test"}) as server:
+    # The test provider's secret is random in each process unless set: the server gets ours.
+    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    env = {"LECTERN_PAYMENT_PROVIDER": "test", "LECTERN_TEST_PAYMENT_WEBHOOK_SECRET": secret}
+    with lectern_server(database.async_url, env=env) as server:
         port = server.port
         lectern_ids, raw_ids = seed(database.sync_url)
         await http_rate(port, lectern_ids[:50], secret)  # warm up the pool and caches

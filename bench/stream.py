@@ -24,6 +24,7 @@ import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -114,7 +115,12 @@ def seed(url: str, name: str, students: int, admins: int) -> tuple[int, list[Per
         connection.execute(
             insert(ApiToken),
             [
-                {"token_hash": token_digest(t), "user_id": i, "created_at": now}
+                {
+                    "token_hash": token_digest(t),
+                    "user_id": i,
+                    "created_at": now,
+                    "expires_at": now + timedelta(days=1),
+                }
                 for t, i in zip(tokens, user_ids, strict=True)
             ],
         )
