@@ -317,7 +317,7 @@ def main() -> None:
     tally_cost: TallyCost | None = None
     if not args.no_tally_cost:
         print("\napprovals with the tallies against without them, alternating rounds:", flush=True)
-        tally_cost = measure_tally_cost(requests=6000, clients=16, rounds=6)
+        tally_cost = measure_tally_cost(requests=12000, clients=16, rounds=12)
         print(tally_report(tally_cost), flush=True)
     enrollment = "" if args.no_enrollment else run_enrollment_bench()
     if enrollment:
