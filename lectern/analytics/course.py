@@ -7,6 +7,7 @@ from datetime import date
 
 from fastapi import Depends
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Date,
     Float,
@@ -72,6 +73,10 @@ ZERO = literal_column("0", Integer)
 ZERO_FLOAT = literal_column("0.0", Float)
 
 
+def _kind(kind: int) -> ColumnElement[int]:
+    return literal_column(str(kind), Integer)
+
+
 @functools.cache
 def _figures(role: str) -> CompoundSelect:
     """One statement for every figure of a course an actor of `role` may see the learners of:
@@ -84,7 +89,7 @@ def _figures(role: str) -> CompoundSelect:
     no_text = cast(null(), String)
     return union_all(
         select(
-            literal_column(str(COURSE), Integer).label("kind"),
+            _kind(COURSE).label("kind"),
             Course.id.label("key"),
             no_day.label("day"),
             func.coalesce(CourseTally.active, 0).label("a"),
@@ -96,7 +101,7 @@ def _figures(role: str) -> CompoundSelect:
         .outerjoin(CourseTally, CourseTally.course_id == Course.id)
         .where(Course.id == course_id, allowed),
         select(
-            literal_column(str(BUCKET), Integer),
+            _kind(BUCKET),
             ProgressBucket.bucket,
             no_day,
             ProgressBucket.enrollments,
@@ -106,7 +111,7 @@ def _figures(role: str) -> CompoundSelect:
             no_text,
         ).where(ProgressBucket.course_id == course_id),
         select(
-            literal_column(str(DAY), Integer),
+            _kind(DAY),
             ZERO,
             CompletionDay.day,
             CompletionDay.completions,
@@ -116,7 +121,7 @@ def _figures(role: str) -> CompoundSelect:
             no_text,
         ).where(CompletionDay.course_id == course_id, CompletionDay.completions > 0),
         select(
-            literal_column(str(QUESTION), Integer),
+            _kind(QUESTION),
             QbankQuestion.id,
             no_day,
             QbankQuestion.attempts,

@@ -47,17 +47,6 @@ def _is_postgres(connection: AsyncConnection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-async def tally_triggers(connection: AsyncConnection, *, enabled: bool) -> None:
-    """On PostgreSQL, switch the written tables' own triggers (the tallies') off for the load
-    and on again before its one recount: a deferred tally upsert per row costs more than the
-    load itself. Foreign keys stay checked (their triggers are the system's)."""
-    if not _is_postgres(connection):
-        return
-    switch = "ENABLE" if enabled else "DISABLE"
-    for name in TABLES:
-        await connection.execute(text(f"ALTER TABLE {name} {switch} TRIGGER USER"))
-
-
 async def reserve_ids(connection: AsyncConnection) -> dict[str, int]:
     """The first id the generator may give each table's rows."""
     first: dict[str, int] = {}

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lectern.accounts.security import hash_password
 from lectern.generate.bulk import (
     reserve_ids,
     settle_ids,
-    tally_triggers,
     write_batch,
     write_question_statistics,
 )
@@ -20,7 +19,7 @@ from lectern.generate.catalogue import Batch, Ids, InstitutionShape, institution
 from lectern.generate.people import CHOSEN_COURSES, Students
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
-from lectern.tallies.rebuild import rebuild_tallies
+from lectern.tallies.rebuild import recounted_after_bulk_load
 
 GENERATED_PASSWORD = "lectern-generated"  # noqa: S105 - printed by the command by design
 # Students written per batch: about 8,000 enrollments and 80,000 facts held in memory at once.
@@ -56,6 +55,37 @@ async def _batch(
     return batch, enrolled, count
 
 
+async def _write_students(
+    connection: AsyncConnection,
+    students: Students,
+    schools: list[InstitutionShape],
+    quotas: list[int],
+    on_progress: Callable[[int], None],
+) -> tuple[int, int]:
+    """Each school's quota of enrollments, in batches of students, each batch made while
+    PostgreSQL takes in the last one (the making gives way to the writing every few students,
+    so that both processes work at once); the enrollments and the students written."""
+    per_student = len(schools[0].default) + CHOSEN_COURSES
+    done = students_made = 0
+    writing: asyncio.Task[None] | None = None
+    for school, quota in zip(schools, quotas, strict=True):
+        made = 0
+        while made < quota:
+            try:
+                batch, enrolled, count = await _batch(students, school, per_student, quota - made)
+            finally:
+                if writing is not None:
+                    await writing
+            writing = asyncio.create_task(write_batch(connection, batch.rows))
+            made += enrolled
+            students_made += count
+            on_progress(done + made)
+        done += made
+    if writing is not None:
+        await writing
+    return done, students_made
+
+
 async def generate(
     database: Database,
     enrollments: int,
@@ -70,9 +100,7 @@ async def generate(
     rng = random.Random(seed)  # noqa: S311 - reproducible made-up data, not a secret
     password_hash = hash_password(GENERATED_PASSWORD)
     start = utcnow() - timedelta(days=365)
-    done = students_made = 0
-    async with database.engine.begin() as connection:
-        await tally_triggers(connection, enabled=False)
+    async with database.engine.begin() as connection, recounted_after_bulk_load(connection):
         ids = Ids(await reserve_ids(connection))
         catalogue = Batch()
         schools: list[InstitutionShape] = [
@@ -80,36 +108,14 @@ async def generate(
         ]
         await write_batch(connection, catalogue.rows)
         students = Students(rng, ids, password_hash, start)
-        per_student = len(schools[0].default) + CHOSEN_COURSES
-        writing: asyncio.Task[None] | None = None
-        for school, quota in zip(schools, _shares(enrollments, institutions), strict=True):
-            made = 0
-            while made < quota:
-                # Made while PostgreSQL takes in the last batch: the making gives way to the
-                # writing every few students, so that both processes work at once.
-                try:
-                    batch, enrolled, count = await _batch(
-                        students, school, per_student, quota - made
-                    )
-                finally:
-                    if writing is not None:
-                        await writing
-                writing = asyncio.create_task(write_batch(connection, batch.rows))
-                made += enrolled
-                students_made += count
-                on_progress(done + made)
-            done += made
-        if writing is not None:
-            await writing
+        done, students_made = await _write_students(
+            connection, students, schools, _shares(enrollments, institutions), on_progress
+        )
         await write_question_statistics(
             connection,
             [(q, students.attempts[q], students.correct[q]) for q in sorted(students.attempts)],
         )
         await settle_ids(connection, ids.used)
-        await tally_triggers(connection, enabled=True)
-        # The tallies of a bulk load, counted once from its rows (lectern.tallies.rebuild).
-        async with AsyncSession(bind=connection) as session:
-            await rebuild_tallies(session)
     return Generated(
         done,
         students_made,

@@ -1,14 +1,10 @@
-"""A bulk load on PostgreSQL: foreign keys checked, indexes built and tallies counted once after
-it, instead of once per row."""
+"""A bulk load on PostgreSQL: foreign keys checked and indexes built once after it, instead of
+once per row (the tallies are counted once by lectern.tallies.rebuild.recounted_after_bulk_load)."""
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
-from lectern.tallies.rebuild import TALLY_TRIGGERS, rebuild_tallies
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Each foreign key of the given tables: its table, the table it names, and the statements that
 # drop it and add it back.
@@ -90,21 +86,3 @@ async def dropped_for_load(
     for table, named, _drop, add in foreign:
         rebuild[max(table, named, key=lambda t: order.get(t, -1))].append(add)
     return rebuild
-
-
-async def _tally_triggers(connection: AsyncConnection, state: str) -> None:
-    for table, names in TALLY_TRIGGERS.items():
-        for name in names:
-            await connection.execute(text(f"ALTER TABLE {table} {state} TRIGGER {name}"))
-
-
-@asynccontextmanager
-async def tallies_counted_after(connection: AsyncConnection) -> AsyncIterator[None]:
-    """The tally triggers off for the load and for the one recount after it (which writes
-    every institution's figures last, from the rows, so no trigger needs to follow the
-    learners' rewrite); ALTER TABLE locks the tables until the transaction ends."""
-    await _tally_triggers(connection, "DISABLE")
-    yield
-    async with AsyncSession(bind=connection) as session:
-        await rebuild_tallies(session)
-    await _tally_triggers(connection, "ENABLE")

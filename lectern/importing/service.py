@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.audit.service import run_audit
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
-from lectern.importing.bulk import dropped_for_load, tallies_counted_after
+from lectern.importing.bulk import dropped_for_load
 from lectern.importing.copying import LOAD_ORDER
 from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
 from lectern.importing.planning import plan_import
@@ -34,6 +34,7 @@ from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from lectern.platform.migrate import alembic_config
 from lectern.progress.service import lock_enrollments, recompute_progress
+from lectern.tallies.rebuild import recounted_after_bulk_load
 
 # Rows (with the legacy-id links) above which a plan is written as a bulk load.
 BULK_ROWS = 10_000
@@ -148,7 +149,7 @@ async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[dict[st
     loads = {name: len(plan.rows.get(name, ())) for name in LOAD_ORDER}
     loads["legacy_ids"] = len(plan.links)
     rebuild = await dropped_for_load(connection, loads)
-    async with tallies_counted_after(connection):
+    async with recounted_after_bulk_load(connection):
         yield rebuild
 
 

@@ -103,12 +103,14 @@ async def _set_tally_triggers(connection: AsyncConnection, state: str) -> None:
 async def recounted_after_bulk_load(connection: AsyncConnection) -> AsyncIterator[None]:
     """Rows written inside are counted once, at the end, by `rebuild_tallies`: on PostgreSQL
     the tally triggers are off meanwhile (ALTER TABLE, which locks the tables until the
-    transaction ends and is undone with it), instead of firing once per row at commit."""
+    transaction ends and is undone with it), instead of firing once per row at commit. They
+    stay off through the recount too, which writes every institution's figures last, from the
+    rows, so no trigger needs to follow the learners' rewrite."""
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         await _set_tally_triggers(connection, "DISABLE")
     yield
-    if postgres:
-        await _set_tally_triggers(connection, "ENABLE")
     async with AsyncSession(bind=connection) as session:
         await rebuild_tallies(session)
+    if postgres:
+        await _set_tally_triggers(connection, "ENABLE")
