@@ -2,9 +2,11 @@
 access token got by a JWT bearer assertion signed with Lectern's key, retried with backoff.
 
 As the mail worker: on PostgreSQL a score is claimed with `FOR UPDATE SKIP LOCKED` and its
-outcome recorded in the claiming transaction; on SQLite the one worker reads, sends and records
-only if no one else did. A crash between the platform's answer and the commit sends the score
-again, which AGS takes as the same score (same timestamp).
+outcome recorded in the claiming transaction; on SQLite a worker takes a due score by moving its
+next attempt past the longest send (`LEASE`) in a write of its own, which only one of several
+workers on the file can do, sends it and records the outcome. A crash between the platform's
+answer and the commit sends the score again, which AGS takes as the same score (same
+timestamp).
 """
 
 import asyncio
@@ -14,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -27,6 +30,7 @@ from lectern.models import LtiGradeLink, LtiPlatform, LtiScore
 from lectern.models.base import utcnow
 from lectern.models.lti import ScoreStatus
 from lectern.platform.db import Database
+from lectern.platform.lease import while_leased
 from lectern.platform.outbound_http import failure_message
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
 POLL_SECONDS = 60.0
 TIMEOUT_S = 15.0
+LEASE = timedelta(minutes=5)  # a token request and a score post take at most twice TIMEOUT_S
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 
 SCORES_SENT = Counter("lectern_lti_scores_sent", "Scores an LTI platform accepted.")
@@ -77,7 +82,7 @@ Post = Callable[..., Awaitable[httpx.Response]]
 
 
 class ScoreWorker:
-    """One per process; safe with several on PostgreSQL."""
+    """One per process; several on one database send each score once."""
 
     def __init__(self, database: Database, *, poll_seconds: float = POLL_SECONDS) -> None:
         self.database = database
@@ -98,13 +103,26 @@ class ScoreWorker:
                 outcome = await self._attempt(session, *due, now)
                 await _record(session, outcome)
             return outcome
-        async with self.database.session() as session:
-            due = await _due(session, now, claim=False)
-            if due is None:
-                return None
-            outcome = await self._attempt(session, *due, now)
-        await self.database.run(lambda s: _record(s, outcome, unclaimed=True))
-        return outcome
+        return await self._deliver_leased(now)
+
+    async def _deliver_leased(self, now: datetime) -> Outcome | None:
+        """SQLite: send the oldest due score that no other worker holds."""
+        while True:
+            async with self.database.session() as session:
+                due = await _due(session, now, claim=False)
+                if due is None:
+                    return None
+                outcome = await while_leased(
+                    self.database,
+                    due[0],
+                    pending=ScoreStatus.PENDING,
+                    now=now,
+                    lease=LEASE,
+                    send=partial(self._attempt, session, *due, now),
+                )
+            if outcome is not None:
+                await self.database.run(partial(_record, outcome=outcome, unclaimed=True))
+                return outcome
 
     async def _attempt(
         self,

@@ -5,9 +5,11 @@ Exactly once, as far as SMTP allows. On PostgreSQL a worker claims one due messa
 the SMTP server, and records the outcome (sent, or when to try again) in that same transaction:
 several workers never claim one message, and a worker killed before the server accepted the
 message leaves it claimable again, unchanged, when its connection closes. On SQLite the one
-process has one worker, which reads a due message, sends it and records the outcome. The only
-window left is a crash between the server's acceptance and the commit of "sent": the message
-then goes out again, with the same Message-ID, by which mail systems and readers recognise it.
+worker takes a due message by moving its next attempt past the longest send (`LEASE`) in a write
+of its own, which only one of several workers on the file can do, then sends it and records the
+outcome. The only window left is a crash between the server's acceptance and the commit of
+"sent": the message then goes out again, with the same Message-ID, by which mail systems and
+readers recognise it.
 """
 
 import asyncio
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
+from functools import partial
 
 import aiosmtplib
 from sqlalchemy import select, update
@@ -30,6 +33,7 @@ from lectern.models.base import utcnow
 from lectern.models.mail import MailStatus
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
+from lectern.platform.lease import while_leased
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ Send = Callable[[EmailMessage], Awaitable[object]]
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
+SEND_TIMEOUT_S = 30
+LEASE = timedelta(minutes=5)  # longer than a send, whose every SMTP step waits SEND_TIMEOUT_S
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -72,7 +78,7 @@ def smtp_sender(settings: Settings) -> Send:
             username=settings.smtp_user or None,
             password=settings.smtp_password or None,
             start_tls=settings.smtp_starttls,
-            timeout=30,
+            timeout=SEND_TIMEOUT_S,
         )
 
     return send
@@ -101,13 +107,26 @@ class MailWorker:
                 outcome = await self._attempt(message, now)
                 await _record(session, outcome)
             return outcome
-        async with self.database.session() as session:
-            message = await _due(session, now, claim=False)
-        if message is None:
-            return None
-        outcome = await self._attempt(message, now)
-        await self.database.run(lambda s: _record(s, outcome, unclaimed=True))
-        return outcome
+        return await self._deliver_leased(now)
+
+    async def _deliver_leased(self, now: datetime) -> Outcome | None:
+        """SQLite: send the oldest due message that no other worker holds."""
+        while True:
+            async with self.database.session() as session:
+                message = await _due(session, now, claim=False)
+            if message is None:
+                return None
+            outcome = await while_leased(
+                self.database,
+                message,
+                pending=MailStatus.PENDING,
+                now=now,
+                lease=LEASE,
+                send=partial(self._attempt, message, now),
+            )
+            if outcome is not None:
+                await self.database.run(partial(_record, outcome=outcome, unclaimed=True))
+                return outcome
 
     async def _attempt(self, message: OutboxMessage, now: datetime) -> Outcome:
         try:

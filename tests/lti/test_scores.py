@@ -119,6 +119,25 @@ async def test_a_refused_score_is_sent_again_later(
     assert await scalar(db, "SELECT status FROM lti_scores") == "sent"
 
 
+async def test_workers_that_find_one_score_due_together_send_it_once(
+    client: httpx.AsyncClient, db: Database, platform: PlatformServer, registered: Registered
+) -> None:
+    learner = await _launched_learner(client, platform, registered)
+    platform.score_failures = 1
+    await _complete(client, learner, registered.course["chapters"][0]["lessons"][0]["id"])
+    for _ in range(200):
+        if await scalar(db, "SELECT attempts FROM lti_scores") == 1:
+            break
+        await asyncio.sleep(0.05)
+
+    due = utcnow() + timedelta(minutes=2)
+    rounds = await asyncio.gather(*(ScoreWorker(db).deliver_due(due) for _ in range(4)))
+
+    assert sorted(o.status for outcomes in rounds for o in outcomes) == ["sent"]
+    assert len(platform.scores) == 1
+    assert await scalar(db, "SELECT attempts FROM lti_scores") == 2
+
+
 async def test_a_learner_who_came_without_a_line_item_sends_no_score(
     client: httpx.AsyncClient,
     world: World,

@@ -164,7 +164,6 @@ async def test_a_permanent_refusal_is_given_up_at_once(
     assert mailbox.messages == []
 
 
-@pytest.mark.postgres_only
 async def test_a_message_one_worker_is_sending_is_not_claimed_by_another(
     world: World, client: httpx.AsyncClient, db: Database, worker: MailWorker, mailbox: Mailbox
 ) -> None:
