@@ -27,22 +27,6 @@ SECONDARY_INDEXES = text("""
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
     ORDER BY 2
 """)
-# The primary and unique keys of the given tables that no foreign key refers to.
-UNREFERENCED_KEYS = text("""
-    SELECT c.conrelid::regclass::text,
-           format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
-           format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
-                  pg_get_constraintdef(c.oid))
-    FROM pg_constraint c
-    WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(CAST(:tables AS regclass[]))
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'
-                      AND f.conindid = c.conindid)
-    ORDER BY c.conrelid, c.conname
-""")
-# Tables whose keys are also built after a load they are outgrown by: the legacy-id links,
-# whose keys arrive in no order, each an insertion at a random place in the index; a
-# duplicate still fails the load, when the key is built.
-KEYS_BUILT_AFTER = ("legacy_ids",)
 SORT_MEMORY = "256MB"
 # Tables (of those given, with the rows about to be loaded) that hold fewer rows than that.
 SMALLER_THAN_THEIR_LOAD = text("""
@@ -57,8 +41,8 @@ async def dropped_for_load(
     """The foreign keys of the tables about to be loaded (given in the order of their loads,
     with their rows) dropped, and the secondary indexes of those outgrown by their load
     (PostgreSQL's advice for populating a database); per table, the statements that put them
-    back once its rows are in: its keys and indexes, then each foreign key whose two tables are
-    both loaded. They run in this transaction, where PostgreSQL checks a key over its whole
+    back once its rows are in: its indexes, then each foreign key whose two tables are both
+    loaded. They run in this transaction, where PostgreSQL checks a key over its whole
     table in one join; a load that fails leaves all as it was, the DDL rolled back with it."""
     tables = [name for name, rows in loads.items() if rows]
     smaller = await connection.execute(
@@ -66,20 +50,15 @@ async def dropped_for_load(
     )
     outgrown = list(smaller.scalars())
     indexes = (await connection.execute(SECONDARY_INDEXES, {"tables": outgrown})).all()
-    keyed = [table for table in outgrown if table in KEYS_BUILT_AFTER]
-    keys = (await connection.execute(UNREFERENCED_KEYS, {"tables": keyed})).all()
     foreign = (await connection.execute(FOREIGN_KEYS, {"tables": list(loads)})).all()
     for _table, name, _build in indexes:
         await connection.execute(text(f"DROP INDEX {name}"))
-    for statements in (keys, foreign):
-        for *_tables, drop, _add in statements:
-            await connection.execute(text(drop))
-    if indexes or keys:
-        # Room to sort the largest of them (the links' key) in memory, for this transaction.
+    for *_tables, drop, _add in foreign:
+        await connection.execute(text(drop))
+    if indexes:
+        # Room to sort the largest of them in memory, for this transaction.
         await connection.execute(text(f"SET LOCAL maintenance_work_mem = '{SORT_MEMORY}'"))
     rebuild: dict[str, list[str]] = defaultdict(list)
-    for table, _drop, add in keys:
-        rebuild[table].append(add)
     for table, _name, build in indexes:
         rebuild[table].append(build)
     order = {name: n for n, name in enumerate(loads)}

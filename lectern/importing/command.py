@@ -58,9 +58,9 @@ def import_legacy(settings: Settings, url: str, *, apply: bool, as_json: bool) -
     try:
         asyncio.run(_check(settings))
         legacy = _read(url, err, show_progress=not as_json and sys.stderr.isatty())
+        return asyncio.run(_run(settings, legacy, described(url), apply))
     except (SourceError, TargetNotReady) as error:
         raise ImportRefused(str(error)) from error
-    return asyncio.run(_run(settings, legacy, described(url), apply))
 
 
 def print_report(report: dict[str, Any], *, as_json: bool) -> None:

@@ -16,13 +16,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.importing.plan import Plan, Ref, Row
-from lectern.importing.rows import LINK_COLUMNS, REFERENCES, Resolver, TableRows
+from lectern.importing.plan import Plan, Row
+from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.platform.db import insert_for
 
-# The order of the loads: the links, which need only the ids, early enough that their key is
-# built while the learners' rows are prepared; their table names no Lectern row.
-LOAD_ORDER = ("institutions", "users", "legacy_ids", *list(REFERENCES)[2:])
 # Rows per statement of the upsert of existing enrollments' facts.
 BATCH = 5_000
 # Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
@@ -44,12 +41,12 @@ class _Load:
 
 
 async def copy_plan(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
-    resolve: Resolver, rebuild: dict[str, list[str]],
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, resolve: Resolver,
+    rebuild: dict[str, list[str]],
 ) -> None:  # fmt: skip
     """COPY every planned row and link; after each table, `rebuild`'s statements for it (those
     of tables without rows, last)."""
-    loads = await _loads(session, driver, plan, import_id, resolve)
+    loads = await _loads(session, driver, plan, resolve)
     queue: deque[str] = deque()
     for load in loads:
         records = await _meanwhile(driver, queue, load.build)
@@ -79,9 +76,8 @@ async def _meanwhile(
 
 
 async def _loads(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
-    resolve: Resolver,
-) -> list[_Load]:  # fmt: skip
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, resolve: Resolver
+) -> list[_Load]:
     """Each table's load, with the ids of every keyed table drawn first."""
     new_ids: dict[str, range | list[int]] = {}
     for name in REFERENCES:
@@ -91,15 +87,11 @@ async def _loads(
             keys = resolve.ids[name]
             for row, new_id in zip(rows, ids, strict=True):
                 keys[row["key"]] = new_id
-    loads: dict[str, _Load] = {}
-    for name in REFERENCES:
-        if rows := plan.rows.get(name):
-            loads[name] = _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
-    if plan.links:
-        loads["legacy_ids"] = _Load(
-            "legacy_ids", list(LINK_COLUMNS), lambda: _links(plan, resolve.ids, import_id)
-        )
-    return [loads[name] for name in LOAD_ORDER if name in loads]
+    return [
+        _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
+        for name in REFERENCES
+        if (rows := plan.rows.get(name))
+    ]
 
 
 def _table_load(
@@ -114,21 +106,6 @@ def _table_load(
         if existing:
             before = lambda: _facts_of_existing_enrollments(session, table, existing)  # noqa: E731
     return _Load(table.name, columns, lambda: list(table.copy_records(rows, ids)), before)
-
-
-def _links(plan: Plan, ids: dict[str, dict[str, int]], import_id: int) -> list[Any]:
-    return [
-        (legacy_table, legacy_id, ids[entity][ref] if isinstance(ref, str) else ref, import_id)
-        for legacy_table, legacy_id, entity, ref in sorted(plan.links, key=_link_order)
-    ]
-
-
-def _link_order(link: tuple[str, str, str, Ref]) -> str:
-    """A link's place in the links' key (legacy table, legacy id) as PostgreSQL orders the ids'
-    ASCII text in a C or C.UTF-8 database: the key built after a bulk load then finds its rows
-    in order and checks them in one pass instead of sorting them. One string, as a tuple is
-    several times slower to sort in Python."""
-    return f"{link[0]}\0{link[1]}"
 
 
 async def _new_ids(driver: asyncpg.Connection, table: str, n: int) -> range | list[int]:

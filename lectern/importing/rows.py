@@ -31,7 +31,6 @@ REFERENCES: dict[str, dict[str, str]] = {
     "payments": {"institution_id": "institutions", "user_id": "users", "course_id": "courses"},
     "certificates": {"enrollment_id": "enrollments", "user_id": "users", "course_id": "courses"},
 }
-LINK_COLUMNS = ("legacy_table", "legacy_id", "lectern_id", "import_id")
 
 Ids = dict[str, dict[str, int]]
 

@@ -14,18 +14,17 @@ from lectern.audit.service import run_audit
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
 from lectern.importing.bulk import dropped_for_load
-from lectern.importing.copying import LOAD_ORDER
+from lectern.importing.links import known_links, taken_in_since
 from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
 from lectern.importing.planning import plan_import
 from lectern.importing.report import Report
-from lectern.importing.rows import Resolver
+from lectern.importing.rows import REFERENCES, Resolver
 from lectern.importing.writer import write_plan
 from lectern.models import (
     Course,
     Enrollment,
     Institution,
     InstitutionMerge,
-    LegacyId,
     LegacyImport,
     Payment,
     User,
@@ -36,12 +35,20 @@ from lectern.platform.migrate import alembic_config
 from lectern.progress.service import lock_enrollments, recompute_progress
 from lectern.tallies.rebuild import recounted_after_bulk_load
 
-# Rows (with the legacy-id links) above which a plan is written as a bulk load.
+# Rows above which a plan is written as a bulk load.
 BULK_ROWS = 10_000
 
 
 class TargetNotReady(Exception):
     """Lectern's database cannot take the import: said in one line."""
+
+
+class TakenInMeanwhile(TargetNotReady):
+    def __init__(self) -> None:
+        super().__init__(
+            "Another import took in some of these legacy rows while this one was planned:"
+            " run it again"
+        )
 
 
 async def check_target(database: Database) -> None:
@@ -63,10 +70,7 @@ async def check_target(database: Database) -> None:
 async def known_state(session: AsyncSession) -> Known:
     """What the target already holds that the import must recognise."""
     known = Known()
-    for table, legacy_id, lectern_id in await session.execute(
-        select(LegacyId.legacy_table, LegacyId.legacy_id, LegacyId.lectern_id)
-    ):
-        known.legacy_ids[(table, legacy_id)] = lectern_id
+    known.legacy_ids = await known_links(session)
     for id_, name, key, slug in await session.execute(
         select(Institution.id, Institution.name, Institution.name_key, Institution.slug)
     ):
@@ -114,6 +118,8 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
     record = LegacyImport(source=source, report={}, created_at=utcnow())
     session.add(record)
     await session.flush()
+    if await taken_in_since(session, plan):
+        raise TakenInMeanwhile()
     async with _bulk_load(session, plan) as rebuild:
         resolve = await write_plan(session, plan, record.id, rebuild)
     if plan.recompute:
@@ -141,13 +147,12 @@ async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[dict[st
     of a check, index entries and a trigger per row; per table, the statements that put back
     what was dropped. The written tables stay locked until the import commits. A small plan (a
     cut-over's new rows) is written as commands do."""
-    rows = len(plan.links) + sum(len(rows) for rows in plan.rows.values())
+    rows = sum(len(rows) for rows in plan.rows.values())
     if rows < BULK_ROWS or session.get_bind().dialect.name != "postgresql":
         yield {}
         return
     connection = await session.connection()
-    loads = {name: len(plan.rows.get(name, ())) for name in LOAD_ORDER}
-    loads["legacy_ids"] = len(plan.links)
+    loads = {name: len(plan.rows.get(name, ())) for name in REFERENCES}
     rebuild = await dropped_for_load(connection, loads)
     async with recounted_after_bulk_load(connection):
         yield rebuild

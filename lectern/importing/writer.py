@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from lectern.importing.copying import copy_plan
+from lectern.importing.links import write_links
 from lectern.importing.plan import Plan, Row, cycle_collection_paused
-from lectern.importing.rows import LINK_COLUMNS, REFERENCES, Resolver, TableRows
-from lectern.models import LegacyId, QbankQuestion, QbankTest, QbankTestQuestion
+from lectern.importing.rows import REFERENCES, Resolver, TableRows
+from lectern.models import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
 from lectern.platform.db import insert_for
 
@@ -26,8 +27,8 @@ BATCH = 5_000
 async def write_plan(
     session: AsyncSession, plan: Plan, import_id: int, rebuild: dict[str, list[str]]
 ) -> Resolver:
-    """Insert every planned row and the legacy-id links, running `rebuild`'s statements for
-    each table once its rows are in; the keys' new ids."""
+    """Insert every planned row, running `rebuild`'s statements for each table once its rows
+    are in, then the legacy-id links; the keys' new ids."""
     with cycle_collection_paused():
         return await _write_plan(session, plan, import_id, rebuild)
 
@@ -39,36 +40,18 @@ async def _write_plan(
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     if isinstance(driver, asyncpg.Connection):
-        await copy_plan(session, driver, plan, import_id, resolve, rebuild)
+        await copy_plan(session, driver, plan, resolve, rebuild)
     else:
-        await _insert_plan(session, plan, import_id, resolve)
+        await _insert_plan(session, plan, resolve)
+    await write_links(session, plan, resolve.ids, import_id)
     await recount_questions(session, [resolve("qbank_questions", q) for q in plan.questions])
     return resolve
 
 
-async def _insert_plan(
-    session: AsyncSession, plan: Plan, import_id: int, resolve: Resolver
-) -> None:
+async def _insert_plan(session: AsyncSession, plan: Plan, resolve: Resolver) -> None:
     for name in REFERENCES:
         if rows := plan.rows.get(name):
             await _insert_table(session, TableRows(name, rows, resolve), rows, resolve)
-    ids = resolve.ids
-    values = [
-        dict(
-            zip(
-                LINK_COLUMNS,
-                (
-                    legacy_table,
-                    legacy_id,
-                    ids[entity][ref] if isinstance(ref, str) else ref,
-                    import_id,
-                ),
-                strict=True,
-            )
-        )
-        for legacy_table, legacy_id, entity, ref in plan.links
-    ]
-    await _insert(session, insert(LegacyId), values)
 
 
 async def _insert_table(

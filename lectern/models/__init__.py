@@ -7,7 +7,7 @@ from lectern.models.certificates import Certificate
 from lectern.models.courses import Chapter, Course, Lesson
 from lectern.models.enrollments import AccessRequest, Enrollment
 from lectern.models.events import Event, Notification
-from lectern.models.imports import LegacyId, LegacyImport
+from lectern.models.imports import LegacyImport, LegacyLinks
 from lectern.models.institutions import Institution, InstitutionMerge
 from lectern.models.learning import LessonProgress, QuizAttempt
 from lectern.models.lti import (
@@ -55,8 +55,8 @@ __all__ = [
     "InstitutionMerge",
     "InstitutionTally",
     "LearnerTally",
-    "LegacyId",
     "LegacyImport",
+    "LegacyLinks",
     "Lesson",
     "LessonProgress",
     "LtiAccount",

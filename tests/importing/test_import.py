@@ -2,6 +2,7 @@
 clean, a second import changing nothing, a dry run writing nothing, a bulk load keeping every
 constraint and tally, and a cut-over import taking in exactly the new rows."""
 
+import asyncio
 import copy
 from typing import Any
 
@@ -11,9 +12,11 @@ from sqlalchemy import func, select, text
 
 from lectern.importing import service
 from lectern.importing.plan import Legacy
+from lectern.importing.planning import plan_import
 from lectern.importing.service import run_import
 from lectern.importing.source import read_legacy
 from lectern.models import Base, Enrollment, Event, LegacyImport, Payment, User
+from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from tests.importing.conftest import SEEDS
 from tests.importing.legacy_data import LEGACY_HASH, LEGACY_PASSWORD, LegacyData, at
@@ -131,7 +134,7 @@ async def test_a_cut_over_import_takes_in_exactly_the_new_sign_ups_and_payments(
     changed = {t: after[t] - before[t] for t in after if after[t] != before[t] and t not in TALLIES}
     assert changed == {
         "users": 1, "student_profiles": 1, "payments": 1, "enrollments": 1,
-        "legacy_imports": 1, "legacy_ids": 3, "events": 1,
+        "legacy_imports": 1, "legacy_links": 3, "events": 1,
     }  # fmt: skip
     assert report["tables"]["users"]["imported"] == 1
     assert report["audit"]["violations"] == 0
@@ -143,6 +146,30 @@ async def test_a_cut_over_import_takes_in_exactly_the_new_sign_ups_and_payments(
         )
         assert source == "payment"
         assert await session.scalar(select(func.count()).select_from(Payment)) == after["payments"]
+
+
+async def test_of_two_imports_planned_together_the_second_to_apply_takes_in_nothing(
+    db: Database, samples: dict[int, Legacy]
+) -> None:
+    legacy = samples[SEEDS[0]]
+    async with db.session() as session:
+        known = await service.known_state(session)
+    plans = [plan_import(legacy, known, utcnow()) for _ in range(2)]
+    only = await run_import(db, legacy, "alone", apply=False)
+
+    applied = await asyncio.gather(
+        *(db.run(lambda s, p=plan: service.apply_import(s, p, "twice")) for plan in plans),
+        return_exceptions=True,
+    )
+
+    refused = [a for a in applied if isinstance(a, service.TakenInMeanwhile)]
+    assert len(refused) == 1, applied
+    assert "run it again" in str(refused[0])
+    counts = await _counts(db)
+    assert counts["legacy_imports"] == 1
+    assert counts["users"] == only["lectern"]["users"]
+    report = await run_import(db, legacy, "again", apply=True)
+    assert sum(t["imported"] for t in report["tables"].values()) == 0
 
 
 async def test_the_sample_from_mariadb_imports_as_from_postgresql(

@@ -7,7 +7,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from lectern.app import create_app

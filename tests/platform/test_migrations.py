@@ -251,3 +251,47 @@ def test_tokens_issued_before_expiry_existed_expire_in_thirty_days(empty_databas
         assert "api_tokens" in _inspect(empty_database, _autoincrement_tables)
     downgrade(empty_database, "0004")
     assert _inspect(empty_database, _tables) == tables_at_0004
+
+
+def test_legacy_id_links_move_into_lists_and_back(empty_database: str) -> None:
+    upgrade(empty_database, "0021")
+    links = {("users", "u-2"): 7, ("users", "u-10"): 3, ("payments", "p-1"): 9}
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO legacy_imports (source, report, created_at)"
+                " VALUES ('old', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        for (table, legacy_id), lectern_id in links.items():
+            connection.execute(
+                text(
+                    "INSERT INTO legacy_ids (legacy_table, legacy_id, lectern_id, import_id)"
+                    " SELECT :t, :l, :i, id FROM legacy_imports"
+                ),
+                {"t": table, "l": legacy_id, "i": lectern_id},
+            )
+        connection.commit()
+
+    def as_lists(connection: Connection) -> dict[str, dict[str, int]]:
+        moved: dict[str, dict[str, int]] = {}
+        table = Base.metadata.tables["legacy_links"]
+        for row in connection.execute(select(table)):
+            moved[row.legacy_table] = dict(zip(row.legacy_ids, row.lectern_ids, strict=True))
+        return moved
+
+    def as_rows(connection: Connection) -> dict[tuple[str, str], int]:
+        found = connection.execute(
+            text("SELECT legacy_table, legacy_id, lectern_id FROM legacy_ids")
+        )
+        return {(table, legacy_id): lectern_id for table, legacy_id, lectern_id in found}
+
+    _inspect(empty_database, seed)
+    upgrade(empty_database, "0022")
+    assert _inspect(empty_database, as_lists) == {
+        "users": {"u-2": 7, "u-10": 3},
+        "payments": {"p-1": 9},
+    }
+    downgrade(empty_database, "0021")
+    assert _inspect(empty_database, as_rows) == links

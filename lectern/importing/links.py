@@ -1,0 +1,56 @@
+"""The legacy-id links: which Lectern row each legacy row an import took in became, so that the
+next import takes in only what is new. Written and read as lists, table by table."""
+
+from collections import defaultdict
+from itertools import repeat
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lectern.importing.plan import Plan
+from lectern.importing.rows import Ids
+from lectern.models import LegacyLinks
+from lectern.models.imports import LINKS_PER_ROW
+
+
+async def write_links(session: AsyncSession, plan: Plan, ids: Ids, import_id: int) -> None:
+    """The plan's links, with each planned row's reference resolved to its new id."""
+    by_table: dict[str, tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
+    for legacy_table, legacy_id, entity, ref in plan.links:
+        legacy_ids, lectern_ids = by_table[legacy_table]
+        legacy_ids.append(legacy_id)
+        lectern_ids.append(ids[entity][ref] if isinstance(ref, str) else ref)
+    values = [
+        {
+            "import_id": import_id,
+            "legacy_table": legacy_table,
+            "legacy_ids": legacy_ids[start : start + LINKS_PER_ROW],
+            "lectern_ids": lectern_ids[start : start + LINKS_PER_ROW],
+        }
+        for legacy_table, (legacy_ids, lectern_ids) in by_table.items()
+        for start in range(0, len(legacy_ids), LINKS_PER_ROW)
+    ]
+    if values:
+        await session.execute(insert(LegacyLinks), values)
+
+
+async def known_links(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Every legacy row taken in so far, by (legacy table, legacy id): its Lectern id."""
+    known: dict[tuple[str, str], int] = {}
+    rows = await session.execute(
+        select(LegacyLinks.legacy_table, LegacyLinks.legacy_ids, LegacyLinks.lectern_ids)
+    )
+    for legacy_table, legacy_ids, lectern_ids in rows:
+        keys = zip(repeat(legacy_table), legacy_ids)
+        known.update(zip(keys, lectern_ids, strict=True))
+    return known
+
+
+async def taken_in_since(session: AsyncSession, plan: Plan) -> bool:
+    """Whether an import that committed after `plan` was made took in some of its legacy rows.
+    Imports take turns here: on PostgreSQL by a lock on the links held until commit, on SQLite
+    by the write the caller has made already, which no other can make until it commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("LOCK TABLE legacy_links IN SHARE ROW EXCLUSIVE MODE"))
+    linked = await known_links(session)
+    return bool(linked) and any((table, id_) in linked for table, id_, _, _ in plan.links)
