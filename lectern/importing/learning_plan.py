@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from lectern.importing import rules
 from lectern.importing.plan import CourseInfo, Planner, Ref, Row, _order, row_time
+from lectern.importing.report import Tally
 from lectern.models.enums import (
     CourseAccess,
     CourseStatus,
@@ -70,26 +71,28 @@ class LearningPlanner:
         self.p = planner
         self.report = planner.report
         self.pairs: dict[Pair, Enrolled] = {}
+        # What this stage reports, handed to the report at its end.
+        self.tally = Tally()
 
     def pair_of(self, table: str, person: str | None, course_id: str | None) -> Pair | None:
         """The (user, course) refs of a legacy row, or None (reported) when one is missing."""
         user = self.p.person.get(person or "")
         course = self.p.course.get(course_id or "")
         if user is None or course is None:
-            self.report.row(table, "skipped", "user_missing" if user is None else "course_missing")
+            reason = "user_missing" if user is None else "course_missing"
+            self.tally.rows[table, "skipped", reason] += 1
             return None
         return (user, course.ref)
 
     def enrolled(self, pair: Pair) -> Enrolled:
-        if pair not in self.pairs:
-            state = Enrolled(self.p.course_by_ref[pair[1]])
+        if (state := self.pairs.get(pair)) is None:
+            state = self.pairs[pair] = Enrolled(self.p.course_by_ref[pair[1]])
             user, course = pair
             if isinstance(user, int) and isinstance(course, int):
                 found = self.p.known.enrollments.get((user, course))
                 if found is not None:
                     state.ref, state.existing_status = found
-            self.pairs[pair] = state
-        return self.pairs[pair]
+        return state
 
     def enroll(self, pair: Pair, source: str, at: datetime, decision: str) -> Enrolled:
         """The pair's enrollment, made now from `source` if it has none."""
@@ -98,24 +101,31 @@ class LearningPlanner:
             user, course = pair
             state.ref = f"{user}|{course}"
             state.source, state.created_at = source, at
-            self.report.decide(decision, state.course.institution)
+            self.tally.decisions[decision, state.course.institution] += 1
         return state
 
     # Enrollments from both legacy tables
 
     def enrollment_tables(self) -> None:
-        sources = [("enrollments", "user_id"), ("student_progress", "student_id")]
-        for table, person in sources:
+        people, courses, pairs = self.p.person, self.p.course, self.pairs
+        known = self.p.known.legacy_ids
+        counted, decided = self.tally.rows, self.tally.decisions
+        links = self.p.plan.links
+        for table, person in (("enrollments", "user_id"), ("student_progress", "student_id")):
             for row in sorted(self.p.legacy[table], key=_order):
-                pair = self.pair_of(table, row[person], row["course_id"])
-                if pair is None:
+                user = people.get(row[person] or "")
+                course = courses.get(row["course_id"] or "")
+                if user is None or course is None:
+                    reason = "user_missing" if user is None else "course_missing"
+                    counted[table, "skipped", reason] += 1
                     continue
-                state = self.enrolled(pair)
-                known = self.p.known_id(table, row["id"])
-                if known is not None:
-                    state.ref = known
+                pair = (user, course.ref)
+                if (state := pairs.get(pair)) is None:
+                    state = self.enrolled(pair)
+                if (found := known.get((table, row["id"]))) is not None:
+                    state.ref = found
                     state.existing_status = state.existing_status or EnrollmentStatus.ACTIVE
-                    self.report.row(table, "skipped", "already_imported")
+                    counted[table, "skipped", "already_imported"] += 1
                     continue
                 if table == "enrollments":
                     status = rules.parse_enrollment_status(row["status"])
@@ -132,69 +142,72 @@ class LearningPlanner:
                     self.enroll(pair, EnrollmentSource.IMPORT, at, "enrollments_imported")
                 state.created_at = rules.earliest(state.created_at, at)
                 if state.tables and table not in state.tables and state.is_new:
-                    self.report.decide("enrollments_from_both_tables", state.course.institution)
+                    decided["enrollments_from_both_tables", state.course.institution] += 1
                 state.tables.add(table)
-                self.report.row(
-                    table,
-                    "imported" if first else "merged",
-                    None if first else "same_learner_and_course",
-                )
-                self.p.link(table, row["id"], "enrollments", pair_key(state))
+                if first:
+                    counted[table, "imported", None] += 1
+                else:
+                    counted[table, "merged", "same_learner_and_course"] += 1
+                links.append((table, row["id"], "enrollments", pair_key(state)))
 
     def _readings(self, state: Enrolled, pair: Pair, row: Row) -> None:
         done = row["completed_chapters"] if isinstance(row["completed_chapters"], list) else []
         at = row["last_accessed"] or row["created_at"]
+        institution = state.course.institution
         for chapter_id in done:
             lesson = self.p.lesson.get(str(chapter_id))
             if lesson is None or lesson.course != pair[1]:
-                self.report.decide("completed_chapters_unknown", state.course.institution)
+                self.tally.decisions["completed_chapters_unknown", institution] += 1
             elif lesson.kind != LessonKind.READING:
-                self.report.decide(
-                    "completed_chapters_not_readings_ignored", state.course.institution
-                )
+                self.tally.decisions["completed_chapters_not_readings_ignored", institution] += 1
             else:
                 facts = state.facts_of(lesson.ref)
                 facts.completed_at = rules.earliest(facts.completed_at, at)
         if row["watched_videos"]:
-            self.report.decide("watched_video_lists_ignored", state.course.institution)
+            self.tally.decisions["watched_video_lists_ignored", institution] += 1
 
     # Payments and requests
 
     def payments(self) -> None:
+        known = self.p.known.legacy_ids
+        counted, decided = self.tally.rows, self.tally.decisions
+        links = self.p.plan.links
         sessions: dict[str, list[Row]] = defaultdict(list)
         for row in self.p.legacy["payments"]:
             sessions[(row["stripe_session_id"] or "").strip() or f"row:{row['id']}"].append(row)
         for checkout, rows in sessions.items():
-            rows.sort(key=_order)
-            pair = self.pair_of("payments", rows[0]["user_id"], rows[0]["course_id"])
+            if len(rows) > 1:
+                rows.sort(key=_order)
+            first = rows[0]
+            pair = self.pair_of("payments", first["user_id"], first["course_id"])
             if pair is None:
-                for _ in rows[1:]:
-                    self.report.row("payments", "skipped", "points_at_nothing")
+                if len(rows) > 1:
+                    counted["payments", "skipped", "points_at_nothing"] += len(rows) - 1
                 continue
             course = self.p.course_by_ref[pair[1]]
             status = rules.payment_status(r["status"] for r in rows)
             paid_at = max((r["updated_at"] or r["created_at"]) for r in rows)
             mismatch = amount_mismatch(
                 expected_cents=course.price_cents, expected_currency=course.currency,
-                paid_cents=rules.cents(rows[0]["amount"]),
-                paid_currency=(rows[0]["currency"] or "").strip()[:3],
+                paid_cents=rules.cents(first["amount"]),
+                paid_currency=(first["currency"] or "").strip()[:3],
             )  # fmt: skip
             if status == PaymentStatus.COMPLETED and mismatch:
                 status = PaymentStatus.FLAGGED
-                self.report.decide("payments_flagged", course.institution)
-            known = [k for r in rows if (k := self.p.known_id("payments", r["id"])) is not None]
+                decided["payments_flagged", course.institution] += 1
+            found = [k for r in rows if (k := known.get(("payments", r["id"]))) is not None]
             has_checkout = not checkout.startswith("row:")
-            ref: Ref = known[0] if known else rows[0]["id"]
-            if not known and checkout in self.p.known.payments:
+            ref: Ref = found[0] if found else first["id"]
+            if not found and checkout in self.p.known.payments:
                 ref = self.p.known.payments[checkout]
             state = self.enrolled(pair)
-            if not known:
+            if not found:
                 state.paid = max(state.paid, rules.paid_state([status]), key=_paid_rank)
                 if status == PaymentStatus.COMPLETED:
                     self.enroll(
                         pair,
                         EnrollmentSource.PAYMENT,
-                        rows[0]["created_at"],
+                        first["created_at"],
                         "enrollments_from_payments",
                     )
             if isinstance(ref, str):
@@ -202,30 +215,32 @@ class LearningPlanner:
                     "key": ref, "institution_id": course.institution, "user_id": pair[0],
                     "course_id": pair[1], "provider": "stripe",
                     "checkout_id": checkout[:255] if has_checkout else None,
-                    "payment_ref": (rows[0]["stripe_payment_intent"] or None),
-                    "amount_cents": max(rules.cents(rows[0]["amount"]), 0),
-                    "currency": (rows[0]["currency"] or "usd").strip().lower()[:3],
+                    "payment_ref": (first["stripe_payment_intent"] or None),
+                    "amount_cents": max(rules.cents(first["amount"]), 0),
+                    "currency": (first["currency"] or "usd").strip().lower()[:3],
                     "status": status, "flag_reason": mismatch or "" if status == "flagged" else "",
-                    "created_at": rows[0]["created_at"], "updated_at": paid_at,
+                    "created_at": first["created_at"], "updated_at": paid_at,
                     "completed_at": paid_at if status != PaymentStatus.FAILED else None,
                     "refunded_at": paid_at if status == PaymentStatus.REFUNDED else None,
                 })  # fmt: skip
-                self.report.create("payments", course.institution)
+                self.tally.created["payments", course.institution] += 1
             for n, row in enumerate(rows):
-                if self.p.known_id("payments", row["id"]) is not None:
-                    self.report.row("payments", "skipped", "already_imported")
+                if ("payments", row["id"]) in known:
+                    counted["payments", "skipped", "already_imported"] += 1
                     continue
                 if n == 0 and isinstance(ref, str):
-                    self.report.row("payments", "imported")
+                    counted["payments", "imported", None] += 1
                 else:
-                    self.report.row("payments", "merged", "same_provider_session")
-                    self.report.decide("payments_deduplicated", course.institution)
-                self.p.link("payments", row["id"], "payments", ref)
+                    counted["payments", "merged", "same_provider_session"] += 1
+                    decided["payments_deduplicated", course.institution] += 1
+                links.append(("payments", row["id"], "payments", ref))
         for state in self.pairs.values():
             if state.paid == rules.PaidState.REFUNDED and state.is_new:
-                self.report.decide("enrollments_cancelled_by_refund", state.course.institution)
+                decided["enrollments_cancelled_by_refund", state.course.institution] += 1
 
     def approved_requests(self) -> list[tuple[Pair, Row, RequestStatus]]:
+        known = self.p.known.legacy_ids
+        counted = self.tally.rows
         requests: list[tuple[Pair, Row, RequestStatus]] = []
         for row in sorted(self.p.legacy["access_requests"], key=_order):
             pair = self.pair_of("access_requests", row["student_id"], row["course_id"])
@@ -233,10 +248,10 @@ class LearningPlanner:
                 continue
             status = rules.parse_request_status(row["status"])
             if status is None:
-                self.report.row("access_requests", "skipped", "unknown_status")
+                counted["access_requests", "skipped", "unknown_status"] += 1
                 continue
-            if self.p.known_id("access_requests", row["id"]) is not None:
-                self.report.row("access_requests", "skipped", "already_imported")
+            if ("access_requests", row["id"]) in known:
+                counted["access_requests", "skipped", "already_imported"] += 1
                 continue
             requests.append((pair, row, status))
             if status == RequestStatus.APPROVED:
@@ -249,6 +264,9 @@ class LearningPlanner:
         return requests
 
     def requests(self, requests: list[tuple[Pair, Row, RequestStatus]]) -> None:
+        counted, decided = self.tally.rows, self.tally.decisions
+        links = self.p.plan.links
+        people = self.p.person
         pending: dict[Pair, Ref] = {}
         for pair, row, status in requests:
             state = self.pairs.get(pair)
@@ -261,22 +279,22 @@ class LearningPlanner:
             )
             if status == RequestStatus.PENDING and enrolled:
                 status, reviewed_at = RequestStatus.APPROVED, self.p.now
-                self.report.decide("pending_requests_closed", institution)
+                decided["pending_requests_closed", institution] += 1
             if status == RequestStatus.PENDING and pair in pending:
-                self.report.row("access_requests", "merged", "second_pending_request")
-                self.report.decide("pending_requests_merged", institution)
-                self.p.link("access_requests", row["id"], "access_requests", pending[pair])
+                counted["access_requests", "merged", "second_pending_request"] += 1
+                decided["pending_requests_merged", institution] += 1
+                links.append(("access_requests", row["id"], "access_requests", pending[pair]))
                 continue
             if status == RequestStatus.PENDING:
                 pending[pair] = row["id"]
-            reviewer = self.p.person.get(row["reviewed_by"] or "")
+            reviewer = people.get(row["reviewed_by"] or "")
             self.p.add("access_requests", {
                 "key": row["id"], "user_id": pair[0], "course_id": pair[1], "status": status,
                 "note": row["admin_note"] or "", "reviewer_id": reviewer,
                 "created_at": row["created_at"], "reviewed_at": reviewed_at,
             })  # fmt: skip
-            self.report.row("access_requests", "imported")
-            self.p.link("access_requests", row["id"], "access_requests", row["id"])
+            counted["access_requests", "imported", None] += 1
+            links.append(("access_requests", row["id"], "access_requests", row["id"]))
 
     def status_of(self, state: Enrolled) -> str:
         if not state.is_new:

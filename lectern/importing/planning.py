@@ -48,49 +48,55 @@ def _planned(legacy: Legacy, known: Known, now: datetime) -> Plan:
     facts_plan.qbank(learning)
     _enrollments(learning)
     learning.requests(requests)
+    planner.report.add(learning.tally)
     planner.report.notes.extend(NOTES)
     return planner.plan
 
 
 def _enrollments(lp: LearningPlanner) -> None:
     """The new enrollments' rows with progress, status and certificate from their facts."""
-    plan, report = lp.p.plan, lp.report
+    plan, now, user_name = lp.p.plan, lp.p.now, lp.p.user_name
+    decided, created = lp.tally.decisions, lp.tally.created
+    enrollments, lesson_progress = plan.rows["enrollments"], plan.rows["lesson_progress"]
     required = {
         course: tuple(lesson.ref for lesson in lessons if lesson.required)
         for course, lessons in lp.p.lessons_of.items()
     }
     for (user, course_ref), state in lp.pairs.items():
-        course = state.course
         if not state.is_new:
-            _facts(plan.rows["lesson_progress"], state.ref, state.facts, lp.p.now)
+            _facts(lesson_progress, state.ref, state.facts, now)
             continue
+        course = state.course
+        institution = course.institution
         progress, complete, completed_at = progress_of(state, required.get(course_ref, ()))
         status = rules.enrollment_status(state.statuses, state.paid)
         if status == EnrollmentStatus.ACTIVE and complete:
             status = EnrollmentStatus.COMPLETED
-            report.decide("enrollments_completed_by_facts", course.institution)
+            decided["enrollments_completed_by_facts", institution] += 1
         if state.legacy_completed and status != EnrollmentStatus.COMPLETED:
-            report.decide("legacy_completions_not_met", course.institution)
-        if any(rules.differs(p, progress) for p in state.legacy_progress):
-            report.decide("progress_differs_from_legacy", course.institution)
+            decided["legacy_completions_not_met", institution] += 1
+        for legacy_progress in state.legacy_progress:
+            if rules.differs(legacy_progress, progress):
+                decided["progress_differs_from_legacy", institution] += 1
+                break
         if status == EnrollmentStatus.CANCELLED:
-            report.decide("enrollments_cancelled", course.institution)
-        created_at = state.created_at or lp.p.now
+            decided["enrollments_cancelled", institution] += 1
+        created_at = state.created_at or now
         completed_at = completed_at or created_at if status == EnrollmentStatus.COMPLETED else None
-        plan.rows["enrollments"].append({
+        enrollments.append({
             "key": state.ref, "user_id": user, "course_id": course_ref, "status": status,
             "source": state.source, "progress": progress, "completed_at": completed_at,
-            "created_at": created_at, "updated_at": lp.p.now,
+            "created_at": created_at, "updated_at": now,
         })  # fmt: skip
-        report.create("enrollments", course.institution)
-        _facts(plan.rows["lesson_progress"], state.ref, state.facts, created_at)
+        created["enrollments", institution] += 1
+        _facts(lesson_progress, state.ref, state.facts, created_at)
         if status == EnrollmentStatus.COMPLETED:
             plan.rows["certificates"].append({
                 "enrollment_id": state.ref, "code": new_code(), "user_id": user,
-                "course_id": course_ref, "learner_name": lp.p.user_name.get(user, ""),
+                "course_id": course_ref, "learner_name": user_name.get(user, ""),
                 "course_title": course.title, "issued_at": completed_at,
             })  # fmt: skip
-            report.create("certificates", course.institution)
+            created["certificates", institution] += 1
 
 
 def _facts(rows: list[Row], enrollment: Ref | None, facts: dict[Ref, Facts], at: datetime) -> None:

@@ -24,6 +24,17 @@ class TableCount:
 
 
 @dataclass
+class Tally:
+    """Report entries counted by loops that make hundreds of thousands: a Counter increment
+    each instead of a call, handed to the report by `Report.add`. Keys: (table, outcome,
+    reason) for `rows`, (kind or what, institution) for `decisions` and `created`."""
+
+    rows: Counter[tuple[str, str, str | None]] = field(default_factory=Counter)
+    decisions: Counter[tuple[str, object]] = field(default_factory=Counter)
+    created: Counter[tuple[str, object]] = field(default_factory=Counter)
+
+
+@dataclass
 class Report:
     """What the import read and decided. `tables` accounts for every legacy row:
     read = imported + merged + skipped, per table."""
@@ -62,11 +73,33 @@ class Report:
             counts = self.by_institution[institution] = Counter()
         counts[kind] += n
 
-    def create(self, what: str, institution: object) -> None:
-        self.created[what] += 1
+    def create(self, what: str, institution: object, n: int = 1) -> None:
+        self.created[what] += n
         if (counts := self.created_by_institution.get(institution)) is None:
             counts = self.created_by_institution[institution] = Counter()
-        counts[what] += 1
+        counts[what] += n
+
+    def add(self, tally: "Tally") -> None:
+        """What a tally counted, as the same calls of `row`, `decide` and `create` one by one
+        would have left it (each count first seen in the same order)."""
+        for (table, outcome, reason), n in tally.rows.items():
+            count = self.table(table)
+            count.read += n
+            if outcome == "imported":
+                count.imported += n
+            elif outcome == "merged":
+                count.merged += n
+            else:
+                count.skipped += n
+            if reason:
+                count.reasons[reason] += n
+        for (kind, institution), n in tally.decisions.items():
+            self.decide(kind, institution, n)
+        for (what, institution), n in tally.created.items():
+            self.create(what, institution, n)
+        tally.rows.clear()
+        tally.decisions.clear()
+        tally.created.clear()
 
     def sums_hold(self) -> bool:
         return all(t.read == t.imported + t.merged + t.skipped for t in self.tables.values())
