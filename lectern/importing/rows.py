@@ -8,6 +8,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Table
 
 from lectern.importing.plan import Ref, Row
@@ -68,10 +69,21 @@ def _with_defaults(table: Table, columns: list[str]) -> dict[str, Any]:
     return filled
 
 
-def _json_text(value: Any) -> str:
-    """A value as JSON text; an empty list (what most learners watched of a video's lesson
-    progress) without a call to the encoder, which costs more than the rest of the row."""
-    return "[]" if value == [] else json.dumps(value)
+def _resolved(refs: Iterable[Ref | None], ids: dict[str, int]) -> list[int | None]:
+    """A column of plan references as Lectern ids: keys of planned rows through `ids`, ints
+    (rows that existed) and None as they are."""
+    try:
+        return list(map(ids.__getitem__, refs))  # type: ignore[arg-type]
+    except KeyError:
+        return [ids[ref] if isinstance(ref, str) else ref for ref in refs]
+
+
+def _one(column: str) -> Callable[[Row], tuple[Any]]:
+    return lambda row: (row[column],)
+
+
+def _json_texts(values: Iterable[Any]) -> list[str]:
+    return [orjson.dumps(value).decode() for value in values]
 
 
 class TableRows:
@@ -81,16 +93,15 @@ class TableRows:
         self.name, self.table = name, Base.metadata.tables[name]
         self.keyed = "key" in rows[0]
         own = [c for c in rows[0] if c != "key"]
-        self.own = itemgetter(*own)
+        self.own: Callable[[Row], Any] = itemgetter(*own) if len(own) > 1 else _one(own[0])
         self.filled = _with_defaults(self.table, own)
         self.columns = own + list(self.filled)
         references = REFERENCES[name]
         as_json = {c.name for c in self.table.c if isinstance(c.type, JSON)}
-        self.convert: list[tuple[int, Callable[[Any], Any]]] = [
-            (n, _resolving(resolve.ids[references[c]]))
-            for n, c in enumerate(own)
-            if c in references
+        self.references = [
+            (n, resolve.ids[references[c]]) for n, c in enumerate(own) if c in references
         ]
+        self.convert = [(n, _resolving(ids)) for n, ids in self.references]
         self.json = [n for n, c in enumerate(own) if c in as_json]
         self.copied_defaults = [
             json.dumps(value) if c in as_json else value for c, value in self.filled.items()
@@ -103,18 +114,16 @@ class TableRows:
         values.extend(self.filled.values())
         return values
 
-    def copy_records(self, rows: list[Row], new_ids: Iterable[int] | None) -> Iterator[list[Any]]:
-        """The rows' values as COPY takes them, in one pass: the new id first where the rows
-        are keyed, references resolved, JSON as its text."""
-        leads: Iterable[tuple[int, ...]] = (
-            repeat((), len(rows)) if new_ids is None else zip(new_ids)
-        )
-        shift = 0 if new_ids is None else 1
-        convert = [(n + shift, f) for n, f in self.convert]
-        convert += [(n + shift, _json_text) for n in self.json]
-        get, defaults = self.own, self.copied_defaults
-        for lead, row in zip(leads, rows, strict=True):
-            values = [*lead, *get(row), *defaults]
-            for n, function in convert:
-                values[n] = function(values[n])
-            yield values
+    def copy_records(
+        self, rows: list[Row], new_ids: Iterable[int] | None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows' values as COPY takes them, built a column at a time: the new id first
+        where the rows are keyed, references resolved, JSON as its text."""
+        columns: list[Iterable[Any]] = list(zip(*map(self.own, rows), strict=True))
+        for n, ids in self.references:
+            columns[n] = _resolved(columns[n], ids)
+        for n in self.json:
+            columns[n] = _json_texts(columns[n])
+        leads = [] if new_ids is None else [new_ids]
+        defaults = [repeat(value, len(rows)) for value in self.copied_defaults]
+        return zip(*leads, *columns, *defaults, strict=True)

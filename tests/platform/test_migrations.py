@@ -287,11 +287,23 @@ def test_legacy_id_links_move_into_lists_and_back(empty_database: str) -> None:
         )
         return {(table, legacy_id): lectern_id for table, legacy_id, lectern_id in found}
 
+    def compression(connection: Connection) -> set[str]:
+        found = connection.execute(
+            text(
+                "SELECT attcompression::text FROM pg_attribute"
+                " WHERE attrelid = 'legacy_links'::regclass"
+                " AND attname IN ('legacy_ids', 'lectern_ids')"
+            )
+        )
+        return set(found.scalars())
+
     _inspect(empty_database, seed)
     upgrade(empty_database, "0022")
     assert _inspect(empty_database, as_lists) == {
         "users": {"u-2": 7, "u-10": 3},
         "payments": {"p-1": 9},
     }
+    if not empty_database.startswith("sqlite"):
+        assert _inspect(empty_database, compression) == {"l"}  # lz4
     downgrade(empty_database, "0021")
     assert _inspect(empty_database, as_rows) == links
