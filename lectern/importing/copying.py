@@ -2,13 +2,12 @@
 
 Every keyed table's new ids are drawn from its sequence before the first COPY, so that every
 reference and legacy-id link resolves without reading anything back. Each table's records are
-built in a thread while the server builds again what a bulk load dropped of the tables before
-(indexes, keys, foreign keys): both cores work, and the one connection, with its transaction,
-serves the COPYs and those statements in turn.
+built in a thread while the server takes the COPY of the table before and builds again what
+the bulk load dropped of it (indexes, foreign keys): both cores work, and the one connection,
+with its transaction, serves the COPYs and those statements in turn.
 """
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,35 +43,33 @@ async def copy_plan(
     session: AsyncSession, driver: asyncpg.Connection, plan: Plan, resolve: Resolver,
     rebuild: dict[str, list[str]],
 ) -> None:  # fmt: skip
-    """COPY every planned row and link; after each table, `rebuild`'s statements for it (those
-    of tables without rows, last)."""
+    """COPY every planned row; after each table, `rebuild`'s statements for it (those of tables
+    without rows, last). The next table's records are built in a thread meanwhile, which is
+    waited for before any error is raised, so that nothing runs on after."""
     loads = await _loads(session, driver, plan, resolve)
-    queue: deque[str] = deque()
-    for load in loads:
-        records = await _meanwhile(driver, queue, load.build)
-        if load.before:
-            await load.before()
-        await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
-        queue.extend(rebuild.get(load.name, ()))
-    loaded = {load.name for load in loads}
-    queue.extend(s for name, some in rebuild.items() if name not in loaded for s in some)
-    while queue:
-        await driver.execute(queue.popleft())
-
-
-async def _meanwhile(
-    driver: asyncpg.Connection, queue: deque[str], build: Callable[[], list[Any]]
-) -> list[Any]:
-    """`build` run in a thread while the server takes queued statements, one by one, for as
-    long as it runs (those left wait for the next); the thread is waited for before any error
-    is raised, so that nothing runs on after."""
-    work = asyncio.ensure_future(asyncio.to_thread(build))
+    building = _built(loads[0]) if loads else None
     try:
-        while queue and not work.done():
-            await driver.execute(queue.popleft())
+        for n, load in enumerate(loads):
+            assert building is not None
+            records = await building
+            building = _built(loads[n + 1]) if n + 1 < len(loads) else None
+            if load.before:
+                await load.before()
+            await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
+            for statement in rebuild.get(load.name, ()):
+                await driver.execute(statement)
     finally:
-        await asyncio.wait([work])
-    return work.result()
+        if building is not None:
+            await asyncio.wait([building])
+    loaded = {load.name for load in loads}
+    for name, statements in rebuild.items():
+        if name not in loaded:
+            for statement in statements:
+                await driver.execute(statement)
+
+
+def _built(load: _Load) -> asyncio.Future[list[Any]]:
+    return asyncio.ensure_future(asyncio.to_thread(load.build))
 
 
 async def _loads(
