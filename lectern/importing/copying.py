@@ -10,6 +10,7 @@ with its transaction, serves the COPYs and those statements in turn.
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -81,9 +82,7 @@ async def _loads(
         rows = plan.rows.get(name)
         if rows and "key" in rows[0]:
             new_ids[name] = ids = await _new_ids(driver, name, len(rows))
-            keys = resolve.ids[name]
-            for row, new_id in zip(rows, ids, strict=True):
-                keys[row["key"]] = new_id
+            resolve.ids[name].update(zip(map(itemgetter("key"), rows), ids, strict=True))
     return [
         _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
         for name in REFERENCES
