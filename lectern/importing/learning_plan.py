@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from lectern.importing import rules
 from lectern.importing.plan import CourseInfo, Planner, Ref, Row, _order, row_time
-from lectern.importing.report import Tally
 from lectern.models.enums import (
     CourseAccess,
     CourseStatus,
@@ -71,8 +70,7 @@ class LearningPlanner:
         self.p = planner
         self.report = planner.report
         self.pairs: dict[Pair, Enrolled] = {}
-        # What this stage reports, handed to the report at its end.
-        self.tally = Tally()
+        self.tally = planner.tally
 
     def pair_of(self, table: str, person: str | None, course_id: str | None) -> Pair | None:
         """The (user, course) refs of a legacy row, or None (reported) when one is missing."""

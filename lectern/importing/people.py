@@ -29,8 +29,7 @@ def _institution(
 
 
 def plan_people(planner: Planner) -> None:
-    legacy, known, report = planner.legacy, planner.known, planner.report
-    by_courses = planner.institutions_of_person()
+    legacy, counted = planner.legacy, planner.tally.rows
     profiles: dict[str, list[Row]] = defaultdict(list)
     user_ids = {row["id"] for row in legacy["users"]}
     orphans: list[Row] = []
@@ -44,22 +43,29 @@ def plan_people(planner: Planner) -> None:
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in legacy["users"]:
         if not (row["email"] or "").strip():
-            report.row("users", "skipped", "no_email")
-            for _ in profiles.pop(row["id"], []):
-                report.row("students", "skipped", "user_skipped")
+            counted["users", "skipped", "no_email"] += 1
+            if skipped := profiles.pop(row["id"], []):
+                counted["students", "skipped", "user_skipped"] += len(skipped)
             continue
         groups[rules.email_key(row["email"])].append(row)
     domains: dict[str, set[Ref]] = defaultdict(set)
     for row in legacy["users"]:
         if (ref := planner.institution.get(row["institution_id"] or "")) is not None:
             domains[(row["email"] or "").rpartition("@")[2].strip().lower()].add(ref)
+    # Only people without an institution of their own are placed by their courses.
+    placed_by_courses = {
+        row["id"]
+        for row in legacy["users"]
+        if planner.institution.get(row.get("institution_id") or "") is None
+    } | {row["id"] for row in orphans}
+    by_courses = planner.institutions_of_person(placed_by_courses)
 
     for key, rows in groups.items():
-        rows.sort(key=_order)
+        if len(rows) > 1:
+            rows.sort(key=_order)
         _user(planner, key, rows, by_courses, domains, profiles)
     for row in sorted(orphans, key=_order):
         _orphan(planner, row, by_courses, domains, groups)
-    del known
 
 
 def _user(
@@ -70,8 +76,10 @@ def _user(
     domains: dict[str, set[Ref]],
     profiles: dict[str, list[Row]],
 ) -> None:
-    report, known = planner.report, planner.known
-    ids = [k for r in rows if (k := planner.known_id("users", r["id"])) is not None]
+    known, known_ids = planner.known, planner.known.legacy_ids
+    counted, decided = planner.tally.rows, planner.tally.decisions
+    person, links = planner.person, planner.plan.links
+    ids = [k for r in rows if (k := known_ids.get(("users", r["id"]))) is not None]
     existing = known.users.get(key)
     ref: Ref
     new: str
@@ -80,40 +88,42 @@ def _user(
         institution: Ref | None = existing.institution_id if existing else None
     elif existing is not None:
         ref, institution = existing.id, existing.institution_id
-        report.decide("users_matched_existing", institution)
+        decided["users_matched_existing", institution] += 1
     else:
         institution, rule = _institution(planner, rows, by_courses, domains)
         if institution is None:
             for row in rows:
-                report.row("users", "skipped", "no_institution")
-                for _ in profiles.pop(row["id"], []):
-                    report.row("students", "skipped", "user_skipped")
+                counted["users", "skipped", "no_institution"] += 1
+                if skipped := profiles.pop(row["id"], []):
+                    counted["students", "skipped", "user_skipped"] += len(skipped)
             return
         if rule:
-            report.decide(rule, institution)
+            decided[rule, institution] += 1
         ref = new = rows[0]["id"]
         _new_user(planner, new, institution, rows, profiles)
     if institution is None:
         institution = planner.institution.get(rows[0]["institution_id"] or "", "unknown")
     for row in rows:
-        planner.person[row["id"]] = ref
-        if planner.known_id("users", row["id"]) is not None:
-            report.row("users", "skipped", "already_imported")
+        person[row["id"]] = ref
+        if ("users", row["id"]) in known_ids:
+            counted["users", "skipped", "already_imported"] += 1
         elif row["id"] == ref:
-            report.row("users", "imported")
-            planner.link("users", row["id"], "users", ref)
+            counted["users", "imported", None] += 1
+            links.append(("users", row["id"], "users", ref))
         else:
-            report.row("users", "merged", "same_email")
-            report.decide("users_merged_by_email", institution)
-            planner.link("users", row["id"], "users", ref)
-        for profile in profiles.pop(row["id"], []):
-            planner.person[profile["id"]] = ref
-            if planner.known_id("students", profile["id"]) is not None:
-                report.row("students", "skipped", "already_imported")
+            counted["users", "merged", "same_email"] += 1
+            decided["users_merged_by_email", institution] += 1
+            links.append(("users", row["id"], "users", ref))
+        for profile in profiles.pop(row["id"], ()):
+            person[profile["id"]] = ref
+            if ("students", profile["id"]) in known_ids:
+                counted["students", "skipped", "already_imported"] += 1
+            elif profile.get("_imported"):
+                counted["students", "imported", None] += 1
+                links.append(("students", profile["id"], "users", ref))
             else:
-                outcome = "imported" if profile.get("_imported") else "merged"
-                report.row("students", outcome, None if profile.get("_imported") else "same_user")
-                planner.link("students", profile["id"], "users", ref)
+                counted["students", "merged", "same_user"] += 1
+                links.append(("students", profile["id"], "users", ref))
     planner.user_institution[ref] = institution
     planner.user_name.setdefault(ref, known.user_names.get(ref, "") if isinstance(ref, int) else "")
 
@@ -121,18 +131,18 @@ def _user(
 def _new_user(
     planner: Planner, ref: str, institution: Ref, rows: list[Row], profiles: dict[str, list[Row]]
 ) -> None:
-    report = planner.report
+    decided = planner.tally.decisions
     first = rows[0]
     role = rules.parse_role(first["role"])
     if role is None:
         role = Role.STUDENT
-        report.decide("roles_unknown_as_student", institution)
+        decided["roles_unknown_as_student", institution] += 1
     elif first["role"] != role.value:
-        report.decide("roles_parsed", institution)
+        decided["roles_parsed", institution] += 1
     hashes = [h for r in rows if (h := rules.usable_password_hash(r["password_hash"]))]
     if not hashes:
-        report.decide("users_without_usable_password", institution)
-    own = [p for r in rows for p in profiles.get(r["id"], [])]
+        decided["users_without_usable_password", institution] += 1
+    own = [p for r in rows for p in profiles.get(r["id"], ())]
     name = next((n.strip() for r in rows + own if (n := r.get("name")) and n.strip()), "")
     name = name or first["email"].strip().partition("@")[0]
     planner.add("users", {
@@ -142,9 +152,9 @@ def _new_user(
         "full_name": name[:200], "role": role, "is_platform_admin": False,
         "created_at": first["created_at"],
     })  # fmt: skip
-    report.create("users", institution)
+    planner.tally.created["users", institution] += 1
     if (first.get("status") or "").strip().casefold() == "suspended":
-        report.decide("suspended_users_imported_active", institution)
+        decided["suspended_users_imported_active", institution] += 1
     planner.user_name[ref] = name[:200]
     if own:
         own[0]["_imported"] = True
@@ -156,7 +166,7 @@ def _new_user(
         planner.add(
             "student_profiles", {"user_id": ref, "bio": "", "created_at": first["created_at"]}
         )
-        report.decide("profiles_created", institution)
+        decided["profiles_created", institution] += 1
     if role == Role.STUDENT:
         planner.new_students.append(ref)
 
@@ -170,11 +180,11 @@ def _orphan(
 ) -> None:
     """A profile whose user is gone: merged into the user of its e-mail, or a user of its own
     without a usable password (they set one through password reset)."""
-    report = planner.report
+    counted, decided = planner.tally.rows, planner.tally.decisions
     key = rules.email_key(row["email"] or "")
     if (known := planner.known_id("students", row["id"])) is not None:
         planner.person[row["id"]] = known
-        report.row("students", "skipped", "already_imported")
+        counted["students", "skipped", "already_imported"] += 1
         return
     owner: Ref | None = None
     if key in groups and (first := groups[key][0])["id"] in planner.person:
@@ -185,19 +195,20 @@ def _orphan(
         owner = planner.orphan_users[key]
     if owner is not None:
         planner.person[row["id"]] = owner
-        report.row("students", "merged", "same_email")
-        report.decide("profiles_merged_into_users", planner.user_institution.get(owner, "unknown"))
+        counted["students", "merged", "same_email"] += 1
+        owners_institution = planner.user_institution.get(owner, "unknown")
+        decided["profiles_merged_into_users", owners_institution] += 1
         planner.link("students", row["id"], "users", owner)
         return
     if not key:
-        report.row("students", "skipped", "no_email")
+        counted["students", "skipped", "no_email"] += 1
         return
     institution, rule = _institution(planner, [row], by_courses, domains)
     if institution is None:
-        report.row("students", "skipped", "no_institution")
+        counted["students", "skipped", "no_institution"] += 1
         return
     if rule:
-        report.decide(rule, institution)
+        decided[rule, institution] += 1
     ref = row["id"]
     name = (row["name"] or "").strip() or key.partition("@")[0]
     planner.add("users", {
@@ -209,9 +220,9 @@ def _orphan(
         "student_profiles",
         {"user_id": ref, "bio": row["bio"] or "", "created_at": row["created_at"]},
     )
-    report.create("users", institution)
-    report.row("students", "imported")
-    report.decide("profiles_became_users", institution)
+    planner.tally.created["users", institution] += 1
+    counted["students", "imported", None] += 1
+    decided["profiles_became_users", institution] += 1
     planner.person[ref] = ref
     planner.orphan_users[key] = ref
     planner.user_institution[ref] = institution

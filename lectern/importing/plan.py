@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lectern.importing import rules
-from lectern.importing.report import Report
+from lectern.importing.report import Report, Tally
 from lectern.institutions.rules import free_slug, normalize_name, slugify
 from lectern.models.enums import CourseAccess, CourseStatus, LessonKind
 
@@ -130,6 +130,9 @@ class Planner:
         self.legacy, self.known, self.now = legacy, known, now
         self.plan = Plan()
         self.report = self.plan.report
+        # What the people and learning stages report, a Counter increment each: handed to the
+        # report when planning ends.
+        self.tally = Tally()
         self.institution: dict[str, Ref] = {}  # legacy institution id → ref
         self.person: dict[str, Ref] = {}  # legacy users.id or students.id → user ref
         self.user_institution: dict[Ref, Ref] = {}
@@ -350,9 +353,12 @@ class Planner:
 
     # People: in lectern.importing.people
 
-    def institutions_of_person(self) -> dict[str, Counter[Ref]]:
-        """The institutions of the courses each legacy person id was enrolled in or paid for."""
+    def institutions_of_person(self, people: set[str]) -> dict[str, Counter[Ref]]:
+        """The institutions of the courses each of these legacy person ids was enrolled in or
+        paid for."""
         found: dict[str, Counter[Ref]] = defaultdict(Counter)
+        if not people:
+            return found
         for table, person in (
             ("enrollments", "user_id"),
             ("student_progress", "student_id"),
@@ -360,7 +366,8 @@ class Planner:
             ("access_requests", "student_id"),
         ):
             for row in self.legacy[table]:
-                course = self.course.get(row["course_id"] or "")
-                if course is not None:
+                if (row[person] or "") in people and (
+                    course := self.course.get(row["course_id"] or "")
+                ) is not None:
                     found[row[person] or ""][course.institution] += 1
         return found

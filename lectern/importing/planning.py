@@ -48,7 +48,7 @@ def _planned(legacy: Legacy, known: Known, now: datetime) -> Plan:
     facts_plan.qbank(learning)
     _enrollments(learning)
     learning.requests(requests)
-    planner.report.add(learning.tally)
+    planner.report.add(planner.tally)
     planner.report.notes.extend(NOTES)
     return planner.plan
 
