@@ -16,10 +16,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lectern.importing.links import COPIED_COLUMNS, link_records
 from lectern.importing.plan import Plan, Row
 from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.platform.db import insert_for
 
+LINKS_BEFORE = "lesson_progress"
 # Rows per statement of the upsert of existing enrollments' facts.
 BATCH = 5_000
 # Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
@@ -41,13 +43,13 @@ class _Load:
 
 
 async def copy_plan(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, resolve: Resolver,
-    rebuild: dict[str, list[str]],
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
+    resolve: Resolver, rebuild: dict[str, list[str]],
 ) -> None:  # fmt: skip
-    """COPY every planned row; after each table, `rebuild`'s statements for it (those of tables
-    without rows, last). The next table's records are built in a thread meanwhile, which is
-    waited for before any error is raised, so that nothing runs on after."""
-    loads = await _loads(session, driver, plan, resolve)
+    """COPY every planned row and legacy-id link; after each table, `rebuild`'s statements for
+    it (those of tables without rows, last). The next table's records are built in a thread
+    meanwhile, which is waited for before any error is raised, so that nothing runs on after."""
+    loads = await _loads(session, driver, plan, import_id, resolve)
     building = _built(loads[0]) if loads else None
     try:
         for n, load in enumerate(loads):
@@ -74,8 +76,9 @@ def _built(load: _Load) -> asyncio.Future[list[Any]]:
 
 
 async def _loads(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, resolve: Resolver
-) -> list[_Load]:
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
+    resolve: Resolver,
+) -> list[_Load]:  # fmt: skip
     """Each table's load, with the ids of every keyed table drawn first."""
     new_ids: dict[str, range | list[int]] = {}
     for name in REFERENCES:
@@ -83,11 +86,19 @@ async def _loads(
         if rows and "key" in rows[0]:
             new_ids[name] = ids = await _new_ids(driver, name, len(rows))
             resolve.ids[name].update(zip(map(itemgetter("key"), rows), ids, strict=True))
-    return [
+    loads = [
         _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
         for name in REFERENCES
         if (rows := plan.rows.get(name))
     ]
+    if plan.links:
+        links = _Load(
+            "legacy_links", COPIED_COLUMNS, lambda: link_records(plan, resolve.ids, import_id)
+        )
+        # Built while the table before is copied, copied while the largest table is built.
+        names = [load.name for load in loads]
+        loads.insert(names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(loads), links)
+    return loads
 
 
 def _table_load(

@@ -2,8 +2,10 @@
 next import takes in only what is new. Written and read as lists, table by table."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 from itertools import repeat
 
+import orjson
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,26 +14,40 @@ from lectern.importing.rows import Ids
 from lectern.models import LegacyLinks
 from lectern.models.imports import LINKS_PER_ROW
 
+# The columns of a COPY of `link_records`.
+COPIED_COLUMNS = ["import_id", "legacy_table", "legacy_ids", "lectern_ids"]
 
-async def write_links(session: AsyncSession, plan: Plan, ids: Ids, import_id: int) -> None:
-    """The plan's links, with each planned row's reference resolved to its new id."""
+
+def _link_lists(plan: Plan, ids: Ids) -> Iterator[tuple[str, list[str], list[int]]]:
+    """Per legacy table, its legacy ids and the Lectern ids they became, with each planned
+    row's reference resolved to its new id; up to LINKS_PER_ROW of each at a time."""
     by_table: dict[str, tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
     for legacy_table, legacy_id, entity, ref in plan.links:
         legacy_ids, lectern_ids = by_table[legacy_table]
         legacy_ids.append(legacy_id)
         lectern_ids.append(ids[entity][ref] if isinstance(ref, str) else ref)
+    for legacy_table, (legacy_ids, lectern_ids) in by_table.items():
+        for start in range(0, len(legacy_ids), LINKS_PER_ROW):
+            end = start + LINKS_PER_ROW
+            yield legacy_table, legacy_ids[start:end], lectern_ids[start:end]
+
+
+async def write_links(session: AsyncSession, plan: Plan, ids: Ids, import_id: int) -> None:
+    """The plan's links, inserted."""
     values = [
-        {
-            "import_id": import_id,
-            "legacy_table": legacy_table,
-            "legacy_ids": legacy_ids[start : start + LINKS_PER_ROW],
-            "lectern_ids": lectern_ids[start : start + LINKS_PER_ROW],
-        }
-        for legacy_table, (legacy_ids, lectern_ids) in by_table.items()
-        for start in range(0, len(legacy_ids), LINKS_PER_ROW)
+        {"import_id": import_id, "legacy_table": table, "legacy_ids": legacy, "lectern_ids": ours}
+        for table, legacy, ours in _link_lists(plan, ids)
     ]
     if values:
         await session.execute(insert(LegacyLinks), values)
+
+
+def link_records(plan: Plan, ids: Ids, import_id: int) -> list[tuple[int, str, str, str]]:
+    """The plan's links as COPY takes them, in COPIED_COLUMNS."""
+    return [
+        (import_id, table, orjson.dumps(legacy).decode(), orjson.dumps(ours).decode())
+        for table, legacy, ours in _link_lists(plan, ids)
+    ]
 
 
 async def known_links(session: AsyncSession) -> dict[tuple[str, str], int]:

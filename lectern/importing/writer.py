@@ -40,10 +40,10 @@ async def _write_plan(
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     if isinstance(driver, asyncpg.Connection):
-        await copy_plan(session, driver, plan, resolve, rebuild)
+        await copy_plan(session, driver, plan, import_id, resolve, rebuild)
     else:
         await _insert_plan(session, plan, resolve)
-    await write_links(session, plan, resolve.ids, import_id)
+        await write_links(session, plan, resolve.ids, import_id)
     await recount_questions(session, [resolve("qbank_questions", q) for q in plan.questions])
     return resolve
 
