@@ -1,50 +1,73 @@
 """Learning facts planned: videos watched, quiz attempts re-scored, Q-bank tests and answers."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from operator import itemgetter
 
 from lectern.importing import rules
 from lectern.importing.learning_plan import Enrolled, Facts, LearningPlanner
-from lectern.importing.plan import LessonInfo, Ref, Row, _order
+from lectern.importing.plan import LessonInfo, Ref, Row, _order, row_time
 from lectern.models.enums import LessonKind, QbankTestStatus
 from lectern.progress.rules import qbank_score
 
+# A fact row with its order (time, then id) and the enrollment and lesson it belongs to, or why
+# it is skipped.
+Matched = tuple[datetime, str, Row, tuple[Enrolled, LessonInfo] | str]
 
-def _lesson_facts(
-    lp: LearningPlanner, table: str, rows: Iterable[Row], kind: LessonKind
-) -> Iterator[tuple[Row, Enrolled, LessonInfo]]:
-    """The fact rows that belong to an enrollment and a lesson of `kind`, each with both; the
-    others are reported skipped."""
+
+def _matched(
+    lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Row], datetime]
+) -> list[Matched]:
+    """Each of the table's rows matched to its enrollment and lesson of `kind`, in the order
+    the rows were read, in which their memory lies together (in time order each lookup waits on
+    memory). The facts stages make no enrollment, so no match depends on that order."""
     lessons, people, pairs = lp.p.lesson, lp.p.person, lp.pairs
     known = lp.p.known.legacy_ids
-    counted = lp.tally.rows
     not_of_kind = f"not_a_{kind}"
-    for row in rows:
+    matched: list[Matched] = []
+    for row in lp.p.legacy[table]:
         lesson = lessons.get(row["chapter_id"] or "")
         user = people.get(row["user_id"] or "")
+        found: tuple[Enrolled, LessonInfo] | str
         if lesson is None or user is None:
-            counted[table, "skipped", "lesson_missing" if lesson is None else "user_missing"] += 1
+            found = "lesson_missing" if lesson is None else "user_missing"
         elif lesson.kind != kind:
-            counted[table, "skipped", not_of_kind] += 1
+            found = not_of_kind
         elif (state := pairs.get((user, lesson.course))) is None or state.ref is None:
-            counted[table, "skipped", "not_enrolled"] += 1
+            found = "not_enrolled"
         elif (table, row["id"]) in known:
-            counted[table, "skipped", "already_imported"] += 1
+            found = "already_imported"
         else:
-            yield row, state, lesson
+            found = (state, lesson)
+        matched.append((time(row), row["id"], row, found))
+    return matched
+
+
+def _lesson_facts(
+    lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Row], datetime]
+) -> Iterator[tuple[Row, Enrolled, LessonInfo]]:
+    """The table's rows that belong to an enrollment and a lesson of `kind` by time then id,
+    each with both; the others are reported skipped."""
+    counted = lp.tally.rows
+    matched = _matched(lp, table, kind, time)
+    # As two stable sorts: a third of the cost of one by the pair when many rows share a time,
+    # as tuples then compare their ids too.
+    matched.sort(key=itemgetter(1))
+    matched.sort(key=itemgetter(0))
+    for _time, _id, row, found in matched:
+        if isinstance(found, str):
+            counted[table, "skipped", found] += 1
+        else:
+            yield row, *found
 
 
 def videos(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
     links, recompute = lp.p.plan.links, lp.p.plan.recompute
     seen: set[tuple[Ref, Ref]] = set()
-    # By time then id, as two stable sorts: a third of the cost of one by the pair, as many
-    # rows share a time and tuples then compare their ids too.
-    rows = sorted(lp.p.legacy["video_progress"], key=itemgetter("id"))
-    rows.sort(key=itemgetter("updated_at"))
-    for row, state, lesson in _lesson_facts(lp, "video_progress", rows, LessonKind.VIDEO):
+    matched = _lesson_facts(lp, "video_progress", LessonKind.VIDEO, itemgetter("updated_at"))
+    for row, state, lesson in matched:
         enrollment = state.ref
         assert enrollment is not None
         duration = lesson.duration_s
@@ -77,8 +100,7 @@ def quizzes(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
     links, recompute = lp.p.plan.links, lp.p.plan.recompute
     attempts = lp.p.plan.rows["quiz_attempts"]
-    rows = sorted(lp.p.legacy["quiz_attempts"], key=_order)
-    for row, state, lesson in _lesson_facts(lp, "quiz_attempts", rows, LessonKind.QUIZ):
+    for row, state, lesson in _lesson_facts(lp, "quiz_attempts", LessonKind.QUIZ, row_time):
         answers = row["answers"] if isinstance(row["answers"], list) else None
         if answers is None or not lesson.answers:
             counted["quiz_attempts", "skipped", "answers_unreadable"] += 1
