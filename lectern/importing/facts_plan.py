@@ -6,7 +6,7 @@ from datetime import datetime
 from operator import itemgetter
 
 from lectern.importing import rules
-from lectern.importing.learning_plan import Enrolled, Facts, LearningPlanner
+from lectern.importing.learning_plan import Enrolled, LearningPlanner, lesson_facts
 from lectern.importing.plan import LessonInfo, Ref, Row, _order, row_time
 from lectern.models.enums import LessonKind, QbankTestStatus
 from lectern.progress.rules import qbank_score
@@ -78,13 +78,13 @@ def videos(lp: LearningPlanner) -> None:
         if bool(row["completed"]) != complete and duration > 0:
             decided["video_completion_flags_overruled", institution] += 1
         if (facts := state.facts.get(lesson.ref)) is None:
-            facts = state.facts[lesson.ref] = Facts()
-        if seconds >= facts.watched_s:
-            facts.watched_s, facts.watched = seconds, watched
+            facts = state.facts[lesson.ref] = lesson_facts(lesson.ref)
+        if seconds >= facts["watched_s"]:
+            facts["watched_s"], facts["watched"] = seconds, watched
         updated_at = row["updated_at"]
         if complete:
-            facts.completed_at = rules.earliest(facts.completed_at, updated_at)
-        facts.updated_at = updated_at
+            facts["completed_at"] = rules.earliest(facts["completed_at"], updated_at)
+        facts["updated_at"] = updated_at
         if (pair := (enrollment, lesson.ref)) in seen:
             counted["video_progress", "merged", "same_learner_and_video"] += 1
         else:
@@ -110,12 +110,12 @@ def quizzes(lp: LearningPlanner) -> None:
         if rules.differs(row["score"], 100 * score) or bool(row["passed"]) != passed:
             decided["quiz_scores_corrected", state.course.institution] += 1
         if (facts := state.facts.get(lesson.ref)) is None:
-            facts = state.facts[lesson.ref] = Facts()
-        facts.best_score = max(score, facts.best_score or 0.0)
+            facts = state.facts[lesson.ref] = lesson_facts(lesson.ref)
+        facts["best_score"] = max(score, facts["best_score"] or 0.0)
         created_at = row["created_at"]
         if passed:
-            facts.completed_at = rules.earliest(facts.completed_at, created_at)
-        facts.updated_at = created_at
+            facts["completed_at"] = rules.earliest(facts["completed_at"], created_at)
+        facts["updated_at"] = created_at
         attempts.append({
             "key": row["id"], "enrollment_id": state.ref, "lesson_id": lesson.ref,
             "answers": list(answers), "score": score, "passed": passed,

@@ -29,15 +29,14 @@ Pair = tuple[Ref, Ref]
 PROGRESS_SHAPES = 65_536
 
 
-@dataclass(slots=True)
-class Facts:
-    """A lesson_progress row of a new enrollment as the legacy rows build it."""
-
-    watched_s: float = 0.0
-    watched: list[list[float]] = field(default_factory=list)
-    best_score: float | None = None
-    completed_at: datetime | None = None
-    updated_at: datetime | None = None
+def lesson_facts(lesson: Ref) -> Row:
+    """The lesson_progress row of an enrollment's lesson, filled in as the legacy rows about it
+    come: its enrollment, and its last update where no row gave one, are set once the
+    enrollment is planned."""
+    return {
+        "enrollment_id": None, "lesson_id": lesson, "watched": [], "watched_s": 0.0,
+        "best_score": None, "completed_at": None, "updated_at": None,
+    }  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -52,16 +51,16 @@ class Enrolled:
     created_at: datetime | None = None
     source: str = EnrollmentSource.IMPORT
     paid: rules.PaidState = rules.PaidState.NONE
-    facts: dict[Ref, Facts] = field(default_factory=dict)
+    facts: dict[Ref, Row] = field(default_factory=dict)  # lesson → its lesson_facts
     row: Row | None = None
 
     @property
     def is_new(self) -> bool:
         return isinstance(self.ref, str)
 
-    def facts_of(self, lesson: Ref) -> Facts:
+    def facts_of(self, lesson: Ref) -> Row:
         if (facts := self.facts.get(lesson)) is None:
-            facts = self.facts[lesson] = Facts()
+            facts = self.facts[lesson] = lesson_facts(lesson)
         return facts
 
 
@@ -160,7 +159,7 @@ class LearningPlanner:
                 self.tally.decisions["completed_chapters_not_readings_ignored", institution] += 1
             else:
                 facts = state.facts_of(lesson.ref)
-                facts.completed_at = rules.earliest(facts.completed_at, at)
+                facts["completed_at"] = rules.earliest(facts["completed_at"], at)
         if row["watched_videos"]:
             self.tally.decisions["watched_video_lists_ignored", institution] += 1
 
@@ -331,13 +330,13 @@ def pair_key(state: Enrolled) -> Ref:
 def progress_of(state: Enrolled, required: tuple[Ref, ...]) -> tuple[float, bool, datetime | None]:
     """Progress, whether completed, and when: by Lectern's pure functions over the facts of
     the course's `required` lessons."""
-    done = [
-        (ref, facts.completed_at)
+    done = {
+        ref: at
         for ref, facts in state.facts.items()
-        if facts.completed_at is not None and ref in required
-    ]
-    progress, completed = _progress(required, frozenset(ref for ref, _ in done))
-    return progress, completed, (max(at for _, at in done) if completed and done else None)
+        if (at := facts["completed_at"]) is not None and ref in required
+    }
+    progress, completed = _progress(required, frozenset(done))
+    return progress, completed, (max(done.values()) if completed and done else None)
 
 
 @lru_cache(maxsize=PROGRESS_SHAPES)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from lectern.certificates.service import new_code
 from lectern.importing import facts_plan, rules
-from lectern.importing.learning_plan import Facts, LearningPlanner, progress_of
+from lectern.importing.learning_plan import LearningPlanner, progress_of
 from lectern.importing.people import plan_people
 from lectern.importing.plan import (
     Known,
@@ -99,11 +99,9 @@ def _enrollments(lp: LearningPlanner) -> None:
             created["certificates", institution] += 1
 
 
-def _facts(rows: list[Row], enrollment: Ref | None, facts: dict[Ref, Facts], at: datetime) -> None:
-    for lesson_ref, fact in facts.items():
-        rows.append({
-            "enrollment_id": enrollment, "lesson_id": lesson_ref, "watched": fact.watched,
-            "watched_s": fact.watched_s, "best_score": fact.best_score,
-            "completed_at": fact.completed_at,
-            "updated_at": fact.updated_at or fact.completed_at or at,
-        })  # fmt: skip
+def _facts(rows: list[Row], enrollment: Ref | None, facts: dict[Ref, Row], at: datetime) -> None:
+    """The enrollment's lesson_progress rows, made whole."""
+    for row in facts.values():
+        row["enrollment_id"] = enrollment
+        row["updated_at"] = row["updated_at"] or row["completed_at"] or at
+    rows.extend(facts.values())
