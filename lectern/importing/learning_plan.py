@@ -296,7 +296,7 @@ class LearningPlanner:
     def status_of(self, state: Enrolled) -> str:
         if not state.is_new:
             return state.existing_status or EnrollmentStatus.ACTIVE
-        return rules.enrollment_status(state.statuses, state.paid)
+        return status_before_facts(state)
 
     def default_courses(self) -> None:
         """Students who never had an enrollment join their institution's default courses, as
@@ -337,6 +337,19 @@ def progress_of(state: Enrolled, required: tuple[Ref, ...]) -> tuple[float, bool
     }
     progress, completed = _progress(required, frozenset(done))
     return progress, completed, (max(done.values()) if completed and done else None)
+
+
+def status_before_facts(state: Enrolled) -> EnrollmentStatus:
+    """rules.enrollment_status of a new enrollment's legacy statuses and payments."""
+    return _status(tuple(state.statuses), state.paid)
+
+
+@lru_cache(maxsize=PROGRESS_SHAPES)
+def _status(
+    statuses: tuple[EnrollmentStatus | None, ...], paid: rules.PaidState
+) -> EnrollmentStatus:
+    # Remembered: a handful of combinations are shared by every enrollment.
+    return rules.enrollment_status(statuses, paid)
 
 
 @lru_cache(maxsize=PROGRESS_SHAPES)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from lectern.certificates.service import new_code
 from lectern.importing import facts_plan, rules
-from lectern.importing.learning_plan import LearningPlanner, progress_of
+from lectern.importing.learning_plan import LearningPlanner, progress_of, status_before_facts
 from lectern.importing.people import plan_people
 from lectern.importing.plan import (
     Known,
@@ -69,7 +69,7 @@ def _enrollments(lp: LearningPlanner) -> None:
         course = state.course
         institution = course.institution
         progress, complete, completed_at = progress_of(state, required.get(course_ref, ()))
-        status = rules.enrollment_status(state.statuses, state.paid)
+        status = status_before_facts(state)
         if status == EnrollmentStatus.ACTIVE and complete:
             status = EnrollmentStatus.COMPLETED
             decided["enrollments_completed_by_facts", institution] += 1
