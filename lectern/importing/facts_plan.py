@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from operator import itemgetter
+from typing import Any, TypeVar
 
 from lectern.importing import rules
 from lectern.importing.learning_plan import Enrolled, LearningPlanner, lesson_facts
@@ -44,18 +45,24 @@ def _matched(
     return matched
 
 
+Record = TypeVar("Record", bound=tuple[Any, ...])
+
+
+def _by_time(records: list[Record]) -> list[Record]:
+    """Records that start with (time, id) sorted by both, as two stable sorts: a third of the
+    cost of one by the pair when many share a time, as tuples then compare their ids too."""
+    records.sort(key=itemgetter(1))
+    records.sort(key=itemgetter(0))
+    return records
+
+
 def _lesson_facts(
     lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Row], datetime]
 ) -> Iterator[tuple[Row, Enrolled, LessonInfo]]:
     """The table's rows that belong to an enrollment and a lesson of `kind` by time then id,
     each with both; the others are reported skipped."""
     counted = lp.tally.rows
-    matched = _matched(lp, table, kind, time)
-    # As two stable sorts: a third of the cost of one by the pair when many rows share a time,
-    # as tuples then compare their ids too.
-    matched.sort(key=itemgetter(1))
-    matched.sort(key=itemgetter(0))
-    for _time, _id, row, found in matched:
+    for _time, _id, row, found in _by_time(_matched(lp, table, kind, time)):
         if isinstance(found, str):
             counted[table, "skipped", found] += 1
         else:
@@ -132,29 +139,17 @@ def qbank(lp: LearningPlanner) -> None:
     answers: dict[str, list[Row]] = defaultdict(list)
     for row in lp.p.legacy["qbank_question_attempts"]:
         answers[row["test_id"] or ""].append(row)
-    known = lp.p.known.legacy_ids
-    for row in sorted(lp.p.legacy["qbank_tests"], key=_order):
-        own = answers.pop(row["id"], [])
-        pair = lp.pair_of("qbank_tests", row["user_id"], row["course_id"])
-        state = lp.pairs.get(pair) if pair else None
-        status = rules.parse_test_status(row["status"])
-        reason = None
-        if pair is not None and (state is None or state.ref is None):
-            reason = "not_enrolled"
-        elif pair is not None and status is None:
-            reason = "unknown_status"
-        elif pair is not None and ("qbank_tests", row["id"]) in known:
-            reason = "already_imported"
-        if pair is not None and reason:
-            counted["qbank_tests", "skipped", reason] += 1
-        if pair is None or reason or state is None or status is None:
+    for _time, _id, row, own, found in _by_time(_matched_tests(lp, answers)):
+        if isinstance(found, str):
+            counted["qbank_tests", "skipped", found] += 1
             if own:
                 counted["qbank_question_attempts", "skipped", "test_skipped"] += len(own)
-            continue
-        _test(lp, row, own, state, status)
+        else:
+            _test(lp, row, own, *found)
     for rows in answers.values():
         if rows:
             counted["qbank_question_attempts", "skipped", "test_missing"] += len(rows)
+    known = lp.p.known.legacy_ids
     for row in lp.p.legacy["qbank_question_statistics"]:
         question = lp.p.question.get(row["question_id"] or "")
         if question is None:
@@ -165,6 +160,37 @@ def qbank(lp: LearningPlanner) -> None:
             counted["qbank_question_statistics", "merged", "recomputed_from_answers"] += 1
             institution = lp.p.course_by_ref[question.course].institution
             decided["qbank_statistics_recomputed", institution] += 1
+
+
+# A Q-bank test with its order (time, then id), its answers, and its enrollment and status, or
+# why it is skipped.
+MatchedTest = tuple[datetime, str, Row, list[Row], tuple[Enrolled, QbankTestStatus] | str]
+
+
+def _matched_tests(lp: LearningPlanner, answers: dict[str, list[Row]]) -> list[MatchedTest]:
+    """Each Q-bank test with its answers (taken from `answers`) matched to its enrollment, in
+    the order the tests were read, as `_matched` does for lessons."""
+    people, courses, pairs = lp.p.person, lp.p.course, lp.pairs
+    known = lp.p.known.legacy_ids
+    matched: list[MatchedTest] = []
+    for row in lp.p.legacy["qbank_tests"]:
+        own = answers.pop(row["id"], [])
+        user = people.get(row["user_id"] or "")
+        course = courses.get(row["course_id"] or "")
+        status = rules.parse_test_status(row["status"])
+        found: tuple[Enrolled, QbankTestStatus] | str
+        if user is None or course is None:
+            found = "user_missing" if user is None else "course_missing"
+        elif (state := pairs.get((user, course.ref))) is None or state.ref is None:
+            found = "not_enrolled"
+        elif status is None:
+            found = "unknown_status"
+        elif ("qbank_tests", row["id"]) in known:
+            found = "already_imported"
+        else:
+            found = (state, status)
+        matched.append((row_time(row), row["id"], row, own, found))
+    return matched
 
 
 def _test(
