@@ -107,13 +107,19 @@ def quizzes(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
     links, recompute = lp.p.plan.links, lp.p.plan.recompute
     attempts = lp.p.plan.rows["quiz_attempts"]
+    # Attempts whose answers have the same JSON text share one list (source.SharedJsonLoader),
+    # which the legacy rows keep alive: each list is scored once per lesson.
+    scored: dict[tuple[Ref, int], tuple[float, bool]] = {}
     for row, state, lesson in _lesson_facts(lp, "quiz_attempts", LessonKind.QUIZ, row_time):
         answers = row["answers"] if isinstance(row["answers"], list) else None
         if answers is None or not lesson.answers:
             counted["quiz_attempts", "skipped", "answers_unreadable"] += 1
             continue
-        score = rules.rescore_quiz(lesson.answers, answers)
-        passed = rules.quiz_passed(score, lesson.pass_mark)
+        if (result := scored.get((lesson.ref, id(answers)))) is None:
+            score = rules.rescore_quiz(lesson.answers, answers)
+            result = (score, rules.quiz_passed(score, lesson.pass_mark))
+            scored[lesson.ref, id(answers)] = result
+        score, passed = result
         if rules.differs(row["score"], 100 * score) or bool(row["passed"]) != passed:
             decided["quiz_scores_corrected", state.course.institution] += 1
         if (facts := state.facts.get(lesson.ref)) is None:
