@@ -12,9 +12,9 @@ from lectern.importing.plan import LessonInfo, Ref, Row, _order, row_time
 from lectern.models.enums import LessonKind, QbankTestStatus
 from lectern.progress.rules import qbank_score
 
-# A fact row with its order (time, then id) and the enrollment and lesson it belongs to, or why
-# it is skipped.
-Matched = tuple[datetime, str, Row, tuple[Enrolled, LessonInfo] | str]
+# A fact row's order (time, then id), and the row with the enrollment and lesson it belongs to,
+# or why it is skipped.
+Matched = tuple[datetime, str, tuple[Row, Enrolled, LessonInfo] | str]
 
 
 def _matched(
@@ -30,7 +30,7 @@ def _matched(
     for row in lp.p.legacy[table]:
         lesson = lessons.get(row["chapter_id"] or "")
         user = people.get(row["user_id"] or "")
-        found: tuple[Enrolled, LessonInfo] | str
+        found: tuple[Row, Enrolled, LessonInfo] | str
         if lesson is None or user is None:
             found = "lesson_missing" if lesson is None else "user_missing"
         elif lesson.kind != kind:
@@ -40,8 +40,8 @@ def _matched(
         elif (table, row["id"]) in known:
             found = "already_imported"
         else:
-            found = (state, lesson)
-        matched.append((time(row), row["id"], row, found))
+            found = (row, state, lesson)
+        matched.append((time(row), row["id"], found))
     return matched
 
 
@@ -62,11 +62,11 @@ def _lesson_facts(
     """The table's rows that belong to an enrollment and a lesson of `kind` by time then id,
     each with both; the others are reported skipped."""
     counted = lp.tally.rows
-    for _time, _id, row, found in _by_time(_matched(lp, table, kind, time)):
+    for _time, _id, found in _by_time(_matched(lp, table, kind, time)):
         if isinstance(found, str):
             counted[table, "skipped", found] += 1
         else:
-            yield row, *found
+            yield found
 
 
 def videos(lp: LearningPlanner) -> None:
