@@ -3,8 +3,10 @@ ratio, the target, and the machine it ran on. `bench/run` runs this.
 
     bench/run [--quick] [--only NAME[,NAME]] [--reuse-scale]
 
---quick runs the smaller sets (scale at 10k and 100k, fewer approvals). A benchmark that fails
-or cannot run here (valgrind missing, the legacy sample absent) gets a row that says so.
+--quick runs the smaller sets (scale at 10k and 100k, fewer approvals). --only runs the named
+benchmarks and replaces their rows in bench/results.md, keeping the others and saying when the
+named ones ran. A benchmark that fails or cannot run here (valgrind missing, the legacy sample
+absent) gets a row that says so.
 """
 
 import argparse
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+RESULTS = BENCH / "results.md"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -307,7 +310,34 @@ def main() -> None:
                 rows.extend(scale_rows("bench/scale.py", json.loads(figures_file.read_text())))
             else:
                 rows.append(failed("bench/scale.py", output))
+    if chosen is not None and RESULTS.exists():
+        header, rows = _merged(header, rows, chosen)
     write(header, rows)
+
+
+def _merged(header: list[str], rows: list[Row], chosen: set[str]) -> tuple[list[str], list[Row]]:
+    """The rows of the benchmarks just run in place of theirs in bench/results.md, the others
+    kept, under that file's header with a line saying when these ran."""
+    lines = RESULTS.read_text().splitlines()
+    names = ", ".join(f"bench/{name}.py" for name in sorted(chosen))
+    again = f"- {names} ran again alone, "
+    kept_header = [line for line in lines if line.startswith("- ") and not line.startswith(again)]
+    when = next(line for line in header if line.startswith("- date: "))
+    kept_header.append(again + when.removeprefix("- date: "))
+    fresh: dict[str, list[Row]] = {}
+    for row in rows:
+        fresh.setdefault(row.benchmark, []).append(row)
+    merged: list[Row] = []
+    for line in lines:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if not line.startswith("| bench/") or len(cells) != 6:
+            continue
+        if cells[0].removeprefix("bench/").removesuffix(".py") not in chosen:
+            merged.append(Row(*cells))
+        elif cells[0] in fresh:
+            merged.extend(fresh.pop(cells[0]))
+    merged.extend(row for some in fresh.values() for row in some)
+    return kept_header, merged
 
 
 def write(header: list[str], rows: list[Row]) -> None:
@@ -326,7 +356,7 @@ def write(header: list[str], rows: list[Row]) -> None:
         ),
         "",
     ]
-    (BENCH / "results.md").write_text("\n".join(lines))
+    RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
 
 
