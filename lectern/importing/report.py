@@ -79,7 +79,7 @@ class Report:
             counts = self.created_by_institution[institution] = Counter()
         counts[what] += n
 
-    def add(self, tally: "Tally") -> None:
+    def add(self, tally: Tally) -> None:
         """What a tally counted, as the same calls of `row`, `decide` and `create` one by one
         would have left it (each count first seen in the same order)."""
         for (table, outcome, reason), n in tally.rows.items():
