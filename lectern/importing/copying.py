@@ -1,14 +1,16 @@
 """Writing a plan with COPY on PostgreSQL, in the caller's transaction.
 
 Every keyed table's new ids are drawn from its sequence before the first COPY, so that every
-reference and legacy-id link resolves without reading anything back. Each table's records are
-built in a thread while the server takes the COPY of the table before and builds again what
-the bulk load dropped of it (indexes, foreign keys): both cores work, and the one connection,
-with its transaction, serves the COPYs and those statements in turn.
+reference and legacy-id link resolves without reading anything back. The tables' records are
+built in a thread while the server takes the COPYs of the tables before and builds again what
+the bulk load dropped of them (indexes, foreign keys): both cores work, and the one
+connection, with its transaction, serves the COPYs and those statements in turn.
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -47,32 +49,31 @@ async def copy_plan(
     resolve: Resolver, rebuild: dict[str, list[str]],
 ) -> None:  # fmt: skip
     """COPY every planned row and legacy-id link; after each table, `rebuild`'s statements for
-    it (those of tables without rows, last). The next table's records are built in a thread
-    meanwhile, which is waited for before any error is raised, so that nothing runs on after."""
+    it (those of tables without rows, last). One thread builds the tables' records, in order
+    and as far ahead as it gets; it is waited for before any error is raised, so that nothing
+    runs on after."""
     loads = await _loads(session, driver, plan, import_id, resolve)
-    building = _built(loads[0]) if loads else None
+    builder = ThreadPoolExecutor(1, thread_name_prefix="import-records")
+    built = deque(asyncio.wrap_future(builder.submit(load.build)) for load in loads)
     try:
-        for n, load in enumerate(loads):
-            assert building is not None
-            records = await building
-            building = _built(loads[n + 1]) if n + 1 < len(loads) else None
+        for load in loads:
+            records = await built.popleft()
             if load.before:
                 await load.before()
             await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
+            del records
             for statement in rebuild.get(load.name, ()):
                 await driver.execute(statement)
     finally:
-        if building is not None:
-            await asyncio.wait([building])
+        builder.shutdown(wait=False, cancel_futures=True)
+        if built:
+            await asyncio.wait(built)
+        builder.shutdown()  # its thread has no more work: it ends at once
     loaded = {load.name for load in loads}
     for name, statements in rebuild.items():
         if name not in loaded:
             for statement in statements:
                 await driver.execute(statement)
-
-
-def _built(load: _Load) -> asyncio.Future[list[Any]]:
-    return asyncio.ensure_future(asyncio.to_thread(load.build))
 
 
 async def _loads(

@@ -4,8 +4,10 @@ constraint and tally, and a cut-over import taking in exactly the new rows."""
 
 import asyncio
 import copy
+import threading
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func, select, text
@@ -221,3 +223,24 @@ async def test_a_legacy_user_signs_in_with_their_old_password_and_again_on_the_n
     assert again.status_code == 200, again.text
     wrong = await client.post("/api/v1/auth/login", json={**credentials, "password": "nope-nope"})
     assert wrong.status_code == 401
+
+
+@pytest.mark.postgres_only
+async def test_a_copy_that_fails_midway_writes_nothing_and_leaves_no_records_being_built(
+    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = asyncpg.Connection.copy_records_to_table
+
+    async def failing(self: asyncpg.Connection, name: str, **options: Any) -> Any:
+        if name == "enrollments":
+            raise asyncpg.exceptions.DiskFullError("no room for the enrollments")
+        return await copy(self, name, **options)
+
+    monkeypatch.setattr(asyncpg.Connection, "copy_records_to_table", failing)
+    before = await _counts(db)
+
+    with pytest.raises(asyncpg.exceptions.DiskFullError):
+        await run_import(db, samples[SEEDS[0]], "sample", apply=True)
+
+    assert not [t for t in threading.enumerate() if t.name.startswith("import-records")]
+    assert await _counts(db) == before
