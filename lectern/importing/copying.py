@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -23,6 +24,8 @@ from lectern.importing.plan import Plan, Row
 from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.platform.db import insert_for
 
+# The legacy-id links are copied before this table, the largest, not last: their COPY, a few
+# large rows, then does not wait alone at the end.
 LINKS_BEFORE = "lesson_progress"
 # Rows per statement of the upsert of existing enrollments' facts.
 BATCH = 5_000
@@ -61,7 +64,6 @@ async def copy_plan(
             if load.before:
                 await load.before()
             await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
-            del records
             for statement in rebuild.get(load.name, ()):
                 await driver.execute(statement)
     finally:
@@ -94,9 +96,8 @@ async def _loads(
     ]
     if plan.links:
         links = _Load(
-            "legacy_links", COPIED_COLUMNS, lambda: link_records(plan, resolve.ids, import_id)
+            "legacy_links", COPIED_COLUMNS, partial(link_records, plan, resolve.ids, import_id)
         )
-        # Built while the table before is copied, copied while the largest table is built.
         names = [load.name for load in loads]
         loads.insert(names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(loads), links)
     return loads
