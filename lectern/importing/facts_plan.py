@@ -7,8 +7,8 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from lectern.importing import rules
-from lectern.importing.learning_plan import Enrolled, LearningPlanner, lesson_facts
-from lectern.importing.plan import LessonInfo, Ref, Row, _order, row_time
+from lectern.importing.learning_plan import Enrolled, LearningPlanner
+from lectern.importing.plan import LessonInfo, Plan, Ref, Row, _order, row_time
 from lectern.models.enums import LessonKind, QbankTestStatus
 from lectern.progress.rules import qbank_score
 
@@ -71,7 +71,7 @@ def _lesson_facts(
 
 def videos(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
-    links, recompute = lp.p.plan.links, lp.p.plan.recompute
+    plan, links = lp.p.plan, lp.p.plan.links
     seen: set[tuple[Ref, Ref]] = set()
     matched = _lesson_facts(lp, "video_progress", LessonKind.VIDEO, itemgetter("updated_at"))
     for row, state, lesson in matched:
@@ -84,8 +84,7 @@ def videos(lp: LearningPlanner) -> None:
         institution = state.course.institution
         if bool(row["completed"]) != complete and duration > 0:
             decided["video_completion_flags_overruled", institution] += 1
-        if (facts := state.facts.get(lesson.ref)) is None:
-            facts = state.facts[lesson.ref] = lesson_facts(lesson.ref)
+        facts = state.facts_of(lesson.ref)
         if seconds >= facts["watched_s"]:
             facts["watched_s"], facts["watched"] = seconds, watched
         updated_at = row["updated_at"]
@@ -99,14 +98,13 @@ def videos(lp: LearningPlanner) -> None:
             counted["video_progress", "imported", None] += 1
         decided["videos_watched_from_total_seconds", institution] += 1
         links.append(("video_progress", row["id"], "enrollments", enrollment))
-        if isinstance(enrollment, int):
-            recompute.add(enrollment)
+        _touch(plan, enrollment)
 
 
 def quizzes(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
-    links, recompute = lp.p.plan.links, lp.p.plan.recompute
-    attempts = lp.p.plan.rows["quiz_attempts"]
+    plan, links = lp.p.plan, lp.p.plan.links
+    attempts = plan.rows["quiz_attempts"]
     # Attempts whose answers have the same JSON text share one list (source.SharedJsonLoader),
     # which the legacy rows keep alive: each list is scored once per lesson.
     scored: dict[tuple[Ref, int], tuple[float, bool]] = {}
@@ -122,8 +120,7 @@ def quizzes(lp: LearningPlanner) -> None:
         score, passed = result
         if rules.differs(row["score"], 100 * score) or bool(row["passed"]) != passed:
             decided["quiz_scores_corrected", state.course.institution] += 1
-        if (facts := state.facts.get(lesson.ref)) is None:
-            facts = state.facts[lesson.ref] = lesson_facts(lesson.ref)
+        facts = state.facts_of(lesson.ref)
         facts["best_score"] = max(score, facts["best_score"] or 0.0)
         created_at = row["created_at"]
         if passed:
@@ -136,8 +133,7 @@ def quizzes(lp: LearningPlanner) -> None:
         })  # fmt: skip
         counted["quiz_attempts", "imported", None] += 1
         links.append(("quiz_attempts", row["id"], "quiz_attempts", row["id"]))
-        if isinstance(state.ref, int):
-            recompute.add(state.ref)
+        _touch(plan, state.ref)
 
 
 def qbank(lp: LearningPlanner) -> None:
@@ -242,5 +238,10 @@ def _test(
     plan.rows["qbank_test_questions"].extend(chosen.values())
     counted["qbank_tests", "imported", None] += 1
     links.append(("qbank_tests", test_id, "qbank_tests", test_id))
-    if isinstance(state.ref, int):
-        plan.recompute.add(state.ref)
+    _touch(plan, state.ref)
+
+
+def _touch(plan: Plan, enrollment: Ref | None) -> None:
+    """An enrollment Lectern already had gets new facts: its own recompute runs on it."""
+    if isinstance(enrollment, int):
+        plan.recompute.add(enrollment)

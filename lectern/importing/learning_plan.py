@@ -109,21 +109,15 @@ class LearningPlanner:
     # Enrollments from both legacy tables
 
     def enrollment_tables(self) -> None:
-        people, courses, pairs = self.p.person, self.p.course, self.pairs
         known = self.p.known.legacy_ids
         counted, decided = self.tally.rows, self.tally.decisions
         links = self.p.plan.links
         for table, person in (("enrollments", "user_id"), ("student_progress", "student_id")):
             for row in sorted(self.p.legacy[table], key=_order):
-                user = people.get(row[person] or "")
-                course = courses.get(row["course_id"] or "")
-                if user is None or course is None:
-                    reason = "user_missing" if user is None else "course_missing"
-                    counted[table, "skipped", reason] += 1
+                pair = self.pair_of(table, row[person], row["course_id"])
+                if pair is None:
                     continue
-                pair = (user, course.ref)
-                if (state := pairs.get(pair)) is None:
-                    state = self.enrolled(pair)
+                state = self.enrolled(pair)
                 if (found := known.get((table, row["id"]))) is not None:
                     state.ref = found
                     state.existing_status = state.existing_status or EnrollmentStatus.ACTIVE

@@ -50,16 +50,26 @@ def link_records(plan: Plan, ids: Ids, import_id: int) -> list[tuple[int, str, s
     ]
 
 
-async def known_links(session: AsyncSession) -> dict[tuple[str, str], int]:
-    """Every legacy row taken in so far, by (legacy table, legacy id): its Lectern id."""
+async def known_links(
+    session: AsyncSession, after: int = 0
+) -> tuple[dict[tuple[str, str], int], int]:
+    """The legacy rows taken in by the links written after link row `after`, by (legacy
+    table, legacy id): their Lectern ids; and the last link row read."""
     known: dict[tuple[str, str], int] = {}
+    last = after
     rows = await session.execute(
-        select(LegacyLinks.legacy_table, LegacyLinks.legacy_ids, LegacyLinks.lectern_ids)
+        select(
+            LegacyLinks.id,
+            LegacyLinks.legacy_table,
+            LegacyLinks.legacy_ids,
+            LegacyLinks.lectern_ids,
+        ).where(LegacyLinks.id > after)
     )
-    for legacy_table, legacy_ids, lectern_ids in rows:
+    for id_, legacy_table, legacy_ids, lectern_ids in rows:
         keys = zip(repeat(legacy_table), legacy_ids)
         known.update(zip(keys, lectern_ids, strict=True))
-    return known
+        last = max(last, id_)
+    return known, last
 
 
 async def taken_in_since(session: AsyncSession, plan: Plan) -> bool:
@@ -68,5 +78,5 @@ async def taken_in_since(session: AsyncSession, plan: Plan) -> bool:
     by the write the caller has made already, which no other can make until it commits."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("LOCK TABLE legacy_links IN SHARE ROW EXCLUSIVE MODE"))
-    linked = await known_links(session)
+    linked, _ = await known_links(session, after=plan.links_through)
     return bool(linked) and any((table, id_) in linked for table, id_, _, _ in plan.links)

@@ -33,6 +33,7 @@ def plan_import(legacy: Legacy, known: Known, now: datetime) -> Plan:
 def _planned(legacy: Legacy, known: Known, now: datetime) -> Plan:
     planner = Planner(legacy, known, now)
     planner.plan.known_names = known.institution_names
+    planner.plan.links_through = known.links_through
     planner.institutions()
     planner.courses()
     planner.lessons()

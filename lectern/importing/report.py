@@ -52,18 +52,18 @@ class Report:
             count = self.tables[name] = TableCount()
         return count
 
-    def row(self, table: str, outcome: str, reason: str | None = None) -> None:
-        """Account for one legacy row: imported, merged or skipped (with why)."""
+    def row(self, table: str, outcome: str, reason: str | None = None, n: int = 1) -> None:
+        """Account for `n` legacy rows: imported, merged or skipped (with why)."""
         count = self.tables.get(table) or self.table(table)  # once per legacy row: no call
-        count.read += 1
+        count.read += n
         if outcome == "imported":
-            count.imported += 1
+            count.imported += n
         elif outcome == "merged":
-            count.merged += 1
+            count.merged += n
         else:
-            count.skipped += 1
+            count.skipped += n
         if reason:
-            count.reasons[reason] += 1
+            count.reasons[reason] += n
 
     def decide(self, kind: str, institution: object, n: int = 1) -> None:
         if n <= 0:
@@ -83,16 +83,7 @@ class Report:
         """What a tally counted, as the same calls of `row`, `decide` and `create` one by one
         would have left it (each count first seen in the same order)."""
         for (table, outcome, reason), n in tally.rows.items():
-            count = self.table(table)
-            count.read += n
-            if outcome == "imported":
-                count.imported += n
-            elif outcome == "merged":
-                count.merged += n
-            else:
-                count.skipped += n
-            if reason:
-                count.reasons[reason] += n
+            self.row(table, outcome, reason, n)
         for (kind, institution), n in tally.decisions.items():
             self.decide(kind, institution, n)
         for (what, institution), n in tally.created.items():

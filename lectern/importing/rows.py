@@ -46,15 +46,6 @@ class Resolver:
         return self.ids[table][ref]
 
 
-def _resolving(ids: dict[str, int]) -> Callable[[Any], Any]:
-    """A plan reference into its Lectern id: ints (rows that existed) and None stay."""
-
-    def resolve(ref: Any) -> Any:
-        return ids[ref] if isinstance(ref, str) else ref
-
-    return resolve
-
-
 def _with_defaults(table: Table, columns: list[str]) -> dict[str, Any]:
     """The value of each NOT NULL column the plan leaves out, from the model's scalar or
     callable default (COPY and executemany get no ORM defaults)."""
@@ -101,7 +92,6 @@ class TableRows:
         self.references = [
             (n, resolve.ids[references[c]]) for n, c in enumerate(own) if c in references
         ]
-        self.convert = [(n, _resolving(ids)) for n, ids in self.references]
         self.json = [n for n, c in enumerate(own) if c in as_json]
         self.copied_defaults = [
             json.dumps(value) if c in as_json else value for c, value in self.filled.items()
@@ -109,8 +99,9 @@ class TableRows:
 
     def values(self, row: Row) -> list[Any]:
         values = list(self.own(row))
-        for n, convert in self.convert:
-            values[n] = convert(values[n])
+        for n, ids in self.references:
+            if isinstance(ref := values[n], str):
+                values[n] = ids[ref]
         values.extend(self.filled.values())
         return values
 

@@ -44,6 +44,8 @@ class TargetNotReady(Exception):
 
 
 class TakenInMeanwhile(TargetNotReady):
+    """An import applied after this plan was made took in some of its legacy rows."""
+
     def __init__(self) -> None:
         super().__init__(
             "Another import took in some of these legacy rows while this one was planned:"
@@ -70,7 +72,7 @@ async def check_target(database: Database) -> None:
 async def known_state(session: AsyncSession) -> Known:
     """What the target already holds that the import must recognise."""
     known = Known()
-    known.legacy_ids = await known_links(session)
+    known.legacy_ids, known.links_through = await known_links(session)
     for id_, name, key, slug in await session.execute(
         select(Institution.id, Institution.name, Institution.name_key, Institution.slug)
     ):
