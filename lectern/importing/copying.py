@@ -1,9 +1,9 @@
-"""Writing a plan with COPY on PostgreSQL, in the caller's transaction.
+"""Writing a plan's tables with COPY on PostgreSQL, in the caller's transaction.
 
-Every keyed table's new ids are drawn from its sequence before the first COPY, so that every
-reference and legacy-id link resolves without reading anything back. The tables' records are
-built in a thread while the server takes the COPYs of the tables before and builds again what
-the bulk load dropped of them (indexes, foreign keys): both cores work, and the one
+Each keyed table's new ids are drawn from its sequence before its group's first COPY, so that
+every reference and legacy-id link resolves without reading anything back. The tables' records
+are built in a thread while the server takes the COPYs of the tables before and builds again
+what the bulk load dropped of them (indexes, foreign keys): both cores work, and the one
 connection, with its transaction, serves the COPYs and those statements in turn.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.importing.links import COPIED_COLUMNS, link_records
 from lectern.importing.plan import Plan, Row
-from lectern.importing.rows import REFERENCES, Resolver, TableRows
+from lectern.importing.rows import Resolver, TableRows
 from lectern.platform.db import insert_for
 
 # The legacy-id links are copied before this table, the largest, not last: their COPY, a few
@@ -47,15 +47,16 @@ class _Load:
     before: Callable[[], Awaitable[None]] | None = None
 
 
-async def copy_plan(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
-    resolve: Resolver, rebuild: dict[str, list[str]],
+async def copy_tables(
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, tables: list[str],
+    resolve: Resolver, rebuild: dict[str, list[str]], links_of: int | None = None,
 ) -> None:  # fmt: skip
-    """COPY every planned row and legacy-id link; after each table, `rebuild`'s statements for
-    it (those of tables without rows, last). One thread builds the tables' records, in order
-    and as far ahead as it gets; it is waited for before any error is raised, so that nothing
-    runs on after."""
-    loads = await _loads(session, driver, plan, import_id, resolve)
+    """COPY the planned rows of `tables` (in REFERENCES order), and with `links_of` the plan's
+    legacy-id links as that import's; after each table, `rebuild`'s statements for it (those of
+    tables without rows, last). One thread builds the tables' records, in order and as far
+    ahead as it gets; it is waited for before any error is raised, so that nothing runs on
+    after."""
+    loads = await _loads(session, driver, plan, tables, resolve, links_of)
     builder = ThreadPoolExecutor(1, thread_name_prefix="import-records")
     built = deque(asyncio.wrap_future(builder.submit(load.build)) for load in loads)
     try:
@@ -79,24 +80,24 @@ async def copy_plan(
 
 
 async def _loads(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, import_id: int,
-    resolve: Resolver,
+    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, tables: list[str],
+    resolve: Resolver, links_of: int | None,
 ) -> list[_Load]:  # fmt: skip
     """Each table's load, with the ids of every keyed table drawn first."""
     new_ids: dict[str, range | list[int]] = {}
-    for name in REFERENCES:
+    for name in tables:
         rows = plan.rows.get(name)
         if rows and "key" in rows[0]:
             new_ids[name] = ids = await _new_ids(driver, name, len(rows))
             resolve.ids[name].update(zip(map(itemgetter("key"), rows), ids, strict=True))
     loads = [
         _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
-        for name in REFERENCES
+        for name in tables
         if (rows := plan.rows.get(name))
     ]
-    if plan.links:
+    if links_of is not None and plan.links:
         links = _Load(
-            "legacy_links", COPIED_COLUMNS, partial(link_records, plan, resolve.ids, import_id)
+            "legacy_links", COPIED_COLUMNS, partial(link_records, plan, resolve.ids, links_of)
         )
         names = [load.name for load in loads]
         loads.insert(names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(loads), links)

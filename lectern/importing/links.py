@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from itertools import repeat
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.importing.plan import Plan
@@ -50,33 +50,13 @@ def link_records(plan: Plan, ids: Ids, import_id: int) -> list[tuple[int, str, s
     ]
 
 
-async def known_links(
-    session: AsyncSession, after: int = 0
-) -> tuple[dict[tuple[str, str], int], int]:
-    """The legacy rows taken in by the links written after link row `after`, by (legacy
-    table, legacy id): their Lectern ids; and the last link row read."""
+async def known_links(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """The legacy rows earlier imports took in, by (legacy table, legacy id): their Lectern
+    ids."""
     known: dict[tuple[str, str], int] = {}
-    last = after
     rows = await session.execute(
-        select(
-            LegacyLinks.id,
-            LegacyLinks.legacy_table,
-            LegacyLinks.legacy_ids,
-            LegacyLinks.lectern_ids,
-        ).where(LegacyLinks.id > after)
+        select(LegacyLinks.legacy_table, LegacyLinks.legacy_ids, LegacyLinks.lectern_ids)
     )
-    for id_, legacy_table, legacy_ids, lectern_ids in rows:
-        keys = zip(repeat(legacy_table), legacy_ids)
-        known.update(zip(keys, lectern_ids, strict=True))
-        last = max(last, id_)
-    return known, last
-
-
-async def taken_in_since(session: AsyncSession, plan: Plan) -> bool:
-    """Whether an import that committed after `plan` was made took in some of its legacy rows.
-    Imports take turns here: on PostgreSQL by a lock on the links held until commit, on SQLite
-    by the write the caller has made already, which no other can make until it commits."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("LOCK TABLE legacy_links IN SHARE ROW EXCLUSIVE MODE"))
-    linked, _ = await known_links(session, after=plan.links_through)
-    return bool(linked) and any((table, id_) in linked for table, id_, _, _ in plan.links)
+    for legacy_table, legacy_ids, lectern_ids in rows:
+        known.update(zip(zip(repeat(legacy_table), legacy_ids), lectern_ids, strict=True))
+    return known

@@ -39,7 +39,6 @@ class Known:
     """What the target database already holds that the import must recognise."""
 
     legacy_ids: dict[tuple[str, str], int] = field(default_factory=dict)
-    links_through: int = 0  # the last legacy_links row read into legacy_ids
     institutions: dict[str, int] = field(default_factory=dict)  # name_key → id
     institution_slugs: set[str] = field(default_factory=set)
     institution_names: dict[int, str] = field(default_factory=dict)
@@ -92,8 +91,6 @@ class Plan:
     report: Report = field(default_factory=Report)
     # Names of the institutions Lectern already had, for the report.
     known_names: dict[int, str] = field(default_factory=dict)
-    # The last legacy_links row it was planned against: later ones are other imports'.
-    links_through: int = 0
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """The whole import planned, in the order its decisions depend on each other."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from lectern.certificates.service import new_code
@@ -22,26 +23,42 @@ NOTES = [
     "one interval from 0, and the 90 % rule decided completion, not the client's flag.",
     "Legacy progress numbers and course counters were not imported: Lectern derived them.",
 ]
+# The tables whose rows are final once the people and the catalogue are planned: nothing the
+# learning stages decide changes them.
+PEOPLE_AND_CATALOGUE = ("institutions", "users", "student_profiles", "courses", "chapters",
+                        "lessons", "qbank_questions")  # fmt: skip
+
+# Told, from the planning thread, that the plan's rows of these tables are final.
+TablesFinal = Callable[[Plan, tuple[str, ...]], None]
 
 
-def plan_import(legacy: Legacy, known: Known, now: datetime) -> Plan:
-    """Every legacy row decided: the rows to write, and the report that accounts for each."""
+def _nothing_to_tell(plan: Plan, tables: tuple[str, ...]) -> None:
+    return None
+
+
+def plan_import(
+    legacy: Legacy, known: Known, now: datetime, tables_final: TablesFinal = _nothing_to_tell
+) -> Plan:
+    """Every legacy row decided: the rows to write, and the report that accounts for each.
+    `tables_final` hears of each group of tables whose rows no later stage changes, so that
+    they can be written while the rest is planned."""
     with cycle_collection_paused():
-        return _planned(legacy, known, now)
+        return _planned(legacy, known, now, tables_final)
 
 
-def _planned(legacy: Legacy, known: Known, now: datetime) -> Plan:
+def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFinal) -> Plan:
     planner = Planner(legacy, known, now)
     planner.plan.known_names = known.institution_names
-    planner.plan.links_through = known.links_through
     planner.institutions()
     planner.courses()
     planner.lessons()
     planner.qbank_questions()
     plan_people(planner)
+    tables_final(planner.plan, PEOPLE_AND_CATALOGUE)
     learning = LearningPlanner(planner)
     learning.enrollment_tables()
     learning.payments()
+    tables_final(planner.plan, ("payments",))
     requests = learning.approved_requests()
     learning.default_courses()
     facts_plan.videos(learning)

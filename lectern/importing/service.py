@@ -1,7 +1,7 @@
 """The import as a command: what the target holds, the plan, and writing it in one transaction."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lectern.audit.service import run_audit
 from lectern.events.service import record_event
 from lectern.events.types import LegacyImported
-from lectern.importing.bulk import dropped_for_load
-from lectern.importing.links import known_links, taken_in_since
-from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref
+from lectern.importing.links import known_links
+from lectern.importing.plan import Known, KnownUser, Legacy, Plan, Ref, cycle_collection_paused
 from lectern.importing.planning import plan_import
 from lectern.importing.report import Report
-from lectern.importing.rows import REFERENCES, Resolver
-from lectern.importing.writer import write_plan
+from lectern.importing.rows import Resolver
+from lectern.importing.writer import PlanWriter
 from lectern.models import (
     Course,
     Enrollment,
@@ -33,24 +32,14 @@ from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from lectern.platform.migrate import alembic_config
 from lectern.progress.service import lock_enrollments, recompute_progress
-from lectern.tallies.rebuild import recounted_after_bulk_load
-
-# Rows above which a plan is written as a bulk load.
-BULK_ROWS = 10_000
 
 
 class TargetNotReady(Exception):
     """Lectern's database cannot take the import: said in one line."""
 
 
-class TakenInMeanwhile(TargetNotReady):
-    """An import applied after this plan was made took in some of its legacy rows."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Another import took in some of these legacy rows while this one was planned:"
-            " run it again"
-        )
+class PlanningStopped(Exception):
+    """Writing the plan failed: the rest of it is not needed."""
 
 
 async def check_target(database: Database) -> None:
@@ -72,7 +61,7 @@ async def check_target(database: Database) -> None:
 async def known_state(session: AsyncSession) -> Known:
     """What the target already holds that the import must recognise."""
     known = Known()
-    known.legacy_ids, known.links_through = await known_links(session)
+    known.legacy_ids = await known_links(session)
     for id_, name, key, slug in await session.execute(
         select(Institution.id, Institution.name, Institution.name_key, Institution.slug)
     ):
@@ -112,18 +101,25 @@ class Outcome:
     resolve: Resolver | None = None
 
 
-async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcome:
-    """Write the plan, recompute what it touched, and record the import and its events; a plan
-    with nothing new writes nothing."""
-    if not plan.links and not any(plan.rows.values()):
-        return Outcome(plan)
+async def import_legacy(session: AsyncSession, legacy: Legacy, source: str) -> Outcome:
+    """Plan the import against what the target holds and write it, in the caller's
+    transaction; recompute what it touched, and record the import and its events. Imports
+    take turns, so that each plans against what the one before wrote: on PostgreSQL by a lock
+    on the links held until commit, on SQLite by the write of the import's record, which no
+    other can make until it commits. A plan with nothing new leaves nothing behind."""
     record = LegacyImport(source=source, report={}, created_at=utcnow())
     session.add(record)
     await session.flush()
-    if await taken_in_since(session, plan):
-        raise TakenInMeanwhile()
-    async with _bulk_load(session, plan) as rebuild:
-        resolve = await write_plan(session, plan, record.id, rebuild)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("LOCK TABLE legacy_links IN SHARE ROW EXCLUSIVE MODE"))
+    known = await known_state(session)
+    writer = PlanWriter(session, record.id)
+    plan = await _planned_and_written(legacy, known, writer)
+    resolve = await writer.finish(plan)
+    if not plan.links and not any(plan.rows.values()):
+        await session.delete(record)
+        await session.flush()
+        return Outcome(plan)
     if plan.recompute:
         await recompute_progress(session, await lock_enrollments(session, plan.recompute))
     outcome = Outcome(plan, record.id, resolve)
@@ -141,23 +137,34 @@ async def apply_import(session: AsyncSession, plan: Plan, source: str) -> Outcom
     return outcome
 
 
-@asynccontextmanager
-async def _bulk_load(session: AsyncSession, plan: Plan) -> AsyncIterator[dict[str, list[str]]]:
-    """A large plan loaded on PostgreSQL as its documentation advises for populating a
-    database: foreign keys checked once per table after its load, secondary indexes built after
-    it where the load outgrows the table, and the tallies counted once from the rows, instead
-    of a check, index entries and a trigger per row; per table, the statements that put back
-    what was dropped. The written tables stay locked until the import commits. A small plan (a
-    cut-over's new rows) is written as commands do."""
-    rows = sum(len(rows) for rows in plan.rows.values())
-    if rows < BULK_ROWS or session.get_bind().dialect.name != "postgresql":
-        yield {}
-        return
-    connection = await session.connection()
-    loads = {name: len(plan.rows.get(name, ())) for name in REFERENCES}
-    rebuild = await dropped_for_load(connection, loads)
-    async with recounted_after_bulk_load(connection):
-        yield rebuild
+async def _planned_and_written(legacy: Legacy, known: Known, writer: PlanWriter) -> Plan:
+    """The plan, made in a thread; each group of tables it finishes is written meanwhile, so
+    that the server loads them while the later stages plan."""
+    loop = asyncio.get_running_loop()
+    final: asyncio.Queue[tuple[Plan, tuple[str, ...]] | None] = asyncio.Queue()
+    stopped = threading.Event()
+
+    def tables_final(plan: Plan, tables: tuple[str, ...]) -> None:
+        if stopped.is_set():
+            raise PlanningStopped()
+        loop.call_soon_threadsafe(final.put_nowait, (plan, tables))
+
+    def planned() -> Plan:
+        try:
+            return plan_import(legacy, known, utcnow(), tables_final)
+        finally:
+            loop.call_soon_threadsafe(final.put_nowait, None)
+
+    with cycle_collection_paused():
+        planning = asyncio.ensure_future(asyncio.to_thread(planned))
+        try:
+            while (told := await final.get()) is not None:
+                await writer.write(*told)
+        except BaseException:
+            stopped.set()
+            await asyncio.gather(planning, return_exceptions=True)
+            raise
+        return await planning
 
 
 def report_json(outcome: Outcome, source: str, *, applied: bool) -> dict[str, Any]:
@@ -193,13 +200,12 @@ async def run_import(
 ) -> dict[str, Any]:
     """Plan the import against the target and, with `apply`, write it; the report, with the
     target's audit after it."""
-    async with database.session() as session:
-        known = await known_state(session)
-    plan = plan_import(legacy, known, utcnow())
     if apply:
-        outcome = await database.run(lambda s: apply_import(s, plan, source))
+        outcome = await database.run(lambda s: import_legacy(s, legacy, source))
     else:
-        outcome = Outcome(plan)
+        async with database.session() as session:
+            known = await known_state(session)
+        outcome = Outcome(plan_import(legacy, known, utcnow()))
     result = report_json(outcome, source, applied=apply)
     async with database.session() as session:
         audit = await run_audit(session)

@@ -1,10 +1,13 @@
-"""Writing a plan in bulk, in one transaction: COPY on PostgreSQL, multi-row inserts on SQLite.
+"""Writing a plan in bulk, in one transaction, a group of tables at a time as planning finishes
+them: COPY on PostgreSQL, multi-row inserts on SQLite.
 
 Rows refer to each other by plan keys until written. On PostgreSQL the new ids are drawn from
-the tables' sequences before the first COPY (`copying`); on SQLite they come back from
+the tables' sequences before a group's first COPY (`copying`); on SQLite they come back from
 INSERT … RETURNING, in parameter order.
 """
 
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import asyncpg
@@ -12,46 +15,83 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from lectern.importing.copying import copy_plan
+from lectern.importing.bulk import dropped_for_load
+from lectern.importing.copying import copy_tables
 from lectern.importing.links import write_links
 from lectern.importing.plan import Plan, Row, cycle_collection_paused
 from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.models import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
 from lectern.platform.db import insert_for
+from lectern.tallies.rebuild import recounted_after_bulk_load
 
 # Rows per INSERT statement on SQLite, and per statement of the Q-bank recount.
 BATCH = 5_000
+# Rows of a group of tables above which it is written as a bulk load.
+BULK_ROWS = 10_000
 
 
-async def write_plan(
-    session: AsyncSession, plan: Plan, import_id: int, rebuild: dict[str, list[str]]
-) -> Resolver:
-    """Insert every planned row, running `rebuild`'s statements for each table once its rows
-    are in, then the legacy-id links; the keys' new ids."""
-    with cycle_collection_paused():
-        return await _write_plan(session, plan, import_id, rebuild)
+class PlanWriter:
+    """Writes one import's plan in the caller's transaction: each group of tables when told
+    its rows are final, then the rest, the legacy-id links and the recounts."""
 
+    def __init__(self, session: AsyncSession, import_id: int) -> None:
+        self.session, self.import_id = session, import_id
+        self.resolve = Resolver()
+        self.written: set[str] = set()
+        self.bulk = False  # whether a group was loaded in bulk: the tallies are recounted
+        self._recount = AsyncExitStack()
 
-async def _write_plan(
-    session: AsyncSession, plan: Plan, import_id: int, rebuild: dict[str, list[str]]
-) -> Resolver:
-    resolve = Resolver()
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    if isinstance(driver, asyncpg.Connection):
-        await copy_plan(session, driver, plan, import_id, resolve, rebuild)
-    else:
-        await _insert_plan(session, plan, resolve)
-        await write_links(session, plan, resolve.ids, import_id)
-    await recount_questions(session, [resolve("qbank_questions", q) for q in plan.questions])
-    return resolve
+    async def write(self, plan: Plan, tables: Iterable[str]) -> None:
+        """The planned rows of `tables`, but those written already."""
+        names = [name for name in REFERENCES if name in set(tables) - self.written]
+        self.written.update(names)
+        with cycle_collection_paused():
+            await self._write(plan, names, links=False)
 
+    async def finish(self, plan: Plan) -> Resolver:
+        """The tables not written yet, the legacy-id links, and what is counted from the rows
+        (Q-bank statistics, and the tallies after a bulk load); the keys' new ids."""
+        names = [name for name in REFERENCES if name not in self.written]
+        self.written.update(names)
+        with cycle_collection_paused():
+            await self._write(plan, names, links=True)
+        questions = [self.resolve("qbank_questions", q) for q in plan.questions]
+        await recount_questions(self.session, questions)
+        await self._recount.aclose()
+        return self.resolve
 
-async def _insert_plan(session: AsyncSession, plan: Plan, resolve: Resolver) -> None:
-    for name in REFERENCES:
-        if rows := plan.rows.get(name):
-            await _insert_table(session, TableRows(name, rows, resolve), rows, resolve)
+    async def _write(self, plan: Plan, names: list[str], *, links: bool) -> None:
+        connection = await self.session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        if isinstance(driver, asyncpg.Connection):
+            rebuild = await self._bulk_load(plan, names)
+            links_of = self.import_id if links else None
+            await copy_tables(self.session, driver, plan, names, self.resolve, rebuild, links_of)
+            return
+        for name in names:
+            if rows := plan.rows.get(name):
+                table = TableRows(name, rows, self.resolve)
+                await _insert_table(self.session, table, rows, self.resolve)
+        if links:
+            await write_links(self.session, plan, self.resolve.ids, self.import_id)
+
+    async def _bulk_load(self, plan: Plan, names: list[str]) -> dict[str, list[str]]:
+        """A large group loaded as PostgreSQL's documentation advises for populating a
+        database: foreign keys checked once per table after its load, secondary indexes built
+        after it where the load outgrows the table, and the tallies counted once from the rows
+        when the import ends, instead of a check, index entries and a trigger per row; per
+        table, the statements that put back what was dropped. The written tables stay locked
+        until the import commits. A small group (a cut-over's new rows) is written as commands
+        do."""
+        loads = {name: len(plan.rows.get(name, ())) for name in names}
+        if not any(loads.values()) or sum(loads.values()) < BULK_ROWS:
+            return {}
+        connection = await self.session.connection()
+        if not self.bulk:
+            await self._recount.enter_async_context(recounted_after_bulk_load(connection))
+            self.bulk = True
+        return await dropped_for_load(connection, loads)
 
 
 async def _insert_table(
