@@ -2,6 +2,7 @@
 once per row (the tallies are counted once by lectern.tallies.rebuild.recounted_after_bulk_load)."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,14 +37,15 @@ SMALLER_THAN_THEIR_LOAD = text("""
 
 
 async def dropped_for_load(
-    connection: AsyncConnection, loads: dict[str, int]
+    connection: AsyncConnection, loads: dict[str, int], later: Sequence[str] = ()
 ) -> dict[str, list[str]]:
     """The foreign keys of the tables about to be loaded (given in the order of their loads,
     with their rows) dropped, and the secondary indexes of those outgrown by their load
     (PostgreSQL's advice for populating a database); per table, the statements that put them
     back once its rows are in: its indexes, then each foreign key whose two tables are both
-    loaded. They run in this transaction, where PostgreSQL checks a key over its whole
-    table in one join; a load that fails leaves all as it was, the DDL rolled back with it."""
+    loaded, those naming a table loaded `later` once that one is. They run in this
+    transaction, where PostgreSQL checks a key over its whole table in one join; a load that
+    fails leaves all as it was, the DDL rolled back with it."""
     tables = [name for name, rows in loads.items() if rows]
     smaller = await connection.execute(
         SMALLER_THAN_THEIR_LOAD, {"tables": tables, "rows": [loads[t] for t in tables]}
@@ -61,7 +63,7 @@ async def dropped_for_load(
     rebuild: dict[str, list[str]] = defaultdict(list)
     for table, _name, build in indexes:
         rebuild[table].append(build)
-    order = {name: n for n, name in enumerate(loads)}
+    order = {name: n for n, name in enumerate([*loads, *later])}
     for table, named, _drop, add in foreign:
         rebuild[max(table, named, key=lambda t: order.get(t, -1))].append(add)
     return rebuild

@@ -9,7 +9,7 @@ connection, with its transaction, serves the COPYs and those statements in turn.
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -17,18 +17,14 @@ from operator import itemgetter
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lectern.importing.links import COPIED_COLUMNS, link_records
 from lectern.importing.plan import Plan, Row
 from lectern.importing.rows import Resolver, TableRows
-from lectern.platform.db import insert_for
 
 # The legacy-id links are copied before this table, the largest, not last: their COPY, a few
 # large rows, then does not wait alone at the end.
 LINKS_BEFORE = "lesson_progress"
-# Rows per statement of the upsert of existing enrollments' facts.
-BATCH = 5_000
 # Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
 ID_RANGE_ROWS = 1_000
 # Moves the sequence past `n` ids in one call and returns the last: the range is its own
@@ -44,26 +40,23 @@ class _Load:
     name: str
     columns: list[str]
     build: Callable[[], list[Any]]
-    before: Callable[[], Awaitable[None]] | None = None
 
 
 async def copy_tables(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, tables: list[str],
-    resolve: Resolver, rebuild: dict[str, list[str]], links_of: int | None = None,
+    driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
+    rebuild: dict[str, list[str]], links: tuple[int, list[str]],
 ) -> None:  # fmt: skip
-    """COPY the planned rows of `tables` (in REFERENCES order), and with `links_of` the plan's
-    legacy-id links as that import's; after each table, `rebuild`'s statements for it (those of
-    tables without rows, last). One thread builds the tables' records, in order and as far
-    ahead as it gets; it is waited for before any error is raised, so that nothing runs on
-    after."""
-    loads = await _loads(session, driver, plan, tables, resolve, links_of)
+    """COPY the planned rows of `tables` (in REFERENCES order), and the legacy-id links of the
+    legacy tables in `links` as that import's; after each table, `rebuild`'s statements for it
+    (those of tables without rows, last). One thread builds the tables' records, in order and
+    as far ahead as it gets; it is waited for before any error is raised, so that nothing runs
+    on after."""
+    loads = await _loads(driver, plan, tables, resolve, links)
     builder = ThreadPoolExecutor(1, thread_name_prefix="import-records")
     built = deque(asyncio.wrap_future(builder.submit(load.build)) for load in loads)
     try:
         for load in loads:
             records = await built.popleft()
-            if load.before:
-                await load.before()
             await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
             for statement in rebuild.get(load.name, ()):
                 await driver.execute(statement)
@@ -80,42 +73,49 @@ async def copy_tables(
 
 
 async def _loads(
-    session: AsyncSession, driver: asyncpg.Connection, plan: Plan, tables: list[str],
-    resolve: Resolver, links_of: int | None,
+    driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
+    links: tuple[int, list[str]],
 ) -> list[_Load]:  # fmt: skip
-    """Each table's load, with the ids of every keyed table drawn first."""
+    """Each table's load, with the ids of every keyed table drawn first where they were not
+    drawn ahead of its rows."""
     new_ids: dict[str, range | list[int]] = {}
     for name in tables:
         rows = plan.rows.get(name)
-        if rows and "key" in rows[0]:
+        if not rows or "key" not in rows[0]:
+            continue
+        keys = map(itemgetter("key"), rows)
+        if drawn := resolve.ids.get(name):
+            new_ids[name] = list(map(drawn.__getitem__, keys))
+        else:
             new_ids[name] = ids = await _new_ids(driver, name, len(rows))
-            resolve.ids[name].update(zip(map(itemgetter("key"), rows), ids, strict=True))
+            resolve.ids[name].update(zip(keys, ids, strict=True))
     loads = [
-        _table_load(session, TableRows(name, rows, resolve), rows, new_ids)
+        _table_load(TableRows(name, rows, resolve), rows, new_ids)
         for name in tables
         if (rows := plan.rows.get(name))
     ]
-    if links_of is not None and plan.links:
-        links = _Load(
-            "legacy_links", COPIED_COLUMNS, partial(link_records, plan, resolve.ids, links_of)
-        )
+    import_id, linked = links
+    if any(plan.links[table].legacy_ids for table in linked if table in plan.links):
+        records = partial(link_records, plan, resolve.ids, import_id, linked)
         names = [load.name for load in loads]
-        loads.insert(names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(loads), links)
+        at = names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(loads)
+        loads.insert(at, _Load("legacy_links", COPIED_COLUMNS, records))
     return loads
 
 
-def _table_load(
-    session: AsyncSession, table: TableRows, rows: list[Row], new_ids: dict[str, Any]
-) -> _Load:
+def _table_load(table: TableRows, rows: list[Row], new_ids: dict[str, Any]) -> _Load:
     ids = new_ids.get(table.name)
-    columns = table.columns if ids is None else ["id", *table.columns]
-    before = None
-    if table.name == "lesson_progress":
-        existing = [row for row in rows if isinstance(row["enrollment_id"], int)]
-        rows = [row for row in rows if not isinstance(row["enrollment_id"], int)]
-        if existing:
-            before = lambda: _facts_of_existing_enrollments(session, table, existing)  # noqa: E731
-    return _Load(table.name, columns, lambda: list(table.copy_records(rows, ids)), before)
+    columns = table.copy_columns if ids is None else ["id", *table.copy_columns]
+    return _Load(table.name, columns, lambda: list(table.copy_records(rows, ids)))
+
+
+async def draw_ids(
+    driver: asyncpg.Connection, table: str, keys: list[str], resolve: Resolver
+) -> None:
+    """New ids for the rows of `table` that will have these keys, drawn before the rows are
+    planned, so that the tables that refer to them can be written first."""
+    ids = await _new_ids(driver, table, len(keys))
+    resolve.ids[table].update(zip(keys, ids, strict=True))
 
 
 async def _new_ids(driver: asyncpg.Connection, table: str, n: int) -> range | list[int]:
@@ -133,13 +133,3 @@ async def _new_ids(driver: asyncpg.Connection, table: str, n: int) -> range | li
     await driver.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
     last: int = await driver.fetchval(RESERVE_IDS, table, n)
     return range(last - n + 1, last + 1)
-
-
-async def _facts_of_existing_enrollments(
-    session: AsyncSession, table: TableRows, rows: list[Row]
-) -> None:
-    """The facts of enrollments Lectern already had, never overwriting what it holds."""
-    upsert = insert_for(session)(table.table).on_conflict_do_nothing()
-    values = [dict(zip(table.columns, table.values(row), strict=True)) for row in rows]
-    for start in range(0, len(values), BATCH):
-        await session.execute(upsert, values[start : start + BATCH])

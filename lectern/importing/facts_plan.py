@@ -97,7 +97,7 @@ def videos(lp: LearningPlanner) -> None:
             seen.add(pair)
             counted["video_progress", "imported", None] += 1
         decided["videos_watched_from_total_seconds", institution] += 1
-        links.append(("video_progress", row["id"], "enrollments", enrollment))
+        links["video_progress"].add(row["id"], enrollment)
         _touch(plan, enrollment)
 
 
@@ -132,7 +132,7 @@ def quizzes(lp: LearningPlanner) -> None:
             "created_at": created_at,
         })  # fmt: skip
         counted["quiz_attempts", "imported", None] += 1
-        links.append(("quiz_attempts", row["id"], "quiz_attempts", row["id"]))
+        links["quiz_attempts"].add(row["id"], row["id"])
         _touch(plan, state.ref)
 
 
@@ -222,7 +222,7 @@ def _test(
         }  # fmt: skip
         plan.questions.add(question.ref)
         counted["qbank_question_attempts", "imported", None] += 1
-        links.append(("qbank_question_attempts", answer["id"], "qbank_tests", test_id))
+        links["qbank_question_attempts"].add(answer["id"], test_id)
     finished: datetime | None = None
     score: float | None = None
     if status == QbankTestStatus.COMPLETED:
@@ -237,7 +237,7 @@ def _test(
     })  # fmt: skip
     plan.rows["qbank_test_questions"].extend(chosen.values())
     counted["qbank_tests", "imported", None] += 1
-    links.append(("qbank_tests", test_id, "qbank_tests", test_id))
+    links["qbank_tests"].add(test_id, test_id)
     _touch(plan, state.ref)
 
 

@@ -144,7 +144,7 @@ class LearningPlanner:
                     counted[table, "imported", None] += 1
                 else:
                     counted[table, "merged", "same_learner_and_course"] += 1
-                links.append((table, row["id"], "enrollments", pair_key(state)))
+                links[table].add(row["id"], pair_key(state))
 
     def _readings(self, state: Enrolled, pair: Pair, row: Row) -> None:
         done = row["completed_chapters"] if isinstance(row["completed_chapters"], list) else []
@@ -229,7 +229,7 @@ class LearningPlanner:
                 else:
                     counted["payments", "merged", "same_provider_session"] += 1
                     decided["payments_deduplicated", course.institution] += 1
-                links.append(("payments", row["id"], "payments", ref))
+                links["payments"].add(row["id"], ref)
         for state in self.pairs.values():
             if state.paid == rules.PaidState.REFUNDED and state.is_new:
                 decided["enrollments_cancelled_by_refund", state.course.institution] += 1
@@ -279,7 +279,7 @@ class LearningPlanner:
             if status == RequestStatus.PENDING and pair in pending:
                 counted["access_requests", "merged", "second_pending_request"] += 1
                 decided["pending_requests_merged", institution] += 1
-                links.append(("access_requests", row["id"], "access_requests", pending[pair]))
+                links["access_requests"].add(row["id"], pending[pair])
                 continue
             if status == RequestStatus.PENDING:
                 pending[pair] = row["id"]
@@ -290,7 +290,11 @@ class LearningPlanner:
                 "created_at": row["created_at"], "reviewed_at": reviewed_at,
             })  # fmt: skip
             counted["access_requests", "imported", None] += 1
-            links.append(("access_requests", row["id"], "access_requests", row["id"]))
+            links["access_requests"].add(row["id"], row["id"])
+
+    def new_enrollments(self) -> list[str]:
+        """The keys of the enrollments the import makes."""
+        return [state.ref for state in self.pairs.values() if isinstance(state.ref, str)]
 
     def status_of(self, state: Enrolled) -> str:
         if not state.is_new:

@@ -1,16 +1,15 @@
 """The legacy-id links: which Lectern row each legacy row an import took in became, so that the
 next import takes in only what is new. Written and read as lists, table by table."""
 
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import repeat
 
 import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lectern.importing.plan import Plan
-from lectern.importing.rows import Ids
+from lectern.importing.plan import LINKED, Plan
+from lectern.importing.rows import Ids, resolved
 from lectern.models import LegacyLinks
 from lectern.models.imports import LINKS_PER_ROW
 
@@ -18,35 +17,39 @@ from lectern.models.imports import LINKS_PER_ROW
 COPIED_COLUMNS = ["import_id", "legacy_table", "legacy_ids", "lectern_ids"]
 
 
-def _link_lists(plan: Plan, ids: Ids) -> Iterator[tuple[str, list[str], list[int]]]:
-    """Per legacy table, its legacy ids and the Lectern ids they became, with each planned
-    row's reference resolved to its new id; up to LINKS_PER_ROW of each at a time."""
-    by_table: dict[str, tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
-    for legacy_table, legacy_id, entity, ref in plan.links:
-        legacy_ids, lectern_ids = by_table[legacy_table]
-        legacy_ids.append(legacy_id)
-        lectern_ids.append(ids[entity][ref] if isinstance(ref, str) else ref)
-    for legacy_table, (legacy_ids, lectern_ids) in by_table.items():
-        for start in range(0, len(legacy_ids), LINKS_PER_ROW):
+def _link_lists(
+    plan: Plan, ids: Ids, tables: Iterable[str]
+) -> Iterator[tuple[str, list[str], list[int | None]]]:
+    """Per legacy table of `tables`, its legacy ids and the Lectern ids they became, with each
+    planned row's reference resolved to its new id; up to LINKS_PER_ROW of each at a time."""
+    for legacy_table in tables:
+        if not (links := plan.links.get(legacy_table)) or not links.legacy_ids:
+            continue
+        lectern_ids = resolved(links.refs, ids[LINKED[legacy_table]])
+        for start in range(0, len(lectern_ids), LINKS_PER_ROW):
             end = start + LINKS_PER_ROW
-            yield legacy_table, legacy_ids[start:end], lectern_ids[start:end]
+            yield legacy_table, links.legacy_ids[start:end], lectern_ids[start:end]
 
 
-async def write_links(session: AsyncSession, plan: Plan, ids: Ids, import_id: int) -> None:
-    """The plan's links, inserted."""
+async def write_links(
+    session: AsyncSession, plan: Plan, ids: Ids, import_id: int, tables: Iterable[str]
+) -> None:
+    """The plan's links of the legacy `tables`, inserted."""
     values = [
         {"import_id": import_id, "legacy_table": table, "legacy_ids": legacy, "lectern_ids": ours}
-        for table, legacy, ours in _link_lists(plan, ids)
+        for table, legacy, ours in _link_lists(plan, ids, tables)
     ]
     if values:
         await session.execute(insert(LegacyLinks), values)
 
 
-def link_records(plan: Plan, ids: Ids, import_id: int) -> list[tuple[int, str, str, str]]:
-    """The plan's links as COPY takes them, in COPIED_COLUMNS."""
+def link_records(
+    plan: Plan, ids: Ids, import_id: int, tables: Iterable[str]
+) -> list[tuple[int, str, str, str]]:
+    """The plan's links of the legacy `tables` as COPY takes them, in COPIED_COLUMNS."""
     return [
         (import_id, table, orjson.dumps(legacy).decode(), orjson.dumps(ours).decode())
-        for table, legacy, ours in _link_lists(plan, ids)
+        for table, legacy, ours in _link_lists(plan, ids, tables)
     ]
 
 

@@ -109,21 +109,21 @@ def _user(
             counted["users", "skipped", "already_imported"] += 1
         elif row["id"] == ref:
             counted["users", "imported", None] += 1
-            links.append(("users", row["id"], "users", ref))
+            links["users"].add(row["id"], ref)
         else:
             counted["users", "merged", "same_email"] += 1
             decided["users_merged_by_email", institution] += 1
-            links.append(("users", row["id"], "users", ref))
+            links["users"].add(row["id"], ref)
         for profile in profiles.pop(row["id"], ()):
             person[profile["id"]] = ref
             if ("students", profile["id"]) in known_ids:
                 counted["students", "skipped", "already_imported"] += 1
             elif profile.get("_imported"):
                 counted["students", "imported", None] += 1
-                links.append(("students", profile["id"], "users", ref))
+                links["students"].add(profile["id"], ref)
             else:
                 counted["students", "merged", "same_user"] += 1
-                links.append(("students", profile["id"], "users", ref))
+                links["students"].add(profile["id"], ref)
     planner.user_institution[ref] = institution
     planner.user_name.setdefault(ref, known.user_names.get(ref, "") if isinstance(ref, int) else "")
 
@@ -198,7 +198,7 @@ def _orphan(
         counted["students", "merged", "same_email"] += 1
         owners_institution = planner.user_institution.get(owner, "unknown")
         decided["profiles_merged_into_users", owners_institution] += 1
-        planner.link("students", row["id"], "users", owner)
+        planner.link("students", row["id"], owner)
         return
     if not key:
         counted["students", "skipped", "no_email"] += 1
@@ -228,4 +228,4 @@ def _orphan(
     planner.user_institution[ref] = institution
     planner.user_name[ref] = name[:200]
     planner.new_students.append(ref)
-    planner.link("students", ref, "users", ref)
+    planner.link("students", ref, ref)

@@ -79,11 +79,39 @@ class QuestionInfo:
     choices: int
 
 
+# Each legacy table, and the Lectern table whose rows its rows become.
+LINKED = {
+    "institutions": "institutions", "users": "users", "students": "users", "courses": "courses",
+    "chapters": "lessons", "quiz_questions": "lessons", "qbank_questions": "qbank_questions",
+    "enrollments": "enrollments", "student_progress": "enrollments",
+    "video_progress": "enrollments", "quiz_attempts": "quiz_attempts",
+    "qbank_tests": "qbank_tests", "qbank_question_attempts": "qbank_tests",
+    "payments": "payments", "access_requests": "access_requests",
+}  # fmt: skip
+
+
+@dataclass(slots=True)
+class Links:
+    """What a legacy table's rows became: their ids and, in step, the refs of the rows of its
+    LINKED table they were taken into."""
+
+    legacy_ids: list[str] = field(default_factory=list)
+    refs: list[Ref] = field(default_factory=list)
+
+    def add(self, legacy_id: str, ref: Ref) -> None:
+        self.legacy_ids.append(legacy_id)
+        self.refs.append(ref)
+
+
 @dataclass
 class Plan:
     rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
-    # (legacy table, legacy id, Lectern table, ref): what each legacy row became.
-    links: list[tuple[str, str, str, Ref]] = field(default_factory=list)
+    # What each legacy row became, by legacy table.
+    links: dict[str, Links] = field(default_factory=lambda: defaultdict(Links))
+    # The keys of a table's rows, planned before the rows are: their ids can be drawn early.
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    # lesson_progress rows of enrollments Lectern already had: added where it holds none.
+    facts_of_known: list[Row] = field(default_factory=list)
     # Existing enrollments that get new facts: Lectern's own recompute runs on them.
     recompute: set[int] = field(default_factory=set)
     # Q-bank questions whose statistics are recomputed from the answers.
@@ -91,6 +119,10 @@ class Plan:
     report: Report = field(default_factory=Report)
     # Names of the institutions Lectern already had, for the report.
     known_names: dict[int, str] = field(default_factory=dict)
+
+    def takes_in_nothing(self) -> bool:
+        taken_in = (links.legacy_ids for links in self.links.values())
+        return not any(self.rows.values()) and not self.facts_of_known and not any(taken_in)
 
 
 @contextmanager
@@ -150,8 +182,8 @@ class Planner:
     def known_id(self, table: str, legacy_id: str) -> int | None:
         return self.known.legacy_ids.get((table, legacy_id))
 
-    def link(self, table: str, legacy_id: str, entity: str, ref: Ref) -> None:
-        self.plan.links.append((table, legacy_id, entity, ref))
+    def link(self, table: str, legacy_id: str, ref: Ref) -> None:
+        self.plan.links[table].add(legacy_id, ref)
 
     def add(self, table: str, row: Row) -> None:
         self.plan.rows[table].append(row)
@@ -202,7 +234,7 @@ class Planner:
                 else:
                     self.report.row("institutions", "merged", "same_normalized_name")
                     self.report.decide("institutions_merged", ref)
-                self.link("institutions", row["id"], "institutions", ref)
+                self.link("institutions", row["id"], ref)
 
     # Courses and their content
 
@@ -251,7 +283,7 @@ class Planner:
             })  # fmt: skip
             self.report.row("courses", "imported")
             self.report.create("courses", institution)
-            self.link("courses", row["id"], "courses", ref)
+            self.link("courses", row["id"], ref)
 
     def lessons(self) -> None:
         questions: dict[str, list[Row]] = defaultdict(list)
@@ -294,7 +326,7 @@ class Planner:
                 "body": row["content"] or "", "pass_mark": mark, "questions": authored,
             })  # fmt: skip
             self.report.row("chapters", "imported")
-            self.link("chapters", row["id"], "lessons", ref)
+            self.link("chapters", row["id"], ref)
         for rows in questions.values():
             for _ in rows:
                 self.report.row("quiz_questions", "skipped", "chapter_missing")
@@ -321,7 +353,7 @@ class Planner:
                 self.report.row("quiz_questions", "skipped", "already_imported")
             else:
                 self.report.row("quiz_questions", "imported")
-                self.link("quiz_questions", row["id"], "lessons", chapter_id)
+                self.link("quiz_questions", row["id"], chapter_id)
         return tuple(answers), authored
 
     def qbank_questions(self) -> None:
@@ -349,7 +381,7 @@ class Planner:
             })  # fmt: skip
             self.plan.questions.add(ref)
             self.report.row("qbank_questions", "imported")
-            self.link("qbank_questions", row["id"], "qbank_questions", ref)
+            self.link("qbank_questions", row["id"], ref)
 
     # People: in lectern.importing.people
 

@@ -61,11 +61,16 @@ def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFi
     tables_final(planner.plan, ("payments",))
     requests = learning.approved_requests()
     learning.default_courses()
+    # Every enrollment the import makes is known from here; the facts decide only how far.
+    planner.plan.keys["enrollments"] = learning.new_enrollments()
+    learning.requests(requests)
+    tables_final(planner.plan, ("access_requests",))
     facts_plan.videos(learning)
     facts_plan.quizzes(learning)
+    tables_final(planner.plan, ("quiz_attempts",))
     facts_plan.qbank(learning)
+    tables_final(planner.plan, ("qbank_tests", "qbank_test_questions"))
     _enrollments(learning)
-    learning.requests(requests)
     planner.report.add(planner.tally)
     planner.report.notes.extend(NOTES)
     return planner.plan
@@ -82,7 +87,7 @@ def _enrollments(lp: LearningPlanner) -> None:
     }
     for (user, course_ref), state in lp.pairs.items():
         if not state.is_new:
-            _facts(lesson_progress, state.ref, state.facts, now)
+            _facts(plan.facts_of_known, state.ref, state.facts, now)
             continue
         course = state.course
         institution = course.institution

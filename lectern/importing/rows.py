@@ -5,7 +5,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any
 
 import orjson
@@ -60,7 +60,7 @@ def _with_defaults(table: Table, columns: list[str]) -> dict[str, Any]:
     return filled
 
 
-def _resolved(refs: Iterable[Ref | None], ids: dict[str, int]) -> list[int | None]:
+def resolved(refs: list[Ref] | list[Ref | None], ids: dict[str, int]) -> list[int | None]:
     """A column of plan references as Lectern ids: keys of planned rows through `ids`, ints
     (rows that existed) and None as they are."""
     try:
@@ -69,12 +69,18 @@ def _resolved(refs: Iterable[Ref | None], ids: dict[str, int]) -> list[int | Non
         return [ids[ref] if isinstance(ref, str) else ref for ref in refs]
 
 
-def _one(column: str) -> Callable[[Row], tuple[Any]]:
-    return lambda row: (row[column],)
+def _getter(columns: list[str]) -> Callable[[Row], tuple[Any, ...]]:
+    """A row's values of `columns`, as a tuple whatever their number."""
+    if len(columns) > 1:
+        return itemgetter(*columns)
+    if columns:
+        column = columns[0]
+        return lambda row: (row[column],)
+    return lambda row: ()
 
 
 def _json_texts(values: Iterable[Any]) -> list[str]:
-    return [orjson.dumps(value).decode() for value in values]
+    return list(map(bytes.decode, map(orjson.dumps, values)))
 
 
 class TableRows:
@@ -84,7 +90,7 @@ class TableRows:
         self.name, self.table = name, Base.metadata.tables[name]
         self.keyed = "key" in rows[0]
         own = [c for c in rows[0] if c != "key"]
-        self.own: Callable[[Row], Any] = itemgetter(*own) if len(own) > 1 else _one(own[0])
+        self.own = _getter(own)
         self.filled = _with_defaults(self.table, own)
         self.columns = own + list(self.filled)
         references = REFERENCES[name]
@@ -92,9 +98,16 @@ class TableRows:
         self.references = [
             (n, resolve.ids[references[c]]) for n, c in enumerate(own) if c in references
         ]
-        self.json = [n for n, c in enumerate(own) if c in as_json]
+        self.json = [c for c in own if c in as_json]
+        self.as_is = [c for c in own if c not in references and c not in as_json]
         self.copied_defaults = [
             json.dumps(value) if c in as_json else value for c, value in self.filled.items()
+        ]
+        self.copy_columns = [
+            *(own[n] for n, _ in self.references),
+            *self.json,
+            *self.filled,
+            *self.as_is,
         ]
 
     def values(self, row: Row) -> list[Any]:
@@ -105,16 +118,21 @@ class TableRows:
         values.extend(self.filled.values())
         return values
 
+    def as_dict(self, row: Row) -> dict[str, Any]:
+        return dict(zip(self.columns, self.values(row), strict=True))
+
     def copy_records(
         self, rows: list[Row], new_ids: Iterable[int] | None
     ) -> Iterator[tuple[Any, ...]]:
-        """The rows' values as COPY takes them, built a column at a time: the new id first
-        where the rows are keyed, references resolved, JSON as its text."""
-        columns: list[Iterable[Any]] = list(zip(*map(self.own, rows), strict=True))
-        for n, ids in self.references:
-            columns[n] = _resolved(columns[n], ids)
-        for n in self.json:
-            columns[n] = _json_texts(columns[n])
-        leads = [] if new_ids is None else [new_ids]
-        defaults = [repeat(value, len(rows)) for value in self.copied_defaults]
-        return zip(*leads, *columns, *defaults, strict=True)
+        """The rows' values as COPY takes them, in `copy_columns` order after the new id where
+        the rows are keyed: each reference column resolved and each JSON column as its text,
+        a column at a time, the defaults, then each row's values as planned, taken a row at a
+        time rather than moved into columns and back."""
+        changed: list[Iterable[Any]] = [] if new_ids is None else [new_ids]
+        for column, (_, ids) in zip(self.copy_columns, self.references, strict=False):
+            changed.append(resolved(list(map(itemgetter(column), rows)), ids))
+        for column in self.json:
+            changed.append(_json_texts(map(itemgetter(column), rows)))
+        changed.extend(repeat(value, len(rows)) for value in self.copied_defaults)
+        front = zip(*changed, strict=True) if changed else repeat((), len(rows))
+        return map(add, front, map(_getter(self.as_is), rows))

@@ -116,7 +116,7 @@ async def import_legacy(session: AsyncSession, legacy: Legacy, source: str) -> O
     writer = PlanWriter(session, record.id)
     plan = await _planned_and_written(legacy, known, writer)
     resolve = await writer.finish(plan)
-    if not plan.links and not any(plan.rows.values()):
+    if plan.takes_in_nothing():
         await session.delete(record)
         await session.flush()
         return Outcome(plan)

@@ -6,6 +6,7 @@ the tables' sequences before a group's first COPY (`copying`); on SQLite they co
 INSERT … RETURNING, in parameter order.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -16,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from lectern.importing.bulk import dropped_for_load
-from lectern.importing.copying import copy_tables
+from lectern.importing.copying import copy_tables, draw_ids
 from lectern.importing.links import write_links
-from lectern.importing.plan import Plan, Row, cycle_collection_paused
+from lectern.importing.plan import LINKED, Plan, Row, cycle_collection_paused
 from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.models import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
@@ -32,49 +33,87 @@ BULK_ROWS = 10_000
 
 
 class PlanWriter:
-    """Writes one import's plan in the caller's transaction: each group of tables when told
-    its rows are final, then the rest, the legacy-id links and the recounts."""
+    """Writes one import's plan in the caller's transaction: each group of tables, with the
+    legacy-id links of the rows that became theirs, when told its rows are final; then the
+    rest, and the recounts."""
 
     def __init__(self, session: AsyncSession, import_id: int) -> None:
         self.session, self.import_id = session, import_id
         self.resolve = Resolver()
         self.written: set[str] = set()
         self.bulk = False  # whether a group was loaded in bulk: the tallies are recounted
+        # Foreign keys dropped for a bulk load, added back once the table they name is written.
+        self.rebuild_later: dict[str, list[str]] = defaultdict(list)
         self._recount = AsyncExitStack()
 
     async def write(self, plan: Plan, tables: Iterable[str]) -> None:
-        """The planned rows of `tables`, but those written already."""
+        """The planned rows of `tables`, but those written already; left for `finish` where
+        a table they refer to has no ids yet."""
         names = [name for name in REFERENCES if name in set(tables) - self.written]
+        if not await self._referred_ids_drawn(plan, names):
+            return
         self.written.update(names)
         with cycle_collection_paused():
-            await self._write(plan, names, links=False)
+            await self._write(plan, names)
 
     async def finish(self, plan: Plan) -> Resolver:
-        """The tables not written yet, the legacy-id links, and what is counted from the rows
+        """The tables not written yet with their legacy-id links, and what is counted from the rows
         (Q-bank statistics, and the tallies after a bulk load); the keys' new ids."""
         names = [name for name in REFERENCES if name not in self.written]
         self.written.update(names)
         with cycle_collection_paused():
-            await self._write(plan, names, links=True)
+            await self._write(plan, names)
         questions = [self.resolve("qbank_questions", q) for q in plan.questions]
         await recount_questions(self.session, questions)
         await self._recount.aclose()
         return self.resolve
 
-    async def _write(self, plan: Plan, names: list[str], *, links: bool) -> None:
+    async def _referred_ids_drawn(self, plan: Plan, names: list[str]) -> bool:
+        """Whether every table these tables refer to has its new rows' ids: written already,
+        or drawn now from the keys planned ahead of its rows. Only a bulk load on PostgreSQL
+        goes ahead of a table it refers to, its foreign keys dropped until that table is
+        written; SQLite gives the ids as the rows go in."""
+        referred = {table for name in names for table in REFERENCES[name].values()}
+        waiting = [t for t in referred - self.written - set(names) if not self.resolve.ids.get(t)]
+        if not waiting:
+            return True
+        driver = await self._driver()
+        bulk = sum(len(plan.rows.get(name, ())) for name in names) >= BULK_ROWS
+        if not (isinstance(driver, asyncpg.Connection) and bulk and set(waiting) <= set(plan.keys)):
+            return False
+        for table in waiting:
+            await draw_ids(driver, table, plan.keys[table], self.resolve)
+        return True
+
+    async def _driver(self) -> Any:
         connection = await self.session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
+        return (await connection.get_raw_connection()).driver_connection
+
+    async def _write(self, plan: Plan, names: list[str]) -> None:
+        """The rows of the tables `names`, and the links of the legacy tables whose rows
+        became theirs."""
+        linked = [legacy for legacy, table in LINKED.items() if table in names]
+        driver = await self._driver()
         if isinstance(driver, asyncpg.Connection):
             rebuild = await self._bulk_load(plan, names)
-            links_of = self.import_id if links else None
-            await copy_tables(self.session, driver, plan, names, self.resolve, rebuild, links_of)
-            return
-        for name in names:
-            if rows := plan.rows.get(name):
-                table = TableRows(name, rows, self.resolve)
-                await _insert_table(self.session, table, rows, self.resolve)
-        if links:
-            await write_links(self.session, plan, self.resolve.ids, self.import_id)
+            for name in names:
+                rebuild.setdefault(name, []).extend(self.rebuild_later.pop(name, ()))
+            links = (self.import_id, linked)
+            await copy_tables(driver, plan, names, self.resolve, rebuild, links)
+        else:
+            for name in names:
+                if rows := plan.rows.get(name):
+                    table = TableRows(name, rows, self.resolve)
+                    await _insert_table(self.session, table, rows, self.resolve)
+            await write_links(self.session, plan, self.resolve.ids, self.import_id, linked)
+        if "lesson_progress" in names and plan.facts_of_known:
+            await self._facts_of_known_enrollments(plan.facts_of_known)
+
+    async def _facts_of_known_enrollments(self, rows: list[Row]) -> None:
+        """The facts of enrollments Lectern already had, never overwriting what it holds."""
+        table = TableRows("lesson_progress", rows, self.resolve)
+        upsert = insert_for(self.session)(table.table).on_conflict_do_nothing()
+        await _insert(self.session, upsert, [table.as_dict(row) for row in rows])
 
     async def _bulk_load(self, plan: Plan, names: list[str]) -> dict[str, list[str]]:
         """A large group loaded as PostgreSQL's documentation advises for populating a
@@ -91,22 +130,23 @@ class PlanWriter:
         if not self.bulk:
             await self._recount.enter_async_context(recounted_after_bulk_load(connection))
             self.bulk = True
-        return await dropped_for_load(connection, loads)
+        later = [name for name in REFERENCES if name not in self.written and name not in names]
+        rebuild = await dropped_for_load(connection, loads, later)
+        for name in later:
+            self.rebuild_later[name].extend(rebuild.pop(name, ()))
+        return rebuild
 
 
 async def _insert_table(
     session: AsyncSession, table: TableRows, rows: list[Row], resolve: Resolver
 ) -> None:
-    values = [dict(zip(table.columns, table.values(row), strict=True)) for row in rows]
+    values = [table.as_dict(row) for row in rows]
     if table.keyed:
         statement = insert(table.table).returning(table.table.c.id, sort_by_parameter_order=True)
         new_ids = list((await session.execute(statement, values)).scalars())
         keys = resolve.ids[table.name]
         for row, new_id in zip(rows, new_ids, strict=True):
             keys[row["key"]] = new_id
-    elif table.name == "lesson_progress":
-        # Facts of an enrollment Lectern already had never overwrite what it holds.
-        await _insert(session, insert_for(session)(table.table).on_conflict_do_nothing(), values)
     else:
         await _insert(session, insert(table.table), values)
 
