@@ -12,10 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from lectern.importing import writer
-from lectern.importing.plan import Legacy
+from lectern.importing import planning, writer
+from lectern.importing.learning_plan import LearningPlanner
+from lectern.importing.plan import Legacy, Plan
 from lectern.importing.service import run_import
 from lectern.importing.source import read_legacy
+from lectern.importing.writer import PlanWriter
 from lectern.models import Base, Enrollment, Event, LegacyImport, Payment, User
 from lectern.platform.db import Database
 from tests.importing.conftest import SEEDS
@@ -220,21 +222,50 @@ async def test_a_legacy_user_signs_in_with_their_old_password_and_again_on_the_n
 
 
 @pytest.mark.postgres_only
-async def test_a_copy_that_fails_midway_writes_nothing_and_leaves_no_records_being_built(
-    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("table", ["users", "enrollments"])
+async def test_a_copy_that_fails_midway_writes_nothing_and_stops_what_runs_beside_it(
+    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch, table: str
 ) -> None:
+    """The users are written while the rest is planned (here, planning waits at the payments
+    until writing them has failed), the enrollments after: either way the error comes out, no
+    records are left being built, and planning goes no further."""
     copy = asyncpg.Connection.copy_records_to_table
+    write, payments, decided = PlanWriter.write, LearningPlanner.payments, planning._enrollments
+    failed = threading.Event()
+    enrollments_decided: list[bool] = []
 
     async def failing(self: asyncpg.Connection, name: str, **options: Any) -> Any:
-        if name == "enrollments":
-            raise asyncpg.exceptions.DiskFullError("no room for the enrollments")
+        if name == table:
+            raise asyncpg.exceptions.DiskFullError(f"no room for the {table}")
         return await copy(self, name, **options)
 
+    async def writing(self: PlanWriter, plan: Plan, tables: tuple[str, ...]) -> None:
+        try:
+            await write(self, plan, tables)
+        except asyncpg.exceptions.DiskFullError:
+            failed.set()
+            raise
+
+    def paying(learning: LearningPlanner) -> None:
+        if table == "users":
+            assert failed.wait(timeout=30)
+        payments(learning)
+
+    def deciding(learning: LearningPlanner) -> None:
+        enrollments_decided.append(True)
+        decided(learning)
+
     monkeypatch.setattr(asyncpg.Connection, "copy_records_to_table", failing)
-    before = await _counts(db)
+    monkeypatch.setattr(PlanWriter, "write", writing)
+    monkeypatch.setattr(LearningPlanner, "payments", paying)
+    monkeypatch.setattr(planning, "_enrollments", deciding)
+    monkeypatch.setattr(writer, "BULK_ROWS", 0)
+    before, keys_before = await _counts(db), await _foreign_keys(db)
 
     with pytest.raises(asyncpg.exceptions.DiskFullError):
         await run_import(db, samples[SEEDS[0]], "sample", apply=True)
 
     assert not [t for t in threading.enumerate() if t.name.startswith("import-records")]
     assert await _counts(db) == before
+    assert await _foreign_keys(db) == keys_before
+    assert enrollments_decided == ([] if table == "users" else [True])
