@@ -67,7 +67,8 @@ def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFi
     tables_final(planner.plan, ("access_requests",))
     facts_plan.videos(learning)
     facts_plan.quizzes(learning)
-    tables_final(planner.plan, ("quiz_attempts",))
+    _lesson_progress(learning)
+    tables_final(planner.plan, ("lesson_progress", "quiz_attempts"))
     facts_plan.qbank(learning)
     tables_final(planner.plan, ("qbank_tests", "qbank_test_questions"))
     _enrollments(learning)
@@ -76,18 +77,28 @@ def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFi
     return planner.plan
 
 
+def _lesson_progress(lp: LearningPlanner) -> None:
+    """Each enrollment's lesson_progress rows, made whole once every lesson fact is in (the
+    Q-bank's tests are none): a new enrollment's dated by its creation where no fact is."""
+    plan, now = lp.p.plan, lp.p.now
+    for state in lp.pairs.values():
+        if state.is_new:
+            _facts(plan.rows["lesson_progress"], state.ref, state.facts, state.created_at or now)
+        else:
+            _facts(plan.facts_of_known, state.ref, state.facts, now)
+
+
 def _enrollments(lp: LearningPlanner) -> None:
     """The new enrollments' rows with progress, status and certificate from their facts."""
     plan, now, user_name = lp.p.plan, lp.p.now, lp.p.user_name
     decided, created = lp.tally.decisions, lp.tally.created
-    enrollments, lesson_progress = plan.rows["enrollments"], plan.rows["lesson_progress"]
+    enrollments = plan.rows["enrollments"]
     required = {
         course: tuple(lesson.ref for lesson in lessons if lesson.required)
         for course, lessons in lp.p.lessons_of.items()
     }
     for (user, course_ref), state in lp.pairs.items():
         if not state.is_new:
-            _facts(plan.facts_of_known, state.ref, state.facts, now)
             continue
         course = state.course
         institution = course.institution
@@ -112,7 +123,6 @@ def _enrollments(lp: LearningPlanner) -> None:
             "created_at": created_at, "updated_at": now,
         })  # fmt: skip
         created["enrollments", institution] += 1
-        _facts(lesson_progress, state.ref, state.facts, created_at)
         if status == EnrollmentStatus.COMPLETED:
             plan.rows["certificates"].append({
                 "enrollment_id": state.ref, "code": new_code(), "user_id": user,

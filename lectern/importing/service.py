@@ -114,8 +114,9 @@ async def import_legacy(session: AsyncSession, legacy: Legacy, source: str) -> O
         await session.execute(text("LOCK TABLE legacy_links IN SHARE ROW EXCLUSIVE MODE"))
     known = await known_state(session)
     writer = PlanWriter(session, record.id)
-    plan = await _planned_and_written(legacy, known, writer)
-    resolve = await writer.finish(plan)
+    with cycle_collection_paused():
+        plan = await _planned_and_written(legacy, known, writer)
+        resolve = await writer.finish(plan)
     if plan.takes_in_nothing():
         await session.delete(record)
         await session.flush()
@@ -139,7 +140,8 @@ async def import_legacy(session: AsyncSession, legacy: Legacy, source: str) -> O
 
 async def _planned_and_written(legacy: Legacy, known: Known, writer: PlanWriter) -> Plan:
     """The plan, made in a thread; each group of tables it finishes is written meanwhile, so
-    that the server loads them while the later stages plan."""
+    that the server loads them while the later stages plan. The caller pauses the cycle
+    collector, for both threads."""
     loop = asyncio.get_running_loop()
     final: asyncio.Queue[tuple[Plan, tuple[str, ...]] | None] = asyncio.Queue()
     stopped = threading.Event()
@@ -155,16 +157,15 @@ async def _planned_and_written(legacy: Legacy, known: Known, writer: PlanWriter)
         finally:
             loop.call_soon_threadsafe(final.put_nowait, None)
 
-    with cycle_collection_paused():
-        planning = asyncio.ensure_future(asyncio.to_thread(planned))
-        try:
-            while (told := await final.get()) is not None:
-                await writer.write(*told)
-        except BaseException:
-            stopped.set()
-            await asyncio.gather(planning, return_exceptions=True)
-            raise
-        return await planning
+    planning = asyncio.ensure_future(asyncio.to_thread(planned))
+    try:
+        while (told := await final.get()) is not None:
+            await writer.write(*told)
+    except BaseException:
+        stopped.set()
+        await asyncio.gather(planning, return_exceptions=True)
+        raise
+    return await planning
 
 
 def report_json(outcome: Outcome, source: str, *, applied: bool) -> dict[str, Any]:

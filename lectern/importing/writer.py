@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from lectern.importing.bulk import dropped_for_load
 from lectern.importing.copying import copy_tables, draw_ids
 from lectern.importing.links import write_links
-from lectern.importing.plan import LINKED, Plan, Row, cycle_collection_paused
+from lectern.importing.plan import LINKED, Plan, Row
 from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.models import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
@@ -53,16 +53,14 @@ class PlanWriter:
         if not await self._referred_ids_drawn(plan, names):
             return
         self.written.update(names)
-        with cycle_collection_paused():
-            await self._write(plan, names)
+        await self._write(plan, names)
 
     async def finish(self, plan: Plan) -> Resolver:
         """The tables not written yet with their legacy-id links, and what is counted from the rows
         (Q-bank statistics, and the tallies after a bulk load); the keys' new ids."""
         names = [name for name in REFERENCES if name not in self.written]
         self.written.update(names)
-        with cycle_collection_paused():
-            await self._write(plan, names)
+        await self._write(plan, names)
         questions = [self.resolve("qbank_questions", q) for q in plan.questions]
         await recount_questions(self.session, questions)
         await self._recount.aclose()
