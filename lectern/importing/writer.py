@@ -72,15 +72,16 @@ class PlanWriter:
         goes ahead of a table it refers to, its foreign keys dropped until that table is
         written; SQLite gives the ids as the rows go in."""
         referred = {table for name in names for table in REFERENCES[name].values()}
-        waiting = [t for t in referred - self.written - set(names) if not self.resolve.ids.get(t)]
-        if not waiting:
+        unwritten = referred - self.written - set(names)
+        if not unwritten:
             return True
         driver = await self._driver()
         bulk = sum(len(plan.rows.get(name, ())) for name in names) >= BULK_ROWS
-        if not (isinstance(driver, asyncpg.Connection) and bulk and set(waiting) <= set(plan.keys)):
+        if not (isinstance(driver, asyncpg.Connection) and bulk and unwritten <= set(plan.keys)):
             return False
-        for table in waiting:
-            await draw_ids(driver, table, plan.keys[table], self.resolve)
+        for table in unwritten:
+            if not self.resolve.ids.get(table):
+                await draw_ids(driver, table, plan.keys[table], self.resolve)
         return True
 
     async def _driver(self) -> Any:

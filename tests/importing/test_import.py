@@ -14,11 +14,13 @@ from sqlalchemy import func, select, text
 
 from lectern.importing import planning, writer
 from lectern.importing.learning_plan import LearningPlanner
-from lectern.importing.plan import Legacy, Plan
+from lectern.importing.plan import Known, Legacy, Plan
+from lectern.importing.planning import plan_import
 from lectern.importing.service import run_import
 from lectern.importing.source import read_legacy
 from lectern.importing.writer import PlanWriter
 from lectern.models import Base, Enrollment, Event, LegacyImport, Payment, User
+from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from tests.importing.conftest import SEEDS
 from tests.importing.legacy_data import LEGACY_HASH, LEGACY_PASSWORD, LegacyData, at
@@ -79,13 +81,19 @@ async def test_a_dry_run_writes_nothing(db: Database, samples: dict[int, Legacy]
     assert await _counts(db) == before
 
 
+@pytest.mark.parametrize("bulk", ["every group", "groups larger than the Q-bank's"])
 async def test_a_bulk_load_checks_its_keys_builds_its_indexes_and_counts_its_tallies_after_it(
-    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
+    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch, bulk: str
 ) -> None:
+    """Groups written before the enrollments they refer to: all in bulk, or (the second case)
+    the Q-bank's too small for one, so that it waits for them."""
     legacy = samples[SEEDS[1]]
     keys_before = await _foreign_keys(db)
     as_commands = await run_import(db, legacy, "sample", apply=False)
-    monkeypatch.setattr(writer, "BULK_ROWS", 0)
+    rows = plan_import(legacy, Known(), utcnow()).rows
+    qbank = len(rows["qbank_tests"]) + len(rows["qbank_test_questions"])
+    assert len(rows["lesson_progress"]) + len(rows["quiz_attempts"]) > qbank
+    monkeypatch.setattr(writer, "BULK_ROWS", 0 if bulk == "every group" else qbank + 1)
     report = await run_import(db, legacy, "sample", apply=True)
     assert report["lectern"] == as_commands["lectern"]
     assert report["tables"] == as_commands["tables"]
