@@ -44,14 +44,14 @@ class _Load:
 
 async def copy_tables(
     driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
-    rebuild: dict[str, list[str]], links: tuple[int, list[str]],
+    rebuild: dict[str, list[str]], import_id: int, linked: list[str],
 ) -> None:  # fmt: skip
     """COPY the planned rows of `tables` (in REFERENCES order), and the legacy-id links of the
-    legacy tables in `links` as that import's; after each table, `rebuild`'s statements for it
+    `linked` legacy tables as import `import_id`'s; after each table, `rebuild`'s statements for it
     (those of tables without rows, last). One thread builds the tables' records, in order and
     as far ahead as it gets; it is waited for before any error is raised, so that nothing runs
     on after."""
-    loads = await _loads(driver, plan, tables, resolve, links)
+    loads = await _loads(driver, plan, tables, resolve, import_id, linked)
     builder = ThreadPoolExecutor(1, thread_name_prefix="import-records")
     built = deque(asyncio.wrap_future(builder.submit(load.build)) for load in loads)
     try:
@@ -74,7 +74,7 @@ async def copy_tables(
 
 async def _loads(
     driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
-    links: tuple[int, list[str]],
+    import_id: int, linked: list[str],
 ) -> list[_Load]:  # fmt: skip
     """Each table's load, with the ids of every keyed table drawn first where they were not
     drawn ahead of its rows."""
@@ -94,7 +94,6 @@ async def _loads(
         for name in tables
         if (rows := plan.rows.get(name))
     ]
-    import_id, linked = links
     if any(plan.links[table].legacy_ids for table in linked if table in plan.links):
         records = partial(link_records, plan, resolve.ids, import_id, linked)
         names = [load.name for load in loads]

@@ -57,7 +57,6 @@ class Enrolled:
     source: str = EnrollmentSource.IMPORT
     paid: rules.PaidState = rules.PaidState.NONE
     facts: dict[Ref, Row] = field(default_factory=dict)  # lesson → its lesson_facts
-    row: Row | None = None
 
     @property
     def is_new(self) -> bool:
@@ -72,7 +71,6 @@ class Enrolled:
 class LearningPlanner:
     def __init__(self, planner: Planner) -> None:
         self.p = planner
-        self.report = planner.report
         self.pairs: dict[Pair, Enrolled] = {}
         self.tally = planner.tally
 

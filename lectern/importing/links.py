@@ -23,7 +23,8 @@ def _link_lists(
     """Per legacy table of `tables`, its legacy ids and the Lectern ids they became, with each
     planned row's reference resolved to its new id; up to LINKS_PER_ROW of each at a time."""
     for legacy_table in tables:
-        if not (links := plan.links.get(legacy_table)) or not links.legacy_ids:
+        links = plan.links.get(legacy_table)
+        if links is None or not links.legacy_ids:
             continue
         lectern_ids = resolved(links.refs, ids[LINKED[legacy_table]])
         for start in range(0, len(lectern_ids), LINKS_PER_ROW):

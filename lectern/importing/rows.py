@@ -89,37 +89,31 @@ class TableRows:
     def __init__(self, name: str, rows: list[Row], resolve: Resolver) -> None:
         self.name, self.table = name, Base.metadata.tables[name]
         self.keyed = "key" in rows[0]
-        own = [c for c in rows[0] if c != "key"]
-        self.own = _getter(own)
-        self.filled = _with_defaults(self.table, own)
-        self.columns = own + list(self.filled)
+        self.own = [c for c in rows[0] if c != "key"]
+        self.filled = _with_defaults(self.table, self.own)
         references = REFERENCES[name]
         as_json = {c.name for c in self.table.c if isinstance(c.type, JSON)}
-        self.references = [
-            (n, resolve.ids[references[c]]) for n, c in enumerate(own) if c in references
-        ]
-        self.json = [c for c in own if c in as_json]
-        self.as_is = [c for c in own if c not in references and c not in as_json]
+        self.references = [(c, resolve.ids[references[c]]) for c in self.own if c in references]
+        self.json = [c for c in self.own if c in as_json]
+        self.as_is = [c for c in self.own if c not in references and c not in as_json]
         self.copied_defaults = [
             json.dumps(value) if c in as_json else value for c, value in self.filled.items()
         ]
         self.copy_columns = [
-            *(own[n] for n, _ in self.references),
+            *(c for c, _ in self.references),
             *self.json,
             *self.filled,
             *self.as_is,
         ]
 
-    def values(self, row: Row) -> list[Any]:
-        values = list(self.own(row))
-        for n, ids in self.references:
-            if isinstance(ref := values[n], str):
-                values[n] = ids[ref]
-        values.extend(self.filled.values())
-        return values
-
     def as_dict(self, row: Row) -> dict[str, Any]:
-        return dict(zip(self.columns, self.values(row), strict=True))
+        """The row's values by column, its references resolved and the defaults filled."""
+        values = {column: row[column] for column in self.own}
+        for column, ids in self.references:
+            if isinstance(ref := values[column], str):
+                values[column] = ids[ref]
+        values.update(self.filled)
+        return values
 
     def copy_records(
         self, rows: list[Row], new_ids: Iterable[int] | None
@@ -129,7 +123,7 @@ class TableRows:
         a column at a time, the defaults, then each row's values as planned, taken a row at a
         time rather than moved into columns and back."""
         changed: list[Iterable[Any]] = [] if new_ids is None else [new_ids]
-        for column, (_, ids) in zip(self.copy_columns, self.references, strict=False):
+        for column, ids in self.references:
             changed.append(resolved(list(map(itemgetter(column), rows)), ids))
         for column in self.json:
             changed.append(_json_texts(map(itemgetter(column), rows)))

@@ -50,23 +50,24 @@ class PlanWriter:
         """The planned rows of `tables`, but those written already; left for `finish` where
         a table they refer to has no ids yet."""
         names = [name for name in REFERENCES if name in set(tables) - self.written]
-        if not await self._referred_ids_drawn(plan, names):
+        driver = await self._driver()
+        if not await self._referred_ids_drawn(plan, names, driver):
             return
         self.written.update(names)
-        await self._write(plan, names)
+        await self._write(plan, names, driver)
 
     async def finish(self, plan: Plan) -> Resolver:
         """The tables not written yet with their legacy-id links, and what is counted from the rows
         (Q-bank statistics, and the tallies after a bulk load); the keys' new ids."""
         names = [name for name in REFERENCES if name not in self.written]
         self.written.update(names)
-        await self._write(plan, names)
+        await self._write(plan, names, await self._driver())
         questions = [self.resolve("qbank_questions", q) for q in plan.questions]
         await recount_questions(self.session, questions)
         await self._recount.aclose()
         return self.resolve
 
-    async def _referred_ids_drawn(self, plan: Plan, names: list[str]) -> bool:
+    async def _referred_ids_drawn(self, plan: Plan, names: list[str], driver: Any) -> bool:
         """Whether every table these tables refer to has its new rows' ids: written already,
         or drawn now from the keys planned ahead of its rows. Only a bulk load on PostgreSQL
         goes ahead of a table it refers to, its foreign keys dropped until that table is
@@ -75,9 +76,8 @@ class PlanWriter:
         unwritten = referred - self.written - set(names)
         if not unwritten:
             return True
-        driver = await self._driver()
-        bulk = sum(len(plan.rows.get(name, ())) for name in names) >= BULK_ROWS
-        if not (isinstance(driver, asyncpg.Connection) and bulk and unwritten <= set(plan.keys)):
+        copying = isinstance(driver, asyncpg.Connection)
+        if not (copying and _in_bulk(plan, names) and unwritten <= set(plan.keys)):
             return False
         for table in unwritten:
             if not self.resolve.ids.get(table):
@@ -88,17 +88,15 @@ class PlanWriter:
         connection = await self.session.connection()
         return (await connection.get_raw_connection()).driver_connection
 
-    async def _write(self, plan: Plan, names: list[str]) -> None:
+    async def _write(self, plan: Plan, names: list[str], driver: Any) -> None:
         """The rows of the tables `names`, and the links of the legacy tables whose rows
         became theirs."""
         linked = [legacy for legacy, table in LINKED.items() if table in names]
-        driver = await self._driver()
         if isinstance(driver, asyncpg.Connection):
             rebuild = await self._bulk_load(plan, names)
             for name in names:
                 rebuild.setdefault(name, []).extend(self.rebuild_later.pop(name, ()))
-            links = (self.import_id, linked)
-            await copy_tables(driver, plan, names, self.resolve, rebuild, links)
+            await copy_tables(driver, plan, names, self.resolve, rebuild, self.import_id, linked)
         else:
             for name in names:
                 if rows := plan.rows.get(name):
@@ -122,9 +120,9 @@ class PlanWriter:
         table, the statements that put back what was dropped. The written tables stay locked
         until the import commits. A small group (a cut-over's new rows) is written as commands
         do."""
-        loads = {name: len(plan.rows.get(name, ())) for name in names}
-        if not any(loads.values()) or sum(loads.values()) < BULK_ROWS:
+        if not _in_bulk(plan, names):
             return {}
+        loads = {name: len(plan.rows.get(name, ())) for name in names}
         connection = await self.session.connection()
         if not self.bulk:
             await self._recount.enter_async_context(recounted_after_bulk_load(connection))
@@ -134,6 +132,12 @@ class PlanWriter:
         for name in later:
             self.rebuild_later[name].extend(rebuild.pop(name, ()))
         return rebuild
+
+
+def _in_bulk(plan: Plan, names: list[str]) -> bool:
+    """Whether these tables' planned rows are many enough to be loaded in bulk."""
+    rows = sum(len(plan.rows.get(name, ())) for name in names)
+    return rows > 0 and rows >= BULK_ROWS
 
 
 async def _insert_table(
