@@ -28,6 +28,10 @@ NOTES = [
 PEOPLE_AND_CATALOGUE = ("institutions", "users", "student_profiles", "courses", "chapters",
                         "lessons", "qbank_questions")  # fmt: skip
 
+# The tables final once every lesson fact is planned: the Q-bank's tests are none, so the
+# enrollments' progress, status and certificates no longer change.
+LEARNING = ("enrollments", "lesson_progress", "quiz_attempts", "certificates")
+
 # Told, from the planning thread, that the plan's rows of these tables are final.
 TablesFinal = Callable[[Plan, tuple[str, ...]], None]
 
@@ -68,12 +72,10 @@ def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFi
     facts_plan.videos(learning)
     facts_plan.quizzes(learning)
     _lesson_progress(learning)
-    # The lesson progress is final too, but left for the end: building its records beside the
-    # planner slows planning by more than its load gains.
-    tables_final(planner.plan, ("quiz_attempts",))
+    _enrollments(learning)
+    tables_final(planner.plan, LEARNING)
     facts_plan.qbank(learning)
     tables_final(planner.plan, ("qbank_tests", "qbank_test_questions"))
-    _enrollments(learning)
     planner.report.add(planner.tally)
     planner.report.notes.extend(NOTES)
     return planner.plan

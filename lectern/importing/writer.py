@@ -16,15 +16,15 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from lectern.importing.bulk import dropped_for_load
 from lectern.importing.copying import copy_tables, draw_ids
 from lectern.importing.links import write_links
 from lectern.importing.plan import LINKED, Plan, Row
 from lectern.importing.rows import REFERENCES, Resolver, TableRows
 from lectern.models import QbankQuestion, QbankTest, QbankTestQuestion
 from lectern.models.enums import QbankTestStatus
+from lectern.platform.bulk import dropped_for_load
 from lectern.platform.db import insert_for
-from lectern.tallies.rebuild import recounted_after_bulk_load
+from lectern.tallies.rebuild import COUNTED_FROM, recounted_after_bulk_load
 
 # Rows per INSERT statement on SQLite, and per statement of the Q-bank recount.
 BATCH = 5_000
@@ -55,6 +55,9 @@ class PlanWriter:
             return
         self.written.update(names)
         await self._write(plan, names, driver)
+        if self.written >= set(COUNTED_FROM):
+            # No later table changes a tally: the recount runs while the rest is planned.
+            await self._recount.aclose()
 
     async def finish(self, plan: Plan) -> Resolver:
         """The tables not written yet with their legacy-id links, and what is counted from the rows

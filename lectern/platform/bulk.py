@@ -1,5 +1,5 @@
 """A bulk load on PostgreSQL: foreign keys checked and indexes built once after it, instead of
-once per row (the tallies are counted once by lectern.tallies.rebuild.recounted_after_bulk_load)."""
+once per row."""
 
 from collections import defaultdict
 from collections.abc import Sequence
