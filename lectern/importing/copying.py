@@ -1,25 +1,21 @@
 """Writing a plan's tables with COPY on PostgreSQL, in the caller's transaction.
 
 Each keyed table's new ids are drawn from its sequence before its group's first COPY, so that
-every reference and legacy-id link resolves without reading anything back. The tables' records
-are built in a thread while the server takes the COPYs of the tables before and builds again
-what the bulk load dropped of them (indexes, foreign keys): both cores work, and the one
-connection, with its transaction, serves the COPYs and those statements in turn.
+every reference and legacy-id link resolves without reading anything back. The COPY data is
+made (`copy_data`) while the server takes the tables before and builds again what the bulk load
+dropped of them (indexes, foreign keys); the one connection, with its transaction, serves the
+COPYs and those statements in turn.
 """
 
-import asyncio
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
-from typing import Any
 
 import asyncpg
+from sqlalchemy.engine import URL
 
+from lectern.importing.copy_data import TableData, adaptation_context, made_beside
 from lectern.importing.links import COPIED_COLUMNS, link_records
-from lectern.importing.plan import Plan, Row
+from lectern.importing.plan import Plan
 from lectern.importing.rows import Resolver, TableRows
 
 # The legacy-id links are copied before this table, the largest, not last: their COPY, a few
@@ -27,6 +23,10 @@ from lectern.importing.rows import Resolver, TableRows
 LINKS_BEFORE = "lesson_progress"
 # Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
 ID_RANGE_ROWS = 1_000
+COLUMN_TYPES = (
+    "SELECT attname::text, atttypid::int FROM pg_attribute"
+    " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped"
+)
 # Moves the sequence past `n` ids in one call and returns the last: the range is its own
 # while the table is locked against inserts, the only other users of its sequence.
 RESERVE_IDS = (
@@ -35,48 +35,34 @@ RESERVE_IDS = (
 )
 
 
-@dataclass
-class _Load:
-    name: str
-    columns: list[str]
-    build: Callable[[], list[Any]]
-
-
 async def copy_tables(
     driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
-    rebuild: dict[str, list[str]], import_id: int, linked: list[str],
+    rebuild: dict[str, list[str]], import_id: int, linked: list[str], target: URL,
 ) -> None:  # fmt: skip
     """COPY the planned rows of `tables` (in REFERENCES order), and the legacy-id links of the
     `linked` legacy tables as import `import_id`'s; after each table, `rebuild`'s statements for it
-    (those of tables without rows, last). One thread builds the tables' records, in order and
-    as far ahead as it gets; it is waited for before any error is raised, so that nothing runs
-    on after."""
-    loads = await _loads(driver, plan, tables, resolve, import_id, linked)
-    builder = ThreadPoolExecutor(1, thread_name_prefix="import-records")
-    built = deque(asyncio.wrap_future(builder.submit(load.build)) for load in loads)
-    try:
-        for load in loads:
-            records = await built.popleft()
-            await driver.copy_records_to_table(load.name, records=records, columns=load.columns)
-            for statement in rebuild.get(load.name, ()):
-                await driver.execute(statement)
-    finally:
-        builder.shutdown(wait=False, cancel_futures=True)
-        if built:
-            await asyncio.wait(built)
-        builder.shutdown()  # its thread has no more work: it ends at once
-    loaded = {load.name for load in loads}
+    (those of tables without rows, last). The data is made beside, as the server takes it."""
+    data = await _table_data(driver, plan, tables, resolve, import_id, linked)
+    with adaptation_context(target) as context:
+        async with made_beside(context, data) as next_table:
+            for table in data:
+                await driver.copy_to_table(
+                    table.name, source=next_table(), columns=table.columns, format="binary"
+                )
+                for statement in rebuild.get(table.name, ()):
+                    await driver.execute(statement)
+    loaded = {table.name for table in data}
     for name, statements in rebuild.items():
         if name not in loaded:
             for statement in statements:
                 await driver.execute(statement)
 
 
-async def _loads(
+async def _table_data(
     driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
     import_id: int, linked: list[str],
-) -> list[_Load]:  # fmt: skip
-    """Each table's load, with the ids of every keyed table drawn first where they were not
+) -> list[TableData]:  # fmt: skip
+    """Each table's data, with the ids of every keyed table drawn first where they were not
     drawn ahead of its rows."""
     new_ids: dict[str, range | list[int]] = {}
     for name in tables:
@@ -89,23 +75,26 @@ async def _loads(
         else:
             new_ids[name] = ids = await _new_ids(driver, name, len(rows))
             resolve.ids[name].update(zip(keys, ids, strict=True))
-    loads = [
-        _table_load(TableRows(name, rows, resolve), rows, new_ids)
-        for name in tables
-        if (rows := plan.rows.get(name))
-    ]
+    data = []
+    for name in tables:
+        if rows := plan.rows.get(name):
+            table, keyed = TableRows(name, rows, resolve), new_ids.get(name)
+            columns = table.copy_columns if keyed is None else ["id", *table.copy_columns]
+            records = partial(table.copy_records, rows, keyed)
+            data.append(TableData(name, columns, await _types(driver, name, columns), records))
     if any(plan.links[table].legacy_ids for table in linked if table in plan.links):
-        records = partial(link_records, plan, resolve.ids, import_id, linked)
-        names = [load.name for load in loads]
-        at = names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(loads)
-        loads.insert(at, _Load("legacy_links", COPIED_COLUMNS, records))
-    return loads
+        links = partial(link_records, plan, resolve.ids, import_id, linked)
+        types = await _types(driver, "legacy_links", COPIED_COLUMNS)
+        names = [table.name for table in data]
+        at = names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(data)
+        data.insert(at, TableData("legacy_links", COPIED_COLUMNS, types, links))
+    return data
 
 
-def _table_load(table: TableRows, rows: list[Row], new_ids: dict[str, Any]) -> _Load:
-    ids = new_ids.get(table.name)
-    columns = table.copy_columns if ids is None else ["id", *table.copy_columns]
-    return _Load(table.name, columns, lambda: list(table.copy_records(rows, ids)))
+async def _types(driver: asyncpg.Connection, table: str, columns: list[str]) -> list[int]:
+    """The type oids of the table's columns, as the server has them."""
+    found = dict(await driver.fetch(COLUMN_TYPES, table))
+    return [found[column] for column in columns]
 
 
 async def draw_ids(

@@ -4,7 +4,6 @@ next import takes in only what is new. Written and read as lists, table by table
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 
-import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,11 +45,10 @@ async def write_links(
 
 def link_records(
     plan: Plan, ids: Ids, import_id: int, tables: Iterable[str]
-) -> list[tuple[int, str, str, str]]:
+) -> list[tuple[int, str, list[str], list[int | None]]]:
     """The plan's links of the legacy `tables` as COPY takes them, in COPIED_COLUMNS."""
     return [
-        (import_id, table, orjson.dumps(legacy).decode(), orjson.dumps(ours).decode())
-        for table, legacy, ours in _link_lists(plan, ids, tables)
+        (import_id, table, legacy, ours) for table, legacy, ours in _link_lists(plan, ids, tables)
     ]
 
 

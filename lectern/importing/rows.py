@@ -1,15 +1,13 @@
 """A plan's rows as the values a table takes: references resolved, defaults filled, JSON as
 text for COPY."""
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from operator import add, itemgetter
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Table
+from sqlalchemy import Table
 
 from lectern.importing.plan import Ref, Row
 from lectern.models import Base
@@ -79,10 +77,6 @@ def _getter(columns: list[str]) -> Callable[[Row], tuple[Any, ...]]:
     return lambda row: ()
 
 
-def _json_texts(values: Iterable[Any]) -> list[str]:
-    return list(map(bytes.decode, map(orjson.dumps, values)))
-
-
 class TableRows:
     """One table's planned rows as the values to write, with the references resolved."""
 
@@ -92,19 +86,9 @@ class TableRows:
         self.own = [c for c in rows[0] if c != "key"]
         self.filled = _with_defaults(self.table, self.own)
         references = REFERENCES[name]
-        as_json = {c.name for c in self.table.c if isinstance(c.type, JSON)}
         self.references = [(c, resolve.ids[references[c]]) for c in self.own if c in references]
-        self.json = [c for c in self.own if c in as_json]
-        self.as_is = [c for c in self.own if c not in references and c not in as_json]
-        self.copied_defaults = [
-            json.dumps(value) if c in as_json else value for c, value in self.filled.items()
-        ]
-        self.copy_columns = [
-            *(c for c, _ in self.references),
-            *self.json,
-            *self.filled,
-            *self.as_is,
-        ]
+        self.as_is = [c for c in self.own if c not in references]
+        self.copy_columns = [*(c for c, _ in self.references), *self.filled, *self.as_is]
 
     def as_dict(self, row: Row) -> dict[str, Any]:
         """The row's values by column, its references resolved and the defaults filled."""
@@ -119,14 +103,12 @@ class TableRows:
         self, rows: list[Row], new_ids: Iterable[int] | None
     ) -> Iterator[tuple[Any, ...]]:
         """The rows' values as COPY takes them, in `copy_columns` order after the new id where
-        the rows are keyed: each reference column resolved and each JSON column as its text,
-        a column at a time, the defaults, then each row's values as planned, taken a row at a
-        time rather than moved into columns and back."""
+        the rows are keyed: each reference column resolved, a column at a time, the defaults,
+        then each row's values as planned, taken a row at a time rather than moved into columns
+        and back."""
         changed: list[Iterable[Any]] = [] if new_ids is None else [new_ids]
         for column, ids in self.references:
             changed.append(resolved(list(map(itemgetter(column), rows)), ids))
-        for column in self.json:
-            changed.append(_json_texts(map(itemgetter(column), rows)))
-        changed.extend(repeat(value, len(rows)) for value in self.copied_defaults)
+        changed.extend(repeat(value, len(rows)) for value in self.filled.values())
         front = zip(*changed, strict=True) if changed else repeat((), len(rows))
         return map(add, front, map(_getter(self.as_is), rows))

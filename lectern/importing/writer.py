@@ -99,7 +99,10 @@ class PlanWriter:
             rebuild = await self._bulk_load(plan, names)
             for name in names:
                 rebuild.setdefault(name, []).extend(self.rebuild_later.pop(name, ()))
-            await copy_tables(driver, plan, names, self.resolve, rebuild, self.import_id, linked)
+            target = (await self.session.connection()).engine.url
+            await copy_tables(
+                driver, plan, names, self.resolve, rebuild, self.import_id, linked, target
+            )
         else:
             for name in names:
                 if rows := plan.rows.get(name):

@@ -4,18 +4,22 @@ constraint and tally, and a cut-over import taking in exactly the new rows."""
 
 import asyncio
 import copy
+import itertools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import func, select, text
 
-from lectern.importing import planning, writer
+from lectern.importing import copy_data, planning, writer
 from lectern.importing.learning_plan import LearningPlanner
 from lectern.importing.plan import Known, Legacy, Plan
 from lectern.importing.planning import plan_import
+from lectern.importing.rows import TableRows
 from lectern.importing.service import run_import
 from lectern.importing.source import read_legacy
 from lectern.importing.writer import PlanWriter
@@ -237,13 +241,15 @@ async def test_a_copy_that_fails_midway_writes_nothing_and_stops_what_runs_besid
     """The users are written while the rest is planned (here, planning waits at the payments
     until writing them has failed), the enrollments after: either way the error comes out, no
     records are left being built, and planning goes no further."""
-    copy = asyncpg.Connection.copy_records_to_table
+    copy = asyncpg.Connection.copy_to_table
     write, payments, decided = PlanWriter.write, LearningPlanner.payments, planning._enrollments
     failed = threading.Event()
     enrollments_decided: list[bool] = []
 
     async def failing(self: asyncpg.Connection, name: str, **options: Any) -> Any:
         if name == table:
+            async for _chunk in options["source"]:
+                break  # the server took a part, while the rest is made ahead of it
             raise asyncpg.exceptions.DiskFullError(f"no room for the {table}")
         return await copy(self, name, **options)
 
@@ -263,11 +269,12 @@ async def test_a_copy_that_fails_midway_writes_nothing_and_stops_what_runs_besid
         enrollments_decided.append(True)
         decided(learning)
 
-    monkeypatch.setattr(asyncpg.Connection, "copy_records_to_table", failing)
+    monkeypatch.setattr(asyncpg.Connection, "copy_to_table", failing)
     monkeypatch.setattr(PlanWriter, "write", writing)
     monkeypatch.setattr(LearningPlanner, "payments", paying)
     monkeypatch.setattr(planning, "_enrollments", deciding)
     monkeypatch.setattr(writer, "BULK_ROWS", 0)
+    monkeypatch.setattr(copy_data, "CHUNK", 4096)
     before, keys_before = await _counts(db), await _foreign_keys(db)
 
     with pytest.raises(asyncpg.exceptions.DiskFullError):
@@ -277,3 +284,29 @@ async def test_a_copy_that_fails_midway_writes_nothing_and_stops_what_runs_besid
     assert await _counts(db) == before
     assert await _foreign_keys(db) == keys_before
     assert enrollments_decided == ([] if table == "users" else [True])
+
+
+@pytest.mark.postgres_only
+async def test_rows_that_cannot_be_made_into_copy_data_fail_the_import_and_write_nothing(
+    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lesson progress fails to be made into COPY data after the first chunks of it are
+    sent: the error comes out of the COPY, the thread that made them has ended, and nothing of
+    the import stands."""
+    records = TableRows.copy_records
+
+    def failing(self: TableRows, rows: list[Any], new_ids: Any) -> Iterator[tuple[Any, ...]]:
+        made = records(self, rows, new_ids)
+        if self.name != "lesson_progress":
+            return made
+        return (*itertools.islice(made, 200), ("not", "a", "row"))  # type: ignore[return-value]
+
+    monkeypatch.setattr(TableRows, "copy_records", failing)
+    monkeypatch.setattr(copy_data, "CHUNK", 4096)
+    before = await _counts(db)
+
+    with pytest.raises(psycopg.DataError):
+        await run_import(db, samples[SEEDS[0]], "sample", apply=True)
+
+    assert not [t for t in threading.enumerate() if t.name.startswith("import-records")]
+    assert await _counts(db) == before
