@@ -24,7 +24,7 @@ def _matched(
     the rows were read, in which their memory lies together (in time order each lookup waits on
     memory). The facts stages make no enrollment, so no match depends on that order."""
     lessons, people, pairs = lp.p.lesson, lp.p.person, lp.pairs
-    known = lp.p.known.legacy_ids
+    known = lp.p.known.linked(table)
     not_of_kind = f"not_a_{kind}"
     matched: list[Matched] = []
     for row in lp.p.legacy[table]:
@@ -37,7 +37,7 @@ def _matched(
             found = not_of_kind
         elif (state := pairs.get((user, lesson.course))) is None or state.ref is None:
             found = "not_enrolled"
-        elif (table, row["id"]) in known:
+        elif row["id"] in known:
             found = "already_imported"
         else:
             found = (row, state, lesson)
@@ -151,12 +151,12 @@ def qbank(lp: LearningPlanner) -> None:
     for rows in answers.values():
         if rows:
             counted["qbank_question_attempts", "skipped", "test_missing"] += len(rows)
-    known = lp.p.known.legacy_ids
+    known = lp.p.known.linked("qbank_questions")
     for row in lp.p.legacy["qbank_question_statistics"]:
         question = lp.p.question.get(row["question_id"] or "")
         if question is None:
             counted["qbank_question_statistics", "skipped", "question_missing"] += 1
-        elif ("qbank_questions", row["question_id"]) in known:
+        elif row["question_id"] in known:
             counted["qbank_question_statistics", "skipped", "already_imported"] += 1
         else:
             counted["qbank_question_statistics", "merged", "recomputed_from_answers"] += 1
@@ -173,7 +173,7 @@ def _matched_tests(lp: LearningPlanner, answers: dict[str, list[Row]]) -> list[M
     """Each Q-bank test with its answers (taken from `answers`) matched to its enrollment, in
     the order the tests were read, as `_matched` does for lessons."""
     people, courses, pairs = lp.p.person, lp.p.course, lp.pairs
-    known = lp.p.known.legacy_ids
+    known = lp.p.known.linked("qbank_tests")
     matched: list[MatchedTest] = []
     for row in lp.p.legacy["qbank_tests"]:
         own = answers.pop(row["id"], [])
@@ -187,7 +187,7 @@ def _matched_tests(lp: LearningPlanner, answers: dict[str, list[Row]]) -> list[M
             found = "not_enrolled"
         elif status is None:
             found = "unknown_status"
-        elif ("qbank_tests", row["id"]) in known:
+        elif row["id"] in known:
             found = "already_imported"
         else:
             found = (state, status)

@@ -107,16 +107,16 @@ class LearningPlanner:
     # Enrollments from both legacy tables
 
     def enrollment_tables(self) -> None:
-        known = self.p.known.legacy_ids
         counted, decided = self.tally.rows, self.tally.decisions
         links = self.p.plan.links
         for table, person in (("enrollments", "user_id"), ("student_progress", "student_id")):
+            known = self.p.known.linked(table)
             for row in sorted(self.p.legacy[table], key=_order):
                 pair = self.pair_of(table, row[person], row["course_id"])
                 if pair is None:
                     continue
                 state = self.enrolled(pair)
-                if (found := known.get((table, row["id"]))) is not None:
+                if (found := known.get(row["id"])) is not None:
                     state.ref = found
                     state.existing_status = state.existing_status or EnrollmentStatus.ACTIVE
                     counted[table, "skipped", "already_imported"] += 1
@@ -163,7 +163,7 @@ class LearningPlanner:
     # Payments and requests
 
     def payments(self) -> None:
-        known = self.p.known.legacy_ids
+        known = self.p.known.linked("payments")
         counted, decided = self.tally.rows, self.tally.decisions
         links = self.p.plan.links
         sessions: dict[str, list[Row]] = defaultdict(list)
@@ -189,7 +189,7 @@ class LearningPlanner:
             if status == PaymentStatus.COMPLETED and mismatch:
                 status = PaymentStatus.FLAGGED
                 decided["payments_flagged", course.institution] += 1
-            found = [k for r in rows if (k := known.get(("payments", r["id"]))) is not None]
+            found = [k for r in rows if (k := known.get(r["id"])) is not None]
             has_checkout = not checkout.startswith("row:")
             ref: Ref = found[0] if found else first["id"]
             if not found and checkout in self.p.known.payments:
@@ -219,7 +219,7 @@ class LearningPlanner:
                 })  # fmt: skip
                 self.tally.created["payments", course.institution] += 1
             for n, row in enumerate(rows):
-                if ("payments", row["id"]) in known:
+                if row["id"] in known:
                     counted["payments", "skipped", "already_imported"] += 1
                     continue
                 if n == 0 and isinstance(ref, str):
@@ -233,7 +233,7 @@ class LearningPlanner:
                 decided["enrollments_cancelled_by_refund", state.course.institution] += 1
 
     def approved_requests(self) -> list[tuple[Pair, Row, RequestStatus]]:
-        known = self.p.known.legacy_ids
+        known = self.p.known.linked("access_requests")
         counted = self.tally.rows
         requests: list[tuple[Pair, Row, RequestStatus]] = []
         for row in sorted(self.p.legacy["access_requests"], key=_order):
@@ -244,7 +244,7 @@ class LearningPlanner:
             if status is None:
                 counted["access_requests", "skipped", "unknown_status"] += 1
                 continue
-            if ("access_requests", row["id"]) in known:
+            if row["id"] in known:
                 counted["access_requests", "skipped", "already_imported"] += 1
                 continue
             requests.append((pair, row, status))

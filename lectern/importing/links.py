@@ -2,7 +2,6 @@
 next import takes in only what is new. Written and read as lists, table by table."""
 
 from collections.abc import Iterable, Iterator
-from itertools import repeat
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,13 +51,13 @@ def link_records(
     ]
 
 
-async def known_links(session: AsyncSession) -> dict[tuple[str, str], int]:
-    """The legacy rows earlier imports took in, by (legacy table, legacy id): their Lectern
+async def known_links(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Per legacy table, the legacy rows earlier imports took in, by legacy id: their Lectern
     ids."""
-    known: dict[tuple[str, str], int] = {}
+    known: dict[str, dict[str, int]] = {}
     rows = await session.execute(
         select(LegacyLinks.legacy_table, LegacyLinks.legacy_ids, LegacyLinks.lectern_ids)
     )
     for legacy_table, legacy_ids, lectern_ids in rows:
-        known.update(zip(zip(repeat(legacy_table), legacy_ids), lectern_ids, strict=True))
+        known.setdefault(legacy_table, {}).update(zip(legacy_ids, lectern_ids, strict=True))
     return known

@@ -76,10 +76,11 @@ def _user(
     domains: dict[str, set[Ref]],
     profiles: dict[str, list[Row]],
 ) -> None:
-    known, known_ids = planner.known, planner.known.legacy_ids
+    known = planner.known
+    known_users, known_profiles = known.linked("users"), known.linked("students")
     counted, decided = planner.tally.rows, planner.tally.decisions
     person, links = planner.person, planner.plan.links
-    ids = [k for r in rows if (k := known_ids.get(("users", r["id"]))) is not None]
+    ids = [k for r in rows if (k := known_users.get(r["id"])) is not None]
     existing = known.users.get(key)
     ref: Ref
     new: str
@@ -105,7 +106,7 @@ def _user(
         institution = planner.institution.get(rows[0]["institution_id"] or "", "unknown")
     for row in rows:
         person[row["id"]] = ref
-        if ("users", row["id"]) in known_ids:
+        if row["id"] in known_users:
             counted["users", "skipped", "already_imported"] += 1
         elif row["id"] == ref:
             counted["users", "imported", None] += 1
@@ -116,7 +117,7 @@ def _user(
             links["users"].add(row["id"], ref)
         for profile in profiles.pop(row["id"], ()):
             person[profile["id"]] = ref
-            if ("students", profile["id"]) in known_ids:
+            if profile["id"] in known_profiles:
                 counted["students", "skipped", "already_imported"] += 1
             elif profile.get("_imported"):
                 counted["students", "imported", None] += 1

@@ -38,7 +38,8 @@ class KnownUser:
 class Known:
     """What the target database already holds that the import must recognise."""
 
-    legacy_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Per legacy table, the legacy rows earlier imports took in: their Lectern ids.
+    legacy_ids: dict[str, dict[str, int]] = field(default_factory=dict)
     institutions: dict[str, int] = field(default_factory=dict)  # name_key → id
     institution_slugs: set[str] = field(default_factory=set)
     institution_names: dict[int, str] = field(default_factory=dict)
@@ -47,6 +48,10 @@ class Known:
     course_slugs: dict[int, set[str]] = field(default_factory=dict)
     enrollments: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
     payments: dict[str, int] = field(default_factory=dict)  # checkout id → payment id
+
+    def linked(self, table: str) -> dict[str, int]:
+        """The legacy rows of `table` earlier imports took in, by legacy id: their Lectern ids."""
+        return self.legacy_ids.get(table, {})
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,7 @@ class Planner:
     # Helpers
 
     def known_id(self, table: str, legacy_id: str) -> int | None:
-        return self.known.legacy_ids.get((table, legacy_id))
+        return self.known.linked(table).get(legacy_id)
 
     def link(self, table: str, legacy_id: str, ref: Ref) -> None:
         self.plan.links[table].add(legacy_id, ref)

@@ -30,7 +30,7 @@ PEOPLE_AND_CATALOGUE = ("institutions", "users", "student_profiles", "courses", 
 
 # The tables final once every lesson fact is planned: the Q-bank's tests are none, so the
 # enrollments' progress, status and certificates no longer change.
-LEARNING = ("enrollments", "lesson_progress", "quiz_attempts", "certificates")
+ENROLLMENTS = ("enrollments", "certificates")
 
 # Told, from the planning thread, that the plan's rows of these tables are final.
 TablesFinal = Callable[[Plan, tuple[str, ...]], None]
@@ -71,9 +71,11 @@ def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFi
     tables_final(planner.plan, ("access_requests",))
     facts_plan.videos(learning)
     facts_plan.quizzes(learning)
+    tables_final(planner.plan, ("quiz_attempts",))
     _lesson_progress(learning)
+    tables_final(planner.plan, ("lesson_progress",))
     _enrollments(learning)
-    tables_final(planner.plan, LEARNING)
+    tables_final(planner.plan, ENROLLMENTS)
     facts_plan.qbank(learning)
     tables_final(planner.plan, ("qbank_tests", "qbank_test_questions"))
     planner.report.add(planner.tally)
