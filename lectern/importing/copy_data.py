@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg.copy import Copy, Writer
+from psycopg.pq import Conninfo
 from psycopg.types.json import set_json_dumps
 from sqlalchemy.engine import URL
 
@@ -38,10 +39,20 @@ class TableData:
 def adaptation_context(url: URL) -> Any:
     """A psycopg connection to the target, for what psycopg's formatter needs of one (its
     adapters, with JSON dumped by orjson); nothing is sent through it."""
-    dsn = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as connection:
+    with psycopg.connect(libpq_dsn(url)) as connection:
         set_json_dumps(orjson.dumps, connection)
         yield connection
+
+
+def libpq_dsn(url: URL) -> str:
+    """Lectern's (asyncpg) database URL as libpq takes it: the query's libpq parameters kept,
+    asyncpg's `ssl` as libpq's `sslmode`, asyncpg's own dropped."""
+    known = {option.keyword.decode() for option in Conninfo.get_defaults()}
+    query = {key: value for key, value in url.query.items() if key in known}
+    if "ssl" in url.query and "sslmode" not in query:
+        query["sslmode"] = url.query["ssl"]
+    plain = url.set(drivername="postgresql", query=query)
+    return plain.render_as_string(hide_password=False)
 
 
 class _Stopped(Exception):

@@ -5,8 +5,10 @@ JSON parsed, numbers as float, timestamps as UTC-aware datetimes (MariaDB's DATE
 naive, and taken as UTC).
 """
 
+import contextlib
 import json
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -59,6 +61,8 @@ NUMBER_COLUMNS = {"price", "progress", "total_progress", "amount", "watched_seco
 TIME_COLUMNS = {"created_at", "updated_at", "enrolled_at", "completed_at", "last_accessed",
                 "reviewed_at"}  # fmt: skip
 FLAG_COLUMNS = {"requires_approval", "is_default_unlocked", "completed", "passed", "is_correct"}
+# Tables whose queries the server answers ahead of the one being read.
+READ_AHEAD = 3
 # Rows taken at a time while reading: one round trip on MySQL, one progress step on both.
 FETCH_ROWS = 10_000
 # PostgreSQL types whose values psycopg already loads as the planner expects them (with uuid
@@ -229,25 +233,27 @@ def _read(url: str, progress: Progress | None) -> Legacy:
 
 
 def _read_postgresql(url: Any, progress: Progress | None) -> Legacy:
-    """Every table through psycopg itself, each in one round trip (a client-side cursor). Two
-    connections take turns, so that the server answers the next table's query while this
-    table's rows become dicts."""
+    """Every table through psycopg itself, each in one round trip (a client-side cursor). The
+    server answers the next READ_AHEAD tables' queries, each on a connection of its own, while
+    this table's rows become dicts: it takes longer over some tables than Python over them."""
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     tables = list(TABLES.items())
     legacy: Legacy = {}
     try:
-        with _connect(dsn) as first, _connect(dsn) as second, ThreadPoolExecutor(1) as ahead:
+        with contextlib.ExitStack() as stack:
+            connections = [stack.enter_context(_connect(dsn)) for _ in range(READ_AHEAD + 1)]
+            ahead = stack.enter_context(ThreadPoolExecutor(READ_AHEAD))
 
             def query(n: int) -> psycopg.Cursor[Any]:
                 table, columns = tables[n]
-                cursor = (first, second)[n % 2].cursor()
+                cursor = connections[n % len(connections)].cursor()
                 return cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
 
-            pending = ahead.submit(query, 0)
+            pending = deque(ahead.submit(query, n) for n in range(min(READ_AHEAD, len(tables))))
             for n, (table, columns) in enumerate(tables):
-                cursor = pending.result()
-                if n + 1 < len(tables):
-                    pending = ahead.submit(query, n + 1)
+                cursor = pending.popleft().result()
+                if n + READ_AHEAD < len(tables):
+                    pending.append(ahead.submit(query, n + READ_AHEAD))
                 with cursor:
                     legacy[table] = _rows(table, columns, cursor, progress)
     except psycopg.Error as error:
