@@ -10,7 +10,7 @@ most AHEAD chunks ahead of the server, and stops at its next chunk once the COPY
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +36,7 @@ class TableData:
 
 
 @contextlib.contextmanager
-def adaptation_context(url: URL) -> Any:
+def adaptation_context(url: URL) -> Iterator[psycopg.Connection[Any]]:
     """A psycopg connection to the target, for what psycopg's formatter needs of one (its
     adapters, with JSON dumped by orjson); nothing is sent through it."""
     with psycopg.connect(libpq_dsn(url)) as connection:

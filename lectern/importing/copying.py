@@ -23,6 +23,7 @@ from lectern.importing.rows import Resolver, TableRows
 LINKS_BEFORE = "lesson_progress"
 # Ids drawn one nextval each below this many rows; a range of the sequence at or above it.
 ID_RANGE_ROWS = 1_000
+# The type oid of each column of a table, which binary COPY data is made for.
 COLUMN_TYPES = (
     "SELECT attname::text, atttypid::int FROM pg_attribute"
     " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped"

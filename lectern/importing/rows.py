@@ -1,5 +1,4 @@
-"""A plan's rows as the values a table takes: references resolved, defaults filled, JSON as
-text for COPY."""
+"""A plan's rows as the values a table takes: references resolved, defaults filled."""
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator

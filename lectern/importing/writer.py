@@ -122,10 +122,10 @@ class PlanWriter:
         """A large group loaded as PostgreSQL's documentation advises for populating a
         database: foreign keys checked once per table after its load, secondary indexes built
         after it where the load outgrows the table, and the tallies counted once from the rows
-        when the import ends, instead of a check, index entries and a trigger per row; per
-        table, the statements that put back what was dropped. The written tables stay locked
-        until the import commits. A small group (a cut-over's new rows) is written as commands
-        do."""
+        when the tables they count are in, instead of a check, index entries and a trigger per
+        row; per table, the statements that put back what was dropped. The written tables stay
+        locked until the import commits. A small group (a cut-over's new rows) is written as
+        commands do."""
         if not _in_bulk(plan, names):
             return {}
         loads = {name: len(plan.rows.get(name, ())) for name in names}
