@@ -9,11 +9,12 @@ COPYs and those statements in turn.
 
 from functools import partial
 from operator import itemgetter
+from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import URL
+import psycopg
 
-from lectern.importing.copy_data import TableData, adaptation_context, made_beside
+from lectern.importing.copy_data import TableData, made_beside
 from lectern.importing.links import COPIED_COLUMNS, link_records
 from lectern.importing.plan import Plan
 from lectern.importing.rows import Resolver, TableRows
@@ -38,20 +39,21 @@ RESERVE_IDS = (
 
 async def copy_tables(
     driver: asyncpg.Connection, plan: Plan, tables: list[str], resolve: Resolver,
-    rebuild: dict[str, list[str]], import_id: int, linked: list[str], target: URL,
+    rebuild: dict[str, list[str]], import_id: int, linked: list[str],
+    formatting: psycopg.Connection[Any],
 ) -> None:  # fmt: skip
     """COPY the planned rows of `tables` (in REFERENCES order), and the legacy-id links of the
     `linked` legacy tables as import `import_id`'s; after each table, `rebuild`'s statements for it
-    (those of tables without rows, last). The data is made beside, as the server takes it."""
+    (those of tables without rows, last). The data is made beside, as the server takes it, in
+    the `formatting` connection's adaptation context (`copy_data.adaptation_context`)."""
     data = await _table_data(driver, plan, tables, resolve, import_id, linked)
-    with adaptation_context(target) as context:
-        async with made_beside(context, data) as next_table:
-            for table in data:
-                await driver.copy_to_table(
-                    table.name, source=next_table(), columns=table.columns, format="binary"
-                )
-                for statement in rebuild.get(table.name, ()):
-                    await driver.execute(statement)
+    async with made_beside(formatting, data) as next_table:
+        for table in data:
+            await driver.copy_to_table(
+                table.name, source=next_table(), columns=table.columns, format="binary"
+            )
+            for statement in rebuild.get(table.name, ()):
+                await driver.execute(statement)
     loaded = {table.name for table in data}
     for name, statements in rebuild.items():
         if name not in loaded:

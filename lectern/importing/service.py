@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,8 +114,7 @@ async def import_legacy(session: AsyncSession, legacy: Legacy, source: str) -> O
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("LOCK TABLE legacy_links IN SHARE ROW EXCLUSIVE MODE"))
     known = await known_state(session)
-    writer = PlanWriter(session, record.id)
-    with cycle_collection_paused():
+    with cycle_collection_paused(), closing(PlanWriter(session, record.id)) as writer:
         plan = await _planned_and_written(legacy, known, writer)
         resolve = await writer.finish(plan)
     if plan.takes_in_nothing():

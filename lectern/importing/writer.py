@@ -8,14 +8,16 @@ INSERT … RETURNING, in parameter order.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
 import asyncpg
+import psycopg
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from lectern.importing.copy_data import adaptation_context
 from lectern.importing.copying import copy_tables, draw_ids
 from lectern.importing.links import write_links
 from lectern.importing.plan import LINKED, Plan, Row
@@ -35,7 +37,7 @@ BULK_ROWS = 10_000
 class PlanWriter:
     """Writes one import's plan in the caller's transaction: each group of tables, with the
     legacy-id links of the rows that became theirs, when told its rows are final; then the
-    rest, and the recounts."""
+    rest, and the recounts. `close` ends the connection its COPY data is formatted with."""
 
     def __init__(self, session: AsyncSession, import_id: int) -> None:
         self.session, self.import_id = session, import_id
@@ -45,6 +47,11 @@ class PlanWriter:
         # Foreign keys dropped for a bulk load, added back once the table they name is written.
         self.rebuild_later: dict[str, list[str]] = defaultdict(list)
         self._recount = AsyncExitStack()
+        self._formatting: psycopg.Connection[Any] | None = None
+        self._opened = ExitStack()
+
+    def close(self) -> None:
+        self._opened.close()
 
     async def write(self, plan: Plan, tables: Iterable[str]) -> None:
         """The planned rows of `tables`, but those written already; left for `finish` where
@@ -99,10 +106,10 @@ class PlanWriter:
             rebuild = await self._bulk_load(plan, names)
             for name in names:
                 rebuild.setdefault(name, []).extend(self.rebuild_later.pop(name, ()))
-            target = (await self.session.connection()).engine.url
             await copy_tables(
-                driver, plan, names, self.resolve, rebuild, self.import_id, linked, target
-            )
+                driver, plan, names, self.resolve, rebuild, self.import_id, linked,
+                await self._formatting_context(),
+            )  # fmt: skip
         else:
             for name in names:
                 if rows := plan.rows.get(name):
@@ -111,6 +118,13 @@ class PlanWriter:
             await write_links(self.session, plan, self.resolve.ids, self.import_id, linked)
         if "lesson_progress" in names and plan.facts_of_known:
             await self._facts_of_known_enrollments(plan.facts_of_known)
+
+    async def _formatting_context(self) -> psycopg.Connection[Any]:
+        """The connection COPY data is formatted with: one per import, opened at its first COPY."""
+        if self._formatting is None:
+            target = (await self.session.connection()).engine.url
+            self._formatting = self._opened.enter_context(adaptation_context(target))
+        return self._formatting
 
     async def _facts_of_known_enrollments(self, rows: list[Row]) -> None:
         """The facts of enrollments Lectern already had, never overwriting what it holds."""
