@@ -14,14 +14,14 @@ from lectern.accounts.ratelimit import LoginThrottle
 from lectern.analytics.api import router as analytics_router
 from lectern.analytics.course import router as course_analytics_router
 from lectern.audit.api import router as audit_router
-from lectern.audit.schedule import audit_forever
+from lectern.audit.schedule import audit_rounds
 from lectern.certificates.api import router as certificates_router
 from lectern.courses.api import router as courses_router
 from lectern.courses.content_api import router as content_router
 from lectern.courses.images import router as course_images_router
 from lectern.courses.media import router as media_router
 from lectern.enrollments.api import router as enrollments_router
-from lectern.enrollments.expiry import expiry_forever
+from lectern.enrollments.expiry import expiry_rounds
 from lectern.importing.api import router as imports_router
 from lectern.institutions.api import router as institutions_router
 from lectern.learning.api import router as learning_router
@@ -43,7 +43,7 @@ from lectern.notifications.api import router as notifications_router
 from lectern.oidc.api import router as oidc_router
 from lectern.oidc.pages import router as oidc_pages_router
 from lectern.oidc.sign_in import router as oidc_sign_in_router
-from lectern.outbound.worker import start_worker
+from lectern.outbound.worker import outbound_rounds
 from lectern.payments.api import router as payments_router
 from lectern.payments.pages import router as payment_pages_router
 from lectern.payments.providers import warn_if_payments_are_free
@@ -60,6 +60,7 @@ from lectern.platform.config import Settings, get_settings
 from lectern.platform.db import Database
 from lectern.platform.openapi import install_problem_document
 from lectern.platform.problems import install_problem_handlers
+from lectern.platform.rounds import Rounds
 from lectern.platform.routes import add_routes, api_router
 from lectern.platform.storable import RefuseUnstorableText
 from lectern.platform.unavailable import install_unavailable_handler
@@ -94,16 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await event_pump.start()
         app.state.event_pump = event_pump
-        audit = asyncio.create_task(audit_forever(database, settings.audit_interval_seconds))
-        mail = _start_mail_worker(database, settings)
         lti_scores = ScoreWorker(database)
-        stop_waking_lti = on_scores_queued(database, lti_scores.wake)
-        lti = asyncio.create_task(lti_scores.run_forever())
-        xapi = start_worker(database, settings, XAPI) if settings.xapi_worker else None
-        expiry = asyncio.create_task(
-            expiry_forever(database, settings.expiry_interval_seconds, settings.expiry_notice_days)
-        )
-        webhooks = start_worker(database, settings, WEBHOOKS) if settings.webhooks_worker else None
+        stop_waking_lti = on_scores_queued(database, lti_scores.rounds.wake)
+        background = [lti_scores.rounds.start(), *_start_background(database, settings)]
         # What startup built (modules, routes, schemas, compiled statements) lives as long as
         # the process: frozen, no garbage collection walks it again. A request frees nearly all
         # it allocates by reference counting; collecting every 700 allocations cost a page of
@@ -116,16 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
-            audit.cancel()
-            if mail is not None:
-                mail.cancel()
             stop_waking_lti()
-            lti.cancel()
-            if xapi is not None:
-                xapi.cancel()
-            expiry.cancel()
-            if webhooks is not None:
-                webhooks.cancel()
+            await asyncio.gather(*(rounds.stop() for rounds in background))
             await event_pump.stop()
             await database.dispose()
 
@@ -206,14 +192,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _start_mail_worker(database: Database, settings: Settings) -> "asyncio.Task[None] | None":
-    """The process's mail worker, woken by every commit; none without an SMTP server, when the
-    outbox is read on the admins' Mail page instead."""
-    if not settings.smtp_host:
-        return None
-    worker = MailWorker(database, settings)
-    database.on_events_committed(worker.wake)
-    return asyncio.create_task(worker.run_forever())
+def _start_background(database: Database, settings: Settings) -> list[Rounds]:
+    """The process's timed jobs and its workers but the LTI score worker, started."""
+    background = [
+        audit_rounds(database, settings.audit_interval_seconds),
+        expiry_rounds(database, settings.expiry_interval_seconds, settings.expiry_notice_days),
+    ]
+    if settings.smtp_host:  # without one, the outbox is read on the admins' Mail page instead
+        mail = MailWorker(database, settings)
+        database.on_events_committed(mail.rounds.wake)
+        background.append(mail.rounds)
+    if settings.xapi_worker:
+        background.append(outbound_rounds(database, settings, XAPI))
+    if settings.webhooks_worker:
+        background.append(outbound_rounds(database, settings, WEBHOOKS))
+    return [rounds.start() for rounds in background]
 
 
 def _ops_router() -> APIRouter:

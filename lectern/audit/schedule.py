@@ -7,6 +7,7 @@ recorded (lectern.audit.runs) for every institution at once.
 
 import asyncio
 import logging
+from functools import partial
 
 from sqlalchemy import text
 
@@ -14,6 +15,7 @@ from lectern.audit.runs import carry_out, start_run
 from lectern.audit.service import Report
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
+from lectern.platform.rounds import Rounds
 
 log = logging.getLogger(__name__)
 AUDIT_LOCK_KEY = 0x1EC7E2A0D17  # one bigint advisory-lock key for the whole cluster
@@ -56,10 +58,11 @@ async def _recorded_audit(database: Database) -> Report:
     return await carry_out(database, run.id, None)
 
 
-async def audit_forever(database: Database, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await audit_once(database)
-        except Exception:
-            log.exception("scheduled consistency audit failed")
+def audit_rounds(database: Database, interval_s: float) -> Rounds:
+    """The audit every `interval_s` seconds (app lifespan: start it, then stop it)."""
+    return Rounds(
+        partial(audit_once, database),
+        name="the scheduled consistency audit",
+        pause=interval_s,
+        first_after=interval_s,
+    )

@@ -7,10 +7,10 @@ enrollment expires, only an unnotified one is told), so even two runs at once ex
 enrollment once and send its notice once.
 """
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
@@ -25,6 +25,7 @@ from lectern.models.enums import EnrollmentStatus
 from lectern.notifications.service import notify
 from lectern.platform.db import Database
 from lectern.platform.prepared import Prepared
+from lectern.platform.rounds import Rounds
 
 log = logging.getLogger(__name__)
 EXPIRY_LOCK_KEY = 0x1EC7E2E9B1  # one bigint advisory-lock key for the whole cluster
@@ -168,10 +169,11 @@ async def expiry_once(database: Database, notice_days: int) -> ExpiryRun:
             return ExpiryRun(expired, notified)
 
 
-async def expiry_forever(database: Database, interval_s: float, notice_days: int) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await expiry_once(database, notice_days)
-        except Exception:
-            log.exception("the enrollment expiry job failed")
+def expiry_rounds(database: Database, interval_s: float, notice_days: int) -> Rounds:
+    """The job every `interval_s` seconds (app lifespan: start it, then stop it)."""
+    return Rounds(
+        partial(expiry_once, database, notice_days),
+        name="the enrollment expiry job",
+        pause=interval_s,
+        first_after=interval_s,
+    )

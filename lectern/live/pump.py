@@ -103,8 +103,11 @@ class EventPump:
 
     async def stop(self) -> None:
         self.end_streams()
-        for task in self._tasks:
-            task.cancel()
+        # With no stream left no drain begins; the one under way ends before the tasks are
+        # cancelled, never halfway through a statement (lectern.platform.rounds says why).
+        async with self._draining:
+            for task in self._tasks:
+                task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -9,8 +9,6 @@ answer and the commit sends the score again, which AGS takes as the same score (
 timestamp).
 """
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +30,7 @@ from lectern.models.lti import ScoreStatus
 from lectern.platform.db import Database
 from lectern.platform.lease import while_leased
 from lectern.platform.outbound_http import failure_message
+from lectern.platform.rounds import Rounds
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +85,8 @@ class ScoreWorker:
 
     def __init__(self, database: Database, *, poll_seconds: float = POLL_SECONDS) -> None:
         self.database = database
-        self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
         self._tokens: dict[int, tuple[str, float]] = {}  # platform id: (token, expires, monotonic)
-
-    def wake(self, _event_id: int = 0) -> None:
-        self._wake.set()
+        self.rounds = Rounds(self.deliver_due, name="the LTI score worker", pause=poll_seconds)
 
     async def deliver_next(self, now: datetime | None = None) -> Outcome | None:
         now = now or utcnow()
@@ -245,16 +240,6 @@ class ScoreWorker:
         if oldest is not None:
             lag = (utcnow() - oldest.replace(tzinfo=utcnow().tzinfo)).total_seconds()
         SCORES_LAG.set(max(0.0, lag))
-
-    async def run_forever(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("the LTI score worker failed a round; it tries again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
 
 def _permanent(status: int) -> bool:

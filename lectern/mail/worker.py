@@ -12,8 +12,6 @@ outcome. The only window left is a crash between the server's acceptance and the
 readers recognise it.
 """
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from lectern.models.mail import MailStatus
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
 from lectern.platform.lease import while_leased
+from lectern.platform.rounds import Rounds
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +90,9 @@ class MailWorker:
         self.database = database
         self.settings = settings
         self.send = send or smtp_sender(settings)
-        self._wake = asyncio.Event()
-
-    def wake(self, _event_id: int = 0) -> None:
-        self._wake.set()
+        self.rounds = Rounds(
+            self.deliver_due, name="the mail worker", pause=settings.mail_poll_seconds
+        )
 
     async def deliver_next(self, now: datetime | None = None) -> Outcome | None:
         """Send the oldest due message and record the outcome; None when none is due."""
@@ -161,16 +159,6 @@ class MailWorker:
         while (outcome := await self.deliver_next(now)) is not None:
             outcomes.append(outcome)
         return outcomes
-
-    async def run_forever(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("the mail worker failed a round; it tries again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.mail_poll_seconds)
 
 
 async def _due(session: AsyncSession, now: datetime, *, claim: bool) -> OutboxMessage | None:

@@ -45,9 +45,10 @@ by the destination's id:
     destination = await service.create_destination(session, kind="xapi", institution_id=...)
     # ... its own row with id=destination.id, in the same command
 
-and is started in the app's lifespan with `worker.start_worker(database, settings, XAPI)`
-(a task; cancel it on shutdown). Counters per kind are at /metrics (metrics.py): events sent,
-failed attempts, paused destinations, lag behind the log in events and seconds.
+and runs in the app's lifespan as `worker.outbound_rounds(database, settings, XAPI)`, started
+with the app and stopped between two rounds (lectern.platform.rounds). Counters per kind are
+at /metrics (metrics.py): events sent, failed attempts, paused destinations, lag behind the log
+in events and seconds.
 
 Its admins see the same things for every kind: an integration's admin router adds the replay
 and resume endpoints with `api.add_destination_actions`, answers delivery attempts as

@@ -2,7 +2,6 @@
 batch and moves its cursor. lectern.outbound explains the guarantees."""
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from lectern.outbound.records import Claimed
 from lectern.outbound.rules import Plan, plan, retry_delay, should_pause
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
+from lectern.platform.rounds import Rounds
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +68,19 @@ class OutboundWorker(Generic[Target]):
         self.settings = settings
         self.kind = kind
         self.jitter = jitter
-        self._wake = asyncio.Event()
         self._head = inflight.LogHead()
         # Whether the last round found an active destination: with none, commits wake nobody.
         self._any_active = True
+        self.rounds = Rounds(
+            self.deliver_due,
+            name=f"the {kind.name} delivery worker",
+            pause=settings.outbound_poll_seconds,
+            spacing=ROUND_SPACING,
+        )
 
     def wake(self, _event_id: int = 0) -> None:
         if self._any_active:
-            self._wake.set()
+            self.rounds.wake()
 
     async def head(self) -> int:
         """The newest event id at or below which every event is final (lectern.live.pump)."""
@@ -251,28 +256,13 @@ class OutboundWorker(Generic[Target]):
         if behind == 0:
             metrics.LAG_SECONDS.labels(self.kind.name).set(0)
 
-    async def run_forever(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.deliver_due()
-            except Exception:
-                logger.exception(
-                    "the %s delivery worker failed a round; it tries again", self.kind.name
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbound_poll_seconds)
-            await asyncio.sleep(ROUND_SPACING)
 
-
-def start_worker(
-    database: Database, settings: Settings, kind: OutboundKind[Any]
-) -> "asyncio.Task[None]":
-    """The process's worker for `kind`, woken by every commit that appends events (app lifespan;
-    cancel the task to stop it)."""
+def outbound_rounds(database: Database, settings: Settings, kind: OutboundKind[Any]) -> Rounds:
+    """The rounds of the process's worker for `kind`, woken by every commit that appends events
+    (app lifespan: start them, then stop them)."""
     worker = OutboundWorker(database, settings, kind)
     database.on_events_committed(worker.wake)
-    return asyncio.create_task(worker.run_forever(), name=f"outbound-{kind.name}")
+    return worker.rounds
 
 
 def _ms_since(loop: asyncio.AbstractEventLoop, started: float) -> int:
