@@ -1,7 +1,8 @@
 """Certificates: issued once per enrollment, in the transaction that completes it."""
 
+import base64
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +16,22 @@ from lectern.platform.errors import NotFound
 CODE_BYTES = 20
 
 
+# Bulk loads draw the bytes of this many codes at once: a read of the system's random source per
+# code cost them some 5 µs a certificate.
+CODES_PER_DRAW = 4096
+
+
 def new_code() -> str:
     return secrets.token_urlsafe(CODE_BYTES)
+
+
+def new_codes() -> Iterator[str]:
+    """Codes without end, each like `new_code`'s, for bulk loads."""
+    while True:
+        drawn = secrets.token_bytes(CODE_BYTES * CODES_PER_DRAW)
+        for start in range(0, len(drawn), CODE_BYTES):
+            code = base64.urlsafe_b64encode(drawn[start : start + CODE_BYTES])
+            yield code.rstrip(b"=").decode("ascii")
 
 
 async def issue_certificate(

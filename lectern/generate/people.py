@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from lectern.certificates.service import new_code
+from lectern.certificates.service import new_codes
 from lectern.events.types import (
     REQUEST_CLOSED,
     CertificateIssued,
@@ -60,6 +60,7 @@ class Students:
         self.start = start
         self.attempts: Counter[int] = Counter()
         self.correct: Counter[int] = Counter()
+        self.codes = new_codes()
 
     def student(self, batch: Batch, school: InstitutionShape, enrollments: int) -> int:
         """One student with up to `enrollments` enrollments; how many were made."""
@@ -194,7 +195,7 @@ class Students:
                                 progress=100.0, completed_at=at),
             school.id, user_id, at,
         )  # fmt: skip
-        code = new_code()
+        code = next(self.codes)
         batch.add(
             "certificates",
             {"id": self.ids("certificates"), "enrollment_id": enrollment_id, "code": code,

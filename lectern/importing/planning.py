@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import datetime
 
-from lectern.certificates.service import new_code
+from lectern.certificates.service import new_codes
 from lectern.importing import facts_plan, rules
 from lectern.importing.learning_plan import LearningPlanner, progress_of, status_before_facts
 from lectern.importing.people import plan_people
@@ -98,7 +98,7 @@ def _enrollments(lp: LearningPlanner) -> None:
     """The new enrollments' rows with progress, status and certificate from their facts."""
     plan, now, user_name = lp.p.plan, lp.p.now, lp.p.user_name
     decided, created = lp.tally.decisions, lp.tally.created
-    enrollments = plan.rows["enrollments"]
+    enrollments, codes = plan.rows["enrollments"], new_codes()
     required = {
         course: tuple(lesson.ref for lesson in lessons if lesson.required)
         for course, lessons in lp.p.lessons_of.items()
@@ -131,7 +131,7 @@ def _enrollments(lp: LearningPlanner) -> None:
         created["enrollments", institution] += 1
         if status == EnrollmentStatus.COMPLETED:
             plan.rows["certificates"].append({
-                "enrollment_id": state.ref, "code": new_code(), "user_id": user,
+                "enrollment_id": state.ref, "code": next(codes), "user_id": user,
                 "course_id": course_ref, "learner_name": user_name.get(user, ""),
                 "course_title": course.title, "issued_at": completed_at,
             })  # fmt: skip
