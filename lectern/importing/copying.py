@@ -7,6 +7,7 @@ dropped of them (indexes, foreign keys); the one connection, with its transactio
 COPYs and those statements in turn.
 """
 
+from collections.abc import Sequence
 from functools import partial
 from operator import itemgetter
 from typing import Any
@@ -52,13 +53,18 @@ async def copy_tables(
             await driver.copy_to_table(
                 table.name, source=next_table(), columns=table.columns, format="binary"
             )
-            for statement in rebuild.get(table.name, ()):
-                await driver.execute(statement)
+            await _run_all(driver, rebuild.get(table.name, ()))
     loaded = {table.name for table in data}
     for name, statements in rebuild.items():
         if name not in loaded:
-            for statement in statements:
-                await driver.execute(statement)
+            await _run_all(driver, statements)
+
+
+async def _run_all(driver: asyncpg.Connection, statements: Sequence[str]) -> None:
+    """The statements in one round trip: while the planner and the formatter keep the
+    interpreter busy, each answer waits its turn for it."""
+    if statements:
+        await driver.execute(";\n".join(statements))
 
 
 async def _table_data(
