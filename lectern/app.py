@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.event_pump = event_pump
         lti_scores = ScoreWorker(database)
         stop_waking_lti = on_scores_queued(database, lti_scores.rounds.wake)
-        background = [lti_scores.rounds.start(), *_start_background(database, settings)]
+        background = _start_background(database, settings, lti_scores.rounds)
         # What startup built (modules, routes, schemas, compiled statements) lives as long as
         # the process: frozen, no garbage collection walks it again. A request frees nearly all
         # it allocates by reference counting; collecting every 700 allocations cost a page of
@@ -192,9 +192,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _start_background(database: Database, settings: Settings) -> list[Rounds]:
-    """The process's timed jobs and its workers but the LTI score worker, started."""
+def _start_background(database: Database, settings: Settings, lti_scores: Rounds) -> list[Rounds]:
+    """The process's timed jobs and its workers, started."""
     background = [
+        lti_scores,
         audit_rounds(database, settings.audit_interval_seconds),
         expiry_rounds(database, settings.expiry_interval_seconds, settings.expiry_notice_days),
     ]

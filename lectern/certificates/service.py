@@ -22,7 +22,7 @@ CODES_PER_DRAW = 4096
 
 
 def new_code() -> str:
-    return secrets.token_urlsafe(CODE_BYTES)
+    return _code(secrets.token_bytes(CODE_BYTES))
 
 
 def new_codes() -> Iterator[str]:
@@ -30,8 +30,12 @@ def new_codes() -> Iterator[str]:
     while True:
         drawn = secrets.token_bytes(CODE_BYTES * CODES_PER_DRAW)
         for start in range(0, len(drawn), CODE_BYTES):
-            code = base64.urlsafe_b64encode(drawn[start : start + CODE_BYTES])
-            yield code.rstrip(b"=").decode("ascii")
+            yield _code(drawn[start : start + CODE_BYTES])
+
+
+def _code(random_bytes: bytes) -> str:
+    """The bytes in URL-safe base64 without padding, as `secrets.token_urlsafe` writes them."""
+    return base64.urlsafe_b64encode(random_bytes).rstrip(b"=").decode("ascii")
 
 
 async def issue_certificate(

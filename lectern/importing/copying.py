@@ -61,8 +61,7 @@ async def copy_tables(
 
 
 async def _run_all(driver: asyncpg.Connection, statements: Sequence[str]) -> None:
-    """The statements in one round trip: while the planner and the formatter keep the
-    interpreter busy, each answer waits its turn for it."""
+    """The statements in one round trip instead of one each."""
     if statements:
         await driver.execute(";\n".join(statements))
 
