@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import psycopg
 
-from lectern.importing.copy_data import TableData, made_beside
+from lectern.importing.copy_data import BYTEA_OID, JSONB_OID, TableData, made_beside
 from lectern.importing.links import COPIED_COLUMNS, link_records
 from lectern.importing.plan import Plan
 from lectern.importing.rows import Resolver, TableRows
@@ -89,7 +89,8 @@ async def _table_data(
             table, keyed = TableRows(name, rows, resolve), new_ids.get(name)
             columns = table.copy_columns if keyed is None else ["id", *table.copy_columns]
             records = partial(table.copy_records, rows, keyed)
-            data.append(TableData(name, columns, await _types(driver, name, columns), records))
+            types = await _types(driver, name, columns)
+            data.append(TableData(name, columns, _made_jsonb(columns, types, table), records))
     if any(plan.links[table].legacy_ids for table in linked if table in plan.links):
         links = partial(link_records, plan, resolve.ids, import_id, linked)
         types = await _types(driver, "legacy_links", COPIED_COLUMNS)
@@ -97,6 +98,18 @@ async def _table_data(
         at = names.index(LINKS_BEFORE) if LINKS_BEFORE in names else len(data)
         data.insert(at, TableData("legacy_links", COPIED_COLUMNS, types, links))
     return data
+
+
+def _made_jsonb(columns: list[str], types: list[int], table: TableRows) -> list[int]:
+    """The types psycopg is told the columns have: bytea where the data is made jsonb data."""
+    made = []
+    for column, oid in zip(columns, types, strict=True):
+        if column in table.jsonb_data:
+            if oid != JSONB_OID:
+                raise TypeError(f"{table.name}.{column} is not jsonb on the server")
+            oid = BYTEA_OID
+        made.append(oid)
+    return made
 
 
 async def _types(driver: asyncpg.Connection, table: str, columns: list[str]) -> list[int]:

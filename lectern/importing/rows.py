@@ -6,8 +6,11 @@ from itertools import repeat
 from operator import add, itemgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 
+from lectern.importing.copy_data import jsonb_data
 from lectern.importing.plan import Ref, Row
 from lectern.models import Base
 
@@ -66,6 +69,11 @@ def resolved(refs: list[Ref] | list[Ref | None], ids: dict[str, int]) -> list[in
         return [ids[ref] if isinstance(ref, str) else ref for ref in refs]
 
 
+def _jsonb_not_null(column: Column[Any]) -> bool:
+    """Whether the column is jsonb on PostgreSQL and never NULL (no value of it is None)."""
+    return not column.nullable and isinstance(column.type.dialect_impl(postgresql.dialect()), JSONB)
+
+
 def _getter(columns: list[str]) -> Callable[[Row], tuple[Any, ...]]:
     """A row's values of `columns`, as a tuple whatever their number."""
     if len(columns) > 1:
@@ -86,8 +94,17 @@ class TableRows:
         self.filled = _with_defaults(self.table, self.own)
         references = REFERENCES[name]
         self.references = [(c, resolve.ids[references[c]]) for c in self.own if c in references]
-        self.as_is = [c for c in self.own if c not in references]
-        self.copy_columns = [*(c for c, _ in self.references), *self.filled, *self.as_is]
+        jsonb = {c.name for c in self.table.c if _jsonb_not_null(c)}
+        self.jsonb = [c for c in self.own if c in jsonb and c not in references]
+        self.as_is = [c for c in self.own if c not in references and c not in jsonb]
+        self.copy_columns = [
+            *(c for c, _ in self.references),
+            *self.jsonb,
+            *self.filled,
+            *self.as_is,
+        ]
+        # The COPY columns whose values are made jsonb data (copy_data.jsonb_data).
+        self.jsonb_data = {*self.jsonb, *(c for c in self.filled if c in jsonb)}
 
     def as_dict(self, row: Row) -> dict[str, Any]:
         """The row's values by column, its references resolved and the defaults filled."""
@@ -102,12 +119,15 @@ class TableRows:
         self, rows: list[Row], new_ids: Iterable[int] | None
     ) -> Iterator[tuple[Any, ...]]:
         """The rows' values as COPY takes them, in `copy_columns` order after the new id where
-        the rows are keyed: each reference column resolved, a column at a time, the defaults,
-        then each row's values as planned, taken a row at a time rather than moved into columns
-        and back."""
+        the rows are keyed: each reference column resolved and each jsonb column made into its
+        data (`jsonb_data`), a column at a time, the defaults, then each row's values as
+        planned, taken a row at a time rather than moved into columns and back."""
         changed: list[Iterable[Any]] = [] if new_ids is None else [new_ids]
         for column, ids in self.references:
             changed.append(resolved(list(map(itemgetter(column), rows)), ids))
-        changed.extend(repeat(value, len(rows)) for value in self.filled.values())
+        changed.extend(jsonb_data(map(itemgetter(column), rows)) for column in self.jsonb)
+        for column, value in self.filled.items():
+            made = next(jsonb_data([value])) if column in self.jsonb_data else value
+            changed.append(repeat(made, len(rows)))
         front = zip(*changed, strict=True) if changed else repeat((), len(rows))
         return map(add, front, map(_getter(self.as_is), rows))

@@ -23,7 +23,17 @@ from lectern.importing.rows import TableRows
 from lectern.importing.service import run_import
 from lectern.importing.source import read_legacy
 from lectern.importing.writer import PlanWriter
-from lectern.models import Base, Enrollment, Event, LegacyImport, Payment, User
+from lectern.models import (
+    Base,
+    Enrollment,
+    Event,
+    LegacyImport,
+    LessonProgress,
+    Payment,
+    QuizAttempt,
+    StudentProfile,
+    User,
+)
 from lectern.models.base import utcnow
 from lectern.platform.db import Database
 from tests.importing.conftest import SEEDS
@@ -109,6 +119,31 @@ async def test_a_bulk_load_checks_its_keys_builds_its_indexes_and_counts_its_tal
     again = await run_import(db, legacy, "sample", apply=True)
     assert again["import_id"] is None
     assert await _counts(db) == after
+
+
+async def test_the_json_a_bulk_load_writes_reads_back_as_planned(
+    db: Database, samples: dict[int, Legacy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the jsonb columns' COPY data is made beside psycopg's jsonb dumper
+    (copy_data.jsonb_data): the server takes it as the values planned."""
+    legacy = samples[SEEDS[0]]
+    planned = plan_import(legacy, Known(), utcnow()).rows
+    monkeypatch.setattr(writer, "BULK_ROWS", 0)
+    await run_import(db, legacy, "sample", apply=True)
+    async with db.session() as session:
+        watched = (await session.scalars(select(LessonProgress.watched))).all()
+        answers = (await session.scalars(select(QuizAttempt.answers))).all()
+        languages = (await session.scalars(select(StudentProfile.languages))).all()
+    assert any(watched)
+    assert any(answers)
+    assert languages
+    assert sorted(map(repr, watched)) == sorted(
+        repr(r["watched"]) for r in planned["lesson_progress"]
+    )
+    assert sorted(map(repr, answers)) == sorted(
+        repr(r["answers"]) for r in planned["quiz_attempts"]
+    )
+    assert set(map(repr, languages)) == {"[]"}
 
 
 async def _foreign_keys(db: Database) -> list[tuple[str, str]]:
