@@ -30,8 +30,9 @@ import psycopg
 from harness import scratch_database
 from sqlalchemy.engine import make_url
 
+from lectern.importing.legacy_rows import TABLES
 from lectern.importing.service import import_legacy
-from lectern.importing.source import TABLES, read_legacy
+from lectern.importing.source import read_legacy
 from lectern.platform.config import Settings
 from lectern.platform.db import Database
 

@@ -3,10 +3,10 @@
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
-from lectern.importing import rules
+from lectern.importing import legacy_rows, rules
 from lectern.importing.learning_plan import Enrolled, LearningPlanner
 from lectern.importing.plan import LessonInfo, Plan, Ref, Row, _order, row_time
 from lectern.models.enums import LessonKind, QbankTestStatus
@@ -14,11 +14,11 @@ from lectern.progress.rules import qbank_score
 
 # A fact row's order (time, then id), and the row with the enrollment and lesson it belongs to,
 # or why it is skipped.
-Matched = tuple[datetime, str, tuple[Row, Enrolled, LessonInfo] | str]
+Matched = tuple[datetime, str, tuple[Any, Enrolled, LessonInfo] | str]
 
 
 def _matched(
-    lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Row], datetime]
+    lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Any], datetime]
 ) -> list[Matched]:
     """Each of the table's rows matched to its enrollment and lesson of `kind`, in the order
     the rows were read, in which their memory lies together (in time order each lookup waits on
@@ -28,20 +28,20 @@ def _matched(
     not_of_kind = f"not_a_{kind}"
     matched: list[Matched] = []
     for row in lp.p.legacy[table]:
-        lesson = lessons.get(row["chapter_id"] or "")
-        user = people.get(row["user_id"] or "")
-        found: tuple[Row, Enrolled, LessonInfo] | str
+        lesson = lessons.get(row.chapter_id or "")
+        user = people.get(row.user_id or "")
+        found: tuple[Any, Enrolled, LessonInfo] | str
         if lesson is None or user is None:
             found = "lesson_missing" if lesson is None else "user_missing"
         elif lesson.kind != kind:
             found = not_of_kind
         elif (state := pairs.get((user, lesson.course))) is None or state.ref is None:
             found = "not_enrolled"
-        elif row["id"] in known:
+        elif row.id in known:
             found = "already_imported"
         else:
             found = (row, state, lesson)
-        matched.append((time(row), row["id"], found))
+        matched.append((time(row), row.id, found))
     return matched
 
 
@@ -57,8 +57,8 @@ def _by_time(records: list[Record]) -> list[Record]:
 
 
 def _lesson_facts(
-    lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Row], datetime]
-) -> Iterator[tuple[Row, Enrolled, LessonInfo]]:
+    lp: LearningPlanner, table: str, kind: LessonKind, time: Callable[[Any], datetime]
+) -> Iterator[tuple[Any, Enrolled, LessonInfo]]:
     """The table's rows that belong to an enrollment and a lesson of `kind` by time then id,
     each with both; the others are reported skipped."""
     counted = lp.tally.rows
@@ -73,21 +73,21 @@ def videos(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
     plan, links = lp.p.plan, lp.p.plan.links
     seen: set[tuple[Ref, Ref]] = set()
-    matched = _lesson_facts(lp, "video_progress", LessonKind.VIDEO, itemgetter("updated_at"))
+    matched = _lesson_facts(lp, "video_progress", LessonKind.VIDEO, attrgetter("updated_at"))
     for row, state, lesson in matched:
         enrollment = state.ref
         assert enrollment is not None
         duration = lesson.duration_s
-        watched = rules.watched_interval(float(row["watched_seconds"] or 0), duration)
+        watched = rules.watched_interval(float(row.watched_seconds or 0), duration)
         seconds = watched[0][1] if watched else 0.0
         complete = rules.video_watched(seconds, duration)
         institution = state.course.institution
-        if bool(row["completed"]) != complete and duration > 0:
+        if bool(row.completed) != complete and duration > 0:
             decided["video_completion_flags_overruled", institution] += 1
         facts = state.facts_of(lesson.ref)
         if seconds >= facts["watched_s"]:
             facts["watched_s"], facts["watched"] = seconds, watched
-        updated_at = row["updated_at"]
+        updated_at = row.updated_at
         if complete:
             facts["completed_at"] = rules.earliest(facts["completed_at"], updated_at)
         facts["updated_at"] = updated_at
@@ -97,7 +97,7 @@ def videos(lp: LearningPlanner) -> None:
             seen.add(pair)
             counted["video_progress", "imported", None] += 1
         decided["videos_watched_from_total_seconds", institution] += 1
-        links["video_progress"].add(row["id"], enrollment)
+        links["video_progress"].add(row.id, enrollment)
         _touch(plan, enrollment)
 
 
@@ -109,7 +109,7 @@ def quizzes(lp: LearningPlanner) -> None:
     # which the legacy rows keep alive: each list is scored once per lesson.
     scored: dict[tuple[Ref, int], tuple[float, bool]] = {}
     for row, state, lesson in _lesson_facts(lp, "quiz_attempts", LessonKind.QUIZ, row_time):
-        answers = row["answers"] if isinstance(row["answers"], list) else None
+        answers = row.answers if isinstance(row.answers, list) else None
         if answers is None or not lesson.answers:
             counted["quiz_attempts", "skipped", "answers_unreadable"] += 1
             continue
@@ -118,29 +118,29 @@ def quizzes(lp: LearningPlanner) -> None:
             result = (score, rules.quiz_passed(score, lesson.pass_mark))
             scored[lesson.ref, id(answers)] = result
         score, passed = result
-        if rules.differs(row["score"], 100 * score) or bool(row["passed"]) != passed:
+        if rules.differs(row.score, 100 * score) or bool(row.passed) != passed:
             decided["quiz_scores_corrected", state.course.institution] += 1
         facts = state.facts_of(lesson.ref)
         facts["best_score"] = max(score, facts["best_score"] or 0.0)
-        created_at = row["created_at"]
+        created_at = row.created_at
         if passed:
             facts["completed_at"] = rules.earliest(facts["completed_at"], created_at)
         facts["updated_at"] = created_at
         attempts.append({
-            "key": row["id"], "enrollment_id": state.ref, "lesson_id": lesson.ref,
+            "key": row.id, "enrollment_id": state.ref, "lesson_id": lesson.ref,
             "answers": list(answers), "score": score, "passed": passed,
             "created_at": created_at,
         })  # fmt: skip
         counted["quiz_attempts", "imported", None] += 1
-        links["quiz_attempts"].add(row["id"], row["id"])
+        links["quiz_attempts"].add(row.id, row.id)
         _touch(plan, state.ref)
 
 
 def qbank(lp: LearningPlanner) -> None:
     counted, decided = lp.tally.rows, lp.tally.decisions
-    answers: dict[str, list[Row]] = defaultdict(list)
+    answers: dict[str, list[legacy_rows.QbankQuestionAttempt]] = defaultdict(list)
     for row in lp.p.legacy["qbank_question_attempts"]:
-        answers[row["test_id"] or ""].append(row)
+        answers[row.test_id or ""].append(row)
     for _time, _id, row, own, found in _by_time(_matched_tests(lp, answers)):
         if isinstance(found, str):
             counted["qbank_tests", "skipped", found] += 1
@@ -153,10 +153,10 @@ def qbank(lp: LearningPlanner) -> None:
             counted["qbank_question_attempts", "skipped", "test_missing"] += len(rows)
     known = lp.p.known.linked("qbank_questions")
     for row in lp.p.legacy["qbank_question_statistics"]:
-        question = lp.p.question.get(row["question_id"] or "")
+        question = lp.p.question.get(row.question_id or "")
         if question is None:
             counted["qbank_question_statistics", "skipped", "question_missing"] += 1
-        elif row["question_id"] in known:
+        elif row.question_id in known:
             counted["qbank_question_statistics", "skipped", "already_imported"] += 1
         else:
             counted["qbank_question_statistics", "merged", "recomputed_from_answers"] += 1
@@ -166,20 +166,28 @@ def qbank(lp: LearningPlanner) -> None:
 
 # A Q-bank test with its order (time, then id), its answers, and its enrollment and status, or
 # why it is skipped.
-MatchedTest = tuple[datetime, str, Row, list[Row], tuple[Enrolled, QbankTestStatus] | str]
+MatchedTest = tuple[
+    datetime,
+    str,
+    legacy_rows.QbankTest,
+    list[legacy_rows.QbankQuestionAttempt],
+    tuple[Enrolled, QbankTestStatus] | str,
+]
 
 
-def _matched_tests(lp: LearningPlanner, answers: dict[str, list[Row]]) -> list[MatchedTest]:
+def _matched_tests(
+    lp: LearningPlanner, answers: dict[str, list[legacy_rows.QbankQuestionAttempt]]
+) -> list[MatchedTest]:
     """Each Q-bank test with its answers (taken from `answers`) matched to its enrollment, in
     the order the tests were read, as `_matched` does for lessons."""
     people, courses, pairs = lp.p.person, lp.p.course, lp.pairs
     known = lp.p.known.linked("qbank_tests")
     matched: list[MatchedTest] = []
     for row in lp.p.legacy["qbank_tests"]:
-        own = answers.pop(row["id"], [])
-        user = people.get(row["user_id"] or "")
-        course = courses.get(row["course_id"] or "")
-        status = rules.parse_test_status(row["status"])
+        own = answers.pop(row.id, [])
+        user = people.get(row.user_id or "")
+        course = courses.get(row.course_id or "")
+        status = rules.parse_test_status(row.status)
         found: tuple[Enrolled, QbankTestStatus] | str
         if user is None or course is None:
             found = "user_missing" if user is None else "course_missing"
@@ -187,32 +195,36 @@ def _matched_tests(lp: LearningPlanner, answers: dict[str, list[Row]]) -> list[M
             found = "not_enrolled"
         elif status is None:
             found = "unknown_status"
-        elif row["id"] in known:
+        elif row.id in known:
             found = "already_imported"
         else:
             found = (state, status)
-        matched.append((row_time(row), row["id"], row, own, found))
+        matched.append((row_time(row), row.id, row, own, found))
     return matched
 
 
 def _test(
-    lp: LearningPlanner, row: Row, rows: list[Row], state: Enrolled, status: QbankTestStatus
+    lp: LearningPlanner,
+    row: legacy_rows.QbankTest,
+    rows: list[legacy_rows.QbankQuestionAttempt],
+    state: Enrolled,
+    status: QbankTestStatus,
 ) -> None:
     plan, counted = lp.p.plan, lp.tally.rows
     questions, links = lp.p.question, plan.links
     course = state.course
-    test_id = row["id"]
+    test_id = row.id
     chosen: dict[Ref, Row] = {}
     position = 0
     for answer in sorted(rows, key=_order) if len(rows) > 1 else rows:
-        question = questions.get(answer["question_id"] or "")
+        question = questions.get(answer.question_id or "")
         if question is None or question.course != course.ref:
             counted["qbank_question_attempts", "skipped", "question_missing"] += 1
             continue
         if question.ref in chosen:
             counted["qbank_question_attempts", "merged", "same_question_in_test"] += 1
             continue
-        choice = answer["selected_index"]
+        choice = answer.selected_index
         if not (isinstance(choice, int) and 0 <= choice < question.choices):
             choice = None
         position += 1
@@ -222,18 +234,18 @@ def _test(
         }  # fmt: skip
         plan.questions.add(question.ref)
         counted["qbank_question_attempts", "imported", None] += 1
-        links["qbank_question_attempts"].add(answer["id"], test_id)
+        links["qbank_question_attempts"].add(answer.id, test_id)
     finished: datetime | None = None
     score: float | None = None
     if status == QbankTestStatus.COMPLETED:
-        finished = row["completed_at"] or row["created_at"]
+        finished = row.completed_at or row.created_at
         correct = sum(1 for a in chosen.values() if a["is_correct"])
         score = qbank_score(correct, len(chosen))
-        if rules.differs(row["score"], 100 * score):
+        if rules.differs(row.score, 100 * score):
             lp.tally.decisions["qbank_scores_corrected", course.institution] += 1
     plan.rows["qbank_tests"].append({
         "key": test_id, "enrollment_id": state.ref, "status": status, "topic": None,
-        "score": score, "created_at": row["created_at"], "finished_at": finished,
+        "score": score, "created_at": row.created_at, "finished_at": finished,
     })  # fmt: skip
     plan.rows["qbank_test_questions"].extend(chosen.values())
     counted["qbank_tests", "imported", None] += 1

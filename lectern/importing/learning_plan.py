@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from lectern.importing import rules
+from lectern.importing import legacy_rows, rules
 from lectern.importing.plan import CourseInfo, Planner, Ref, Row, _order, row_time
 from lectern.models.enums import (
     CourseAccess,
@@ -112,24 +112,24 @@ class LearningPlanner:
         for table, person in (("enrollments", "user_id"), ("student_progress", "student_id")):
             known = self.p.known.linked(table)
             for row in sorted(self.p.legacy[table], key=_order):
-                pair = self.pair_of(table, row[person], row["course_id"])
+                pair = self.pair_of(table, getattr(row, person), row.course_id)
                 if pair is None:
                     continue
                 state = self.enrolled(pair)
-                if (found := known.get(row["id"])) is not None:
+                if (found := known.get(row.id)) is not None:
                     state.ref = found
                     state.existing_status = state.existing_status or EnrollmentStatus.ACTIVE
                     counted[table, "skipped", "already_imported"] += 1
                     continue
                 if table == "enrollments":
-                    status = rules.parse_enrollment_status(row["status"])
+                    status = rules.parse_enrollment_status(row.status)
                     state.statuses.append(status)
-                    state.legacy_progress.append(row["progress"])
+                    state.legacy_progress.append(row.progress)
                     state.legacy_completed |= status == EnrollmentStatus.COMPLETED
                     at = row_time(row)
                 else:
-                    state.legacy_progress.append(row["total_progress"])
-                    at = row["created_at"]
+                    state.legacy_progress.append(row.total_progress)
+                    at = row.created_at
                     self._readings(state, pair, row)
                 first = state.ref is None
                 if first:
@@ -142,11 +142,11 @@ class LearningPlanner:
                     counted[table, "imported", None] += 1
                 else:
                     counted[table, "merged", "same_learner_and_course"] += 1
-                links[table].add(row["id"], pair_key(state))
+                links[table].add(row.id, pair_key(state))
 
-    def _readings(self, state: Enrolled, pair: Pair, row: Row) -> None:
-        done = row["completed_chapters"] if isinstance(row["completed_chapters"], list) else []
-        at = row["last_accessed"] or row["created_at"]
+    def _readings(self, state: Enrolled, pair: Pair, row: legacy_rows.StudentProgress) -> None:
+        done = row.completed_chapters if isinstance(row.completed_chapters, list) else []
+        at = row.last_accessed or row.created_at
         institution = state.course.institution
         for chapter_id in done:
             lesson = self.p.lesson.get(str(chapter_id))
@@ -157,7 +157,7 @@ class LearningPlanner:
             else:
                 facts = state.facts_of(lesson.ref)
                 facts["completed_at"] = rules.earliest(facts["completed_at"], at)
-        if row["watched_videos"]:
+        if row.watched_videos:
             self.tally.decisions["watched_video_lists_ignored", institution] += 1
 
     # Payments and requests
@@ -166,32 +166,32 @@ class LearningPlanner:
         known = self.p.known.linked("payments")
         counted, decided = self.tally.rows, self.tally.decisions
         links = self.p.plan.links
-        sessions: dict[str, list[Row]] = defaultdict(list)
+        sessions: dict[str, list[legacy_rows.Payment]] = defaultdict(list)
         for row in self.p.legacy["payments"]:
-            sessions[(row["stripe_session_id"] or "").strip() or f"row:{row['id']}"].append(row)
+            sessions[(row.stripe_session_id or "").strip() or f"row:{row.id}"].append(row)
         for checkout, rows in sessions.items():
             if len(rows) > 1:
                 rows.sort(key=_order)
             first = rows[0]
-            pair = self.pair_of("payments", first["user_id"], first["course_id"])
+            pair = self.pair_of("payments", first.user_id, first.course_id)
             if pair is None:
                 if len(rows) > 1:
                     counted["payments", "skipped", "points_at_nothing"] += len(rows) - 1
                 continue
             course = self.p.course_by_ref[pair[1]]
-            status = rules.payment_status(r["status"] for r in rows)
-            paid_at = max((r["updated_at"] or r["created_at"]) for r in rows)
+            status = rules.payment_status(r.status for r in rows)
+            paid_at = max((r.updated_at or r.created_at) for r in rows)
             mismatch = amount_mismatch(
                 expected_cents=course.price_cents, expected_currency=course.currency,
-                paid_cents=rules.cents(first["amount"]),
-                paid_currency=(first["currency"] or "").strip()[:3],
+                paid_cents=rules.cents(first.amount),
+                paid_currency=(first.currency or "").strip()[:3],
             )  # fmt: skip
             if status == PaymentStatus.COMPLETED and mismatch:
                 status = PaymentStatus.FLAGGED
                 decided["payments_flagged", course.institution] += 1
-            found = [k for r in rows if (k := known.get(r["id"])) is not None]
+            found = [k for r in rows if (k := known.get(r.id)) is not None]
             has_checkout = not checkout.startswith("row:")
-            ref: Ref = found[0] if found else first["id"]
+            ref: Ref = found[0] if found else first.id
             if not found and checkout in self.p.known.payments:
                 ref = self.p.known.payments[checkout]
             state = self.enrolled(pair)
@@ -201,7 +201,7 @@ class LearningPlanner:
                     self.enroll(
                         pair,
                         EnrollmentSource.PAYMENT,
-                        first["created_at"],
+                        first.created_at,
                         "enrollments_from_payments",
                     )
             if isinstance(ref, str):
@@ -209,17 +209,17 @@ class LearningPlanner:
                     "key": ref, "institution_id": course.institution, "user_id": pair[0],
                     "course_id": pair[1], "provider": "stripe",
                     "checkout_id": checkout[:255] if has_checkout else None,
-                    "payment_ref": (first["stripe_payment_intent"] or None),
-                    "amount_cents": max(rules.cents(first["amount"]), 0),
-                    "currency": (first["currency"] or "usd").strip().lower()[:3],
+                    "payment_ref": (first.stripe_payment_intent or None),
+                    "amount_cents": max(rules.cents(first.amount), 0),
+                    "currency": (first.currency or "usd").strip().lower()[:3],
                     "status": status, "flag_reason": mismatch or "" if status == "flagged" else "",
-                    "created_at": first["created_at"], "updated_at": paid_at,
+                    "created_at": first.created_at, "updated_at": paid_at,
                     "completed_at": paid_at if status != PaymentStatus.FAILED else None,
                     "refunded_at": paid_at if status == PaymentStatus.REFUNDED else None,
                 })  # fmt: skip
                 self.tally.created["payments", course.institution] += 1
             for n, row in enumerate(rows):
-                if row["id"] in known:
+                if row.id in known:
                     counted["payments", "skipped", "already_imported"] += 1
                     continue
                 if n == 0 and isinstance(ref, str):
@@ -227,24 +227,24 @@ class LearningPlanner:
                 else:
                     counted["payments", "merged", "same_provider_session"] += 1
                     decided["payments_deduplicated", course.institution] += 1
-                links["payments"].add(row["id"], ref)
+                links["payments"].add(row.id, ref)
         for state in self.pairs.values():
             if state.paid == rules.PaidState.REFUNDED and state.is_new:
                 decided["enrollments_cancelled_by_refund", state.course.institution] += 1
 
-    def approved_requests(self) -> list[tuple[Pair, Row, RequestStatus]]:
+    def approved_requests(self) -> list[tuple[Pair, legacy_rows.AccessRequest, RequestStatus]]:
         known = self.p.known.linked("access_requests")
         counted = self.tally.rows
-        requests: list[tuple[Pair, Row, RequestStatus]] = []
+        requests: list[tuple[Pair, legacy_rows.AccessRequest, RequestStatus]] = []
         for row in sorted(self.p.legacy["access_requests"], key=_order):
-            pair = self.pair_of("access_requests", row["student_id"], row["course_id"])
+            pair = self.pair_of("access_requests", row.student_id, row.course_id)
             if pair is None:
                 continue
-            status = rules.parse_request_status(row["status"])
+            status = rules.parse_request_status(row.status)
             if status is None:
                 counted["access_requests", "skipped", "unknown_status"] += 1
                 continue
-            if row["id"] in known:
+            if row.id in known:
                 counted["access_requests", "skipped", "already_imported"] += 1
                 continue
             requests.append((pair, row, status))
@@ -252,12 +252,14 @@ class LearningPlanner:
                 self.enroll(
                     pair,
                     EnrollmentSource.REQUEST,
-                    row["reviewed_at"] or row["created_at"],
+                    row.reviewed_at or row.created_at,
                     "enrollments_from_approved_requests",
                 )
         return requests
 
-    def requests(self, requests: list[tuple[Pair, Row, RequestStatus]]) -> None:
+    def requests(
+        self, requests: list[tuple[Pair, legacy_rows.AccessRequest, RequestStatus]]
+    ) -> None:
         counted, decided = self.tally.rows, self.tally.decisions
         links = self.p.plan.links
         people = self.p.person
@@ -265,7 +267,7 @@ class LearningPlanner:
         for pair, row, status in requests:
             state = self.pairs.get(pair)
             institution = self.p.course_by_ref[pair[1]].institution
-            reviewed_at = row["reviewed_at"]
+            reviewed_at = row.reviewed_at
             enrolled = (
                 state is not None
                 and state.ref is not None
@@ -277,18 +279,18 @@ class LearningPlanner:
             if status == RequestStatus.PENDING and pair in pending:
                 counted["access_requests", "merged", "second_pending_request"] += 1
                 decided["pending_requests_merged", institution] += 1
-                links["access_requests"].add(row["id"], pending[pair])
+                links["access_requests"].add(row.id, pending[pair])
                 continue
             if status == RequestStatus.PENDING:
-                pending[pair] = row["id"]
-            reviewer = people.get(row["reviewed_by"] or "")
+                pending[pair] = row.id
+            reviewer = people.get(row.reviewed_by or "")
             self.p.add("access_requests", {
-                "key": row["id"], "user_id": pair[0], "course_id": pair[1], "status": status,
-                "note": row["admin_note"] or "", "reviewer_id": reviewer,
-                "created_at": row["created_at"], "reviewed_at": reviewed_at,
+                "key": row.id, "user_id": pair[0], "course_id": pair[1], "status": status,
+                "note": row.admin_note or "", "reviewer_id": reviewer,
+                "created_at": row.created_at, "reviewed_at": reviewed_at,
             })  # fmt: skip
             counted["access_requests", "imported", None] += 1
-            links["access_requests"].add(row["id"], row["id"])
+            links["access_requests"].add(row.id, row.id)
 
     def new_enrollments(self) -> list[str]:
         """The keys of the enrollments the import makes."""

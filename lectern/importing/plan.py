@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lectern.importing import rules
+from lectern.importing import legacy_rows, rules
 from lectern.importing.report import Report, Tally
 from lectern.institutions.rules import free_slug, normalize_name, slugify
 from lectern.models.enums import CourseAccess, CourseStatus, LessonKind
 
 Ref = int | str
-Row = dict[str, Any]
-Legacy = dict[str, list[Row]]
+Row = dict[str, Any]  # a row the plan writes, by column
+Legacy = dict[str, list[Any]]  # each legacy table's rows (legacy_rows)
 # Orders rows whose timestamps are missing first.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -148,18 +148,13 @@ def cycle_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def row_time(row: Row) -> datetime:
-    """When a legacy row was made, by whichever timestamp its table keeps."""
-    for column in ("created_at", "enrolled_at", "updated_at"):
-        if (value := row.get(column)) is not None:
-            return value
-    return EPOCH
+def row_time(row: Any) -> datetime:
+    """When a legacy row was made, by whichever timestamp its table keeps (`made_at`)."""
+    return row.made_at or EPOCH
 
 
-def _order(row: Row) -> tuple[datetime, str]:
-    # row_time, inlined: every table is sorted by it
-    get = row.get
-    return (get("created_at") or get("enrolled_at") or get("updated_at") or EPOCH, row["id"])
+def _order(row: Any) -> tuple[datetime, str]:
+    return (row.made_at or EPOCH, row.id)
 
 
 class Planner:
@@ -176,6 +171,7 @@ class Planner:
         self.user_name: dict[Ref, str] = {}
         self.new_students: list[Ref] = []
         self.orphan_users: dict[str, Ref] = {}  # e-mail key → user made from a profile
+        self.profiles_taken_in: set[str] = set()  # legacy students.id of new users' profiles
         self.course: dict[str, CourseInfo] = {}
         self.course_by_ref: dict[Ref, CourseInfo] = {}
         self.lesson: dict[str, LessonInfo] = {}
@@ -196,9 +192,9 @@ class Planner:
     # Institutions
 
     def institutions(self) -> None:
-        groups: dict[str, list[Row]] = defaultdict(list)
+        groups: dict[str, list[legacy_rows.Institution]] = defaultdict(list)
         for row in self.legacy["institutions"]:
-            key = normalize_name(row["name"] or "")
+            key = normalize_name(row.name or "")
             if not key:
                 self.report.row("institutions", "skipped", "no_name")
                 continue
@@ -206,7 +202,7 @@ class Planner:
         taken = set(self.known.institution_slugs)
         for key, rows in groups.items():
             rows.sort(key=_order)
-            known = [k for r in rows if (k := self.known_id("institutions", r["id"])) is not None]
+            known = [k for r in rows if (k := self.known_id("institutions", r.id)) is not None]
             ref: Ref
             if known:
                 ref = known[0]
@@ -214,8 +210,8 @@ class Planner:
                 ref = self.known.institutions[key]
                 self.report.decide("institutions_matched_existing", ref)
             else:
-                ref = rows[0]["id"]
-                name = " ".join(rows[0]["name"].split())
+                ref = rows[0].id
+                name = " ".join(rows[0].name.split())
                 slug = free_slug(slugify(name), taken)
                 taken.add(slug)
                 self.add(
@@ -225,51 +221,51 @@ class Planner:
                         "name": name,
                         "name_key": key,
                         "slug": slug,
-                        "created_at": rows[0]["created_at"],
+                        "created_at": rows[0].created_at,
                     },
                 )
                 self.report.create("institutions", ref)
             for row in rows:
-                self.institution[row["id"]] = ref
-                if self.known_id("institutions", row["id"]) is not None:
+                self.institution[row.id] = ref
+                if self.known_id("institutions", row.id) is not None:
                     self.report.row("institutions", "skipped", "already_imported")
                     continue
-                if row["id"] == ref:
+                if row.id == ref:
                     self.report.row("institutions", "imported")
                 else:
                     self.report.row("institutions", "merged", "same_normalized_name")
                     self.report.decide("institutions_merged", ref)
-                self.link("institutions", row["id"], ref)
+                self.link("institutions", row.id, ref)
 
     # Courses and their content
 
     def courses(self) -> None:
         slugs: dict[Ref, set[str]] = {}
         for row in sorted(self.legacy["courses"], key=_order):
-            institution = self.institution.get(row["institution_id"] or "")
+            institution = self.institution.get(row.institution_id or "")
             if institution is None:
                 self.report.row("courses", "skipped", "institution_missing")
                 continue
-            status = rules.parse_course_status(row["status"]) or CourseStatus.DRAFT
-            price = rules.cents(row["price"])
+            status = rules.parse_course_status(row.status) or CourseStatus.DRAFT
+            price = rules.cents(row.price)
             access = rules.course_access(
-                is_default_unlocked=bool(row["is_default_unlocked"]),
+                is_default_unlocked=bool(row.is_default_unlocked),
                 price_cents=price,
-                requires_approval=bool(row["requires_approval"]),
+                requires_approval=bool(row.requires_approval),
             )
-            title = (row["title"] or "").strip()[:200] or "Untitled course"
-            known = self.known_id("courses", row["id"])
-            ref: Ref = known if known is not None else row["id"]
-            currency = (row["currency"] or "usd").strip().lower()[:3]
+            title = (row.title or "").strip()[:200] or "Untitled course"
+            known = self.known_id("courses", row.id)
+            ref: Ref = known if known is not None else row.id
+            currency = (row.currency or "usd").strip().lower()[:3]
             info = CourseInfo(ref, institution, title, status, access, price, currency)
-            self.course[row["id"]] = info
+            self.course[row.id] = info
             self.course_by_ref[ref] = info
             if known is not None:
                 self.report.row("courses", "skipped", "already_imported")
                 continue
-            if rules.parse_course_status(row["status"]) is None:
+            if rules.parse_course_status(row.status) is None:
                 self.report.decide("course_statuses_unknown_as_draft", institution)
-            elif row["status"] != status.value:
+            elif row.status != status.value:
                 self.report.decide("course_statuses_parsed", institution)
             taken = slugs.setdefault(
                 institution,
@@ -281,45 +277,45 @@ class Planner:
             taken.add(slug)
             self.add("courses", {
                 "key": ref, "institution_id": institution, "title": title, "slug": slug,
-                "description": row["description"] or "", "status": status, "access": access,
+                "description": row.description or "", "status": status, "access": access,
                 "price_cents": price if access == CourseAccess.PAID else 0,
-                "currency": currency, "created_at": row["created_at"],
-                "updated_at": row["created_at"],
+                "currency": currency, "created_at": row.created_at,
+                "updated_at": row.created_at,
             })  # fmt: skip
             self.report.row("courses", "imported")
             self.report.create("courses", institution)
-            self.link("courses", row["id"], ref)
+            self.link("courses", row.id, ref)
 
     def lessons(self) -> None:
-        questions: dict[str, list[Row]] = defaultdict(list)
+        questions: dict[str, list[legacy_rows.QuizQuestion]] = defaultdict(list)
         for row in self.legacy["quiz_questions"]:
-            questions[row["chapter_id"] or ""].append(row)
-        for row in sorted(self.legacy["chapters"], key=lambda r: (r["position"] or 0, r["id"])):
-            course = self.course.get(row["course_id"] or "")
-            kind = rules.parse_lesson_kind(row["kind"])
+            questions[row.chapter_id or ""].append(row)
+        for row in sorted(self.legacy["chapters"], key=lambda r: (r.position or 0, r.id)):
+            course = self.course.get(row.course_id or "")
+            kind = rules.parse_lesson_kind(row.kind)
             reason = "course_missing" if course is None else None
             reason = reason or ("unknown_lesson_kind" if kind is None else None)
             if course is None or kind is None:
                 self.report.row("chapters", "skipped", reason)
-                for _question in questions.pop(row["id"], []):
+                for _question in questions.pop(row.id, []):
                     self.report.row("quiz_questions", "skipped", "chapter_skipped")
                 continue
-            duration = float(row["duration_seconds"] or 0)
+            duration = float(row.duration_seconds or 0)
             required = kind != LessonKind.VIDEO or duration > 0
-            answers, authored = self._quiz(questions.pop(row["id"], []), course, row["id"])
-            known = self.known_id("chapters", row["id"])
-            ref: Ref = known if known is not None else row["id"]
-            mark = rules.pass_mark(row["pass_mark"])
+            answers, authored = self._quiz(questions.pop(row.id, []), course, row.id)
+            known = self.known_id("chapters", row.id)
+            ref: Ref = known if known is not None else row.id
+            mark = rules.pass_mark(row.pass_mark)
             info = LessonInfo(ref, course.ref, kind, duration, required, mark, answers)
-            self.lesson[row["id"]] = info
+            self.lesson[row.id] = info
             self.lessons_of[course.ref].append(info)
             if known is not None:
                 self.report.row("chapters", "skipped", "already_imported")
                 continue
             if not required:
                 self.report.decide("videos_without_duration_not_required", course.institution)
-            title = (row["title"] or "").strip()[:200] or "Lesson"
-            position = int(row["position"] or 0)
+            title = (row.title or "").strip()[:200] or "Lesson"
+            position = int(row.position or 0)
             self.add(
                 "chapters",
                 {"key": ref, "course_id": course.ref, "title": title, "position": position},
@@ -327,24 +323,24 @@ class Planner:
             self.add("lessons", {
                 "key": ref, "chapter_id": ref, "course_id": course.ref, "title": title,
                 "kind": kind, "position": 1, "required": required, "weight": 1.0,
-                "duration_s": duration, "video_url": (row["video_url"] or "")[:2000],
-                "body": row["content"] or "", "pass_mark": mark, "questions": authored,
+                "duration_s": duration, "video_url": (row.video_url or "")[:2000],
+                "body": row.content or "", "pass_mark": mark, "questions": authored,
             })  # fmt: skip
             self.report.row("chapters", "imported")
-            self.link("chapters", row["id"], ref)
+            self.link("chapters", row.id, ref)
         for rows in questions.values():
             for _ in rows:
                 self.report.row("quiz_questions", "skipped", "chapter_missing")
 
     def _quiz(
-        self, rows: list[Row], course: CourseInfo, chapter_id: str
+        self, rows: list[legacy_rows.QuizQuestion], course: CourseInfo, chapter_id: str
     ) -> tuple[tuple[int, ...], list[Row]]:
         answers: list[int] = []
         authored: list[Row] = []
         chapter_known = self.known_id("chapters", chapter_id) is not None
-        for row in sorted(rows, key=lambda r: (r["position"] or 0, r["id"])):
-            choices = row["options"]
-            answer = row["correct_index"]
+        for row in sorted(rows, key=lambda r: (r.position or 0, r.id)):
+            choices = row.options
+            answer = row.correct_index
             if not isinstance(choices, list) or not (
                 isinstance(answer, int) and 0 <= answer < len(choices)
             ):
@@ -352,19 +348,19 @@ class Planner:
                 continue
             answers.append(answer)
             authored.append(
-                {"prompt": row["prompt"], "choices": [str(c) for c in choices], "answer": answer}
+                {"prompt": row.prompt, "choices": [str(c) for c in choices], "answer": answer}
             )
             if chapter_known:
                 self.report.row("quiz_questions", "skipped", "already_imported")
             else:
                 self.report.row("quiz_questions", "imported")
-                self.link("quiz_questions", row["id"], chapter_id)
+                self.link("quiz_questions", row.id, chapter_id)
         return tuple(answers), authored
 
     def qbank_questions(self) -> None:
         for row in self.legacy["qbank_questions"]:
-            course = self.course.get(row["course_id"] or "")
-            choices, answer = row["options"], row["correct_index"]
+            course = self.course.get(row.course_id or "")
+            choices, answer = row.options, row.correct_index
             if course is None:
                 self.report.row("qbank_questions", "skipped", "course_missing")
                 continue
@@ -373,20 +369,20 @@ class Planner:
             ):
                 self.report.row("qbank_questions", "skipped", "answer_not_a_choice")
                 continue
-            known = self.known_id("qbank_questions", row["id"])
-            ref: Ref = known if known is not None else row["id"]
-            self.question[row["id"]] = QuestionInfo(ref, course.ref, answer, len(choices))
+            known = self.known_id("qbank_questions", row.id)
+            ref: Ref = known if known is not None else row.id
+            self.question[row.id] = QuestionInfo(ref, course.ref, answer, len(choices))
             if known is not None:
                 self.report.row("qbank_questions", "skipped", "already_imported")
                 continue
             self.add("qbank_questions", {
-                "key": ref, "course_id": course.ref, "prompt": row["prompt"],
+                "key": ref, "course_id": course.ref, "prompt": row.prompt,
                 "choices": [str(c) for c in choices], "answer": answer,
-                "topic": (row["topic"] or "")[:200], "attempts": 0, "correct": 0,
+                "topic": (row.topic or "")[:200], "attempts": 0, "correct": 0,
             })  # fmt: skip
             self.plan.questions.add(ref)
             self.report.row("qbank_questions", "imported")
-            self.link("qbank_questions", row["id"], ref)
+            self.link("qbank_questions", row.id, ref)
 
     # People: in lectern.importing.people
 
@@ -403,8 +399,8 @@ class Planner:
             ("access_requests", "student_id"),
         ):
             for row in self.legacy[table]:
-                if (row[person] or "") in people and (
-                    course := self.course.get(row["course_id"] or "")
+                if (who := getattr(row, person) or "") in people and (
+                    course := self.course.get(row.course_id or "")
                 ) is not None:
-                    found[row[person] or ""][course.institution] += 1
+                    found[who][course.institution] += 1
         return found

@@ -1,4 +1,5 @@
-"""Reading the legacy platform's database (PostgreSQL, or MySQL/MariaDB) into plain rows.
+"""Reading the legacy platform's database (PostgreSQL, or MySQL/MariaDB) into its tables' rows
+(`legacy_rows`).
 
 Every value is read as the planner expects it whatever the dialect: ids as lower-case text,
 JSON parsed, numbers as float, timestamps as UTC-aware datetimes (MariaDB's DATETIME is
@@ -12,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from itertools import repeat
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -23,37 +24,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from lectern.importing.plan import Legacy, Row, cycle_collection_paused
+from lectern.importing.legacy_rows import ROWS, TABLES
+from lectern.importing.plan import Legacy, cycle_collection_paused
 
-# The legacy tables and the columns the import reads, as in the legacy schema.
-TABLES: dict[str, tuple[str, ...]] = {
-    "institutions": ("id", "name", "created_at"),
-    "users": ("id", "email", "password_hash", "name", "role", "institution_id", "status",
-              "created_at"),
-    "students": ("id", "user_id", "name", "email", "bio", "created_at"),
-    "courses": ("id", "institution_id", "title", "description", "status", "price", "currency",
-                "requires_approval", "is_default_unlocked", "created_at"),
-    "chapters": ("id", "course_id", "title", "position", "kind", "video_url", "duration_seconds",
-                 "content", "pass_mark"),
-    "quiz_questions": ("id", "chapter_id", "position", "prompt", "options", "correct_index"),
-    "enrollments": ("id", "user_id", "course_id", "status", "progress", "enrolled_at",
-                    "completed_at"),
-    "student_progress": ("id", "student_id", "course_id", "total_progress", "completed_chapters",
-                         "watched_videos", "last_accessed", "created_at"),
-    "access_requests": ("id", "student_id", "course_id", "status", "admin_note", "reviewed_by",
-                        "created_at", "reviewed_at"),
-    "payments": ("id", "user_id", "course_id", "amount", "currency", "status",
-                 "stripe_session_id", "stripe_payment_intent", "created_at", "updated_at"),
-    "video_progress": ("id", "user_id", "chapter_id", "watched_seconds", "completed",
-                       "updated_at"),
-    "quiz_attempts": ("id", "user_id", "chapter_id", "answers", "score", "passed", "created_at"),
-    "qbank_questions": ("id", "course_id", "topic", "prompt", "options", "correct_index"),
-    "qbank_tests": ("id", "user_id", "course_id", "status", "score", "created_at",
-                    "completed_at"),
-    "qbank_question_attempts": ("id", "test_id", "question_id", "user_id", "selected_index",
-                                "is_correct", "created_at"),
-    "qbank_question_statistics": ("question_id",),
-}  # fmt: skip
 ID_COLUMNS = {"id", "reviewed_by"}
 JSON_COLUMNS = {"options", "answers", "completed_chapters", "watched_videos"}
 NUMBER_COLUMNS = {"price", "progress", "total_progress", "amount", "watched_seconds", "score",
@@ -198,7 +171,7 @@ def check_schema(engine: Engine) -> None:
 
 
 def read_legacy(url: str, progress: Progress | None = None) -> Legacy:
-    """Every legacy table the import needs, as lists of plain rows."""
+    """Every legacy table the import needs, as lists of its rows (`legacy_rows`)."""
     with cycle_collection_paused():
         return _read(url, progress)
 
@@ -217,9 +190,10 @@ def _read(url: str, progress: Progress | None) -> Legacy:
                     text(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
                 )
                 rows = legacy[table] = []
+                row_type = ROWS[table]
                 for chunk in result.partitions():
                     rows.extend(
-                        {c: f(v) for c, f, v in zip(columns, convert, row, strict=True)}
+                        row_type(*(f(v) for f, v in zip(convert, row, strict=True)))
                         for row in chunk
                     )
                     if progress:
@@ -275,9 +249,9 @@ def _connect(dsn: str) -> psycopg.Connection[Any]:
 
 def _rows(
     table: str, columns: tuple[str, ...], cursor: psycopg.Cursor[Any], progress: Progress | None
-) -> list[Row]:
-    """The result's rows as dicts, converting in Python only the columns whose type is not the
-    legacy schema's: the rest load as the planner expects them."""
+) -> list[Any]:
+    """The result's rows as the table's row type, converting in Python only the columns whose
+    type is not the legacy schema's: the rest load as the planner expects them."""
     types = cursor.connection.adapters.types
     assert cursor.description is not None
     convert = [
@@ -286,12 +260,14 @@ def _rows(
         if (kind := _kind(column)) != "text"
         and getattr(types.get(found.type_code), "name", None) not in AS_EXPECTED[kind]
     ]
-    rows: list[Row] = []
+    # The row type made from each row's values as tuple() would be (the SELECT names its
+    # columns in order): through map(), without a Python frame per row.
+    made = partial(tuple.__new__, ROWS[table])
+    rows: list[Any] = []
     while chunk := cursor.fetchmany(FETCH_ROWS):
         if convert:
             chunk = [_converted(row, convert) for row in chunk]
-        # map() rather than a comprehension: no Python frame per row (the SELECT names the columns)
-        rows.extend(map(dict, map(zip, repeat(columns), chunk)))
+        rows.extend(map(made, chunk))
         if progress:
             progress(table, len(chunk))
     return rows

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lectern.importing.source import TABLES
+from lectern.importing.legacy_rows import ROWS, TABLES
 
 T0 = datetime(2025, 9, 1, tzinfo=UTC)
 # bcrypt of 'legacy-pass', as the legacy platform stored it.
@@ -30,13 +30,13 @@ class LegacyData:
     """The legacy tables as the reader returns them, built row by row."""
 
     def __init__(self) -> None:
-        self.tables: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+        self.tables: dict[str, list[Any]] = {t: [] for t in TABLES}
 
     def add(self, table: str, **row: Any) -> str:
         row.setdefault("id", str(uuid.uuid4()))
-        full = {column: row.get(column) for column in TABLES[table]}
-        self.tables[table].append(full)
-        return str(full.get("id") or full.get("question_id"))
+        made = ROWS[table](*(row.get(column) for column in TABLES[table]))
+        self.tables[table].append(made)
+        return str(made[0])
 
     def institution(self, name: str = "ABC Academy", days: float = 0) -> str:
         return self.add("institutions", name=name, created_at=at(days))
@@ -144,13 +144,14 @@ def _sql_value(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def insert_statements(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
+def insert_statements(tables: dict[str, list[Any]]) -> list[str]:
     """INSERTs of the rows in the legacy schema's own columns."""
     statements = []
     for table, rows in tables.items():
         for row in rows:
-            columns = [c for c, v in row.items() if v is not None]
-            values = ", ".join(_sql_value(row[c]) for c in columns)
+            given = {c: v for c, v in row._asdict().items() if v is not None}
+            columns = list(given)
+            values = ", ".join(_sql_value(v) for v in given.values())
             names = ", ".join(columns)
             statements.append(f"INSERT INTO {table} ({names}) VALUES ({values})")  # noqa: S608
     return statements

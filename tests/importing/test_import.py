@@ -171,10 +171,10 @@ async def test_a_cut_over_import_takes_in_exactly_the_new_sign_ups_and_payments(
     before = await _counts(db)
     later = LegacyData()
     later.tables = legacy
-    school = legacy["institutions"][0]["id"]
-    paid = next(c for c in legacy["courses"] if (c["price"] or 0) > 0)
+    school = legacy["institutions"][0].id
+    paid = next(c for c in legacy["courses"] if (c.price or 0) > 0)
     newcomer = later.user("newcomer@abc.example", school, days=60)
-    later.add("payments", user_id=newcomer, course_id=paid["id"], amount=paid["price"],
+    later.add("payments", user_id=newcomer, course_id=paid.id, amount=paid.price,
               currency="usd", status="completed", stripe_session_id="cs_new",
               created_at=at(61))  # fmt: skip
 
