@@ -20,6 +20,7 @@ import psycopg
 from psycopg.copy import Copy, Writer
 from psycopg.pq import Conninfo
 from psycopg.types.json import set_json_dumps
+from psycopg.types.string import BytesBinaryDumper
 from sqlalchemy.engine import URL
 
 # Bytes per chunk handed to the server, and the chunks made ahead of it at most.
@@ -50,9 +51,12 @@ class TableData:
 @contextlib.contextmanager
 def adaptation_context(url: URL) -> Iterator[psycopg.Connection[Any]]:
     """A psycopg connection to the target, for what psycopg's formatter needs of one (its
-    adapters, with JSON dumped by orjson); nothing is sent through it."""
+    adapters, with JSON dumped by orjson, and bytea data by psycopg's own bytes dumper, in C,
+    rather than the DB-API's `Binary` one, in Python, which psycopg takes for the bytea oid);
+    nothing is sent through it."""
     with psycopg.connect(libpq_dsn(url)) as connection:
         set_json_dumps(orjson.dumps, connection)
+        connection.adapters.register_dumper(bytes, BytesBinaryDumper)
         yield connection
 
 
