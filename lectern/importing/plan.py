@@ -9,7 +9,7 @@ in `learning_plan`; `planning.plan_import` runs them in order.
 
 import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -124,10 +124,23 @@ class Plan:
     report: Report = field(default_factory=Report)
     # Names of the institutions Lectern already had, for the report.
     known_names: dict[int, str] = field(default_factory=dict)
+    # How many rows each table had that were written and taken out of the plan (`release`).
+    released: dict[str, int] = field(default_factory=dict)
 
     def takes_in_nothing(self) -> bool:
         taken_in = (links.legacy_ids for links in self.links.values())
-        return not any(self.rows.values()) and not self.facts_of_known and not any(taken_in)
+        rows = any(self.rows.values()) or self.released
+        return not rows and not self.facts_of_known and not any(taken_in)
+
+    def release(self, tables: Iterable[str]) -> list[list[Row]]:
+        """The rows of `tables`, written already, taken out of the plan to be let go of."""
+        taken = []
+        for table in tables:
+            if rows := self.rows.get(table):
+                self.released[table] = self.released.get(table, 0) + len(rows)
+                self.rows[table] = []
+                taken.append(rows)
+        return taken
 
 
 @contextmanager

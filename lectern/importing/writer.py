@@ -6,6 +6,7 @@ the tables' sequences before a group's first COPY (`copying`); on SQLite they co
 INSERT … RETURNING, in parameter order.
 """
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import AsyncExitStack, ExitStack
@@ -32,6 +33,10 @@ from lectern.tallies.rebuild import COUNTED_FROM, recounted_after_bulk_load
 BATCH = 5_000
 # Rows of a group of tables above which it is written as a bulk load.
 BULK_ROWS = 10_000
+# The tables whose planned rows are kept once written: the report names the institutions.
+KEPT = {"institutions"}
+# Written rows let go of at a time, so that the other threads run in between.
+LET_GO = 10_000
 
 
 class PlanWriter:
@@ -63,8 +68,10 @@ class PlanWriter:
         self.written.update(names)
         await self._write(plan, names, driver)
         if self.written >= set(COUNTED_FROM):
-            # No later table changes a tally: the recount runs while the rest is planned.
-            await self._recount.aclose()
+            # No later table changes a tally: the recount runs while the rest is planned, and
+            # meanwhile the rows written so far are let go of.
+            written = plan.release(self.written - KEPT)
+            await asyncio.gather(self._recount.aclose(), asyncio.to_thread(_let_go, written))
 
     async def finish(self, plan: Plan) -> Resolver:
         """The tables not written yet with their legacy-id links, and what is counted from the rows
@@ -73,7 +80,10 @@ class PlanWriter:
         self.written.update(names)
         await self._write(plan, names, await self._driver())
         questions = [self.resolve("qbank_questions", q) for q in plan.questions]
-        await recount_questions(self.session, questions)
+        written = plan.release(self.written - KEPT)
+        await asyncio.gather(
+            recount_questions(self.session, questions), asyncio.to_thread(_let_go, written)
+        )
         await self._recount.aclose()
         return self.resolve
 
@@ -152,6 +162,14 @@ class PlanWriter:
         for name in later:
             self.rebuild_later[name].extend(rebuild.pop(name, ()))
         return rebuild
+
+
+def _let_go(written: list[list[Row]]) -> None:
+    """Written rows freed from the end, LET_GO at a time: in a thread, while the server works,
+    rather than all at once after the import."""
+    for rows in written:
+        while rows:
+            del rows[-LET_GO:]
 
 
 def _in_bulk(plan: Plan, names: list[str]) -> bool:
