@@ -72,10 +72,13 @@ def _planned(legacy: Legacy, known: Known, now: datetime, tables_final: TablesFi
     facts_plan.videos(learning)
     facts_plan.quizzes(learning)
     tables_final(planner.plan, ("quiz_attempts",))
-    _lesson_progress(learning)
-    tables_final(planner.plan, ("lesson_progress",))
+    # The enrollments before their lesson progress: the server takes them, with the tallies'
+    # recount after them, while the rest is planned, and the largest table's COPY data, the
+    # most interpreter time of any, is made last, when planning no longer needs it.
     _enrollments(learning)
     tables_final(planner.plan, ENROLLMENTS)
+    _lesson_progress(learning)
+    tables_final(planner.plan, ("lesson_progress",))
     facts_plan.qbank(learning)
     tables_final(planner.plan, ("qbank_tests", "qbank_test_questions"))
     planner.report.add(planner.tally)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# Each foreign key of the given tables: its table, the table it names, and the statements that
-# drop it and add it back.
+# Each foreign key of the given tables: its table, the table it names, the ALTER TABLE clause
+# that drops it and the statement that adds it back.
 FOREIGN_KEYS = text("""
     SELECT conrelid::regclass::text, confrelid::regclass::text,
-           format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+           format('DROP CONSTRAINT %I', conname),
            format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
                   pg_get_constraintdef(oid))
     FROM pg_constraint
@@ -53,10 +53,13 @@ async def dropped_for_load(
     outgrown = list(smaller.scalars())
     indexes = (await connection.execute(SECONDARY_INDEXES, {"tables": outgrown})).all()
     foreign = (await connection.execute(FOREIGN_KEYS, {"tables": list(loads)})).all()
-    for _table, name, _build in indexes:
-        await connection.execute(text(f"DROP INDEX {name}"))
-    for *_tables, drop, _add in foreign:
-        await connection.execute(text(drop))
+    if indexes:
+        await connection.execute(text(f"DROP INDEX {', '.join(name for _, name, _ in indexes)}"))
+    drops: dict[str, list[str]] = defaultdict(list)
+    for table, _named, drop, _add in foreign:
+        drops[table].append(drop)
+    for table, clauses in drops.items():
+        await connection.execute(text(f"ALTER TABLE {table} {', '.join(clauses)}"))
     if indexes:
         # Room to sort the largest of them in memory, for this transaction.
         await connection.execute(text(f"SET LOCAL maintenance_work_mem = '{SORT_MEMORY}'"))

@@ -110,8 +110,8 @@ TALLY_TRIGGERS = {
 
 async def _set_tally_triggers(connection: AsyncConnection, state: str) -> None:
     for table, names in TALLY_TRIGGERS.items():
-        for name in names:
-            await connection.execute(text(f"ALTER TABLE {table} {state} TRIGGER {name}"))
+        triggers = ", ".join(f"{state} TRIGGER {name}" for name in names)
+        await connection.execute(text(f"ALTER TABLE {table} {triggers}"))
 
 
 @asynccontextmanager
