@@ -52,6 +52,7 @@ class PlanWriter:
         # Foreign keys dropped for a bulk load, added back once the table they name is written.
         self.rebuild_later: dict[str, list[str]] = defaultdict(list)
         self._recount = AsyncExitStack()
+        self._letting_go: list[asyncio.Future[None]] = []
         self._formatting: psycopg.Connection[Any] | None = None
         self._opened = ExitStack()
 
@@ -67,11 +68,10 @@ class PlanWriter:
             return
         self.written.update(names)
         await self._write(plan, names, driver)
+        self._let_go_of_written(plan)
         if self.written >= set(COUNTED_FROM):
-            # No later table changes a tally: the recount runs while the rest is planned, and
-            # meanwhile the rows written so far are let go of.
-            written = plan.release(self.written - KEPT)
-            await asyncio.gather(self._recount.aclose(), asyncio.to_thread(_let_go, written))
+            # No later table changes a tally: the recount runs while the rest is planned.
+            await self._recount.aclose()
 
     async def finish(self, plan: Plan) -> Resolver:
         """The tables not written yet with their legacy-id links, and what is counted from the rows
@@ -79,13 +79,18 @@ class PlanWriter:
         names = [name for name in REFERENCES if name not in self.written]
         self.written.update(names)
         await self._write(plan, names, await self._driver())
+        self._let_go_of_written(plan)
         questions = [self.resolve("qbank_questions", q) for q in plan.questions]
-        written = plan.release(self.written - KEPT)
-        await asyncio.gather(
-            recount_questions(self.session, questions), asyncio.to_thread(_let_go, written)
-        )
+        await recount_questions(self.session, questions)
         await self._recount.aclose()
+        await asyncio.gather(*self._letting_go)
         return self.resolve
+
+    def _let_go_of_written(self, plan: Plan) -> None:
+        """The rows written so far taken out of the plan and freed in a thread, while the
+        server takes what follows, rather than all at once after the import."""
+        if written := plan.release(self.written - KEPT):
+            self._letting_go.append(asyncio.ensure_future(asyncio.to_thread(_let_go, written)))
 
     async def _referred_ids_drawn(self, plan: Plan, names: list[str], driver: Any) -> bool:
         """Whether every table these tables refer to has its new rows' ids: written already,
@@ -165,8 +170,8 @@ class PlanWriter:
 
 
 def _let_go(written: list[list[Row]]) -> None:
-    """Written rows freed from the end, LET_GO at a time: in a thread, while the server works,
-    rather than all at once after the import."""
+    """Written rows freed from the end, LET_GO at a time, so that the thread holds the
+    interpreter for a short while at a time."""
     for rows in written:
         while rows:
             del rows[-LET_GO:]
