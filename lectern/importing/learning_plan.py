@@ -6,6 +6,7 @@ Lectern's own pure functions (lectern.progress.rules).
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -330,15 +331,35 @@ def pair_key(state: Enrolled) -> Ref:
     return state.ref
 
 
-def progress_of(state: Enrolled, required: tuple[Ref, ...]) -> tuple[float, bool, datetime | None]:
+@dataclass(frozen=True)
+class Required:
+    """A course's required lessons, in order and as a set to look them up in."""
+
+    lessons: tuple[Ref, ...]
+    among: frozenset[Ref]
+
+    @classmethod
+    def of(cls, lessons: Iterable[Ref]) -> "Required":
+        ordered = tuple(lessons)
+        return cls(ordered, frozenset(ordered))
+
+
+NONE_REQUIRED = Required((), frozenset())
+NOTHING_DONE: frozenset[Ref] = frozenset()
+
+
+def progress_of(state: Enrolled, required: Required) -> tuple[float, bool, datetime | None]:
     """Progress, whether completed, and when: by Lectern's pure functions over the facts of
     the course's `required` lessons."""
+    if not state.facts:
+        return (*_progress(required.lessons, NOTHING_DONE), None)
+    among = required.among
     done = {
         ref: at
         for ref, facts in state.facts.items()
-        if (at := facts["completed_at"]) is not None and ref in required
+        if ref in among and (at := facts["completed_at"]) is not None
     }
-    progress, completed = _progress(required, frozenset(done))
+    progress, completed = _progress(required.lessons, frozenset(done))
     return progress, completed, (max(done.values()) if completed and done else None)
 
 

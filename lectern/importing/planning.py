@@ -5,7 +5,13 @@ from datetime import datetime
 
 from lectern.certificates.service import new_codes
 from lectern.importing import facts_plan, rules
-from lectern.importing.learning_plan import LearningPlanner, progress_of, status_before_facts
+from lectern.importing.learning_plan import (
+    NONE_REQUIRED,
+    LearningPlanner,
+    Required,
+    progress_of,
+    status_before_facts,
+)
 from lectern.importing.people import plan_people
 from lectern.importing.plan import (
     Known,
@@ -103,7 +109,7 @@ def _enrollments(lp: LearningPlanner) -> None:
     decided, created = lp.tally.decisions, lp.tally.created
     enrollments, codes = plan.rows["enrollments"], new_codes()
     required = {
-        course: tuple(lesson.ref for lesson in lessons if lesson.required)
+        course: Required.of(lesson.ref for lesson in lessons if lesson.required)
         for course, lessons in lp.p.lessons_of.items()
     }
     for (user, course_ref), state in lp.pairs.items():
@@ -111,7 +117,9 @@ def _enrollments(lp: LearningPlanner) -> None:
             continue
         course = state.course
         institution = course.institution
-        progress, complete, completed_at = progress_of(state, required.get(course_ref, ()))
+        progress, complete, completed_at = progress_of(
+            state, required.get(course_ref, NONE_REQUIRED)
+        )
         status = status_before_facts(state)
         if status == EnrollmentStatus.ACTIVE and complete:
             status = EnrollmentStatus.COMPLETED
