@@ -1,8 +1,8 @@
 """The legacy tables' rows as the reader gives them to the planner: a named tuple per table, of
 the columns the import reads, named as in the legacy schema.
 
-A tuple rather than a dict per row: the reader makes a million of them in a third of the time,
-in a third of the memory, and the planner reads a column by name as fast. Values are as the
+A tuple rather than a dict per row: the reader makes them in a quarter of the time, each in a
+third of the memory, and the planner reads a column by name as fast. Values are as the
 reader converts them (`source`): ids as lower-case text, JSON parsed, numbers as float,
 timestamps as UTC-aware datetimes; None only where the legacy schema allows NULL.
 """
