@@ -133,7 +133,7 @@ def main() -> None:
         baseline = min(copy_baseline(source, copy_target) for _ in range(2))
         print(f"COPY baseline: {baseline:.1f} s, {rows / baseline:,.0f} rows/s")
         # The faster of two runs too, each into an empty database: a run here varies by a
-        # tenth, and a slow one would understate the ratio as a slow baseline would flatter it.
+        # fifth, and a slow one would understate the ratio as a slow baseline would flatter it.
         times = min((_import_once(source) for _ in range(2)), key=lambda t: t["total"])
         rate = rows / times["total"]
         print(

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg import postgres
 from psycopg.copy import Copy, Writer
 from psycopg.pq import Conninfo
 from psycopg.types.json import set_json_dumps
@@ -27,7 +28,7 @@ from sqlalchemy.engine import URL
 CHUNK = 1 << 20
 AHEAD = 8
 # The type oids of jsonb, and of bytea, which psycopg is told a column of made jsonb data has.
-JSONB_OID, BYTEA_OID = 3802, 17
+JSONB_OID, BYTEA_OID = postgres.types["jsonb"].oid, postgres.types["bytea"].oid
 # What binary COPY data of a jsonb value starts with, before its JSON text: the format's version.
 JSONB_VERSION = b"\x01"
 

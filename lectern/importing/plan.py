@@ -124,8 +124,8 @@ class Plan:
     report: Report = field(default_factory=Report)
     # Names of the institutions Lectern already had, for the report.
     known_names: dict[int, str] = field(default_factory=dict)
-    # How many rows each table had that were written and taken out of the plan (`release`).
-    released: dict[str, int] = field(default_factory=dict)
+    # The tables whose rows were written and taken out of the plan (`release`).
+    released: set[str] = field(default_factory=set)
 
     def takes_in_nothing(self) -> bool:
         taken_in = (links.legacy_ids for links in self.links.values())
@@ -137,7 +137,7 @@ class Plan:
         taken = []
         for table in tables:
             if rows := self.rows.get(table):
-                self.released[table] = self.released.get(table, 0) + len(rows)
+                self.released.add(table)
                 self.rows[table] = []
                 taken.append(rows)
         return taken

@@ -2,11 +2,12 @@
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from itertools import repeat
 from operator import add, itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -69,9 +70,15 @@ def resolved(refs: list[Ref] | list[Ref | None], ids: dict[str, int]) -> list[in
         return [ids[ref] if isinstance(ref, str) else ref for ref in refs]
 
 
-def _jsonb_not_null(column: Column[Any]) -> bool:
-    """Whether the column is jsonb on PostgreSQL and never NULL (no value of it is None)."""
-    return not column.nullable and isinstance(column.type.dialect_impl(postgresql.dialect()), JSONB)
+@cache
+def _jsonb_not_null(table: str) -> frozenset[str]:
+    """The table's columns that are jsonb on PostgreSQL and never NULL (no value is None)."""
+    dialect = postgresql.dialect()
+    return frozenset(
+        column.name
+        for column in Base.metadata.tables[table].c
+        if not column.nullable and isinstance(column.type.dialect_impl(dialect), JSONB)
+    )
 
 
 def _getter(columns: list[str]) -> Callable[[Row], tuple[Any, ...]]:
@@ -94,7 +101,7 @@ class TableRows:
         self.filled = _with_defaults(self.table, self.own)
         references = REFERENCES[name]
         self.references = [(c, resolve.ids[references[c]]) for c in self.own if c in references]
-        jsonb = {c.name for c in self.table.c if _jsonb_not_null(c)}
+        jsonb = _jsonb_not_null(name)
         self.jsonb = [c for c in self.own if c in jsonb and c not in references]
         self.as_is = [c for c in self.own if c not in references and c not in jsonb]
         self.copy_columns = [
